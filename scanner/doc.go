@@ -1,0 +1,34 @@
+// Command mipo-scanner is mipo's scanning agent. It is deployed inside an
+// organisation's networks, leases scan jobs from mipo's ingest API, finds the
+// open TCP ports of the addresses and ports a job names by TCP connect scans,
+// and reports them back, together with progress and a heartbeat carrying the
+// host's load, memory and network counters.
+//
+// Everything a scanner does is meant to be read by the people who run it, in
+// one sitting, so the program keeps to a few rules:
+//
+//   - It imports nothing outside the Go standard library: go.mod has no
+//     require lines, and the binary is built with CGO_ENABLED=0.
+//   - It talks to one place only: the ingest server named in its config
+//     (over HTTPS; plain HTTP only with --insecure-http, for tests). It
+//     follows no redirects and uses no proxy. It never phones anywhere else.
+//   - It never updates itself, downloads code, or changes its own binary.
+//     Updates are placed on the host by its operators.
+//   - It never touches a database; ingest does that.
+//   - It never loses an observation it made: results and job completions are
+//     written to an on-disk spool (fsync'd, atomically renamed) before they
+//     are sent, and removed only once ingest acknowledged them.
+//   - It never exceeds the rate and concurrency the job (or its own
+//     configured capacity) allows, nor the process file-descriptor limit, and
+//     closes every probe socket with a reset so no TIME_WAIT sockets pile up.
+//
+// The scanner runs one job at a time: the capacity it reports (concurrency,
+// rate, file descriptors) is what that one job may use.
+//
+// The wire protocol is described in docs/scanner-protocol.md at the root of
+// the mipo repository. Files: main.go (command line), config.go (stored
+// config and key), protocol.go (wire types, job validation), targets.go
+// (address intervals), scan.go (the connect-scan engine), ratelimit.go,
+// metrics.go (/proc), client.go (HTTP and key pinning), spool.go, agent.go
+// (the run loop).
+package main

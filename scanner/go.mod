@@ -1,0 +1,3 @@
+module mipo/scanner
+
+go 1.26.8

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// tokenBucket limits connection attempts to rate per second, with bursts of
+// at most burst attempts. Waiters reserve their token up front (the count may
+// go negative), so many goroutines waiting at once are served in turn and
+// the long-run rate never exceeds rate.
+type tokenBucket struct {
+	mu     sync.Mutex
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+}
+
+// newTokenBucket allows rate attempts per second. The burst is 10 ms worth
+// of tokens (at least 1), so the limiter does not sleep for every token at
+// high rates, yet never sends more than a sliver at once.
+func newTokenBucket(rate float64) *tokenBucket {
+	burst := rate / 100
+	if burst < 1 {
+		burst = 1
+	}
+	return &tokenBucket{rate: rate, burst: burst, tokens: burst, now: time.Now, sleep: sleepCtx}
+}
+
+// Wait takes one token, sleeping until it is due. It returns ctx's error if
+// ctx ends first (the token is then not given back: a cancelled scan does
+// not care).
+func (b *tokenBucket) Wait(ctx context.Context) error {
+	b.mu.Lock()
+	now := b.now()
+	if b.last.IsZero() {
+		b.last = now
+	}
+	b.tokens += now.Sub(b.last).Seconds() * b.rate
+	if b.tokens > b.burst {
+		b.tokens = b.burst
+	}
+	b.last = now
+	b.tokens--
+	deficit := -b.tokens
+	b.mu.Unlock()
+	if deficit <= 0 {
+		return ctx.Err()
+	}
+	return b.sleep(ctx, time.Duration(deficit/b.rate*float64(time.Second)))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
