@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Agent is `mipo-scanner run`: it heartbeats, leases jobs one at a time,
+// scans, and hands results and completions to the spool, which sends them.
+type Agent struct {
+	client   *Client
+	spool    *Spool
+	capacity Capacity
+	hostname string
+	log      *slog.Logger
+
+	// Timings, shortened by tests.
+	leaseWait     time.Duration // long-poll wait asked of ingest
+	progressEvery time.Duration // progress at least this often
+	batchMax      int           // results per batch at most
+	batchEvery    time.Duration // a partial batch is spooled after this long
+	flushTimeout  time.Duration // how long stopping waits for the spool to drain
+	heartbeat     atomic.Int64  // interval in ns, as ingest last said
+
+	mu     sync.Mutex
+	active map[string]context.CancelCauseFunc
+}
+
+var (
+	errGone        = errors.New("ingest no longer knows the job (410 job_gone)")
+	errCancelled   = errors.New("cancelled by ingest")
+	errMaxDuration = errors.New("max_duration_seconds exceeded")
+)
+
+func NewAgent(c *Client, sp *Spool, capa Capacity, heartbeat time.Duration, log *slog.Logger) *Agent {
+	host, _ := os.Hostname()
+	a := &Agent{
+		client: c, spool: sp, capacity: capa, hostname: host, log: log,
+		leaseWait: 25 * time.Second, progressEvery: 10 * time.Second,
+		batchMax: 5000, batchEvery: 2 * time.Second, flushTimeout: 5 * time.Second,
+		active: map[string]context.CancelCauseFunc{},
+	}
+	a.heartbeat.Store(int64(heartbeat))
+	sp.onGone = func(id string) { a.stopJob(id, errGone) }
+	return a
+}
+
+// Run works until ctx ends (SIGTERM or SIGINT): then it stops leasing,
+// cancels the running job (which completes as cancelled once its results
+// are spooled), gives the spool flushTimeout to drain, and returns. What was
+// not sent stays in the spool for the next start.
+func (a *Agent) Run(ctx context.Context) {
+	sendCtx, stopSend := context.WithCancel(context.Background())
+	flush := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.spool.Send(sendCtx, a.client, flush) }()
+	go func() { defer wg.Done(); a.heartbeats(ctx) }()
+
+	if n := a.spool.Pending(); n > 0 {
+		a.log.Info("sending what the spool holds before leasing", "messages", n)
+		for a.spool.Pending() > 0 && sleepCtx(ctx, 100*time.Millisecond) == nil {
+		}
+	}
+	a.leaseLoop(ctx)
+
+	flush <- struct{}{}
+	deadline := time.Now().Add(a.flushTimeout)
+	for a.spool.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopSend()
+	wg.Wait()
+	if n := a.spool.Pending(); n > 0 {
+		a.log.Warn("stopping with messages in the spool; they are sent on the next start", "messages", n)
+	}
+}
+
+func (a *Agent) heartbeats(ctx context.Context) {
+	mr := &metricsReader{proc: "/proc"}
+	for {
+		m, err := mr.Read()
+		if err != nil {
+			a.log.Warn("heartbeat metrics incomplete", "err", err)
+		}
+		resp, err := a.client.Heartbeat(ctx, heartbeatRequest{
+			Version: version, Hostname: a.hostname, Capacity: a.capacity, Metrics: m, ActiveJobs: a.activeJobs(),
+		})
+		switch {
+		case err == nil && resp.HeartbeatSeconds > 0:
+			a.heartbeat.Store(int64(time.Duration(resp.HeartbeatSeconds) * time.Second))
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("heartbeat failed", "err", err)
+		}
+		if sleepCtx(ctx, time.Duration(a.heartbeat.Load())) != nil {
+			return
+		}
+	}
+}
+
+func (a *Agent) leaseLoop(ctx context.Context) {
+	backoff := backoffMin
+	for ctx.Err() == nil {
+		start := time.Now()
+		data, err := a.client.Lease(ctx, a.leaseWait)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("lease failed", "err", err, "retry_in", backoff)
+				sleepCtx(ctx, backoff)
+				backoff = min(2*backoff, backoffMax)
+			}
+			continue
+		}
+		backoff = backoffMin
+		if data == nil {
+			if time.Since(start) < time.Second { // a 204 without waiting: do not spin
+				sleepCtx(ctx, time.Second)
+			}
+			continue
+		}
+		id, job, err := decodeLease(data)
+		switch {
+		case err != nil && id == "":
+			a.log.Error("lease answer unusable", "err", err)
+		case err != nil:
+			a.log.Error("job refused", "job", id, "err", err)
+			a.complete(id, completeRequest{Status: "failed", Error: err.Error()})
+		default:
+			a.runJob(ctx, job)
+		}
+	}
+}
+
+// complete spools a job's complete message, or logs why it cannot.
+func (a *Agent) complete(id string, c completeRequest) {
+	if err := a.spool.Put(id, "complete", 0, c); err != nil {
+		a.log.Error("cannot spool the job's completion", "job", id, "err", err)
+	}
+}
+
+func (a *Agent) activeJobs() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := make([]string, 0, len(a.active))
+	for id := range a.active {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (a *Agent) stopJob(id string, why error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if cancel := a.active[id]; cancel != nil {
+		cancel(why)
+	}
+}
+
+// runJob scans one job, spooling open ports in batches as it goes and its
+// completion at the end, and reporting progress meanwhile.
+func (a *Agent) runJob(parent context.Context, job *Job) {
+	log := a.log.With("job", job.ID)
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if job.MaxDuration > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, job.MaxDuration, errMaxDuration)
+		defer stop()
+	}
+	a.spool.StartJob(job.ID)
+	defer a.spool.EndJob(job.ID)
+	a.mu.Lock()
+	a.active[job.ID] = cancel
+	a.mu.Unlock()
+	defer func() { a.mu.Lock(); delete(a.active, job.ID); a.mu.Unlock() }()
+
+	p := ScanParams{
+		Targets: job.Targets, Ports: job.Ports, Timeout: job.Timeout, Retries: job.Retries,
+		Rate:        float64(capTo(job.RateLimit, a.capacity.MaxRate)),
+		Concurrency: capTo(job.Concurrency, a.capacity.MaxConcurrency),
+	}
+	log.Info("job started", "hosts", job.HostsTotal, "probes", job.PortsTotal, "rate", p.Rate, "concurrency", p.Concurrency)
+
+	// Open ports go to a batcher that spools a batch when it is full or
+	// batchEvery has passed.
+	opens := make(chan Open, 1024)
+	batches := 0
+	var spoolErr error
+	batcherDone := make(chan struct{})
+	go func() {
+		defer close(batcherDone)
+		var buf []wireResult
+		tick := time.NewTicker(a.batchEvery)
+		defer tick.Stop()
+		flush := func() {
+			if len(buf) == 0 || spoolErr != nil {
+				return
+			}
+			batches++
+			if err := a.spool.Put(job.ID, "results", batches, resultsRequest{Batch: batches, Results: buf}); err != nil {
+				spoolErr = err
+				cancel(err)
+			}
+			buf = nil
+		}
+		for {
+			select {
+			case o, ok := <-opens:
+				if !ok {
+					flush()
+					return
+				}
+				buf = append(buf, wireResult{Address: o.Addr.String(), Port: o.Port, ObservedAt: o.ObservedAt, RTTMicros: o.RTT.Microseconds()})
+				if len(buf) >= a.batchMax {
+					flush()
+				}
+			case <-tick.C:
+				flush()
+			}
+		}
+	}()
+
+	var prog Progress
+	progStop := make(chan struct{})
+	progDone := make(chan struct{})
+	go func() {
+		defer close(progDone)
+		tick := time.NewTicker(a.progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				a.progress(ctx, cancel, job, &prog)
+			case <-progStop:
+				return
+			}
+		}
+	}()
+
+	stats, err := Scan(ctx, p, &prog, func(o Open) { opens <- o })
+	close(opens)
+	<-batcherDone
+	close(progStop)
+	<-progDone
+
+	c := completeRequest{Status: "done", HostsDone: prog.HostsDone.Load(), PortsProbed: prog.PortsProbed.Load(), Batches: batches}
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errGone) || a.spool.Gone(job.ID):
+		log.Warn("job dropped: ingest no longer knows it")
+		return
+	case spoolErr != nil:
+		c.Status, c.Error = "failed", "spool: "+spoolErr.Error()
+	case err == nil:
+	case errors.Is(cause, errMaxDuration):
+		c.Status, c.Error = "failed", fmt.Sprintf("stopped after max_duration_seconds (%s)", job.MaxDuration)
+	default:
+		c.Status = "cancelled"
+	}
+	if parent.Err() == nil { // not stopping: tell ingest where the job ended
+		pctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		a.progress(pctx, cancel, job, &prog)
+		stop()
+	}
+	a.complete(job.ID, c)
+	log.Info("job finished", "status", c.Status, "error", c.Error, "batches", batches,
+		"open", stats.Open, "closed", stats.Closed, "filtered", stats.Filtered, "attempts", stats.Attempts)
+}
+
+// progress reports the job's counters; ingest's answer may cancel the job.
+func (a *Agent) progress(ctx context.Context, cancel context.CancelCauseFunc, job *Job, p *Progress) {
+	resp, err := a.client.Progress(ctx, job.ID, progressRequest{
+		HostsDone: p.HostsDone.Load(), HostsTotal: job.HostsTotal,
+		PortsProbed: p.PortsProbed.Load(), PortsTotal: job.PortsTotal,
+	})
+	switch {
+	case isGone(err):
+		a.spool.DropJob(job.ID)
+		cancel(errGone)
+	case err != nil:
+		if ctx.Err() == nil {
+			a.log.Warn("progress failed", "job", job.ID, "err", err)
+		}
+	case resp.Cancel:
+		a.log.Info("ingest cancelled the job", "job", job.ID)
+		cancel(errCancelled)
+	}
+}
+
+// capTo is the job's ask, or the scanner's own limit when the job says 0
+// or asks for more.
+func capTo(ask, limit int) int {
+	if ask <= 0 || ask > limit {
+		return limit
+	}
+	return ask
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// version is stamped at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+const usageText = `mipo-scanner is mipo's scanning agent: it leases TCP port-scan jobs from
+mipo's ingest API, scans, and reports open ports. It talks to that server
+and nothing else, and never updates itself.
+
+Usage:
+  mipo-scanner register --server URL --token TOKEN [--pin sha256//BASE64] [--config PATH]
+  mipo-scanner run [--config PATH]
+  mipo-scanner version
+
+Run 'mipo-scanner COMMAND --help' for a command's flags.
+The config path is --config, else $MIPO_SCANNER_CONFIG, else ` + defaultConfigPath + `.
+`
+
+func main() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// cli runs one command and returns the exit code: 0 done, 1 failed, 2 bad usage.
+func cli(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return 2
+	}
+	switch args[0] {
+	case "register":
+		return cmdRegister(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "mipo-scanner", version)
+		return 0
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usageText)
+		return 0
+	}
+	fmt.Fprintf(stderr, "mipo-scanner: unknown command %q\n\n%s", args[0], usageText)
+	return 2
+}
+
+// newFlags makes a command's flag set; --help prints what the command does.
+func newFlags(name, what string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("mipo-scanner "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: mipo-scanner %s\n\n%s\n\nFlags:\n", name, what)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse runs fs.Parse and turns its outcome into an exit code, or -1 to go on.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) int {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2
+	}
+	return -1
+}
+
+func cmdRegister(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("register --server URL --token TOKEN [flags]",
+		`Exchanges a one-time provisioning token (from mipo's "add scanner" page) for
+this scanner's permanent API key, and stores the config file and, beside it,
+the key file (mode 0600, in a directory made 0700).`, stderr)
+	server := fs.String("server", "", "mipo's URL, https://... (required)")
+	token := fs.String("token", "", "the provisioning token (required; or $MIPO_SCANNER_TOKEN)")
+	pin := fs.String("pin", "", "accept exactly the server key with this pin, sha256//BASE64 of its SubjectPublicKeyInfo (for a self-signed server certificate)")
+	cfgFlag := fs.String("config", "", "config file to write (default $MIPO_SCANNER_CONFIG or "+defaultConfigPath+")")
+	spool := fs.String("spool", "", "spool directory for unsent results (default /var/lib/mipo-scanner/spool, or spool/ beside a non-default config)")
+	maxConc := fs.Int("max-concurrency", 0, fmt.Sprintf("connection attempts in flight at most (default %d, kept below the fd limit)", defaultMaxConcurrency))
+	maxRate := fs.Int("max-rate", 0, fmt.Sprintf("connection attempts per second at most (default %d)", defaultMaxRate))
+	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY, the API key then travels in clear")
+	force := fs.Bool("force", false, "overwrite an existing config")
+	if code := parse(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if *token == "" {
+		*token = os.Getenv("MIPO_SCANNER_TOKEN")
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "mipo-scanner register: "+format+"\n", a...)
+		return 2
+	}
+	switch {
+	case *server == "":
+		return fail("--server is required (mipo's URL, https://...)")
+	case *token == "":
+		return fail("--token is required (or $MIPO_SCANNER_TOKEN)")
+	case *maxConc < 0:
+		return fail("--max-concurrency must not be negative")
+	case *maxRate < 0:
+		return fail("--max-rate must not be negative")
+	}
+	if *pin != "" {
+		if _, err := parsePin(*pin); err != nil {
+			return fail("--pin: %v", err)
+		}
+	}
+	path := configPath(*cfgFlag)
+	if _, err := os.Stat(path); err == nil && !*force {
+		return fail("config %s already exists; pass --force to register again (the old API key is then no longer used)", path)
+	}
+	client, err := newClient(*server, *pin, "", *insecure)
+	if err != nil {
+		return fail("--server: %v", err)
+	}
+	cfg := &Config{Server: client.base, Pin: *pin, SpoolDir: *spool, MaxConcurrency: *maxConc, MaxRate: *maxRate}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = defaultSpoolDir(path)
+	}
+	cfg.KeyFile = strings.TrimSuffix(path, ".json") + ".key"
+	host, _ := os.Hostname()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	resp, err := client.Register(ctx, registerRequest{Token: *token, Hostname: host, Version: version, Capacity: capacity(cfg, raiseFDLimit())})
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "invalid_token" {
+			fmt.Fprintf(stderr, "mipo-scanner register: --token was refused: %s (a token works once, and expires)\n", ae.Message)
+		} else {
+			fmt.Fprintf(stderr, "mipo-scanner register: %v\n", err)
+		}
+		return 1
+	}
+	cfg.ScannerID, cfg.Name = resp.ScannerID, resp.Name
+	if err := saveConfig(path, cfg, resp.APIKey); err != nil {
+		fmt.Fprintf(stderr, "mipo-scanner register: registered, but cannot store the config: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "registered as %q (%s); config in %s, API key in %s\nstart it with: mipo-scanner run --config %s\n",
+		resp.Name, resp.ScannerID, path, cfg.KeyFile, path)
+	return 0
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := newFlags("run [--config PATH]",
+		`Runs the scanner: heartbeats, leases jobs, scans, and reports results, until
+SIGTERM or SIGINT. Results are spooled on disk until the server acknowledged
+them; on stop, the running job is completed as cancelled and what could not
+be sent within a few seconds stays in the spool for the next start.`, stderr)
+	cfgFlag := fs.String("config", "", "config file written by register (default $MIPO_SCANNER_CONFIG or "+defaultConfigPath+")")
+	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY")
+	if code := parse(fs, args, stderr); code >= 0 {
+		return code
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, key, err := loadConfig(configPath(*cfgFlag))
+	if err != nil {
+		fmt.Fprintf(stderr, "mipo-scanner run: %v\n", err)
+		return 2
+	}
+	client, err := newClient(cfg.Server, cfg.Pin, key, *insecure)
+	if err != nil {
+		fmt.Fprintf(stderr, "mipo-scanner run: config server: %v\n", err)
+		return 2
+	}
+	sp, err := OpenSpool(cfg.SpoolDir, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "mipo-scanner run: %v\n", err)
+		return 1
+	}
+	capa := capacity(cfg, raiseFDLimit())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	log.Info("mipo-scanner starting", "version", version, "server", cfg.Server, "scanner_id", cfg.ScannerID,
+		"max_concurrency", capa.MaxConcurrency, "max_rate", capa.MaxRate, "fd_limit", capa.FDLimit)
+	NewAgent(client, sp, capa, 60*time.Second, log).Run(ctx)
+	log.Info("mipo-scanner stopped")
+	return 0
+}
