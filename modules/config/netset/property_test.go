@@ -45,18 +45,23 @@ func (u universe) size() int { return 1 << (u.base.BitLen() - u.bits) }
 // randomPiece returns a random prefix or range inside u, as a Set and as
 // the model it must equal.
 func randomPiece(rng *rand.Rand, u universe) (Set, model) {
+	return piece(u, rng.IntN(2) == 0, rng.IntN(129), rng.IntN(u.size()), rng.IntN(u.size()))
+}
+
+// piece builds a prefix (around address i, longer than the universe by
+// extra%room bits) or the range from address i to j, inside u.
+func piece(u universe, asPrefix bool, extra, i, j int) (Set, model) {
 	m := model{}
 	var s Set
 	var err error
-	if rng.IntN(2) == 0 {
-		bits := u.bits + rng.IntN(u.base.BitLen()-u.bits+1)
-		p, _ := u.nth(rng.IntN(u.size())).Prefix(bits)
+	if asPrefix {
+		bits := u.bits + extra%(u.base.BitLen()-u.bits+1)
+		p, _ := u.nth(i).Prefix(bits)
 		s, err = FromPrefix(p)
 		for a := p.Addr(); p.Contains(a); a = a.Next() {
 			m[a] = true
 		}
 	} else {
-		i, j := rng.IntN(u.size()), rng.IntN(u.size())
 		i, j = min(i, j), max(i, j)
 		s, err = FromRange(u.nth(i), u.nth(j))
 		for k := i; k <= j; k++ {

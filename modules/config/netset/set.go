@@ -61,7 +61,13 @@ func FromPrefix(p netip.Prefix) (Set, error) {
 // FromPrefixes returns the union of the prefixes, sorting and merging
 // once: building from many prefixes costs O(n log n), not O(n^2).
 func FromPrefixes(ps ...netip.Prefix) (Set, error) {
-	var v4, v6 []span
+	n4 := 0
+	for _, p := range ps {
+		if p.Addr().Unmap().Is4() {
+			n4++
+		}
+	}
+	v4, v6 := make([]span, 0, n4), make([]span, 0, len(ps)-n4)
 	for _, p := range ps {
 		is4, sp, err := prefixSpan(p)
 		if err != nil {
