@@ -43,30 +43,30 @@ func listenN(t testing.TB, host string, n int) []uint16 {
 	return ports
 }
 
-// blackhole opens a listener on 127.0.0.1 that never accepts, with a
-// backlog of 0, and fills its accept queue; the kernel then drops every
-// further SYN to it, so a connect there times out, as at a firewall that
-// drops. The listener is a raw socket so its backlog can be 0.
-func blackhole(t testing.TB) uint16 {
+// blackhole opens a listener on ip:port (port 0: any) that never accepts,
+// with a backlog of 0, and fills its accept queue; the kernel then drops
+// every further SYN to it, so a connect there times out, as at a firewall
+// that drops. It is a raw socket so its backlog can be 0.
+func blackhole(t testing.TB, ip string, port uint16) uint16 {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: netip.MustParseAddr(ip).As4(), Port: int(port)}); err != nil {
+		t.Fatalf("bind %s:%d: %v", ip, port, err)
 	}
 	if err := syscall.Listen(fd, 0); err != nil {
 		t.Fatal(err)
 	}
 	sa, _ := syscall.Getsockname(fd)
-	port := uint16(sa.(*syscall.SockaddrInet4).Port)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	port = uint16(sa.(*syscall.SockaddrInet4).Port)
+	addr := net.JoinHostPort(ip, strconv.Itoa(int(port)))
 	// Fill the queue: connections complete until it is full, then one
-	// times out; that proves SYNs are being dropped.
+	// times out, which proves SYNs are being dropped.
 	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)
 		if err != nil {
 			break
 		}
@@ -244,4 +244,202 @@ func parseProcAddr(t testing.TB, s string) netip.AddrPort {
 	}
 	addr, _ := netip.AddrFromSlice(b)
 	return netip.AddrPortFrom(addr.Unmap(), uint16(port))
+}
+
+func TestScanSeveralHostsAndProgress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("cannot listen on 127.0.0.2:", err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	var prog Progress
+	c := &collector{}
+	lo, hi := port-min(port-1, 20), port+min(65535-port, 20)
+	targets := []Interval{iv("127.0.0.1", "127.0.0.3")}
+	_, err = Scan(context.Background(), ScanParams{Targets: targets, Ports: []PortRange{{lo, hi}}, Concurrency: 16, Timeout: time.Second}, &prog, c.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ports("127.0.0.2"); !slices.Contains(got, port) {
+		t.Fatalf("127.0.0.2: found %v, want %d among them", got, port)
+	}
+	for _, h := range []string{"127.0.0.1", "127.0.0.3"} {
+		if got, want := c.ports(h), listeningPorts(t, h, lo, hi); !slices.Equal(got, want) {
+			t.Fatalf("%s: found %v, want %v", h, got, want)
+		}
+	}
+	if prog.HostsDone.Load() != 3 || prog.PortsProbed.Load() != 3*(uint64(hi-lo)+1) {
+		t.Fatalf("progress: %d hosts, %d ports", prog.HostsDone.Load(), prog.PortsProbed.Load())
+	}
+}
+
+// Every probe socket is closed with a reset, so a scan leaves no TIME_WAIT
+// socket on either side. A plain close (the control) does leave one, which
+// shows the check can see them.
+func TestScanLeavesNoTimeWait(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		if host == "::1" && !hasIPv6Loopback() {
+			continue
+		}
+		ports := listenN(t, host, 8)
+		for round := 0; round < 3; round++ {
+			c := &collector{}
+			_, err := Scan(context.Background(), ScanParams{Targets: one(host), Ports: portRanges(ports...), Concurrency: 8, Timeout: time.Second}, nil, c.add)
+			if err != nil || !slices.Equal(c.ports(host), ports) {
+				t.Fatalf("%s: found %v, want %v (%v)", host, c.ports(host), ports, err)
+			}
+		}
+		if tw := timeWaits(t, ports); len(tw) > 0 {
+			t.Fatalf("%s: TIME_WAIT sockets after the scan: %v", host, tw)
+		}
+	}
+	control := listenN(t, "127.0.0.1", 1)
+	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(control[0]))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	for i := 0; len(timeWaits(t, control)) == 0; i++ {
+		if i > 100 {
+			t.Fatal("a plain close left no TIME_WAIT socket: the check cannot see them")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func timeWaits(t testing.TB, ports []uint16) []procSocket {
+	var tw []procSocket
+	for _, s := range procSockets(t) {
+		if s.state == 0x06 && (slices.Contains(ports, s.local.Port()) || slices.Contains(ports, s.remote.Port())) {
+			tw = append(tw, s)
+		}
+	}
+	return tw
+}
+
+// A port whose SYNs are dropped is tried 1 + retries times, then reported
+// filtered; a refused port is tried once.
+func TestScanRetriesTimedOutPortsOnly(t *testing.T) {
+	bh := blackhole(t, "127.0.0.1", 0)
+	_, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: portRanges(bh), Concurrency: 2, Timeout: 100 * time.Millisecond, Retries: 2})
+	if st.Attempts != 3 || st.Timeouts != 3 || st.Filtered != 1 || st.Open != 0 {
+		t.Fatalf("blackholed port: %+v; want 3 attempts, all timed out, filtered", st)
+	}
+	closed := closedPort(t)
+	_, st = scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: portRanges(closed), Concurrency: 2, Timeout: time.Second, Retries: 2})
+	if st.Attempts != 1 || st.Closed != 1 {
+		t.Fatalf("refused port: %+v; want 1 attempt, closed", st)
+	}
+}
+
+func closedPort(t testing.TB) uint16 {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := uint16(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	return p
+}
+
+func scanWith(t testing.TB, p ScanParams) (*collector, ScanStats) {
+	t.Helper()
+	c := &collector{}
+	st, err := Scan(context.Background(), p, nil, c.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, st
+}
+
+// The kernel's own table shows at most Concurrency connection attempts
+// pending at once. Sixteen loopback addresses each hold a listener that
+// drops SYNs, so every attempt hangs until its timeout.
+func TestScanConcurrencyBound(t *testing.T) {
+	port := blackhole(t, "127.0.0.1", 0)
+	for i := 2; i <= 16; i++ {
+		blackhole(t, fmt.Sprintf("127.0.0.%d", i), port)
+	}
+	const conc = 4
+	stop := make(chan struct{})
+	maxSeen := make(chan int)
+	go func() {
+		m := 0
+		for {
+			select {
+			case <-stop:
+				maxSeen <- m
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			n := 0
+			for _, s := range procSockets(t) {
+				if s.state == 0x02 && s.remote.Port() == port { // SYN_SENT
+					n++
+				}
+			}
+			m = max(m, n)
+		}
+	}()
+	_, st := scanWith(t, ScanParams{Targets: []Interval{iv("127.0.0.1", "127.0.0.16")}, Ports: portRanges(port), Concurrency: conc, Timeout: 150 * time.Millisecond})
+	close(stop)
+	seen := <-maxSeen
+	if st.Filtered != 16 || st.MaxInFlight > conc || seen > conc {
+		t.Fatalf("concurrency %d: %d attempts seen pending at once by the kernel, stats %+v", conc, seen, st)
+	}
+	if seen < 2 {
+		t.Fatalf("never more than %d attempt pending at once: the scan is not concurrent", seen)
+	}
+}
+
+// With the soft fd limit just above what is open, a scan asking for far
+// more concurrency stays inside the budget and still finds every port.
+func TestScanRespectsFDLimit(t *testing.T) {
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Skip(err)
+	}
+	ports := listenN(t, "127.0.0.1", 4)
+	ents, _ := os.ReadDir("/proc/self/fd")
+	low := old
+	low.Cur = uint64(len(ents) + fdHeadroom + 40)
+	if low.Cur > old.Max {
+		t.Skip("hard fd limit too low to test")
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skip("cannot lower the fd limit:", err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	lo, hi := ports[0]-min(ports[0]-1, 500), ports[len(ports)-1]+min(65535-ports[len(ports)-1], 500)
+	c, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: []PortRange{{lo, hi}}, Concurrency: 5000, Timeout: time.Second})
+	if st.Concurrency > 40 || st.MaxInFlight > 40 || st.LocalErrors != 0 {
+		t.Fatalf("fd budget 40: ran with concurrency %d, %d in flight, %d local errors", st.Concurrency, st.MaxInFlight, st.LocalErrors)
+	}
+	if got, want := c.ports("127.0.0.1"), listeningPorts(t, "127.0.0.1", lo, hi); !slices.Equal(got, want) {
+		t.Fatalf("found %v, want %v", got, want)
+	}
+}
+
+// The rate limit holds end to end: n attempts at rate r cannot finish
+// sooner than (n - burst) / r. (A lower bound only: it cannot flake.)
+func TestScanRateLimit(t *testing.T) {
+	closed := closedPort(t)
+	lo := max(closed, 1000) - 300
+	start := time.Now()
+	_, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: []PortRange{{lo, lo + 299}}, Concurrency: 50, Rate: 1000, Timeout: time.Second})
+	if el, least := time.Since(start), time.Duration(float64(st.Attempts-10)/1000*float64(time.Second)); el < least {
+		t.Fatalf("%d attempts at 1000/s took %v, less than %v", st.Attempts, el, least)
+	}
+}
+
+func TestScanCancel(t *testing.T) {
+	port := blackhole(t, "127.0.0.1", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	var prog Progress
+	_, err := Scan(ctx, ScanParams{Targets: []Interval{iv("127.0.0.1", "127.255.255.255")}, Ports: portRanges(port), Concurrency: 4, Timeout: 10 * time.Second}, &prog, func(Open) {})
+	if err != context.Canceled || prog.PortsProbed.Load() >= 1<<24 {
+		t.Fatalf("err %v, %d probed", err, prog.PortsProbed.Load())
+	}
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock that only moves when a waiter sleeps on it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+// Over any window, the bucket grants at most burst + rate x window tokens.
+func TestTokenBucketNeverExceedsRate(t *testing.T) {
+	for _, rate := range []float64{1, 50, 1000, 20000} {
+		clk := &fakeClock{now: time.Unix(1e9, 0)}
+		b := newTokenBucket(rate)
+		b.now, b.sleep = clk.Now, clk.Sleep
+		start := clk.Now()
+		n := int(rate*3) + 10
+		for i := 0; i < n; i++ {
+			if err := b.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		elapsed := clk.Now().Sub(start).Seconds()
+		allowed := b.burst + rate*elapsed
+		if float64(n) > allowed+1e-6 {
+			t.Fatalf("rate %v: %d tokens in %.4fs, at most %.1f allowed", rate, n, elapsed, allowed)
+		}
+		// And it is not needlessly slow: within one token of the rate.
+		if float64(n) < allowed-1-1e-6 {
+			t.Fatalf("rate %v: only %d tokens in %.4fs, %.1f allowed", rate, n, elapsed, allowed)
+		}
+	}
+}
+
+// After idling, the bucket refills only up to its burst.
+func TestTokenBucketBurstIsCapped(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	b := newTokenBucket(1000) // burst 10
+	b.now, b.sleep = clk.Now, clk.Sleep
+	b.Wait(context.Background())
+	clk.Sleep(nil, time.Hour)
+	start := clk.Now()
+	for i := 0; i < 110; i++ {
+		b.Wait(context.Background())
+	}
+	if got := clk.Now().Sub(start); got < 99*time.Millisecond {
+		t.Fatalf("110 tokens after an idle hour came in %v; with burst 10 at 1000/s they need >= 100ms", got)
+	}
+}
+
+func TestTokenBucketWaitHonoursContext(t *testing.T) {
+	b := newTokenBucket(1) // the second token is a second away
+	b.Wait(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.Wait(ctx); err == nil {
+		t.Fatal("Wait on a cancelled context returned nil")
+	}
+}
