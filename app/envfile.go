@@ -1,0 +1,121 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The secrets generated into .mipo.env on first start. Operators never invent them.
+var (
+	settingSessionKey = SecretSetting("MIPO_SESSION_KEY", "Key that signs session tokens (base64, 32 bytes). Generated into .mipo.env.")
+	settingSecretKey  = SecretSetting("MIPO_SECRET_KEY", "Key that encrypts secrets at rest (base64, 32 bytes). Generated into .mipo.env.")
+	settingBackupKey  = SecretSetting("MIPO_BACKUP_KEY", "Key that encrypts backups (base64, 32 bytes). Generated into .mipo.env.")
+	_                 = SecretSetting("MIPO_CONFIG_DB_PASSWORD", "Password of the config database, used by compose.yaml. Generated into .mipo.env.")
+	_                 = SecretSetting("MIPO_RESULTS_DB_PASSWORD", "Password of the results database, used by compose.yaml. Generated into .mipo.env.")
+	_                 = SecretSetting("MIPO_JOBS_DB_PASSWORD", "Password of the jobs database, used by compose.yaml. Generated into .mipo.env.")
+)
+
+// EnvFileName is the secrets file kept in the data directory.
+const EnvFileName = ".mipo.env"
+
+var generatedSecrets = []string{
+	"MIPO_SESSION_KEY", "MIPO_SECRET_KEY", "MIPO_BACKUP_KEY",
+	"MIPO_CONFIG_DB_PASSWORD", "MIPO_RESULTS_DB_PASSWORD", "MIPO_JOBS_DB_PASSWORD",
+}
+
+// EnsureEnvFile creates dir/.mipo.env (mode 0600) with fresh random secrets if it does not
+// exist — it never overwrites one — and returns the values it holds.
+func EnsureEnvFile(dir string) (map[string]string, error) {
+	path := filepath.Join(dir, EnvFileName)
+	if err := createEnvFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	return readEnvFile(path)
+}
+
+func createEnvFile(path string) error {
+	var buf bytes.Buffer
+	buf.WriteString("# mipo secrets, generated on first start. Keep this file private and backed up:\n")
+	buf.WriteString("# without MIPO_SECRET_KEY the encrypted settings cannot be read, without\n")
+	buf.WriteString("# MIPO_BACKUP_KEY the backups cannot be restored.\n")
+	for _, name := range generatedSecrets {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		fmt.Fprintf(&buf, "%s=%s\n", name, base64.RawURLEncoding.EncodeToString(b))
+	}
+	// O_EXCL: two processes starting at once cannot both write it, and an existing file is kept.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	values := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(text, "=")
+		if !ok || !strings.HasPrefix(k, "MIPO_") {
+			return nil, fmt.Errorf("%s line %d: expected MIPO_NAME=value", path, line)
+		}
+		values[k] = v
+	}
+	return values, sc.Err()
+}
+
+// decodeKey reads a generated key: base64 of at least 32 bytes.
+func decodeKey(v string) ([]byte, error) {
+	if v == "" {
+		return nil, errors.New("is empty; delete nothing, but restore it from your backup of .mipo.env")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+	if err != nil {
+		return nil, errors.New("must be base64 (URL alphabet)")
+	}
+	if len(b) < 32 {
+		return nil, fmt.Errorf("must hold at least 32 bytes, has %d", len(b))
+	}
+	return b, nil
+}
+
+func checkDSN(dsn string) error {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		// pgconn's message can quote the DSN; say what is wrong without repeating a password.
+		return errors.New("is not a valid PostgreSQL connection string (expected postgres://user:password@host:5432/db)")
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Error is the one error shape of every API: {"error": {"code", "message", "field", "detail"}}.
+// Code is stable and machine-readable; Message is a sentence for a person; Field names the
+// request field at fault, when there is one.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Detail  any    `json:"detail,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Message, e.Code)
+	}
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+}
+
+// ErrorBody is the JSON document an error is sent as.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}
+
+// Invalid is a 400 for bad input in one field.
+func Invalid(field, code, message string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: code, Message: message, Field: field}
+}
+
+// NotFound is a 404 naming what was not found.
+func NotFound(what string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+// Conflict is a 409: the request is well-formed but clashes with the current state.
+func Conflict(code, message string) *Error {
+	return &Error{Status: http.StatusConflict, Code: code, Message: message}
+}
+
+// Forbidden is a 403.
+func Forbidden(code, message string) *Error {
+	return &Error{Status: http.StatusForbidden, Code: code, Message: message}
+}
+
+// Unauthorized is a 401.
+func Unauthorized(code, message string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: code, Message: message}
+}
+
+// WithDetail attaches machine-readable detail to an error.
+func (e *Error) WithDetail(d any) *Error { e.Detail = d; return e }
+
+// errorHandler turns any handler error into the one error shape. Internal errors are logged
+// with the request id and leave as a generic sentence.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var apiErr *Error
+		var httpErr *echo.HTTPError
+		switch {
+		case errors.As(err, &apiErr):
+		case errors.As(err, &httpErr) && httpErr.Code < 500:
+			apiErr = &Error{Status: httpErr.Code, Code: httpCode(httpErr.Code), Message: fmt.Sprint(httpErr.Message)}
+		default:
+			rid := c.Response().Header().Get(echo.HeaderXRequestID)
+			log.Error("request failed", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Path())
+			apiErr = &Error{Status: http.StatusInternalServerError, Code: "internal",
+				Message: "internal error; the server log has the details under request id " + rid}
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(apiErr.Status)
+			return
+		}
+		_ = c.JSON(apiErr.Status, ErrorBody{apiErr})
+	}
+}
+
+func httpCode(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "too_many_requests"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	default:
+		return "bad_request"
+	}
+}

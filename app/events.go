@@ -1,0 +1,297 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// An Event is something that happened that other modules may act on: a scanner went offline,
+// a job stalled, a backup failed. Events are stored in the jobs database.
+type Event struct {
+	ID      int64           `json:"id"`
+	Type    string          `json:"type"`    // dotted: "scanner.offline"
+	Subject string          `json:"subject"` // what it is about, such as a scanner id
+	Source  string          `json:"source"`  // the process that emitted it
+	Payload json.RawMessage `json:"payload"`
+	At      time.Time       `json:"at"`
+}
+
+// Decode reads the event's payload into v.
+func (e Event) Decode(v any) error { return json.Unmarshal(e.Payload, v) }
+
+// EventHandler handles one event. An error makes the bus try again later (with backoff), so a
+// handler must be safe to run more than once for the same event.
+type EventHandler func(ctx context.Context, e Event) error
+
+type subscriber struct {
+	name    string
+	pattern string
+	fn      EventHandler
+}
+
+const eventChannel = "mipo_events"
+
+// Bus is the event bus. Emit stores an event and a delivery for every subscriber whose pattern
+// matches, in one transaction, then wakes every process with NOTIFY; each process claims the
+// deliveries of its own subscribers with SKIP LOCKED. So an event reaches each subscriber at
+// least once, in whichever process runs it, even across restarts.
+type Bus struct {
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	source  string
+	subs    []subscriber
+	wake    chan struct{}
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	running bool
+}
+
+func newBus(log *slog.Logger, source string) *Bus {
+	return &Bus{log: log, source: source, wake: make(chan struct{}, 1)}
+}
+
+// Emit records an event. Subject and payload may be empty.
+func (b *Bus) Emit(ctx context.Context, typ, subject string, payload any) error {
+	if b.pool == nil {
+		return fmt.Errorf("event bus not started")
+	}
+	body := []byte("{}")
+	if payload != nil {
+		var err error
+		if body, err = json.Marshal(payload); err != nil {
+			return fmt.Errorf("event %s: %w", typ, err)
+		}
+	}
+	return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO events (type, subject, source, payload) VALUES ($1, $2, $3, $4) RETURNING id`,
+			typ, subject, b.source, body).Scan(&id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO event_deliveries (subscriber, event_id)
+			SELECT name, $1 FROM event_subscribers
+			WHERE EXISTS (SELECT 1 FROM unnest(patterns) p WHERE $2 LIKE replace(replace(p, '_', '\_'), '*', '%'))`, id, typ)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, eventChannel, typ)
+		return err
+	})
+}
+
+// start announces this process's subscribers and begins delivering.
+func (b *Bus) start(ctx context.Context, pool *pgxpool.Pool) error {
+	b.pool = pool
+	patterns := map[string][]string{}
+	for _, s := range b.subs {
+		patterns[s.name] = append(patterns[s.name], s.pattern)
+	}
+	for name, ps := range patterns {
+		_, err := pool.Exec(ctx, `
+			INSERT INTO event_subscribers (name, patterns) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET patterns = EXCLUDED.patterns, updated_at = now()`, name, ps)
+		if err != nil {
+			return fmt.Errorf("registering event subscriber %s: %w", name, err)
+		}
+	}
+	if len(b.subs) == 0 {
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.stop = cancel
+	b.running = true
+	b.done.Add(2)
+	go func() { defer b.done.Done(); b.listen(runCtx) }()
+	go func() { defer b.done.Done(); b.deliverLoop(runCtx) }()
+	return nil
+}
+
+// shutdown stops delivering; deliveries in flight finish first.
+func (b *Bus) shutdown() {
+	if b.running {
+		b.stop()
+		b.done.Wait()
+		b.running = false
+	}
+}
+
+// listen turns NOTIFY into a wake-up. If the connection drops it reconnects; the delivery
+// loop also polls, so a missed notification only delays an event, never loses it.
+func (b *Bus) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := b.listenOnce(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("event listener reconnecting", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (b *Bus) listenOnce(ctx context.Context) error {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+eventChannel); err != nil {
+		return err
+	}
+	defer conn.Exec(context.Background(), "UNLISTEN "+eventChannel)
+	b.poke()
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return err
+		}
+		b.poke()
+	}
+}
+
+func (b *Bus) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *Bus) deliverLoop(ctx context.Context) {
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	for {
+		for _, name := range b.subscriberNames() {
+			for ctx.Err() == nil {
+				n, err := b.deliverBatch(ctx, name)
+				if err != nil && ctx.Err() == nil {
+					b.log.Error("event delivery failed", "subscriber", name, "err", err)
+				}
+				if n == 0 || err != nil {
+					break
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+func (b *Bus) subscriberNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range b.subs {
+		if !seen[s.name] {
+			seen[s.name] = true
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// deliverBatch claims due deliveries of one subscriber, runs the handler on each, and removes
+// those that succeeded; a failure is retried with exponential backoff. The claim holds row
+// locks for the batch, so another process running the same subscriber skips these rows.
+func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	rows, err := tx.Query(ctx, `
+		SELECT e.id, e.type, e.subject, e.source, e.payload, e.created_at, d.attempts
+		FROM event_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.subscriber = $1 AND d.next_attempt_at <= now()
+		ORDER BY d.event_id LIMIT 50
+		FOR UPDATE OF d SKIP LOCKED`, name)
+	if err != nil {
+		return 0, err
+	}
+	type claimed struct {
+		ev       Event
+		attempts int
+	}
+	var batch []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.ev.ID, &c.ev.Type, &c.ev.Subject, &c.ev.Source, &c.ev.Payload, &c.ev.At, &c.attempts); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		batch = append(batch, c)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, c := range batch {
+		if herr := b.handle(ctx, name, c.ev); herr != nil {
+			backoff := time.Duration(1<<min(c.attempts, 10)) * time.Second
+			b.log.Warn("event handler failed; will retry", "subscriber", name, "event", c.ev.Type, "id", c.ev.ID, "err", herr, "retry_in", backoff)
+			_, err = tx.Exec(ctx, `UPDATE event_deliveries SET attempts = attempts + 1, last_error = $3,
+				next_attempt_at = now() + $4::interval WHERE subscriber = $1 AND event_id = $2`,
+				name, c.ev.ID, truncate(herr.Error(), 1000), backoff.String())
+		} else {
+			_, err = tx.Exec(ctx, `DELETE FROM event_deliveries WHERE subscriber = $1 AND event_id = $2`, name, c.ev.ID)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(batch), tx.Commit(ctx)
+}
+
+func (b *Bus) handle(ctx context.Context, name string, e Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	for _, s := range b.subs {
+		if s.name == name && matchPattern(s.pattern, e.Type) {
+			if err := s.fn(WithPrincipal(ctx, System("event:"+name)), e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// matchPattern matches an event type against a pattern where * stands for any text.
+func matchPattern(pattern, typ string) bool {
+	if !strings.Contains(pattern, "*") {
+		return pattern == typ
+	}
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(typ, parts[0]) {
+		return false
+	}
+	rest := typ[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return strings.HasSuffix(rest, parts[len(parts)-1])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,239 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// newEcho builds the process's one HTTP server with the middleware every request passes:
+// request id, panic recovery, request metadata for the audit log, structured access log,
+// metrics, security headers and a body limit.
+func (a *App) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(a.Log)
+	e.IPExtractor = ipExtractor(a.Config.TrustedProxies)
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		a.Log.Error("panic in handler", "err", err, "path", c.Path(), "stack", string(stack))
+		return err
+	}}))
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+			c.SetRequest(c.Request().WithContext(WithRequestMeta(c.Request().Context(), meta)))
+			return next(c)
+		}
+	})
+	e.Use(a.accessLog())
+	e.Use(a.metrics.middleware())
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		HSTSMaxAge: hstsAge(a.Config.TLS), ReferrerPolicy: "same-origin",
+	}))
+	e.Use(middleware.BodyLimit("32M"))
+	return e
+}
+
+func hstsAge(tls bool) int {
+	if tls {
+		return 31536000
+	}
+	return 0
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies; otherwise the
+// connection's own address is the client's, so a scanner's source binding cannot be spoofed
+// with a header.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func (a *App) accessLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true, LogRoutePath: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			} else if v.URIPath == "/healthz" || v.URIPath == "/readyz" || v.URIPath == "/metrics" {
+				level = slog.LevelDebug
+			}
+			a.Log.LogAttrs(context.Background(), level, "request",
+				slog.String("method", v.Method), slog.String("path", v.URIPath), slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP))
+			return nil
+		},
+	})
+}
+
+// mountRoutes adds every declared route to echo, each behind its prefix middleware, its guard
+// and, for state changes, the change transaction.
+func (a *App) mountRoutes() error {
+	seen := map[string]string{}
+	for _, r := range a.routes {
+		if err := r.validate(); err != nil {
+			return err
+		}
+		key := r.Method + " " + r.Path
+		if other, dup := seen[key]; dup {
+			return fmt.Errorf("route %s declared by both %s and %s", key, other, r.Module)
+		}
+		seen[key] = r.Module
+		mws := a.middlewaresFor(r.Path)
+		if kind := r.Guard(); kind != "" {
+			g, ok := a.guards[kind]
+			if !ok {
+				return fmt.Errorf("route %s of module %s needs the %s guard, which no mounted module provides (add the module that provides it to Requires)", key, r.Module, kind)
+			}
+			mws = append(mws, g(r))
+		}
+		if r.changeWrapped() {
+			mws = append(mws, changeMiddleware(func() *pgxpool.Pool { return a.DB.Config }))
+		}
+		a.echo.Add(r.Method, r.Path, r.Handler, mws...)
+	}
+	return nil
+}
+
+// httpMetrics counts requests and their latency by route (the route pattern, never the raw
+// path, so ids do not explode the label set).
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mipo_http_requests_total", Help: "HTTP requests by route, method and status."}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mipo_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+func (m *httpMetrics) middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				if he, ok := err.(*echo.HTTPError); ok {
+					status = he.Code
+				} else if ae, ok := err.(*Error); ok {
+					status = ae.Status
+				} else {
+					status = http.StatusInternalServerError
+				}
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+}
+
+// poolCollector exports each database pool's connection counts.
+type poolCollector struct {
+	db                         *Databases
+	total, idle, acquired, max *prometheus.Desc
+}
+
+func newPoolCollector(db *Databases) *poolCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("mipo_db_pool_"+name, help, []string{"database"}, nil)
+	}
+	return &poolCollector{db: db, total: d("connections", "Open connections."), idle: d("idle", "Idle connections."),
+		acquired: d("acquired", "Connections in use."), max: d("max", "Most connections the pool opens.")}
+}
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p.total
+	ch <- p.idle
+	ch <- p.acquired
+	ch <- p.max
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, name := range DatabaseNames {
+		pool := p.db.Pool(name)
+		if pool == nil {
+			continue
+		}
+		s := pool.Stat()
+		ch <- prometheus.MustNewConstMetric(p.total, prometheus.GaugeValue, float64(s.TotalConns()), name)
+		ch <- prometheus.MustNewConstMetric(p.idle, prometheus.GaugeValue, float64(s.IdleConns()), name)
+		ch <- prometheus.MustNewConstMetric(p.acquired, prometheus.GaugeValue, float64(s.AcquiredConns()), name)
+		ch <- prometheus.MustNewConstMetric(p.max, prometheus.GaugeValue, float64(s.MaxConns()), name)
+	}
+}
+
+// Health is the /readyz document.
+type Health struct {
+	Status         string            `json:"status"` // "ok" or "unavailable"
+	Roles          []string          `json:"roles"`
+	Databases      map[string]string `json:"databases"` // name → "ok" or the error
+	ResultsStorage string            `json:"results_storage"`
+	Version        string            `json:"version"`
+}
+
+func (a *App) kernelRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/healthz", Scope: Public, Summary: "Liveness: the process answers.", Response: map[string]string{},
+			Handler: func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) }},
+		{Method: http.MethodGet, Path: "/readyz", Scope: Public, Summary: "Readiness: each database of this process answers.", Response: Health{},
+			Handler: a.readyz},
+		{Method: http.MethodGet, Path: "/metrics", Scope: Public, Summary: "Prometheus metrics of this process.", Produces: "text/plain",
+			Handler: echo.WrapHandler(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))},
+	}
+}
+
+func (a *App) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	h := Health{Status: "ok", Roles: a.Config.Roles, Databases: map[string]string{}, ResultsStorage: a.resultsStorage, Version: Version}
+	for _, name := range DatabaseNames {
+		pool := a.DB.Pool(name)
+		if pool == nil {
+			h.Databases[name], h.Status = "not connected", "unavailable"
+			continue
+		}
+		if err := pool.Ping(ctx); err != nil {
+			h.Databases[name], h.Status = "unreachable", "unavailable"
+			a.Log.Warn("readiness: database unreachable", "database", name, "err", err)
+			continue
+		}
+		h.Databases[name] = "ok"
+	}
+	status := http.StatusOK
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, h)
+}

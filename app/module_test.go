@@ -1,0 +1,217 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+func names(mods []Module) []string {
+	out := make([]string, len(mods))
+	for i, m := range mods {
+		out[i] = m.Name
+	}
+	return out
+}
+
+func TestResolveOrdersByRequirements(t *testing.T) {
+	r := NewRegistry()
+	// Registered in an order that is wrong on purpose.
+	r.Register(Module{Name: "scans", Roles: []string{RoleManager}, Requires: []string{"config", "rbac"}})
+	r.Register(Module{Name: "config", Roles: []string{RoleManager}, Requires: []string{"rbac"}})
+	r.Register(Module{Name: "rbac", Requires: []string{"audit"}})
+	r.Register(Module{Name: "audit"})
+	r.Register(Module{Name: "ingest", Roles: []string{RoleIngest}, Requires: []string{"audit"}})
+
+	mods, err := r.Resolve([]string{RoleManager})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := names(mods)
+	if want := []string{"audit", "rbac", "config", "scans"}; !slices.Equal(got, want) {
+		t.Fatalf("manager resolves to %v, want %v", got, want)
+	}
+	mods, _ = r.Resolve([]string{RoleIngest})
+	if got := names(mods); !slices.Equal(got, []string{"audit", "ingest"}) {
+		t.Fatalf("ingest resolves to %v", got)
+	}
+	for _, ms := range [][]Module{mods} {
+		pos := map[string]int{}
+		for i, m := range ms {
+			pos[m.Name] = i
+		}
+		for _, m := range ms {
+			for _, dep := range m.Requires {
+				if pos[dep] > pos[m.Name] {
+					t.Fatalf("%s starts before its requirement %s", m.Name, dep)
+				}
+			}
+		}
+	}
+}
+
+func TestResolveRefusesCyclesAndUnknownRequirements(t *testing.T) {
+	r := NewRegistry()
+	r.Register(Module{Name: "a", Roles: []string{RoleManager}, Requires: []string{"b"}})
+	r.Register(Module{Name: "b", Requires: []string{"c"}})
+	r.Register(Module{Name: "c", Requires: []string{"a"}})
+	_, err := r.Resolve([]string{RoleManager})
+	if err == nil || !strings.Contains(err.Error(), "cycle") || !strings.Contains(err.Error(), "a -> b -> c -> a") {
+		t.Fatalf("want a cycle error naming a -> b -> c -> a, got %v", err)
+	}
+
+	r = NewRegistry()
+	r.Register(Module{Name: "a", Roles: []string{RoleManager}, Requires: []string{"ghost"}})
+	_, err = r.Resolve([]string{RoleManager})
+	if err == nil || !strings.Contains(err.Error(), `"ghost"`) {
+		t.Fatalf("want an error naming the missing module, got %v", err)
+	}
+}
+
+func TestRegisterPanicsOnBadModules(t *testing.T) {
+	for name, m := range map[string]Module{
+		"empty name":   {Name: " "},
+		"unknown role": {Name: "x", Roles: []string{"janitor"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("Register did not panic")
+				}
+			}()
+			NewRegistry().Register(m)
+		})
+	}
+	t.Run("duplicate", func(t *testing.T) {
+		r := NewRegistry()
+		r.Register(Module{Name: "x"})
+		defer func() {
+			if p := recover(); p == nil || !strings.Contains(p.(string), "twice") {
+				t.Fatalf("want a duplicate panic, got %v", p)
+			}
+		}()
+		r.Register(Module{Name: "x"})
+	})
+}
+
+func TestParseRoles(t *testing.T) {
+	got, err := ParseRoles("manager, dispatcher,manager")
+	if err != nil || !slices.Equal(got, []string{RoleManager, RoleDispatcher}) {
+		t.Fatalf("got %v %v", got, err)
+	}
+	if got, _ := ParseRoles("all"); !slices.Equal(got, Roles) {
+		t.Fatalf("all = %v", got)
+	}
+	_, err = ParseRoles("manager,janitor")
+	if err == nil || !strings.Contains(err.Error(), `"janitor"`) || !strings.Contains(err.Error(), "manager, ingest, dispatcher, backup") {
+		t.Fatalf("unknown role error must name it and list the valid ones: %v", err)
+	}
+}
+
+// roleRegistry has one module per role, each serving one route, so a test can see which
+// routes a role mounts.
+func roleRegistry() *Registry {
+	r := NewRegistry()
+	r.Register(Module{Name: "guard", Provision: func(m *Mount) error {
+		m.ProvideGuard(GuardUser, func(Route) echo.MiddlewareFunc { return func(n echo.HandlerFunc) echo.HandlerFunc { return n } })
+		return nil
+	}})
+	for _, role := range Roles {
+		role := role
+		r.Register(Module{Name: "mod-" + role, Roles: []string{role}, Requires: []string{"guard"}, Provision: func(m *Mount) error {
+			m.Route(Route{Method: http.MethodGet, Path: "/api/v1/" + role, Scope: "things:view",
+				Handler: func(c echo.Context) error { return c.String(http.StatusOK, role) }})
+			return nil
+		}})
+	}
+	return r
+}
+
+func TestRoleSelectionMountsOnlyItsModulesRoutes(t *testing.T) {
+	for _, roles := range [][]string{{RoleManager}, {RoleIngest}, {RoleManager, RoleDispatcher}, Roles} {
+		cfg := testConfig(t, map[string]string{"MIPO_ROLE": strings.Join(roles, ",")})
+		a, err := New(cfg, Options{Registry: roleRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, role := range Roles {
+			rec := httptest.NewRecorder()
+			a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/"+role, nil))
+			mounted := slices.Contains(roles, role)
+			if mounted && rec.Code != http.StatusOK || !mounted && rec.Code != http.StatusNotFound {
+				t.Errorf("roles %v: GET /api/v1/%s answered %d", roles, role, rec.Code)
+			}
+		}
+	}
+}
+
+func TestRouteWithoutScopeIsRefused(t *testing.T) {
+	r := NewRegistry()
+	r.Register(Module{Name: "sloppy", Roles: []string{RoleManager}, Provision: func(m *Mount) error {
+		m.Route(Route{Method: http.MethodGet, Path: "/api/v1/sloppy", Handler: func(echo.Context) error { return nil }})
+		return nil
+	}})
+	_, err := New(testConfig(t, nil), Options{Registry: r})
+	if err == nil || !strings.Contains(err.Error(), "declares no scope") {
+		t.Fatalf("want a missing-scope error, got %v", err)
+	}
+}
+
+func TestRouteNeedingAMissingGuardIsRefused(t *testing.T) {
+	r := NewRegistry()
+	r.Register(Module{Name: "lonely", Roles: []string{RoleManager}, Provision: func(m *Mount) error {
+		m.Route(Route{Method: http.MethodGet, Path: "/api/v1/lonely", Scope: "things:view", Handler: func(echo.Context) error { return nil }})
+		return nil
+	}})
+	_, err := New(testConfig(t, nil), Options{Registry: r})
+	if err == nil || !strings.Contains(err.Error(), "user guard") {
+		t.Fatalf("want a missing-guard error, got %v", err)
+	}
+}
+
+func TestStartAndStopFollowDependencyOrder(t *testing.T) {
+	var events []string
+	r := NewRegistry()
+	add := func(name string, requires ...string) {
+		r.Register(Module{Name: name, Roles: []string{RoleManager}, Requires: requires, Provision: func(m *Mount) error {
+			m.OnStart(func(context.Context) error { events = append(events, "start "+name); return nil })
+			m.OnStop(func(context.Context) error { events = append(events, "stop "+name); return nil })
+			return nil
+		}})
+	}
+	add("c", "b")
+	add("a")
+	add("b", "a")
+	a, err := New(testConfig(t, nil), Options{Registry: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run the hooks without databases: Start's database work is covered by the DB tests.
+	for _, h := range a.starts {
+		h.fn(context.Background())
+		a.started = append(a.started, h.module)
+	}
+	a.Stop(context.Background())
+	want := []string{"start a", "start b", "start c", "stop c", "stop b", "stop a"}
+	if !slices.Equal(events, want) {
+		t.Fatalf("hooks ran as %v, want %v", events, want)
+	}
+}
+
+func testConfig(t *testing.T, flags map[string]string) *Config {
+	t.Helper()
+	all := map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off"}
+	for k, v := range flags {
+		all[k] = v
+	}
+	cfg, err := LoadConfig(all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"mipo/app"
+)
+
+// compose.yaml and the Dockerfile cannot run on our machines (no Docker engine), so these
+// tests check what can be checked: every mipo service runs a real role, the databases are
+// sealed off, the secrets come from .mipo.env, and the image is built by the Makefile.
+
+type composeFile struct {
+	Services map[string]struct {
+		Command  []string               `yaml:"command"`
+		Image    string                 `yaml:"image"`
+		Networks []string               `yaml:"networks"`
+		Labels   []string               `yaml:"labels"`
+		Deploy   struct{ Replicas int } `yaml:"deploy"`
+	} `yaml:"services"`
+	Networks map[string]struct {
+		Internal bool `yaml:"internal"`
+	} `yaml:"networks"`
+}
+
+func TestComposeTopology(t *testing.T) {
+	raw, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	for service, role := range map[string]string{"manager": "manager", "ingest": "ingest", "dispatcher": "dispatcher", "backup": "backup"} {
+		s, ok := c.Services[service]
+		if !ok || !slices.Contains(s.Command, "--role="+role) {
+			t.Errorf("service %s must run `serve --role=%s`, runs %v", service, role, s.Command)
+		}
+		if _, err := app.ParseRoles(role); err != nil {
+			t.Error(err)
+		}
+	}
+	if c.Services["ingest"].Deploy.Replicas < 2 {
+		t.Error("ingest must run two or more replicas")
+	}
+	if !strings.Contains(strings.Join(c.Services["ingest"].Labels, " "), "PathPrefix(`/scanner/`)") {
+		t.Error("the edge must route /scanner/ to ingest")
+	}
+	if !c.Networks["internal"].Internal {
+		t.Error("the databases' network must be internal (no outside access)")
+	}
+	for _, db := range []string{"config-db", "results-db", "jobs-db"} {
+		if nets := c.Services[db].Networks; !slices.Equal(nets, []string{"internal"}) {
+			t.Errorf("%s must be on the internal network only, is on %v", db, nets)
+		}
+	}
+	if !strings.Contains(c.Services["results-db"].Image, "timescaledb") {
+		t.Error("results-db should be TimescaleDB")
+	}
+	// Every secret compose interpolates is one mipo generates into .mipo.env.
+	dir := t.TempDir()
+	generated, err := app.EnsureEnvFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`\$\{(MIPO_[A-Z_]+)\}`).FindAllStringSubmatch(string(raw), -1) {
+		if _, ok := generated[m[1]]; !ok {
+			t.Errorf("compose.yaml uses ${%s}, which .mipo.env does not hold", m[1])
+		}
+	}
+}
+
+func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
+	raw, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := string(raw)
+	for _, want := range []string{"RUN make build", "bin/mipo ", "bin/mipo-scanner", "postgresql-client", "USER mipo"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	mk, _ := os.ReadFile("Makefile")
+	if !regexp.MustCompile(`(?m)^build:`).Match(mk) {
+		t.Error("the Makefile has no build target for the image to run")
+	}
+}
+
+// The README's configuration section names every setting any module declares, so the docs
+// cannot fall behind the code.
+func TestReadmeNamesEverySetting(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range app.Settings() {
+		if !strings.Contains(string(raw), s.Name) {
+			t.Errorf("README.md does not mention %s (%s)", s.Name, s.Help)
+		}
+	}
+}
+
+// Every module folder's package is imported by main.go: a forgotten import fails here, not in
+// production (each modules/<name>/module.go registers a module called <name>).
+func TestRegistryHoldsEveryModule(t *testing.T) {
+	dirs, _ := filepath.Glob("modules/*/module.go")
+	registered := app.DefaultRegistry().Names()
+	for _, f := range dirs {
+		name := filepath.Base(filepath.Dir(f))
+		if !slices.Contains(registered, name) {
+			t.Errorf("modules/%s is not registered: import it in main.go", name)
+		}
+	}
+}

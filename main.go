@@ -1,0 +1,9 @@
+// mipo is one binary with role flags: see `mipo serve --help`. Modules register themselves in
+// init(); importing a module's package here is all it takes to add it.
+package main
+
+import (
+	"mipo/app"
+)
+
+func main() { app.Main() }

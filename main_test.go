@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"mipo/app"
+	"mipo/app/apptest"
+)
+
+// These tests run the real binary, as an operator would: `mipo serve` on the embedded
+// PostgreSQL, and two processes with different roles sharing three databases.
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func mipoBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mipo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mipo")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type process struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startMipo(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(mipoBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, output: out, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+			}
+		}
+	})
+	return p
+}
+
+var insecure = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+
+func waitStatus(t *testing.T, p *process, url string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		res, err := insecure.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == want {
+				return
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("mipo exited (%v) before %s answered %d:\n%s", err, url, want, p.output.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %d in time:\n%s", url, want, p.output.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// postgresProcesses lists running postgres processes whose command line mentions dir.
+func postgresProcesses(dir string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if strings.Contains(line, "postgres") && strings.Contains(line, dir) {
+			out = append(out, e.Name()+": "+line)
+		}
+	}
+	return out
+}
+
+func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
+	// t.TempDir is private (0700); when the test runs as root, the embedded PostgreSQL runs as
+	// an unprivileged user that must be able to enter the folder above the data directory.
+	parent, err := os.MkdirTemp("", "mipo-serve-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o711)
+	data := filepath.Join(parent, "data")
+	addr := freePort(t)
+	env := []string{"MIPO_LOG_LEVEL=warn"}
+	args := []string{"serve", "--data-dir", data, "--listen", addr}
+
+	p := startMipo(t, env, args...)
+	waitStatus(t, p, "https://"+addr+"/healthz", 200)
+	waitStatus(t, p, "https://"+addr+"/readyz", 200)
+	if !strings.Contains(p.output.String(), "is running at https://"+addr) {
+		t.Fatalf("the address was not printed:\n%s", p.output.String())
+	}
+	if len(postgresProcesses(data)) == 0 {
+		t.Fatal("no embedded PostgreSQL is running for the data directory")
+	}
+	envFile, _ := os.ReadFile(filepath.Join(data, app.EnvFileName))
+	pgVersion, _ := os.Stat(filepath.Join(data, "postgres", "data", "PG_VERSION"))
+
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("mipo exited with %v:\n%s", err, p.output.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("mipo did not stop within 10 s of SIGTERM:\n%s", p.output.String())
+	}
+	t.Logf("stopped in %s", time.Since(start))
+	if left := postgresProcesses(data); len(left) > 0 {
+		t.Fatalf("PostgreSQL processes left behind: %v", left)
+	}
+
+	p = startMipo(t, env, args...)
+	waitStatus(t, p, "https://"+addr+"/readyz", 200)
+	envAgain, _ := os.ReadFile(filepath.Join(data, app.EnvFileName))
+	pgAgain, _ := os.Stat(filepath.Join(data, "postgres", "data", "PG_VERSION"))
+	if !bytes.Equal(envFile, envAgain) || !pgVersion.ModTime().Equal(pgAgain.ModTime()) {
+		t.Fatal("the second start did not reuse the data directory")
+	}
+}
+
+func TestIngestAndManagerShareTheDatabases(t *testing.T) {
+	dbs := apptest.EmptyDatabases(t)
+	env := []string{"MIPO_LOG_LEVEL=warn", "MIPO_TLS=off",
+		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs)}
+	var procs []*process
+	var addrs []string
+	for _, role := range []string{"ingest", "manager"} {
+		addr := freePort(t)
+		procs = append(procs, startMipo(t, env, "serve", "--role", role, "--listen", addr, "--data-dir", filepath.Join(t.TempDir(), role)))
+		addrs = append(addrs, addr)
+	}
+	for i, p := range procs {
+		waitStatus(t, p, "http://"+addrs[i]+"/readyz", 200)
+	}
+	for _, db := range app.DatabaseNames {
+		var dupes int
+		dbs.Databases.Pool(db).QueryRow(context.Background(),
+			`SELECT count(*) FROM (SELECT version_id FROM goose_db_version WHERE version_id > 0 GROUP BY version_id HAVING count(*) > 1) d`).Scan(&dupes)
+		if dupes != 0 {
+			t.Fatalf("%s: migrations ran more than once", db)
+		}
+	}
+}
+
+func TestUnknownRoleIsAClearError(t *testing.T) {
+	out, err := exec.Command(mipoBinary(t), "serve", "--role", "janitor", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `MIPO_ROLE: unknown role "janitor"`) || !strings.Contains(string(out), "manager, ingest, dispatcher, backup") {
+		t.Fatalf("want a clear unknown-role error, got %v:\n%s", err, out)
+	}
+}
