@@ -49,13 +49,16 @@ type Spool struct {
 	gone   map[string]bool // jobs ingest answered 410 for
 	wake   chan struct{}
 	onGone func(jobID string) // told when ingest answers 410 for a job
+
+	backoffMin, backoffMax time.Duration // 1 s and 60 s; shortened by tests
 }
 
 func OpenSpool(dir string, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, wake: make(chan struct{}, 1)}
+	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, wake: make(chan struct{}, 1),
+		backoffMin: backoffMin, backoffMax: backoffMax}
 	names, err := s.list()
 	if err != nil {
 		return nil, err
@@ -200,7 +203,7 @@ const (
 // failed send it waits 1 s, doubling to 60 s, and tries the oldest message
 // again. A value on flush cuts a wait short (used when stopping).
 func (s *Spool) Send(ctx context.Context, c *Client, flush <-chan struct{}) {
-	backoff := backoffMin
+	backoff := s.backoffMin
 	for ctx.Err() == nil {
 		sent, err := s.sendOldest(ctx, c)
 		if err != nil {
@@ -210,10 +213,10 @@ func (s *Spool) Send(ctx context.Context, c *Client, flush <-chan struct{}) {
 			case <-flush:
 			case <-ctx.Done():
 			}
-			backoff = min(2*backoff, backoffMax)
+			backoff = min(2*backoff, s.backoffMax)
 			continue
 		}
-		backoff = backoffMin
+		backoff = s.backoffMin
 		if !sent {
 			select {
 			case <-s.wake:

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testJobID = "7d3c1f5e-2a7b-4c1e-9f1a-0b2c3d4e5f60"
+
+// jobJSON builds a job as ingest sends it; extra fields override.
+func jobJSON(id string, targets [][2]string, ports []uint16, extra map[string]any) string {
+	var ts []map[string]string
+	for _, t := range targets {
+		ts = append(ts, map[string]string{"first": t[0], "last": t[1]})
+	}
+	var ps [][2]int
+	for _, p := range ports {
+		ps = append(ps, [2]int{int(p), int(p)})
+	}
+	j := map[string]any{"id": id, "scan_id": id, "targets": ts, "ports": ps, "rate_limit": 0, "concurrency": 0,
+		"timeout_ms": 1000, "retries": 1, "max_duration_seconds": 60, "lease_expires_at": "2026-11-23T11:20:00Z"}
+	for k, v := range extra {
+		j[k] = v
+	}
+	b, _ := json.Marshal(j)
+	return string(b)
+}
+
+func newTestAgent(t *testing.T, f *fakeIngest, dir string) *Agent {
+	t.Helper()
+	c, err := newClient(f.ts.URL, "", f.key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(c, openTestSpool(t, dir), Capacity{MaxConcurrency: 100, MaxRate: 100000, FDLimit: 4096}, time.Minute, testLogger(t))
+	a.leaseWait, a.progressEvery, a.batchMax, a.batchEvery, a.flushTimeout = time.Second, 100*time.Millisecond, 2, 50*time.Millisecond, 500*time.Millisecond
+	return a
+}
+
+// start runs the agent until the returned stop is called (as SIGTERM would).
+func start(a *Agent) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// loopbackJob opens listeners on 127.0.0.1 and ::1 and returns a job over
+// both with their ports and a few closed ones, and the open ports the kernel
+// says the job must find, as "addr port".
+func loopbackJob(t *testing.T) (string, []string) {
+	ports := listenN(t, "127.0.0.1", 5)
+	targets := [][2]string{{"127.0.0.1", "127.0.0.1"}}
+	hosts := []string{"127.0.0.1"}
+	if hasIPv6Loopback() {
+		ports = append(ports, listenN(t, "::1", 3)...)
+		targets = append(targets, [2]string{"::1", "::1"})
+		hosts = append(hosts, "::1")
+	}
+	ports = append(ports, closedPort(t), closedPort(t))
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	var want []string
+	for _, h := range hosts {
+		for _, p := range ports {
+			if len(listeningPorts(t, h, p, p)) > 0 {
+				want = append(want, fmt.Sprintf("%s %d", h, p))
+			}
+		}
+	}
+	slices.Sort(want)
+	return jobJSON(testJobID, targets, ports, nil), want
+}
+
+func spoolHolds(t *testing.T, dir, what string) bool {
+	for _, n := range spoolFiles(t, dir) {
+		if b, _ := os.ReadFile(filepath.Join(dir, n)); strings.Contains(string(b), what) {
+			return true
+		}
+	}
+	return false
+}
+
+// A whole job through a flaky ingest: every open port arrives exactly once,
+// the complete counts every batch, progress and heartbeats are sent.
+func TestAgentEndToEnd(t *testing.T) {
+	job, want := loopbackJob(t)
+	f := newFakeIngest(t)
+	f.queue = []string{job}
+	f.failBefore, f.failAfter = 2, 2
+	dir := t.TempDir()
+	stop := start(newTestAgent(t, f, dir))
+	defer stop()
+	eventually(t, 20*time.Second, "the job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
+	if got := f.opens(testJobID); !slices.Equal(got, want) {
+		t.Fatalf("ingest stored %v, want %v", got, want)
+	}
+	c, _ := f.completed(testJobID)
+	var j struct{ Targets, Ports []any }
+	json.Unmarshal([]byte(job), &j)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c.Status != "done" || c.Batches != len(f.batches[testJobID]) || c.Batches < 2 ||
+		c.HostsDone != uint64(len(j.Targets)) || c.PortsProbed != uint64(len(j.Targets)*len(j.Ports)) {
+		t.Fatalf("complete %+v; ingest holds %d batches", c, len(f.batches[testJobID]))
+	}
+	prog := f.progress[testJobID]
+	if len(prog) == 0 || prog[len(prog)-1].PortsProbed != c.PortsProbed || prog[len(prog)-1].PortsTotal != c.PortsProbed {
+		t.Fatalf("progress %+v", prog)
+	}
+	if len(f.heartbeats) == 0 || f.heartbeats[0].Capacity.MaxConcurrency != 100 || f.heartbeats[0].Metrics.MemTotalBytes == 0 {
+		t.Fatalf("heartbeats %+v", f.heartbeats)
+	}
+}
+
+// A scanner stopped while ingest is down keeps its results in the spool;
+// the next start sends them before anything else, and nothing is lost or
+// stored twice.
+func TestAgentRestartLosesNothing(t *testing.T) {
+	job, want := loopbackJob(t)
+	f := newFakeIngest(t)
+	f.queue = []string{job}
+	f.acceptOnly = 1 // the first batch gets through, then ingest goes down
+	dir := t.TempDir()
+	stop := start(newTestAgent(t, f, dir))
+	eventually(t, 20*time.Second, "the complete to be spooled", func() bool { return spoolHolds(t, dir, `"kind":"complete"`) })
+	stop()
+	if _, ok := f.completed(testJobID); ok || len(f.opens(testJobID)) == 0 {
+		t.Fatalf("while down: complete arrived %v, %d results stored", ok, len(f.opens(testJobID)))
+	}
+	f.set(func(f *fakeIngest) { f.down = false })
+	stop = start(newTestAgent(t, f, dir))
+	defer stop()
+	eventually(t, 10*time.Second, "the job to complete after the restart", func() bool { _, ok := f.completed(testJobID); return ok })
+	if got := f.opens(testJobID); !slices.Equal(got, want) {
+		t.Fatalf("ingest stored %v, want %v", got, want)
+	}
+	eventually(t, time.Second, "the spool to empty", func() bool { return len(spoolFiles(t, dir)) == 0 })
+}
+
+// blackholeJob is a job on one port whose SYNs are dropped, so it runs
+// until it is stopped.
+func blackholeJob(t *testing.T, extra map[string]any) string {
+	port := blackhole(t, "127.0.0.1", 0)
+	x := map[string]any{"timeout_ms": 10000, "retries": 2}
+	for k, v := range extra {
+		x[k] = v
+	}
+	return jobJSON(testJobID, [][2]string{{"127.0.0.1", "127.0.0.1"}}, []uint16{port}, x)
+}
+
+// Ingest cancels a job it sees in a heartbeat's active jobs; the scanner
+// completes it as cancelled.
+func TestAgentCancelFromIngest(t *testing.T) {
+	f := newFakeIngest(t)
+	f.queue = []string{blackholeJob(t, nil)}
+	f.hbSeconds = 1
+	stop := start(newTestAgent(t, f, t.TempDir()))
+	defer stop()
+	eventually(t, 5*time.Second, "a heartbeat naming the job", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, hb := range f.heartbeats {
+			if slices.Contains(hb.ActiveJobs, testJobID) {
+				f.cancel[testJobID] = true
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 5*time.Second, "the job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
+	if c, _ := f.completed(testJobID); c.Status != "cancelled" {
+		t.Fatalf("complete %+v", c)
+	}
+}
+
+// Stopping the scanner (SIGTERM) cancels the running job, which is
+// completed as cancelled and flushed before Run returns.
+func TestAgentShutdownCompletesJob(t *testing.T) {
+	f := newFakeIngest(t)
+	f.queue = []string{blackholeJob(t, nil)}
+	stop := start(newTestAgent(t, f, t.TempDir()))
+	eventually(t, 5*time.Second, "progress", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.progress[testJobID]) > 0 })
+	stop()
+	if c, ok := f.completed(testJobID); !ok || c.Status != "cancelled" {
+		t.Fatalf("complete %+v %v", c, ok)
+	}
+}
+
+func TestAgentJobGone(t *testing.T) {
+	f := newFakeIngest(t)
+	f.queue = []string{blackholeJob(t, nil)}
+	dir := t.TempDir()
+	a := newTestAgent(t, f, dir)
+	stop := start(a)
+	defer stop()
+	eventually(t, 5*time.Second, "progress", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.gone[testJobID] = len(f.progress[testJobID]) > 0
+		return f.gone[testJobID]
+	})
+	eventually(t, 5*time.Second, "the job to stop", func() bool { return len(a.activeJobs()) == 0 })
+	time.Sleep(100 * time.Millisecond)
+	if _, ok := f.completed(testJobID); ok || len(spoolFiles(t, dir)) != 0 {
+		t.Fatalf("a gone job was completed, or left %v in the spool", spoolFiles(t, dir))
+	}
+}
+
+func TestAgentMaxDuration(t *testing.T) {
+	f := newFakeIngest(t)
+	f.queue = []string{blackholeJob(t, map[string]any{"max_duration_seconds": 1})}
+	stop := start(newTestAgent(t, f, t.TempDir()))
+	defer stop()
+	eventually(t, 5*time.Second, "the job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
+	if c, _ := f.completed(testJobID); c.Status != "failed" || !strings.Contains(c.Error, "max_duration_seconds") {
+		t.Fatalf("complete %+v", c)
+	}
+}
+
+func TestAgentFailsInvalidJob(t *testing.T) {
+	f := newFakeIngest(t)
+	f.queue = []string{jobJSON(testJobID, [][2]string{{"127.0.0.9", "127.0.0.1"}}, []uint16{22}, nil)}
+	stop := start(newTestAgent(t, f, t.TempDir()))
+	defer stop()
+	eventually(t, 5*time.Second, "the job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
+	if c, _ := f.completed(testJobID); c.Status != "failed" || !strings.Contains(c.Error, "first 127.0.0.9 is after last 127.0.0.1") {
+		t.Fatalf("complete %+v", c)
+	}
+}

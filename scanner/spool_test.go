@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	jobA = "aaaaaaaa-2a7b-4c1e-9f1a-0b2c3d4e5f60"
+	jobB = "bbbbbbbb-2a7b-4c1e-9f1a-0b2c3d4e5f60"
+)
+
+func batchOf(n int, ports ...uint16) resultsRequest {
+	r := resultsRequest{Batch: n}
+	for _, p := range ports {
+		r.Results = append(r.Results, wireResult{Address: "127.0.0.1", Port: p, ObservedAt: time.Now().UTC(), RTTMicros: 5})
+	}
+	return r
+}
+
+func openTestSpool(t *testing.T, dir string) *Spool {
+	t.Helper()
+	sp, err := OpenSpool(dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.backoffMin, sp.backoffMax = 5*time.Millisecond, 40*time.Millisecond
+	return sp
+}
+
+// sendUntil runs the spool's sender until cond holds, then stops it.
+func sendUntil(t *testing.T, sp *Spool, f *fakeIngest, what string, cond func() bool) {
+	t.Helper()
+	c, err := newClient(f.ts.URL, "", f.key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); sp.Send(ctx, c, nil) }()
+	defer func() { cancel(); wg.Wait() }()
+	eventually(t, 10*time.Second, what, cond)
+}
+
+func spoolFiles(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// Messages written before a restart are sent after it, oldest first, and
+// the sequence goes on where it stopped, so new messages come after them.
+func TestSpoolOrderAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	sp.Put(jobA, "results", 1, batchOf(1, 22))
+	sp.Put(jobA, "results", 2, batchOf(2, 80))
+	os.WriteFile(filepath.Join(dir, ".tmp-half-written"), []byte("{"), 0o600) // a crash mid-write
+
+	sp = openTestSpool(t, dir) // restart
+	if names := spoolFiles(t, dir); len(names) != 2 {
+		t.Fatalf("after restart the spool holds %v; want the 2 messages and no temporary file", names)
+	}
+	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 2})
+	f := newFakeIngest(t)
+	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
+	if want := []string{"aaaaaaaa/results/1", "aaaaaaaa/results/2", "aaaaaaaa/complete"}; !slices.Equal(f.posts, want) {
+		t.Fatalf("arrival order %v, want %v", f.posts, want)
+	}
+	eventually(t, time.Second, "spool to empty", func() bool { return len(spoolFiles(t, dir)) == 0 })
+}
+
+// Ingest failing N times, before and after storing, still ends with every
+// batch stored exactly once and the complete accepted.
+func TestSpoolSurvivesFailures(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	f := newFakeIngest(t)
+	f.failBefore, f.failAfter = 3, 3
+	var want []string
+	for b := 1; b <= 6; b++ {
+		p := uint16(1000 + b)
+		sp.Put(jobA, "results", b, batchOf(b, p))
+		want = append(want, fmt.Sprintf("127.0.0.1 %d", p))
+	}
+	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 6})
+	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
+	if got := f.opens(jobA); !slices.Equal(got, want) {
+		t.Fatalf("stored %v, want %v", got, want)
+	}
+	if len(f.posts) < 6+1+3 {
+		t.Fatalf("lost acknowledgements must cause re-sends; posts: %v", f.posts)
+	}
+}
+
+// A 409 missing_batches sends the named batches again from the spool,
+// then the complete.
+func TestSpoolResendsMissingBatches(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	f := newFakeIngest(t)
+	sp.Put(jobA, "results", 1, batchOf(1, 22))
+	sp.Put(jobA, "results", 2, batchOf(2, 80))
+	sp.StartJob(jobA) // running: acked batches are kept for a 409
+	sendUntil(t, sp, f, "both batches", func() bool { return len(f.opens(jobA)) == 2 })
+	f.set(func(f *fakeIngest) { delete(f.batches[jobA], 2) }) // ingest lost batch 2
+	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 2})
+	sp.EndJob(jobA)
+	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
+	want := []string{"aaaaaaaa/results/1", "aaaaaaaa/results/2", "aaaaaaaa/complete", "aaaaaaaa/results/2", "aaaaaaaa/complete"}
+	if !slices.Equal(f.posts, want) {
+		t.Fatalf("posts %v, want %v", f.posts, want)
+	}
+	eventually(t, time.Second, "spool to empty", func() bool { return len(spoolFiles(t, dir)) == 0 })
+}
+
+// 410 drops every message of the job, tells the agent, and refuses later
+// ones; other jobs are unaffected. A message refused for good (400) is
+// moved aside and does not block the rest.
+func TestSpoolGoneAndRejected(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	var goneCalls []string
+	sp.onGone = func(id string) { goneCalls = append(goneCalls, id) }
+	f := newFakeIngest(t)
+	f.gone[jobA] = true
+	sp.Put(jobA, "results", 1, batchOf(1, 22))
+	sp.Put(jobA, "results", 2, batchOf(2, 23))
+	sp.Put(jobB, "results", 0, batchOf(0, 24)) // batch 0: ingest answers 400
+	sp.Put(jobB, "results", 1, batchOf(1, 25))
+	sp.Put(jobB, "complete", 0, completeRequest{Status: "done", Batches: 1})
+	sendUntil(t, sp, f, "job B to complete", func() bool { _, ok := f.completed(jobB); return ok })
+	if !slices.Equal(goneCalls, []string{jobA}) || !sp.Gone(jobA) {
+		t.Fatalf("onGone calls %v", goneCalls)
+	}
+	sp.Put(jobA, "results", 3, batchOf(3, 26))
+	if names := spoolFiles(t, dir); !slices.Equal(names, []string{"rejected"}) {
+		t.Fatalf("spool holds %v; want only rejected/", names)
+	}
+	if rej := spoolFiles(t, filepath.Join(dir, "rejected")); len(rej) != 1 || !strings.Contains(rej[0], jobB) {
+		t.Fatalf("rejected/ holds %v", rej)
+	}
+}
+
+// Acked batches of a job that will never complete (the process running it
+// died) are removed at start; those of a job whose complete waits are kept.
+func TestSpoolSweep(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	f := newFakeIngest(t)
+	f.down = true
+	sp.StartJob(jobA)
+	sp.StartJob(jobB)
+	sp.Put(jobA, "results", 1, batchOf(1, 22))
+	sp.Put(jobB, "results", 1, batchOf(1, 23))
+	f.set(func(f *fakeIngest) { f.down = false })
+	sendUntil(t, sp, f, "both acked", func() bool { return len(f.opens(jobA))+len(f.opens(jobB)) == 2 })
+	f.set(func(f *fakeIngest) { f.down = true })
+	sp.Put(jobB, "complete", 0, completeRequest{Status: "done", Batches: 1})
+	openTestSpool(t, dir) // restart
+	names := spoolFiles(t, dir)
+	if len(names) != 2 || !strings.HasSuffix(names[0], jobB+".acked") || !strings.HasSuffix(names[1], jobB+".json") {
+		t.Fatalf("after sweep: %v; want job B's acked batch and complete only", names)
+	}
+}
