@@ -24,9 +24,9 @@ type fakeIngest struct {
 
 	mu         sync.Mutex
 	token, key string
-	queue      []string                      // job JSON waiting to be leased
+	queue      []string                        // job JSON waiting to be leased
 	batches    map[string]map[int][]wireResult // job -> batch -> results: the de-duplicated view
-	posts      []string                      // "job/results/N" or "job/complete", in arrival order
+	posts      []string                        // "job/results/N" or "job/complete", in arrival order
 	completes  map[string]completeRequest
 	progress   map[string][]progressRequest
 	heartbeats []heartbeatRequest
@@ -238,7 +238,10 @@ func testLogger(t testing.TB) *slog.Logger {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // eventually polls cond every 10 ms until it holds or the time is up.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {

@@ -42,7 +42,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "register":
 		return cmdRegister(args[1:], stdout, stderr)
 	case "run":
-		return cmdRun(args[1:], stderr)
+		return cmdRun(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "mipo-scanner", version)
 		return 0
@@ -54,37 +54,52 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// newFlags makes a command's flag set; --help prints what the command does.
-func newFlags(name, what string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("mipo-scanner "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mipo-scanner %s\n\n%s\n\nFlags:\n", name, what)
-		fs.PrintDefaults()
-	}
-	return fs
+// command is one subcommand's flags and the text its --help prints.
+type command struct {
+	*flag.FlagSet
+	use, what      string
+	stdout, stderr io.Writer
 }
 
-// parse runs fs.Parse and turns its outcome into an exit code, or -1 to go on.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) int {
-	err := fs.Parse(args)
+func newCommand(use, what string, stdout, stderr io.Writer) *command {
+	fs := flag.NewFlagSet("mipo-scanner "+strings.Fields(use)[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	return &command{fs, use, what, stdout, stderr}
+}
+
+// help prints the usage with GNU-style --flags, as the rest of the
+// program writes them.
+func (c *command) help(w io.Writer) {
+	fmt.Fprintf(w, "Usage: mipo-scanner %s\n\n%s\n\nFlags:\n", c.use, c.what)
+	c.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  %s\n    \t%s\n", strings.TrimSpace("--"+f.Name+" "+arg), usage)
+	})
+}
+
+// parse parses args and turns the outcome into an exit code, or -1 to go on.
+func (c *command) parse(args []string) int {
+	err := c.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		c.help(c.stdout)
 		return 0
-	case err != nil:
+	case err != nil: // the flag package said what is wrong
+		fmt.Fprintf(c.stderr, "run '%s --help' for the flags\n", c.Name())
 		return 2
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	case c.NArg() > 0:
+		fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", c.Name(), c.Arg(0))
 		return 2
 	}
 	return -1
 }
 
 func cmdRegister(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("register --server URL --token TOKEN [flags]",
+	fs := newCommand("register --server URL --token TOKEN [flags]",
 		`Exchanges a one-time provisioning token (from mipo's "add scanner" page) for
 this scanner's permanent API key, and stores the config file and, beside it,
-the key file (mode 0600, in a directory made 0700).`, stderr)
+the key file (mode 0600, in a directory made 0700).`, stdout, stderr)
 	server := fs.String("server", "", "mipo's URL, https://... (required)")
 	token := fs.String("token", "", "the provisioning token (required; or $MIPO_SCANNER_TOKEN)")
 	pin := fs.String("pin", "", "accept exactly the server key with this pin, sha256//BASE64 of its SubjectPublicKeyInfo (for a self-signed server certificate)")
@@ -94,7 +109,7 @@ the key file (mode 0600, in a directory made 0700).`, stderr)
 	maxRate := fs.Int("max-rate", 0, fmt.Sprintf("connection attempts per second at most (default %d)", defaultMaxRate))
 	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY, the API key then travels in clear")
 	force := fs.Bool("force", false, "overwrite an existing config")
-	if code := parse(fs, args, stderr); code >= 0 {
+	if code := fs.parse(args); code >= 0 {
 		return code
 	}
 	if *token == "" {
@@ -155,15 +170,15 @@ the key file (mode 0600, in a directory made 0700).`, stderr)
 	return 0
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
-	fs := newFlags("run [--config PATH]",
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newCommand("run [--config PATH]",
 		`Runs the scanner: heartbeats, leases jobs, scans, and reports results, until
 SIGTERM or SIGINT. Results are spooled on disk until the server acknowledged
 them; on stop, the running job is completed as cancelled and what could not
-be sent within a few seconds stays in the spool for the next start.`, stderr)
+be sent within a few seconds stays in the spool for the next start.`, stdout, stderr)
 	cfgFlag := fs.String("config", "", "config file written by register (default $MIPO_SCANNER_CONFIG or "+defaultConfigPath+")")
-	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY")
-	if code := parse(fs, args, stderr); code >= 0 {
+	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY, the API key then travels in clear")
+	if code := fs.parse(args); code >= 0 {
 		return code
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
