@@ -193,11 +193,12 @@ func (s *scanner) probe(ctx context.Context, pr probe) {
 		}
 		d := net.Dialer{Timeout: timeout}
 		start := time.Now()
-		conn, err := d.DialTCP(ctx, "tcp", netip.AddrPort{}, pr.addr)
+		c, err := d.DialContext(ctx, "tcp", pr.addr.String())
 		rtt := time.Since(start)
 		s.inFlight.Add(-1)
 		switch classify(ctx, err) {
 		case outOpen:
+			conn := c.(*net.TCPConn)
 			conn.SetLinger(0) // close with RST: no TIME_WAIT here or there
 			conn.Close()
 			s.rtt.sample(rtt)

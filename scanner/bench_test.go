@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The benchmarks scan all 65535 ports of 127.0.0.1, where a handful of
+// listeners are open, and report ports/s and CPU seconds per full scan.
+// BenchmarkNmapLoopback runs the reference, nmap's connect scan, on the
+// same listeners when nmap is installed, and checks both find the same ports.
+//
+//	go test -run xxx -bench . -benchtime 3x
+
+var (
+	benchOnce  sync.Once
+	benchPorts []uint16
+)
+
+// benchListeners opens five listeners for the whole benchmark run, so both
+// benchmarks scan the same ones.
+func benchListeners(b *testing.B) []uint16 {
+	benchOnce.Do(func() {
+		for range 5 {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { c.Read(make([]byte, 1)); c.Close() }()
+				}
+			}()
+			benchPorts = append(benchPorts, uint16(ln.Addr().(*net.TCPAddr).Port))
+		}
+		slices.Sort(benchPorts)
+	})
+	return benchPorts
+}
+
+func cpuSeconds(ru *syscall.Rusage) float64 {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// benchConcurrency is what a default-configured scanner would use here.
+const benchConcurrency = 1000
+
+// scanAllLoopback is one full scan by the engine; it returns the open ports.
+func scanAllLoopback(b *testing.B) []uint16 {
+	c := &collector{}
+	st, err := Scan(context.Background(), ScanParams{
+		Targets: one("127.0.0.1"), Ports: []PortRange{{1, 65535}},
+		Concurrency: benchConcurrency, Rate: 1e9, Timeout: time.Second, Retries: 1,
+	}, nil, c.add)
+	if err != nil || st.Open+st.Closed+st.Filtered+st.Unreachable != 65535 {
+		b.Fatalf("scan: %v %+v", err, st)
+	}
+	return c.ports("127.0.0.1")
+}
+
+func BenchmarkScanLoopback(b *testing.B) {
+	ports := benchListeners(b)
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		found := scanAllLoopback(b)
+		for _, p := range ports {
+			if !slices.Contains(found, p) {
+				b.Fatalf("listener %d not found; found %v", p, found)
+			}
+		}
+	}
+	b.StopTimer()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	b.ReportMetric(65535*float64(b.N)/b.Elapsed().Seconds(), "ports/s")
+	b.ReportMetric((cpuSeconds(&after)-cpuSeconds(&before))/float64(b.N), "cpu-s/op")
+}
+
+var nmapOpen = regexp.MustCompile(`(\d+)/open/tcp`)
+
+func BenchmarkNmapLoopback(b *testing.B) {
+	nmap, err := exec.LookPath("nmap")
+	if err != nil {
+		b.Skip("nmap is not installed (apt-get install -y nmap): no reference figure")
+	}
+	ports := benchListeners(b)
+	ours := scanAllLoopback(b)
+	var cpu float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(nmap, "-sT", "-T5", "-n", "-Pn", "-p-", "--open", "-oG", "-", "127.0.0.1")
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("nmap: %v\n%s", err, out)
+		}
+		cpu += cpuSeconds(cmd.ProcessState.SysUsage().(*syscall.Rusage))
+		var found []uint16
+		for _, m := range nmapOpen.FindAllStringSubmatch(string(out), -1) {
+			p, _ := strconv.Atoi(m[1])
+			found = append(found, uint16(p))
+		}
+		slices.Sort(found)
+		if !slices.Equal(found, ours) {
+			b.Fatalf("nmap found %v, mipo-scanner %v (listeners %v)", found, ours, ports)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(65535*float64(b.N)/b.Elapsed().Seconds(), "ports/s")
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+}
