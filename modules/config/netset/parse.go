@@ -76,9 +76,11 @@ func ParseTarget(s string) (Set, error) {
 func Parse(s string) (Set, error) {
 	var v4, v6 []span
 	for start := 0; start <= len(s); {
-		end := start + strings.IndexAny(s[start:], ",\n")
-		if end < start {
+		end := strings.IndexAny(s[start:], ",\n")
+		if end < 0 {
 			end = len(s)
+		} else {
+			end += start
 		}
 		item, off := trim(s[start:end])
 		if item != "" {
