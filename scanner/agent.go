@@ -140,7 +140,7 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 
 // complete spools a job's complete message, or logs why it cannot.
 func (a *Agent) complete(id string, c completeRequest) {
-	if err := a.spool.Put(id, "complete", 0, c); err != nil {
+	if err := a.spool.Put(id, 0, c); err != nil {
 		a.log.Error("cannot spool the job's completion", "job", id, "err", err)
 	}
 }
@@ -205,7 +205,7 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 				return
 			}
 			batches++
-			if err := a.spool.Put(job.ID, "results", batches, resultsRequest{Batch: batches, Results: buf}); err != nil {
+			if err := a.spool.Put(job.ID, batches, resultsRequest{Batch: batches, Results: buf}); err != nil {
 				spoolErr = err
 				cancel(err)
 			}

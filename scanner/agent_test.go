@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -79,13 +77,8 @@ func loopbackJob(t *testing.T) (string, []string) {
 	return jobJSON(testJobID, targets, ports, nil), want
 }
 
-func spoolHolds(t *testing.T, dir, what string) bool {
-	for _, n := range spoolFiles(t, dir) {
-		if b, _ := os.ReadFile(filepath.Join(dir, n)); strings.Contains(string(b), what) {
-			return true
-		}
-	}
-	return false
+func spoolHolds(t *testing.T, dir, suffix string) bool {
+	return slices.ContainsFunc(spoolFiles(t, dir), func(n string) bool { return strings.HasSuffix(n, suffix) })
 }
 
 // A whole job through a flaky ingest: every open port arrives exactly once,
@@ -130,7 +123,7 @@ func TestAgentRestartLosesNothing(t *testing.T) {
 	f.acceptOnly = 1 // the first batch gets through, then ingest goes down
 	dir := t.TempDir()
 	stop := start(newTestAgent(t, f, dir))
-	eventually(t, 20*time.Second, "the complete to be spooled", func() bool { return spoolHolds(t, dir, `"kind":"complete"`) })
+	eventually(t, 20*time.Second, "the complete to be spooled", func() bool { return spoolHolds(t, dir, "-complete.json") })
 	stop()
 	if _, ok := f.completed(testJobID); ok || len(f.opens(testJobID)) == 0 {
 		t.Fatalf("while down: complete arrived %v, %d results stored", ok, len(f.opens(testJobID)))

@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,13 +22,15 @@ func pinOf(ts *httptest.Server) string {
 }
 
 func TestPinning(t *testing.T) {
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer msk_test" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		w.Write([]byte(`{"server_time": "2026-11-23T11:20:00Z", "heartbeat_seconds": 30}`))
 	}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	ts.StartTLS()
 	defer ts.Close()
 	// httptest's servers all share one built-in certificate: make another key.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -137,6 +137,9 @@ func Scan(ctx context.Context, p ScanParams, progress *Progress, onOpen func(Ope
 	}
 	close(probes)
 	wg.Wait()
+	if deadlinePassed(ctx) {
+		<-ctx.Done() // its timer may fire a moment after the deadline
+	}
 	st := ScanStats{
 		Attempts: s.attempts.Load(), Open: s.open.Load(), Closed: s.closed.Load(),
 		Filtered: s.filtered.Load(), Timeouts: s.timeouts.Load(), Unreachable: s.unreachable.Load(),
@@ -161,7 +164,7 @@ func classify(ctx context.Context, err error) outcome {
 	switch {
 	case err == nil:
 		return outOpen
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || deadlinePassed(ctx):
 		return outCancelled
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return outClosed
@@ -174,6 +177,14 @@ func classify(ctx context.Context, err error) outcome {
 		return outTimeout
 	}
 	return outUnreachable
+}
+
+// deadlinePassed sees a passed deadline before ctx's own timer fires and
+// cancels it: the dial's timeout shares that deadline, and a probe must not
+// take the scan's end for its target's silence.
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // probe tries one port until its outcome is final: open, refused,

@@ -290,7 +290,7 @@ func TestScanLeavesNoTimeWait(t *testing.T) {
 				t.Fatalf("%s: found %v, want %v (%v)", host, c.ports(host), ports, err)
 			}
 		}
-		if tw := timeWaits(t, ports); len(tw) > 0 {
+		if tw := timeWaits(t, host, ports); len(tw) > 0 {
 			t.Fatalf("%s: TIME_WAIT sockets after the scan: %v", host, tw)
 		}
 	}
@@ -300,19 +300,26 @@ func TestScanLeavesNoTimeWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	for i := 0; len(timeWaits(t, control)) == 0; i++ {
-		if i > 100 {
+	for i := 0; len(timeWaits(t, "127.0.0.1", control)) == 0; i++ {
+		if i > 500 {
 			t.Fatal("a plain close left no TIME_WAIT socket: the check cannot see them")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func timeWaits(t testing.TB, ports []uint16) []procSocket {
+// timeWaits lists the TIME_WAIT sockets to or from host's ports.
+func timeWaits(t testing.TB, host string, ports []uint16) []procSocket {
+	addr := netip.MustParseAddr(host)
 	var tw []procSocket
 	for _, s := range procSockets(t) {
-		if s.state == 0x06 && (slices.Contains(ports, s.local.Port()) || slices.Contains(ports, s.remote.Port())) {
-			tw = append(tw, s)
+		if s.state != 0x06 {
+			continue
+		}
+		for _, ap := range []netip.AddrPort{s.local, s.remote} {
+			if ap.Addr() == addr && slices.Contains(ports, ap.Port()) {
+				tw = append(tw, s)
+			}
 		}
 	}
 	return tw
@@ -385,7 +392,10 @@ func TestScanConcurrencyBound(t *testing.T) {
 	_, st := scanWith(t, ScanParams{Targets: []Interval{iv("127.0.0.1", "127.0.0.16")}, Ports: portRanges(port), Concurrency: conc, Timeout: 150 * time.Millisecond})
 	close(stop)
 	seen := <-maxSeen
-	if st.Filtered != 16 || st.MaxInFlight > conc || seen > conc {
+	// The kernel may see a few more than conc: Go closes a timed-out socket
+	// a moment after its dial returned, when the runtime drops its last
+	// reference. Without the bound it would see all 16.
+	if st.Filtered != 16 || st.MaxInFlight > conc || seen > 2*conc {
 		t.Fatalf("concurrency %d: %d attempts seen pending at once by the kernel, stats %+v", conc, seen, st)
 	}
 	if seen < 2 {

@@ -18,32 +18,23 @@ import (
 
 // The spool holds every results batch and every complete message from the
 // moment it is made until ingest acknowledged it, so an outage or a restart
-// loses nothing. One file per message, named
+// loses nothing. One file per message, holding the request body as sent:
 //
-//	<seq, 20 digits>-<job id>.json       waiting to be sent
-//	<seq, 20 digits>-<job id>.acked      a batch ingest acknowledged, kept
-//	                                     until its job's complete is accepted,
-//	                                     in case ingest answers 409
-//	                                     missing_batches
+//	<seq>-<job id>-b<batch>.json   results batch, waiting to be sent
+//	<seq>-<job id>-b<batch>.acked  acknowledged, kept until the job's complete
+//	                               is accepted, in case of 409 missing_batches
+//	<seq>-<job id>-complete.json   the job's complete, waiting to be sent
 //
-// seq grows with every message, so sorting names sorts oldest first. A
-// message is sent only when every older one was: a job's complete never
-// overtakes its batches. A file is written whole (temporary file, fsync,
-// rename, fsync of the directory) before it is sent, and never changed
-// after, except for the rename to .acked.
-
-// spoolMsg is the content of one spool file.
-type spoolMsg struct {
-	JobID string          `json:"job_id"`
-	Kind  string          `json:"kind"` // results or complete
-	Batch int             `json:"batch,omitempty"`
-	Body  json.RawMessage `json:"body"`
-}
+// seq (20 digits) grows with every message, so sorting names sorts oldest
+// first. A message is sent only when every older one was: a job's complete
+// never overtakes its batches. A file is written whole (temporary file,
+// fsync, rename, fsync of the directory) before it is sent, and never
+// changed after, except for the rename to .acked and back.
 
 type Spool struct {
 	dir    string
 	log    *slog.Logger
-	mu     sync.Mutex
+	mu     sync.Mutex // held while writing, so files appear in seq order
 	seq    uint64
 	live   map[string]bool // jobs running in this process
 	gone   map[string]bool // jobs ingest answered 410 for
@@ -53,97 +44,101 @@ type Spool struct {
 	backoffMin, backoffMax time.Duration // 1 s and 60 s; shortened by tests
 }
 
+// entry is one spool file, parsed from its name.
+type entry struct {
+	name  string
+	seq   uint64
+	job   string
+	batch int // 0: the complete message
+	acked bool
+}
+
+func parseEntry(name string) (entry, bool) {
+	e := entry{name: name}
+	base, ok := strings.CutSuffix(name, ".json")
+	if !ok {
+		if base, ok = strings.CutSuffix(name, ".acked"); !ok {
+			return e, false
+		}
+		e.acked = true
+	}
+	// 20 digits, "-", a 36-character UUID, "-", then "complete" or "b<batch>".
+	if len(base) < 20+1+36+2 || base[20] != '-' || base[57] != '-' || !uuidRE.MatchString(base[21:57]) {
+		return e, false
+	}
+	var err error
+	if e.seq, err = strconv.ParseUint(base[:20], 10, 64); err != nil {
+		return e, false
+	}
+	e.job = base[21:57]
+	switch kind := base[58:]; {
+	case kind == "complete" && !e.acked:
+	case strings.HasPrefix(kind, "b"):
+		if e.batch, err = strconv.Atoi(kind[1:]); err != nil || e.batch < 1 {
+			return e, false
+		}
+	default:
+		return e, false
+	}
+	return e, true
+}
+
 func OpenSpool(dir string, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, wake: make(chan struct{}, 1),
 		backoffMin: backoffMin, backoffMax: backoffMax}
-	names, err := s.list()
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		seq, _, _ := parseSpoolName(n)
-		s.seq = max(s.seq, seq)
-	}
-	s.sweep()
-	return s, nil
-}
-
-// sweep removes what a crash may leave: temporary files, and acked
-// batches of jobs with no complete waiting (no process runs them any more,
-// so no 409 can ask for them).
-func (s *Spool) sweep() {
-	ents, _ := os.ReadDir(s.dir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			os.Remove(filepath.Join(s.dir, e.Name()))
-		}
-	}
-	names, _ := s.list()
-	completing := map[string]bool{}
-	for _, n := range names {
-		if m, err := s.read(n); err == nil && m.Kind == "complete" && strings.HasSuffix(n, ".json") {
-			completing[m.JobID] = true
-		}
-	}
-	for _, n := range names {
-		if _, job, acked := parseSpoolName(n); acked && !completing[job] {
-			os.Remove(filepath.Join(s.dir, n))
-		}
-	}
-}
-
-// list gives the spool's message files, oldest first.
-func (s *Spool) list() ([]string, error) {
-	ents, err := os.ReadDir(s.dir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	var names []string
-	for _, e := range ents {
-		if _, _, _, ok := splitSpoolName(e.Name()); ok {
-			names = append(names, e.Name())
+	for _, e := range ents { // a crash may leave half-written files behind
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// parseSpoolName splits "<seq>-<job>.json|.acked" into its parts; acked
-// says which suffix it had.
-func parseSpoolName(name string) (seq uint64, job string, acked bool) {
-	seq, job, acked, _ = splitSpoolName(name)
-	return
-}
-
-func splitSpoolName(name string) (seq uint64, job string, acked, ok bool) {
-	base, found := strings.CutSuffix(name, ".json")
-	if !found {
-		if base, found = strings.CutSuffix(name, ".acked"); !found {
-			return 0, "", false, false
+	// Acked batches of a job with no complete waiting will never be asked
+	// for again: no process runs that job any more.
+	all := s.entries()
+	for _, e := range all {
+		s.seq = max(s.seq, e.seq)
+		if e.acked && !hasComplete(all, e.job) {
+			s.remove(e)
 		}
-		acked = true
 	}
-	s, job, found := strings.Cut(base, "-")
-	if !found || len(s) != 20 || !uuidRE.MatchString(job) {
-		return 0, "", false, false
-	}
-	seq, err := strconv.ParseUint(s, 10, 64)
-	return seq, job, acked, err == nil
+	return s, nil
 }
 
-func (s *Spool) read(name string) (*spoolMsg, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, name))
+// entries lists the spool's messages, oldest first.
+func (s *Spool) entries() []entry {
+	ents, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, err
+		s.log.Error("spool: cannot list", "err", err)
 	}
-	var m spoolMsg
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("spool file %s: %v", name, err)
+	var out []entry
+	for _, de := range ents {
+		if e, ok := parseEntry(de.Name()); ok {
+			out = append(out, e)
+		}
 	}
-	return &m, nil
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+func hasComplete(all []entry, job string) bool {
+	return slices.ContainsFunc(all, func(e entry) bool { return e.job == job && e.batch == 0 })
+}
+
+func (s *Spool) remove(e entry) { os.Remove(filepath.Join(s.dir, e.name)) }
+
+// rename moves a batch between waiting (.json) and acknowledged (.acked).
+func (s *Spool) rename(e entry, acked bool) error {
+	to := strings.TrimSuffix(strings.TrimSuffix(e.name, ".json"), ".acked") + ".json"
+	if acked {
+		to = strings.TrimSuffix(to, ".json") + ".acked"
+	}
+	return os.Rename(filepath.Join(s.dir, e.name), filepath.Join(s.dir, to))
 }
 
 // StartJob and EndJob mark a job as running in this process, so its acked
@@ -154,24 +149,25 @@ func (s *Spool) EndJob(id string)   { s.mu.Lock(); delete(s.live, id); s.mu.Unlo
 // Gone says whether ingest answered 410 for the job.
 func (s *Spool) Gone(id string) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.gone[id] }
 
-// Put writes a message durably and wakes the sender. Messages for a job
-// ingest no longer knows are dropped.
-func (s *Spool) Put(jobID, kind string, batch int, body any) error {
-	raw, err := json.Marshal(body)
+// Put writes a message durably and wakes the sender: batch n of a job's
+// results, or its complete when batch is 0. Messages for a job ingest no
+// longer knows are dropped.
+func (s *Spool) Put(jobID string, batch int, body any) error {
+	data, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(spoolMsg{JobID: jobID, Kind: kind, Batch: batch, Body: raw})
-	if err != nil {
-		return err
+	kind := "complete"
+	if batch > 0 {
+		kind = "b" + strconv.Itoa(batch)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock() // held while writing, so files appear in seq order
+	defer s.mu.Unlock()
 	if s.gone[jobID] {
 		return nil
 	}
 	s.seq++
-	name := fmt.Sprintf("%020d-%s.json", s.seq, jobID)
+	name := fmt.Sprintf("%020d-%s-%s.json", s.seq, jobID, kind)
 	if err := writeFileAtomic(filepath.Join(s.dir, name), data, 0o600); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -184,10 +180,9 @@ func (s *Spool) Put(jobID, kind string, batch int, body any) error {
 
 // Pending is how many messages wait to be sent.
 func (s *Spool) Pending() int {
-	names, _ := s.list()
 	n := 0
-	for _, name := range names {
-		if _, _, acked := parseSpoolName(name); !acked {
+	for _, e := range s.entries() {
+		if !e.acked {
 			n++
 		}
 	}
@@ -229,105 +224,87 @@ func (s *Spool) Send(ctx context.Context, c *Client, flush <-chan struct{}) {
 // sendOldest sends the oldest waiting message. It returns false when there
 // was none, and an error when the message must be tried again later.
 func (s *Spool) sendOldest(ctx context.Context, c *Client) (bool, error) {
-	names, err := s.list()
-	if err != nil {
-		return false, err
+	all := s.entries()
+	i := slices.IndexFunc(all, func(e entry) bool { return !e.acked })
+	if i < 0 {
+		return false, nil
 	}
-	for _, name := range names {
-		if _, _, acked := parseSpoolName(name); acked {
-			continue
-		}
-		m, err := s.read(name)
-		if err != nil {
-			// Unreadable (a disk fault): set it aside so it cannot block the rest.
-			s.quarantine(name, err)
-			return true, nil
-		}
-		path := "/scanner/v1/jobs/" + m.JobID + "/" + m.Kind
-		_, err = c.doRaw(ctx, callTimeout, path, m.Body, nil)
-		return true, s.settle(name, m, err)
+	e := all[i]
+	body, err := os.ReadFile(filepath.Join(s.dir, e.name))
+	if err != nil { // a disk fault: set it aside, so it cannot block the rest
+		s.quarantine(e, err)
+		return true, nil
 	}
-	return false, nil
+	path := "/scanner/v1/jobs/" + e.job + "/complete"
+	if e.batch > 0 {
+		path = "/scanner/v1/jobs/" + e.job + "/results"
+	}
+	_, err = c.doRaw(ctx, callTimeout, path, body, nil)
+	return true, s.settle(all, e, err)
 }
 
 // settle acts on ingest's answer to one message.
-func (s *Spool) settle(name string, m *spoolMsg, err error) error {
+func (s *Spool) settle(all []entry, e entry, err error) error {
 	var ae *APIError
 	switch {
-	case err == nil && m.Kind == "results":
+	case err == nil && e.batch > 0:
 		s.mu.Lock()
-		keep := s.live[m.JobID] || s.hasComplete(m.JobID)
+		keep := s.live[e.job] || hasComplete(all, e.job)
 		s.mu.Unlock()
 		if keep {
-			return os.Rename(filepath.Join(s.dir, name), filepath.Join(s.dir, strings.TrimSuffix(name, ".json")+".acked"))
+			return s.rename(e, true)
 		}
-		return os.Remove(filepath.Join(s.dir, name))
+		s.remove(e)
+		return nil
 	case err == nil: // complete accepted: the job's batches are no longer needed
-		s.dropJob(m.JobID)
+		s.dropFiles(e.job)
 		return nil
 	case !errors.As(err, &ae):
 		return err // network: try again
 	case ae.Status == http.StatusGone:
-		s.log.Warn("spool: ingest no longer knows the job; dropping its messages", "job", m.JobID)
-		s.DropJob(m.JobID)
+		s.log.Warn("spool: ingest no longer knows the job; dropping its messages", "job", e.job)
+		s.DropJob(e.job)
 		if s.onGone != nil {
-			s.onGone(m.JobID)
+			s.onGone(e.job)
 		}
 		return nil
-	case ae.Status == http.StatusConflict && ae.Code == "missing_batches" && m.Kind == "complete":
-		return s.resend(m.JobID, ae)
+	case ae.Status == http.StatusConflict && ae.Code == "missing_batches" && e.batch == 0:
+		s.resend(all, e.job, ae)
+		return nil
 	case ae.Status == http.StatusBadRequest, ae.Status == http.StatusNotFound,
 		ae.Status == http.StatusRequestEntityTooLarge, ae.Status == http.StatusUnprocessableEntity:
-		// Never acceptable as it stands: set aside, so it cannot block the rest.
-		s.quarantine(name, err)
+		s.quarantine(e, err) // never acceptable as it stands
 		return nil
 	default:
 		return err // 401, 403, 408, 429, 5xx, ...: try again
 	}
 }
 
-// hasComplete says whether the job's complete waits in the spool. Caller holds mu.
-func (s *Spool) hasComplete(jobID string) bool {
-	names, _ := s.list()
-	for _, n := range names {
-		if _, job, acked := parseSpoolName(n); job == jobID && !acked {
-			if m, err := s.read(n); err == nil && m.Kind == "complete" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// resend makes the batches ingest says it lacks waiting again. They keep
-// their place (their seq is older than the complete's), so they go first.
-// A missing batch no longer in the spool cannot be recovered: then the
-// complete is dropped, and ingest's reconciler re-queues the job.
-func (s *Spool) resend(jobID string, ae *APIError) error {
+// resend makes the batches ingest says it lacks (all of the job's, if the
+// answer names none) wait again. They keep their seq, older than the
+// complete's, so they go first. If one is no longer in the spool, the
+// complete is dropped instead, and ingest's reconciler re-queues the job.
+func (s *Spool) resend(all []entry, jobID string, ae *APIError) {
 	var d struct {
 		Missing []int `json:"missing"`
 	}
 	_ = json.Unmarshal(ae.Detail, &d)
-	all := len(d.Missing) == 0 // no list: send every batch again
-	names, _ := s.list()
-	found := 0
-	for _, n := range names {
-		if _, job, acked := parseSpoolName(n); job != jobID || !acked {
-			continue
-		}
-		if m, err := s.read(n); err == nil && (all || slices.Contains(d.Missing, m.Batch)) {
-			os.Rename(filepath.Join(s.dir, n), filepath.Join(s.dir, strings.TrimSuffix(n, ".acked")+".json"))
-			found++
+	var again []entry
+	for _, e := range all {
+		if e.job == jobID && e.acked && (len(d.Missing) == 0 || slices.Contains(d.Missing, e.batch)) {
+			again = append(again, e)
 		}
 	}
-	if found > 0 && (all || found == len(d.Missing)) {
-		s.log.Warn("spool: ingest lacks batches; sending them again", "job", jobID, "batches", d.Missing)
-		return nil
+	if len(again) == 0 || len(d.Missing) > 0 && len(again) != len(d.Missing) {
+		s.log.Error("spool: ingest lacks batches the spool no longer holds; dropping the job's completion so ingest re-queues it",
+			"job", jobID, "missing", d.Missing)
+		s.dropFiles(jobID)
+		return
 	}
-	s.log.Error("spool: ingest lacks batches the spool no longer holds; dropping the job's completion so ingest re-queues it",
-		"job", jobID, "missing", d.Missing)
-	s.dropJob(jobID)
-	return nil
+	s.log.Warn("spool: ingest lacks batches; sending them again", "job", jobID, "batches", d.Missing)
+	for _, e := range again {
+		s.rename(e, false)
+	}
 }
 
 // DropJob forgets a job ingest no longer knows: its messages are deleted
@@ -336,25 +313,24 @@ func (s *Spool) DropJob(jobID string) {
 	s.mu.Lock()
 	s.gone[jobID] = true
 	s.mu.Unlock()
-	s.dropJob(jobID)
+	s.dropFiles(jobID)
 }
 
-func (s *Spool) dropJob(jobID string) {
-	names, _ := s.list()
-	for _, n := range names {
-		if _, job, _ := parseSpoolName(n); job == jobID {
-			os.Remove(filepath.Join(s.dir, n))
+func (s *Spool) dropFiles(jobID string) {
+	for _, e := range s.entries() {
+		if e.job == jobID {
+			s.remove(e)
 		}
 	}
 }
 
 // quarantine moves a message ingest refused for good into rejected/, for
 // an operator to look at.
-func (s *Spool) quarantine(name string, why error) {
-	s.log.Error("spool: message refused for good; moved to rejected/", "file", name, "err", why)
+func (s *Spool) quarantine(e entry, why error) {
+	s.log.Error("spool: message refused for good; moved to rejected/", "file", e.name, "err", why)
 	rej := filepath.Join(s.dir, "rejected")
 	os.MkdirAll(rej, 0o700)
-	if os.Rename(filepath.Join(s.dir, name), filepath.Join(rej, name)) != nil {
-		os.Remove(filepath.Join(s.dir, name))
+	if os.Rename(filepath.Join(s.dir, e.name), filepath.Join(rej, e.name)) != nil {
+		s.remove(e)
 	}
 }

@@ -67,15 +67,15 @@ func spoolFiles(t *testing.T, dir string) []string {
 func TestSpoolOrderAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	sp := openTestSpool(t, dir)
-	sp.Put(jobA, "results", 1, batchOf(1, 22))
-	sp.Put(jobA, "results", 2, batchOf(2, 80))
+	sp.Put(jobA, 1, batchOf(1, 22))
+	sp.Put(jobA, 2, batchOf(2, 80))
 	os.WriteFile(filepath.Join(dir, ".tmp-half-written"), []byte("{"), 0o600) // a crash mid-write
 
 	sp = openTestSpool(t, dir) // restart
 	if names := spoolFiles(t, dir); len(names) != 2 {
 		t.Fatalf("after restart the spool holds %v; want the 2 messages and no temporary file", names)
 	}
-	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 2})
+	sp.Put(jobA, 0, completeRequest{Status: "done", Batches: 2})
 	f := newFakeIngest(t)
 	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
 	if want := []string{"aaaaaaaa/results/1", "aaaaaaaa/results/2", "aaaaaaaa/complete"}; !slices.Equal(f.posts, want) {
@@ -94,10 +94,10 @@ func TestSpoolSurvivesFailures(t *testing.T) {
 	var want []string
 	for b := 1; b <= 6; b++ {
 		p := uint16(1000 + b)
-		sp.Put(jobA, "results", b, batchOf(b, p))
+		sp.Put(jobA, b, batchOf(b, p))
 		want = append(want, fmt.Sprintf("127.0.0.1 %d", p))
 	}
-	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 6})
+	sp.Put(jobA, 0, completeRequest{Status: "done", Batches: 6})
 	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
 	if got := f.opens(jobA); !slices.Equal(got, want) {
 		t.Fatalf("stored %v, want %v", got, want)
@@ -113,12 +113,12 @@ func TestSpoolResendsMissingBatches(t *testing.T) {
 	dir := t.TempDir()
 	sp := openTestSpool(t, dir)
 	f := newFakeIngest(t)
-	sp.Put(jobA, "results", 1, batchOf(1, 22))
-	sp.Put(jobA, "results", 2, batchOf(2, 80))
+	sp.Put(jobA, 1, batchOf(1, 22))
+	sp.Put(jobA, 2, batchOf(2, 80))
 	sp.StartJob(jobA) // running: acked batches are kept for a 409
 	sendUntil(t, sp, f, "both batches", func() bool { return len(f.opens(jobA)) == 2 })
 	f.set(func(f *fakeIngest) { delete(f.batches[jobA], 2) }) // ingest lost batch 2
-	sp.Put(jobA, "complete", 0, completeRequest{Status: "done", Batches: 2})
+	sp.Put(jobA, 0, completeRequest{Status: "done", Batches: 2})
 	sp.EndJob(jobA)
 	sendUntil(t, sp, f, "complete to arrive", func() bool { _, ok := f.completed(jobA); return ok })
 	want := []string{"aaaaaaaa/results/1", "aaaaaaaa/results/2", "aaaaaaaa/complete", "aaaaaaaa/results/2", "aaaaaaaa/complete"}
@@ -138,16 +138,16 @@ func TestSpoolGoneAndRejected(t *testing.T) {
 	sp.onGone = func(id string) { goneCalls = append(goneCalls, id) }
 	f := newFakeIngest(t)
 	f.gone[jobA] = true
-	sp.Put(jobA, "results", 1, batchOf(1, 22))
-	sp.Put(jobA, "results", 2, batchOf(2, 23))
-	sp.Put(jobB, "results", 0, batchOf(0, 24)) // batch 0: ingest answers 400
-	sp.Put(jobB, "results", 1, batchOf(1, 25))
-	sp.Put(jobB, "complete", 0, completeRequest{Status: "done", Batches: 1})
+	sp.Put(jobA, 1, batchOf(1, 22))
+	sp.Put(jobA, 2, batchOf(2, 23))
+	sp.Put(jobB, 1, batchOf(0, 24)) // its body says batch 0: ingest answers 400
+	sp.Put(jobB, 1, batchOf(1, 25))
+	sp.Put(jobB, 0, completeRequest{Status: "done", Batches: 1})
 	sendUntil(t, sp, f, "job B to complete", func() bool { _, ok := f.completed(jobB); return ok })
 	if !slices.Equal(goneCalls, []string{jobA}) || !sp.Gone(jobA) {
 		t.Fatalf("onGone calls %v", goneCalls)
 	}
-	sp.Put(jobA, "results", 3, batchOf(3, 26))
+	sp.Put(jobA, 3, batchOf(3, 26))
 	if names := spoolFiles(t, dir); !slices.Equal(names, []string{"rejected"}) {
 		t.Fatalf("spool holds %v; want only rejected/", names)
 	}
@@ -165,15 +165,38 @@ func TestSpoolSweep(t *testing.T) {
 	f.down = true
 	sp.StartJob(jobA)
 	sp.StartJob(jobB)
-	sp.Put(jobA, "results", 1, batchOf(1, 22))
-	sp.Put(jobB, "results", 1, batchOf(1, 23))
+	sp.Put(jobA, 1, batchOf(1, 22))
+	sp.Put(jobB, 1, batchOf(1, 23))
 	f.set(func(f *fakeIngest) { f.down = false })
 	sendUntil(t, sp, f, "both acked", func() bool { return len(f.opens(jobA))+len(f.opens(jobB)) == 2 })
 	f.set(func(f *fakeIngest) { f.down = true })
-	sp.Put(jobB, "complete", 0, completeRequest{Status: "done", Batches: 1})
+	sp.Put(jobB, 0, completeRequest{Status: "done", Batches: 1})
 	openTestSpool(t, dir) // restart
 	names := spoolFiles(t, dir)
-	if len(names) != 2 || !strings.HasSuffix(names[0], jobB+".acked") || !strings.HasSuffix(names[1], jobB+".json") {
+	if len(names) != 2 || !strings.HasSuffix(names[0], jobB+"-b1.acked") || !strings.HasSuffix(names[1], jobB+"-complete.json") {
 		t.Fatalf("after sweep: %v; want job B's acked batch and complete only", names)
+	}
+}
+
+func TestParseEntry(t *testing.T) {
+	good := map[string]entry{
+		"00000000000000000007-" + jobA + "-b12.json":      {seq: 7, job: jobA, batch: 12},
+		"00000000000000000008-" + jobA + "-b1.acked":      {seq: 8, job: jobA, batch: 1, acked: true},
+		"00000000000000000009-" + jobA + "-complete.json": {seq: 9, job: jobA},
+	}
+	for name, want := range good {
+		want.name = name
+		if got, ok := parseEntry(name); !ok || got != want {
+			t.Errorf("%s: %+v %v", name, got, ok)
+		}
+	}
+	for _, name := range []string{
+		"00000000000000000009-" + jobA + "-complete.acked", "00000000000000000009-" + jobA + "-b0.json",
+		"0000000000000000009-" + jobA + "-b1.json", "00000000000000000009-" + jobA + "-x1.json",
+		"00000000000000000009-../../../etc/passwd-b1.json", ".tmp-x", "rejected",
+	} {
+		if _, ok := parseEntry(name); ok {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
