@@ -44,6 +44,10 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		return cmdRun(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
+		if len(args) > 1 && strings.TrimLeft(args[1], "-") == "help" || len(args) > 1 && args[1] == "-h" {
+			fmt.Fprintln(stdout, "Usage: mipo-scanner version\n\nPrints this program's version, as stamped at build time.")
+			return 0
+		}
 		fmt.Fprintln(stdout, "mipo-scanner", version)
 		return 0
 	case "help", "--help", "-help", "-h":

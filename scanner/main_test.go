@@ -57,6 +57,9 @@ func TestCLIUsageErrorsNameTheFlag(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
 		}
 	}
+	if code, out, _ := runCLI("version", "--help"); code != 0 || !strings.Contains(out, "Prints this program's version") {
+		t.Errorf("version --help: %d %q", code, out)
+	}
 	if code, out, _ := runCLI("version"); code != 0 || out != "mipo-scanner dev\n" {
 		t.Errorf("version: %d %q", code, out)
 	}
