@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,5 +154,32 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 	f.mu.Unlock()
 	if !strings.Contains(string(hb), `"fd_limit"`) {
 		t.Fatalf("no heartbeat from the process: %s", hb)
+	}
+}
+
+// The scanner imports nothing outside the standard library (doc.go): no
+// require in go.mod, and no import path whose first element looks like a
+// host name.
+func TestStandardLibraryOnly(t *testing.T) {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mod), "require") {
+		t.Fatalf("go.mod has a require:\n%s", mod)
+	}
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path := strings.Trim(imp.Path.Value, `"`)
+			if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") {
+				t.Errorf("%s imports %s, outside the standard library", name, path)
+			}
+		}
 	}
 }

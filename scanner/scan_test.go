@@ -67,8 +67,11 @@ func blackhole(t testing.TB, ip string, port uint16) uint16 {
 	// times out, which proves SYNs are being dropped.
 	for i := 0; ; i++ {
 		c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond)
-		if err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			break
+		}
+		if err != nil {
+			t.Skipf("a full accept queue does not drop SYNs here (%v)", err)
 		}
 		t.Cleanup(func() { c.Close() })
 		if i > 16 {
@@ -448,8 +451,8 @@ func TestScanCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	var prog Progress
-	_, err := Scan(ctx, ScanParams{Targets: []Interval{iv("127.0.0.1", "127.255.255.255")}, Ports: portRanges(port), Concurrency: 4, Timeout: 10 * time.Second}, &prog, func(Open) {})
-	if err != context.Canceled || prog.PortsProbed.Load() >= 1<<24 {
+	_, err := Scan(ctx, ScanParams{Targets: []Interval{iv("127.0.0.1", "127.0.255.255")}, Ports: portRanges(port), Concurrency: 4, Timeout: 10 * time.Second}, &prog, func(Open) {})
+	if err != context.Canceled || prog.PortsProbed.Load() >= 1<<16 {
 		t.Fatalf("err %v, %d probed", err, prog.PortsProbed.Load())
 	}
 }
