@@ -129,6 +129,7 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 		switch {
 		case err != nil && id == "":
 			a.log.Error("lease answer unusable", "err", err)
+			sleepCtx(ctx, backoffMin) // do not spin on a server that keeps sending it
 		case err != nil:
 			a.log.Error("job refused", "job", id, "err", err)
 			a.complete(id, completeRequest{Status: "failed", Error: err.Error()})
