@@ -1,0 +1,40 @@
+import { help } from '../../lib/help';
+
+export default help({
+  path: '/users',
+  title: 'Users',
+  group: 'Administration',
+  summary: 'The people who can sign in to mipo, their sign-in methods and their roles.',
+  about: [
+    'A user’s roles decide what they can see and do: the union of the scopes of their roles. The owner holds every scope.',
+    'Every create, change and delete is written to the audit log with a field-level diff.',
+    'The table is sorted and filtered by the server; the filters are part of the page address, so a filtered view can be bookmarked or sent to a colleague.',
+  ],
+  scopes: [
+    { scope: 'users:view', allows: 'see this list and each user' },
+    { scope: 'users:write', allows: 'create, change, disable and delete users' },
+    { scope: 'roles:view', allows: 'filter by role and pick roles for a user' },
+  ],
+  fields: [
+    { name: 'Username', description: 'The sign-in name; cannot be changed after creation.' },
+    { name: 'Display name', description: 'How the user appears in lists and the audit log.' },
+    { name: 'Sign-in', description: '`local` (password) or `oidc` (an external identity provider), or both.' },
+    { name: 'Roles', description: 'What the user may do. Built-in: admin, operator, viewer; custom roles come from Roles and scopes.' },
+    { name: 'Status', description: '`owner` for the bootstrap account; `disabled` for an account that cannot sign in but keeps its history.' },
+    { name: 'Last sign-in', description: 'When the user last signed in successfully (UTC).' },
+  ],
+  howto: [
+    {
+      title: 'Create a user',
+      steps: ['Press New user.', 'Fill in the username, a first password and the roles.', 'Press Create user (or Enter). Tell the user their password; they can change it under Account.'],
+    },
+    { title: 'Find users with a role', steps: ['Pick the role in the Role filter; add a sign-in method or text to narrow it.', 'Bookmark the page to come back to the same view.'] },
+    { title: 'Take access away now', steps: ['Press Edit on the user.', 'Tick Disabled and save. Their sessions and tokens stop working; their history stays.'] },
+  ],
+  gotchas: [
+    'The owner cannot be deleted, disabled or have roles taken away (`owner_protected`).',
+    'Deleting a user is permanent; disabling keeps the account for the audit trail and can be undone.',
+    'Changing a user’s roles takes effect on their next request.',
+  ],
+  api: ['GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/users/{id}', 'PATCH /api/v1/users/{id}', 'DELETE /api/v1/users/{id}', 'GET /api/v1/roles'],
+});

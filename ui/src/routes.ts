@@ -1,0 +1,55 @@
+// The route table: every page of the UI, where it sits in the navigation, which scopes show it,
+// and its help file. Adding a page is adding one entry here (see ui/README.md); the docs index,
+// /docs/<page> and the navigation all follow from this table, and routes.test.ts fails when a
+// page has no docs entry.
+import type { Component } from 'svelte';
+import type { HelpPage, NavGroup } from './lib/help';
+import accountHelp from './pages/account/help';
+import auditHelp from './pages/audit/help';
+import loginHelp from './pages/login/help';
+import rolesHelp from './pages/roles/help';
+import settingsHelp from './pages/settings/help';
+import setupHelp from './pages/setup/help';
+import tokensHelp from './pages/tokens/help';
+import usersHelp from './pages/users/help';
+
+export interface RouteDef {
+  /** "/users", "/users/:id", "/docs/*" */
+  path: string;
+  component: () => Promise<{ default: Component<any> }>;
+  /** Who may open it: anyone (sign-in, docs), only during first-run setup, or a signed-in user. */
+  access: 'public' | 'setup' | 'signed-in';
+  /** The page's help file: QuickHelp on the page, and its /docs page. Every page has one. */
+  help?: HelpPage;
+  /** Shown in the navigation when the user holds any of these scopes (none: every signed-in user). */
+  scopes?: string[];
+  nav?: { group: NavGroup; label: string };
+  /** Not a page: forwards elsewhere (no docs). */
+  redirect?: boolean;
+  /** Part of the docs system itself (no docs of its own). */
+  docs?: boolean;
+}
+
+export const routes: RouteDef[] = [
+  { path: '/', component: () => import('./pages/Home.svelte'), access: 'signed-in', redirect: true },
+  { path: '/setup', component: () => import('./pages/setup/Setup.svelte'), access: 'setup', help: setupHelp },
+  { path: '/login', component: () => import('./pages/login/Login.svelte'), access: 'public', help: loginHelp },
+  // Scans, Results, Configuration, Scanners, Alarms and Health add their pages here, e.g.
+  // { path: '/scans', component: () => import('./pages/scans/Scans.svelte'), access: 'signed-in', help: scansHelp,
+  //   scopes: ['scans:view'], nav: { group: 'Scans', label: 'Scans' } },
+  { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,
+    scopes: ['audit:view'], nav: { group: 'Audit', label: 'Audit log' } },
+  { path: '/users', component: () => import('./pages/users/Users.svelte'), access: 'signed-in', help: usersHelp,
+    scopes: ['users:view'], nav: { group: 'Administration', label: 'Users' } },
+  { path: '/roles', component: () => import('./pages/roles/Roles.svelte'), access: 'signed-in', help: rolesHelp,
+    scopes: ['roles:view'], nav: { group: 'Administration', label: 'Roles and scopes' } },
+  { path: '/settings', component: () => import('./pages/settings/Settings.svelte'), access: 'signed-in', help: settingsHelp,
+    scopes: ['settings:view'], nav: { group: 'Administration', label: 'Settings' } },
+  { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
+  { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
+  { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },
+  { path: '/docs/*', component: () => import('./pages/docs/DocsPage.svelte'), access: 'public', docs: true },
+];
+
+/** The help of every page, in route-table order: the docs index and /docs/<page> read this. */
+export const helpPages: HelpPage[] = routes.flatMap((r) => (r.help ? [r.help] : []));
