@@ -9,7 +9,7 @@ APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-go test-scanner bench ui postgres nmap clean
+.PHONY: all build run test test-go test-scanner test-ui bench ui ui-deps node chromium postgres nmap clean
 
 all: build
 
@@ -22,12 +22,53 @@ build:
 run: postgres build
 	./bin/mipo serve $(ARGS)
 
-## test: every test: Go (server and scanner)
+## test: every test: Go (server and scanner), then the web UI's unit and browser tests
 test: postgres
 	$(GO) vet ./...
 	cd scanner && $(GO) vet ./... && test "$$($(GO) list -m all)" = "mipo/scanner"
 	$(GO) test -timeout 20m ./...
 	cd scanner && $(GO) test -timeout 10m ./...
+	$(MAKE) --no-print-directory test-ui
+
+## test-ui: the web UI's type check, unit tests (vitest) and browser tests (Playwright driving
+## Debian's Chromium against a real `mipo serve` on the embedded PostgreSQL)
+test-ui: postgres ui-deps chromium
+	cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human
+	cd ui && npx vitest run
+	cd ui && npx playwright test
+
+## ui: regenerate the API client from the server's OpenAPI document, rebuild ui/dist (embedded by
+## ui/embed.go) and stamp it with its sources' hash; commit ui/dist afterwards
+ui: ui-deps
+	@mkdir -p bin && $(GO) build -o bin/mipo-openapi . && \
+	if bin/mipo-openapi openapi > ui/src/api/openapi.json.new 2>/dev/null && grep -q '"openapi"' ui/src/api/openapi.json.new; then \
+		mv ui/src/api/openapi.json.new ui/src/api/openapi.json; echo "make: ui/src/api/openapi.json written by \`mipo openapi\`"; \
+	else \
+		rm -f ui/src/api/openapi.json.new; echo "make: \`mipo openapi\` is not available; keeping the committed ui/src/api/openapi.json"; \
+	fi; rm -f bin/mipo-openapi
+	cd ui && npx openapi-typescript src/api/openapi.json -o src/api/schema.d.ts
+	cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human
+	cd ui && npx vite build
+	cd ui && node scripts/source-hash.mjs --write
+
+## ui-deps: the UI's npm packages (npm ci in ui/) when they are missing or older than the lock file
+ui-deps: node ui/node_modules/.package-lock.json
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	@echo "make: installing the web UI's npm packages with npm ci in ui/ (Svelte, Vite, vitest, Playwright's test runner; no browser download)"
+	cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+node:
+	@command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || { \
+		echo "make: the web UI's build and tests need Node.js 20.19 or newer (with npm); found: $$(node --version 2>/dev/null || echo none)"; exit 1; }
+
+## chromium: Debian's Chromium for the browser tests, installed when missing
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "make: Chromium is not installed; installing it with apt-get (the browser tests drive Debian's Chromium, never a downloaded one)"; \
+		$(APT) update -q && $(APT) install -y -q chromium; \
+	fi
 
 ## bench: the benchmarks, with their reference (nmap) where there is one
 bench: postgres nmap

@@ -20,6 +20,7 @@ export class Table<T> {
   readonly #path = router.path;
   #seq = 0;
   #debounce: ReturnType<typeof setTimeout> | undefined;
+  #pending: Record<string, string> = {};
 
   state = $derived.by(() => ts.parseTableState(router.search, this.spec));
   items = $state<T[]>([]);
@@ -73,15 +74,25 @@ export class Table<T> {
     return this.state.filters[name] ?? '';
   }
   setFilter(name: string, value: string) {
-    clearTimeout(this.#debounce);
-    this.#go(ts.setFilter(this.state, name, value.trim()));
+    this.#pending[name] = value;
+    this.#flush();
   }
-  /** For text inputs: applies after typing pauses. */
+  /** For text inputs: applies after typing pauses (with any other filter typed meanwhile). */
   setFilterLater(name: string, value: string, ms = 350) {
+    this.#pending[name] = value;
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => this.#go(ts.setFilter(this.state, name, value.trim())), ms);
+    this.#debounce = setTimeout(() => this.#flush(), ms);
+  }
+  #flush() {
+    clearTimeout(this.#debounce);
+    let next = this.state;
+    for (const [k, v] of Object.entries(this.#pending)) next = ts.setFilter(next, k, v.trim());
+    this.#pending = {};
+    this.#go(next);
   }
   clearFilters() {
+    clearTimeout(this.#debounce);
+    this.#pending = {};
     this.#go(ts.clearFilters(this.state));
   }
   get filtered() {
