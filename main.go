@@ -4,6 +4,8 @@ package main
 
 import (
 	"mipo/app"
+
+	_ "mipo/modules/webui"
 )
 
 func main() { app.Main() }
