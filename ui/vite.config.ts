@@ -6,6 +6,13 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 export default defineConfig({
   plugins: [svelte()],
   base: '/',
+  // `npx vite` serves the sources with hot reload and sends the API to a running mipo
+  // (MIPO_DEV_URL, default the `make run` address; its self-signed certificate is accepted).
+  server: {
+    proxy: Object.fromEntries(
+      ['/api', '/healthz', '/readyz'].map((p) => [p, { target: process.env.MIPO_DEV_URL ?? 'https://127.0.0.1:8443', secure: false, changeOrigin: true }]),
+    ),
+  },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',

@@ -271,6 +271,7 @@ test('an expired session returns to sign-in with a message, then to the page', a
   await p.goto('/login');
   await signIn(p, BOB);
   await expect(p).toHaveURL(/\/audit$/);
+  await expect(p.getByTestId('audit-row').first()).toBeVisible(); // nothing left in flight
   await ctx.clearCookies(); // the server no longer knows this browser
   await nav(p).getByRole('link', { name: 'Users' }).click();
   await expect(p).toHaveURL(/\/login\?next=%2Fusers/);
@@ -278,6 +279,43 @@ test('an expired session returns to sign-in with a message, then to the page', a
   await signIn(p, BOB);
   await expect(p).toHaveURL(/\/users$/);
   await expect(p.getByTestId('user-row')).toHaveCount(3);
+});
+
+test('API tokens: created with a subset of scopes, the secret shown once, revoked; settings saved', async () => {
+  const p = owner;
+  await p.goto('/tokens');
+  await p.getByRole('button', { name: 'New token' }).click();
+  const d = p.getByRole('dialog');
+  await d.getByLabel('Name').fill('siem-export');
+  await d.getByLabel('Expires after (days)').fill('30');
+  await d.locator('input[type=checkbox][value="audit:export"]').check();
+  await d.getByRole('button', { name: 'Create token' }).click();
+  const secret = (await d.getByTestId('token-secret').textContent())!;
+  expect(secret).toMatch(/^mipo_/);
+  // The secret works as a bearer token, for what its scopes allow and nothing more.
+  const ok = await p.request.get('/api/v1/audit/export?format=jsonl', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(ok.status()).toBe(200);
+  const denied = await p.request.get('/api/v1/users', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(denied.status()).toBe(403);
+  await d.getByRole('button', { name: 'Done' }).click();
+  const row = p.getByRole('row').filter({ hasText: 'siem-export' });
+  await expect(row).toContainText('audit:export');
+  await expect(p.getByText(secret)).toHaveCount(0);
+
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await p.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+  await expect(p.getByRole('row').filter({ hasText: 'siem-export' })).toHaveCount(0);
+  const revoked = await p.request.get('/api/v1/audit/export?format=jsonl', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(revoked.status()).toBe(401);
+
+  await nav(p).getByRole('link', { name: 'Settings' }).click();
+  const fqdn = p.getByLabel('Public address (FQDN)');
+  await expect(fqdn).toHaveValue('mipo.example.org');
+  await fqdn.fill('scan.example.net');
+  await fqdn.press('Enter');
+  await expect(p.getByText('Settings saved.')).toBeVisible();
+  await p.reload();
+  await expect(p.getByLabel('Public address (FQDN)')).toHaveValue('scan.example.net');
 });
 
 test('the embedded UI loads fast on loopback', async ({ browser }) => {

@@ -18,7 +18,7 @@ export default help({
     { name: 'Time', description: 'When the change was committed, in UTC.' },
     { name: 'Actor', description: 'Who acted: a user (session), a token (automation, named), a scanner, or `system` (mipo’s own jobs).' },
     { name: 'Action', description: 'What was done, as `resource.verb`: `user.create`, `role.update`, `auth.login` …' },
-    { name: 'Resource', description: 'The type and id of what was acted on.' },
+    { name: 'Resource', description: 'The type and id of what was acted on; the id (shortened) links to every record about that resource.' },
     { name: 'Outcome', description: '`success`, or `failure` for refused attempts such as a wrong password.' },
     { name: 'Changes', description: 'The field-level diff: each field with its old and new value. Secrets are never shown, only that they changed.' },
     { name: 'Source', description: 'The client address (behind a trusted proxy, the forwarded one) and browser.' },

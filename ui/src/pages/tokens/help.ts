@@ -7,7 +7,7 @@ export default help({
   summary: 'Your own tokens for automation: each with a subset of your scopes and an expiry.',
   about: [
     'Everything the web interface does is an API call, so anything you can do here a script can do with a token: send it as `Authorization: Bearer mipo_…`.',
-    'A token acts as you, limited to the scopes you gave it. It can never hold a scope you do not hold, and it stops working when it expires, when you revoke it, or when your account is disabled.',
+    'A token acts as you, limited to the scopes you gave it. It can never hold a scope you do not hold, and it stops working when it expires or when you revoke it.',
   ],
   fields: [
     { name: 'Name', description: 'What the token is for, such as `siem-export` or `ci-pipeline`.' },

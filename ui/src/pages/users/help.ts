@@ -29,7 +29,7 @@ export default help({
       steps: ['Press New user.', 'Fill in the username, a first password and the roles.', 'Press Create user (or Enter). Tell the user their password; they can change it under Account.'],
     },
     { title: 'Find users with a role', steps: ['Pick the role in the Role filter; add a sign-in method or text to narrow it.', 'Bookmark the page to come back to the same view.'] },
-    { title: 'Take access away now', steps: ['Press Edit on the user.', 'Tick Disabled and save. Their sessions and tokens stop working; their history stays.'] },
+    { title: 'Take access away now', steps: ['Press Edit on the user.', 'Tick Disabled and save, or press Disable on the row. They can no longer sign in; their history stays.'] },
   ],
   gotchas: [
     'The owner cannot be deleted, disabled or have roles taken away (`owner_protected`).',
