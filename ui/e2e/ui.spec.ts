@@ -242,6 +242,22 @@ test('the change is in the audit log with its field-level diff, and exports as J
 
   await p.getByRole('button', { name: 'Verify chain' }).click();
   await expect(p.getByTestId('verify-result')).toContainText('Hash chain intact');
+
+  // Paging by cursor: the position is in the URL, survives a reload, and Previous walks back.
+  await p.goto('/audit?limit=2');
+  const rows = p.getByTestId('audit-row');
+  await expect(rows).toHaveCount(2);
+  const first = await rows.locator('td:first-child').allTextContents();
+  await p.getByRole('button', { name: 'Next' }).click();
+  await expect(p).toHaveURL(/cursor=/);
+  await expect(p.getByText(/^Page 2\b/)).toBeVisible();
+  const second = await rows.locator('td:first-child').allTextContents();
+  await p.reload();
+  await expect(p.getByText(/^Page 2\b/)).toBeVisible();
+  await expect(rows.locator('td:first-child')).toHaveText(second);
+  await p.getByRole('button', { name: 'Previous' }).click();
+  await expect(p).not.toHaveURL(/cursor=/);
+  await expect(rows.locator('td:first-child')).toHaveText(first);
 });
 
 test('docs: the index, a page’s documentation, and its QuickHelp panel from the same text', async () => {
@@ -316,6 +332,37 @@ test('API tokens: created with a subset of scopes, the secret shown once, revoke
   await expect(p.getByText('Settings saved.')).toBeVisible();
   await p.reload();
   await expect(p.getByLabel('Public address (FQDN)')).toHaveValue('scan.example.net');
+});
+
+test('disable, enable and delete a user with confirmation; a role still held cannot be deleted', async () => {
+  const p = owner;
+  await p.goto('/users');
+  const bobRow = () => p.getByTestId('user-row').filter({ hasText: BOB.username });
+  await bobRow().getByRole('button', { name: 'Disable' }).click();
+  const confirm = p.getByRole('dialog');
+  await expect(confirm).toContainText(`Disable ${BOB.username}?`);
+  await expect(confirm.getByRole('button', { name: 'Cancel' })).toBeFocused(); // Enter alone never destroys
+  await confirm.getByRole('button', { name: 'Disable user' }).click();
+  await expect(bobRow()).toContainText('disabled');
+  await bobRow().getByRole('button', { name: 'Enable' }).click();
+  await expect(bobRow()).toContainText('active');
+
+  // Escape cancels a deletion.
+  await bobRow().getByRole('button', { name: `Delete ${BOB.username}` }).click();
+  await p.keyboard.press('Escape');
+  await expect(bobRow()).toHaveCount(1);
+
+  await p.goto('/roles');
+  await p.getByTestId('role-row').filter({ hasText: 'auditor' }).getByRole('button', { name: 'Delete' }).click();
+  await p.getByRole('dialog').getByRole('button', { name: 'Delete role' }).click();
+  await expect(p.locator('.toast.error')).toContainText(ALICE.username);
+  await expect(p.getByTestId('role-row').filter({ hasText: 'auditor' })).toHaveCount(1);
+
+  await p.goto('/users');
+  await bobRow().getByRole('button', { name: `Delete ${BOB.username}` }).click();
+  await p.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
+  await expect(bobRow()).toHaveCount(0);
+  await expect(p.locator('.toast.success')).toContainText(`Deleted ${BOB.username}`);
 });
 
 test('the embedded UI loads fast on loopback', async ({ browser }) => {
