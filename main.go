@@ -5,6 +5,9 @@ package main
 import (
 	"mipo/app"
 
+	_ "mipo/modules/audit"
+	_ "mipo/modules/rbac"
+	_ "mipo/modules/settings"
 	_ "mipo/modules/webui"
 )
 

@@ -199,7 +199,7 @@ func (a *App) startScheduler() error {
 	if len(a.jobs) == 0 {
 		return nil
 	}
-	s, err := gocron.NewScheduler(gocron.WithLocation(time.UTC), gocron.WithLogger(nil))
+	s, err := gocron.NewScheduler(gocron.WithLocation(time.UTC))
 	if err != nil {
 		return err
 	}

@@ -69,11 +69,17 @@ func OpenDatabases(ctx context.Context, configDSN, resultsDSN, jobsDSN string) (
 	return d, nil
 }
 
+// maxConns is each pool's size. A request holds at most one connection per database at a
+// time (handlers never query through the pool while holding their change's transaction), so
+// this bounds concurrent requests per database, not correctness.
+var maxConns = 20
+
 func openPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("is not a valid PostgreSQL connection string")
 	}
+	cfg.MaxConns = int32(maxConns)
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "mipo"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

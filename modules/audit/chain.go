@@ -1,0 +1,175 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Actor is who did something.
+type Actor struct {
+	Kind string `json:"kind"` // user, token, scanner, system, anonymous
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// AuditRecord is one audit log entry as stored and served.
+type AuditRecord struct {
+	ID           int64          `json:"id"`
+	At           time.Time      `json:"at"`
+	Actor        Actor          `json:"actor"`
+	SourceIP     string         `json:"source_ip"`
+	UserAgent    string         `json:"user_agent"`
+	RequestID    string         `json:"request_id"`
+	Action       string         `json:"action"`
+	ResourceType string         `json:"resource_type"`
+	ResourceID   string         `json:"resource_id"`
+	Outcome      string         `json:"outcome"`
+	Diff         []FieldChange  `json:"diff"`
+	Detail       map[string]any `json:"detail"`
+	PrevHash     string         `json:"prev_hash"`
+	Hash         string         `json:"hash"`
+}
+
+// columns is the SELECT list that scanRecord reads, in order.
+const columns = `id, at, actor_kind, actor_id, actor_name, source_ip, user_agent, request_id, action,
+	resource_type, resource_id, outcome, diff, detail, prev_hash, hash`
+
+// rawRecord is a row as the database holds it: diff and detail as JSON text, hashes as bytes.
+type rawRecord struct {
+	AuditRecord
+	diff, detail []byte
+	prev, hash   []byte
+}
+
+func scanRecord(row pgx.Row) (*rawRecord, error) {
+	r := &rawRecord{}
+	err := row.Scan(&r.ID, &r.At, &r.Actor.Kind, &r.Actor.ID, &r.Actor.Name, &r.SourceIP, &r.UserAgent, &r.RequestID,
+		&r.Action, &r.ResourceType, &r.ResourceID, &r.Outcome, &r.diff, &r.detail, &r.prev, &r.hash)
+	if err != nil {
+		return nil, err
+	}
+	r.At = r.At.UTC()
+	r.PrevHash, r.Hash = hex.EncodeToString(r.prev), hex.EncodeToString(r.hash)
+	return r, nil
+}
+
+// decode fills the typed diff and detail from their stored JSON.
+func (r *rawRecord) decode() *AuditRecord {
+	r.Diff = []FieldChange{}
+	json.Unmarshal(r.diff, &r.Diff)
+	r.Detail = map[string]any{}
+	json.Unmarshal(r.detail, &r.Detail)
+	return &r.AuditRecord
+}
+
+// computeHash is SHA-256 over the previous hash and a canonical form of every field, so the
+// same record always hashes the same whether it was just built or read back from jsonb.
+func computeHash(prev []byte, id int64, at time.Time, a Actor, sourceIP, userAgent, requestID, action, resType, resID, outcome string, diff, detail []byte) ([]byte, error) {
+	cd, err := canonical(diff)
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	cdt, err := canonical(detail)
+	if err != nil {
+		return nil, fmt.Errorf("detail: %w", err)
+	}
+	fields := []string{
+		fmt.Sprint(id), at.UTC().Format(time.RFC3339Nano), a.Kind, a.ID, a.Name, sourceIP, userAgent, requestID,
+		action, resType, resID, outcome, string(cd), string(cdt),
+	}
+	h := sha256.New()
+	h.Write(prev)
+	for _, f := range fields {
+		// Length-prefixed, so no two different records can concatenate to the same bytes.
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return h.Sum(nil), nil
+}
+
+// canonical re-encodes JSON with sorted keys and numbers kept as written, which is what
+// jsonb hands back modulo key order and spacing.
+func canonical(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// cleanJSON marshals v for a jsonb column: jsonb cannot hold NUL characters, so they are
+// replaced rather than letting a stray byte in some input make a change unrecordable.
+func cleanJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.ReplaceAll(b, []byte(`\u0000`), []byte(`\ufffd`))
+	return canonical(b)
+}
+
+// Verification is the result of checking the chain.
+type Verification struct {
+	OK         bool   `json:"ok"`
+	Checked    int64  `json:"checked"`
+	FirstBadID *int64 `json:"first_bad_id"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// Verify recomputes the whole chain in id order, streaming, and names the first record whose
+// hash does not match its contents or whose link to the previous record is broken.
+func Verify(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) (Verification, error) {
+	rows, err := db.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY id`)
+	if err != nil {
+		return Verification{}, err
+	}
+	defer rows.Close()
+	v := Verification{OK: true}
+	prev := []byte{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return v, err
+		}
+		v.Checked++
+		bad := func(reason string) (Verification, error) {
+			id := r.ID
+			v.OK, v.FirstBadID, v.Reason = false, &id, reason
+			return v, nil
+		}
+		if !bytes.Equal(r.prev, prev) {
+			return bad(fmt.Sprintf("record %d does not link to the record before it: a record was removed or altered there", r.ID))
+		}
+		want, err := computeHash(r.prev, r.ID, r.At, r.Actor, r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.Outcome, r.diff, r.detail)
+		if err != nil || !bytes.Equal(want, r.hash) {
+			return bad(fmt.Sprintf("record %d was altered: its contents no longer match its hash", r.ID))
+		}
+		prev = r.hash
+	}
+	return v, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

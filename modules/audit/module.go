@@ -1,0 +1,18 @@
+package audit
+
+import (
+	"mipo/app"
+)
+
+func init() {
+	app.Register(app.Module{
+		Name:     "audit",
+		Roles:    []string{app.RoleManager},
+		Requires: []string{"rbac"},
+		Provision: func(m *app.Mount) error {
+			m.Routes(handlers{m}.routes()...)
+			return nil
+		},
+	})
+	app.RegisterCommand(verifyCommand)
+}

@@ -1,0 +1,113 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/app"
+)
+
+// Outcomes of an audited action.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+// Entry is what a module says about a change or a sensitive read. The actor, time, source
+// address and user agent come from the context.
+type Entry struct {
+	Action       string // "user.create", "session.login", "token.read": resource.verb
+	ResourceType string
+	ResourceID   string
+	Outcome      string // Success when empty
+	Before       any    // the resource before the change; nil for a creation
+	After        any    // the resource after the change; nil for a deletion
+	Detail       map[string]any
+	Actor        *Actor // overrides the context's principal (a failed sign-in names who tried)
+}
+
+// lockID serialises writers of the chain: each record needs the hash of the one before it.
+// The lock is held only until the writing transaction ends.
+const lockID = 0x61756474 // "audt"
+
+// Record writes an entry in tx, the transaction of the change it describes. If tx is the
+// request's change, the change is marked audited and may commit.
+func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
+	if e.Action == "" {
+		return errors.New("audit: entry without an action")
+	}
+	if e.Outcome == "" {
+		e.Outcome = Success
+	}
+	actor := actorOf(ctx)
+	if e.Actor != nil {
+		actor = *e.Actor
+	}
+	meta := app.RequestMetaFrom(ctx)
+	diff, err := cleanJSON(nonNil(Diff(e.Before, e.After)))
+	if err != nil {
+		return fmt.Errorf("audit diff: %w", err)
+	}
+	if e.Detail == nil {
+		e.Detail = map[string]any{}
+	}
+	detail, err := cleanJSON(e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit detail: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockID); err != nil {
+		return err
+	}
+	var prev []byte
+	if err := tx.QueryRow(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if prev == nil {
+		prev = []byte{}
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT nextval('audit_log_id_seq')`).Scan(&id); err != nil {
+		return err
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	ua, ip := truncate(meta.UserAgent, 512), truncate(meta.RemoteIP, 64)
+	hash, err := computeHash(prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (`+columns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+		id, at, actor.Kind, actor.ID, actor.Name, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail, prev, hash)
+	if err != nil {
+		return fmt.Errorf("writing the audit record: %w", err)
+	}
+	if ch := app.ChangeFrom(ctx); ch != nil && ch.Tx == tx {
+		ch.MarkAudited()
+	}
+	return nil
+}
+
+// RecordNow writes an entry in its own transaction: for what is not a change of state (a
+// sensitive read) or must be kept although the request fails (a refused sign-in).
+func RecordNow(ctx context.Context, pool *pgxpool.Pool, e Entry) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return Record(ctx, tx, e) })
+}
+
+func actorOf(ctx context.Context) Actor {
+	p := app.PrincipalFrom(ctx)
+	if p == nil {
+		return Actor{Kind: "anonymous"}
+	}
+	return Actor{Kind: p.Kind, ID: p.ID, Name: p.Name}
+}
+
+func nonNil(d []FieldChange) []FieldChange {
+	if d == nil {
+		return []FieldChange{}
+	}
+	return d
+}

@@ -1,0 +1,178 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"mipo/app"
+)
+
+// Query is the filter every audit read takes: the list, the export and the CLI.
+type Query struct {
+	Actor        string `query:"actor" json:"actor,omitempty" doc:"Actor name or id (user, token, scanner or system job)."`
+	Action       string `query:"action" json:"action,omitempty" doc:"Action such as user.create; end with * for a prefix (user.*)."`
+	ResourceType string `query:"resource_type" json:"resource_type,omitempty" doc:"Resource type such as user or role."`
+	ResourceID   string `query:"resource_id" json:"resource_id,omitempty" doc:"Resource id."`
+	Outcome      string `query:"outcome" json:"outcome,omitempty" doc:"success or failure."`
+	From         string `query:"from" json:"from,omitempty" doc:"Earliest time, RFC 3339."`
+	To           string `query:"to" json:"to,omitempty" doc:"Latest time (exclusive), RFC 3339."`
+	Limit        int    `query:"limit" json:"limit,omitempty" doc:"Records per page, 1 to 500 (default 50)."`
+	Cursor       string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
+	Format       string `query:"format" json:"format,omitempty" doc:"Export format: jsonl (default) or csv."`
+}
+
+// where turns a Query into SQL conditions and arguments, validating each field.
+func (q Query) where() (string, []any, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if q.Actor != "" {
+		args = append(args, q.Actor)
+		conds = append(conds, fmt.Sprintf("(actor_name = $%d OR actor_id = $%d)", len(args), len(args)))
+	}
+	if q.Action != "" {
+		if prefix, ok := strings.CutSuffix(q.Action, "*"); ok {
+			add("action LIKE $%d", escapeLike(prefix)+"%")
+		} else {
+			add("action = $%d", q.Action)
+		}
+	}
+	if q.ResourceType != "" {
+		add("resource_type = $%d", q.ResourceType)
+	}
+	if q.ResourceID != "" {
+		add("resource_id = $%d", q.ResourceID)
+	}
+	switch q.Outcome {
+	case "":
+	case Success, Failure:
+		add("outcome = $%d", q.Outcome)
+	default:
+		return "", nil, app.Invalid("outcome", "invalid_outcome", "outcome must be success or failure")
+	}
+	for _, t := range []struct{ field, value, cond string }{{"from", q.From, "at >= $%d"}, {"to", q.To, "at < $%d"}} {
+		if t.value == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, t.value)
+		if err != nil {
+			return "", nil, app.Invalid(t.field, "invalid_time", t.field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+		}
+		add(t.cond, at)
+	}
+	if len(conds) == 0 {
+		return "TRUE", args, nil
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// list returns one page, newest first. The cursor is the last id seen (keyset pagination, so
+// paging stays fast at millions of records).
+func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditRecord], error) {
+	where, args, err := q.where()
+	if err != nil {
+		return app.Page[*AuditRecord]{}, err
+	}
+	limit := 50
+	if q.Limit != 0 {
+		if q.Limit < 1 || q.Limit > 500 {
+			return app.Page[*AuditRecord]{}, app.Invalid("limit", "invalid_limit", "limit must be a whole number from 1 to 500")
+		}
+		limit = q.Limit
+	}
+	if q.Cursor != "" {
+		var cur struct {
+			Before int64 `json:"b"`
+		}
+		if err := app.DecodeCursor(q.Cursor, &cur); err != nil || cur.Before <= 0 {
+			return app.Page[*AuditRecord]{}, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
+		}
+		args = append(args, cur.Before)
+		where += " AND id < $" + strconv.Itoa(len(args))
+	}
+	args = append(args, limit+1)
+	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return app.Page[*AuditRecord]{}, err
+	}
+	defer rows.Close()
+	page := app.Page[*AuditRecord]{Items: []*AuditRecord{}}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, r.decode())
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = app.EncodeCursor(struct {
+			Before int64 `json:"b"`
+		}{page.Items[limit-1].ID})
+	}
+	return page, rows.Err()
+}
+
+// get returns one record.
+func get(ctx context.Context, pool *pgxpool.Pool, id int64) (*AuditRecord, error) {
+	r, err := scanRecord(pool.QueryRow(ctx, `SELECT `+columns+` FROM audit_log WHERE id = $1`, id))
+	if err == pgx.ErrNoRows {
+		return nil, app.NotFound("audit record")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.decode(), nil
+}
+
+// each streams every record matching q, oldest first, to fn, one row at a time: an export
+// of millions of records never holds more than one in memory.
+func each(ctx context.Context, pool *pgxpool.Pool, q Query, fn func(*AuditRecord) error) error {
+	where, args, err := q.where()
+	if err != nil {
+		return err
+	}
+	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r.decode()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func bindQuery(c echo.Context) (Query, error) {
+	var q Query
+	if err := (&echo.DefaultBinder{}).BindQueryParams(c, &q); err != nil {
+		return q, app.Invalid("limit", "invalid_query", "a query parameter is malformed: "+err.Error())
+	}
+	return q, nil
+}
+
+// CheckQuery validates a filter without running it.
+func CheckQuery(q Query) error {
+	_, _, err := q.where()
+	return err
+}

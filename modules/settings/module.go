@@ -1,0 +1,17 @@
+package settings
+
+import (
+	"mipo/app"
+)
+
+func init() {
+	app.Register(app.Module{
+		Name:     "settings",
+		Roles:    []string{app.RoleManager},
+		Requires: []string{"rbac"},
+		Provision: func(m *app.Mount) error {
+			m.Routes(handlers{m}.routes()...)
+			return nil
+		},
+	})
+}
