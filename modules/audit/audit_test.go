@@ -45,7 +45,7 @@ func TestEveryChangeIsRecordedWithItsDiffAndSecretsMasked(t *testing.T) {
 	owner.Patch("/api/v1/users/"+u.ID, map[string]any{"display_name": "Erin B.", "password": "second-secret-passphrase"})
 
 	var p page
-	owner.Get("/api/v1/audit?resource_type=user&resource_id=" + u.ID).JSON(t, &p)
+	owner.Get("/api/v1/audit?resource_type=user&resource_id="+u.ID).JSON(t, &p)
 	if len(p.Items) != 2 || p.Items[0].Action != "user.update" || p.Items[1].Action != "user.create" {
 		t.Fatalf("want update then create, got %+v", p.Items)
 	}
@@ -74,7 +74,7 @@ func TestEveryChangeIsRecordedWithItsDiffAndSecretsMasked(t *testing.T) {
 		}
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	owner.Get("/api/v1/audit?from=" + future).JSON(t, &p)
+	owner.Get("/api/v1/audit?from="+future).JSON(t, &p)
 	if len(p.Items) != 0 {
 		t.Fatal("a time window in the future found records")
 	}
@@ -96,7 +96,7 @@ func TestKeysetPagination(t *testing.T) {
 	cursor := ""
 	for pages := 0; pages < 20; pages++ {
 		var p page
-		owner.Get("/api/v1/audit?action=role.create&limit=3&cursor=" + cursor).JSON(t, &p)
+		owner.Get("/api/v1/audit?action=role.create&limit=3&cursor="+cursor).JSON(t, &p)
 		for _, it := range p.Items {
 			if seen[it.ID] {
 				t.Fatalf("record %d on two pages", it.ID)

@@ -150,7 +150,7 @@ func TestBuiltinRolesAreImmutable(t *testing.T) {
 		}
 	}
 	var viewer struct{ Scopes []string }
-	owner.Get("/api/v1/roles/" + rbactest.RoleID(t, owner, "viewer")).JSON(t, &viewer)
+	owner.Get("/api/v1/roles/"+rbactest.RoleID(t, owner, "viewer")).JSON(t, &viewer)
 	for _, s := range viewer.Scopes {
 		if strings.HasSuffix(s, ":export") || strings.HasSuffix(s, ":write") || strings.HasPrefix(s, "users:") || strings.HasPrefix(s, "settings:") {
 			t.Errorf("viewer holds %s: not a safe read-only scope", s)
@@ -217,7 +217,7 @@ func TestUsersListSortFilterAndValidation(t *testing.T) {
 	var page struct {
 		Items []struct{ Username string }
 	}
-	owner.Get("/api/v1/users?role=" + viewer + "&sort=-username").JSON(t, &page)
+	owner.Get("/api/v1/users?role="+viewer+"&sort=-username").JSON(t, &page)
 	if len(page.Items) != 2 || page.Items[0].Username != "zed" || page.Items[1].Username != "amy" {
 		t.Fatalf("filter by role, sorted descending: %+v", page.Items)
 	}
