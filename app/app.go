@@ -41,7 +41,9 @@ type App struct {
 	Secrets *SecretBox
 	Metrics *prometheus.Registry
 
+	openapiCache
 	process        string
+	registry       *Registry
 	modules        []Module
 	routes         []Route
 	guards         map[string]GuardFunc
@@ -67,7 +69,7 @@ func New(cfg *Config, opts Options) (*App, error) {
 	if reg == nil {
 		reg = defaultRegistry
 	}
-	a := &App{Config: cfg, Log: opts.Logger, Clock: opts.Clock, DB: opts.DB, guards: map[string]GuardFunc{}}
+	a := &App{Config: cfg, Log: opts.Logger, Clock: opts.Clock, DB: opts.DB, guards: map[string]GuardFunc{}, registry: reg}
 	if a.Log == nil {
 		a.Log = NewLogger(cfg)
 	}
@@ -102,7 +104,7 @@ func New(cfg *Config, opts Options) (*App, error) {
 			return nil, fmt.Errorf("module %s: %w", mod.Name, err)
 		}
 	}
-	for _, r := range a.kernelRoutes() {
+	for _, r := range append(a.kernelRoutes(), a.openapiRoute()) {
 		r.Module = "kernel"
 		a.routes = append(a.routes, r)
 	}

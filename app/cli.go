@@ -48,7 +48,7 @@ func NewCLI() *cobra.Command {
 	root.PersistentFlags().String("config-dsn", "", "config database URL (MIPO_CONFIG_DSN); none of the three: embedded PostgreSQL")
 	root.PersistentFlags().String("results-dsn", "", "results database URL (MIPO_RESULTS_DSN)")
 	root.PersistentFlags().String("jobs-dsn", "", "jobs database URL (MIPO_JOBS_DSN)")
-	root.AddCommand(serveCommand(), migrateCommand(), versionCommand(), initCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), versionCommand(), initCommand(), openapiCommand())
 	for _, build := range extraCommands {
 		root.AddCommand(build())
 	}
@@ -309,6 +309,35 @@ func initCommand() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "secrets: %s\ncertificate: %s (pin %s)\n",
 				filepath.Join(cfg.DataDir, EnvFileName), filepath.Join(cfg.DataDir, tlsCertFile), pin)
 			return nil
+		},
+	}
+}
+
+func openapiCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "openapi",
+		Short: "Print the OpenAPI 3.1 document of every role's API (the web UI's client is generated from it)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// A throwaway data directory: describing the API must not create one here.
+			dir, err := os.MkdirTemp("", "mipo-openapi-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg, err := LoadConfig(map[string]string{"MIPO_DATA_DIR": dir, "MIPO_ROLE": RoleAll}, nil)
+			if err != nil {
+				return err
+			}
+			a, err := New(cfg, Options{Logger: NewLogger(cfg)})
+			if err != nil {
+				return err
+			}
+			doc, err := a.OpenAPIDocument()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(append(doc, '\n'))
+			return err
 		},
 	}
 }
