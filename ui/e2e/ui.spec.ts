@@ -277,6 +277,15 @@ test('docs: the index, a page’s documentation, and its QuickHelp panel from th
   await qh.getByRole('link', { name: /Full documentation/ }).click();
   await expect(p).toHaveURL(/\/docs\/audit$/);
 
+  // Keyboard: the first Tab reaches "Skip to content", which moves focus past the navigation.
+  await p.goto('/users');
+  await expect(p.getByTestId('user-row').first()).toBeVisible();
+  await p.keyboard.press('Tab');
+  await expect(p.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await p.keyboard.press('Enter');
+  await expect(p.locator('main')).toBeFocused();
+  await expect(p).toHaveURL(/\/users#main$/);
+
   // An unknown docs path says so instead of showing a blank page.
   await p.goto('/docs/nowhere');
   await expect(p.getByText('No documentation at /docs/nowhere')).toBeVisible();

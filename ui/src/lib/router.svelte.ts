@@ -55,6 +55,8 @@ export function interceptLinks(e: MouseEvent) {
   if (!a || !a.href || a.target || a.hasAttribute('download') || a.getAttribute('rel') === 'external') return;
   const url = new URL(a.href);
   if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
+  // An anchor on this page (the skip link): the browser scrolls and moves focus itself.
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
   e.preventDefault();
   navigate(url.pathname + url.search + url.hash);
 }
