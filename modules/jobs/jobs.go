@@ -1,0 +1,144 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+)
+
+// Kinds of job.
+const (
+	KindPool    = "pool"    // any scanner of Pool may lease it
+	KindVantage = "vantage" // only ScannerID may lease it: one vantage point of a group
+)
+
+// Statuses of a job.
+const (
+	Queued    = "queued"
+	Leased    = "leased"
+	Running   = "running"
+	Done      = "done"
+	Failed    = "failed"
+	Cancelled = "cancelled"
+)
+
+// Querier is a pool or a transaction of the jobs database.
+type Querier interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
+// Job is one batch of a scan for a scanner.
+type Job struct {
+	ID                 string      `json:"id"`
+	ScanID             string      `json:"scan_id"`
+	Kind               string      `json:"kind"`
+	ScannerID          string      `json:"scanner_id,omitempty"`
+	Pool               []string    `json:"pool,omitempty"`
+	Seq                int         `json:"seq"`
+	Targets            netset.Set  `json:"targets"`
+	Ports              portset.Set `json:"ports"`
+	HostsTotal         int64       `json:"hosts_total"`
+	PortsTotal         int64       `json:"ports_total"`
+	RateLimit          int         `json:"rate_limit"`
+	Concurrency        int         `json:"concurrency"`
+	TimeoutMS          int         `json:"timeout_ms"`
+	Retries            int         `json:"retries"`
+	MaxDurationSeconds int         `json:"max_duration_seconds"`
+	Status             string      `json:"status"`
+	Attempts           int         `json:"attempts"`
+	MaxAttempts        int         `json:"max_attempts"`
+	CancelRequested    bool        `json:"cancel_requested"`
+	LeasedAt           *time.Time  `json:"leased_at"`
+	HostsDone          int64       `json:"hosts_done"`
+	PortsProbed        int64       `json:"ports_probed"`
+	ProgressAt         *time.Time  `json:"progress_at"`
+	Batches            *int        `json:"batches"`
+	Error              string      `json:"error"`
+	CreatedAt          time.Time   `json:"created_at"`
+	FinishedAt         *time.Time  `json:"finished_at"`
+}
+
+// Active reports whether a scanner holds the job.
+func (j *Job) Active() bool { return j.Status == Leased || j.Status == Running }
+
+// Finished reports whether the job has ended.
+func (j *Job) Finished() bool { return j.Status == Done || j.Status == Failed || j.Status == Cancelled }
+
+const columns = `id, scan_id, kind, scanner_id, pool, seq, targets, ports, hosts_total, ports_total, rate_limit, concurrency,
+	timeout_ms, retries, max_duration_seconds, status, attempts, max_attempts, cancel_requested, leased_at, hosts_done,
+	ports_probed, progress_at, batches, error, created_at, finished_at`
+
+func scan(row pgx.Row) (*Job, error) {
+	j := &Job{}
+	var scanner *string
+	var targets []byte
+	var ports string
+	err := row.Scan(&j.ID, &j.ScanID, &j.Kind, &scanner, &j.Pool, &j.Seq, &targets, &ports, &j.HostsTotal, &j.PortsTotal,
+		&j.RateLimit, &j.Concurrency, &j.TimeoutMS, &j.Retries, &j.MaxDurationSeconds, &j.Status, &j.Attempts, &j.MaxAttempts,
+		&j.CancelRequested, &j.LeasedAt, &j.HostsDone, &j.PortsProbed, &j.ProgressAt, &j.Batches, &j.Error, &j.CreatedAt, &j.FinishedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if scanner != nil {
+		j.ScannerID = *scanner
+	}
+	if err := json.Unmarshal(targets, &j.Targets); err != nil {
+		return nil, fmt.Errorf("job %s targets: %w", j.ID, err)
+	}
+	if j.Ports, err = portset.Parse(ports); err != nil {
+		return nil, fmt.Errorf("job %s ports: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+func scanAll(rows pgx.Rows, err error) ([]*Job, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+var (
+	// ErrNotFound: no such job.
+	ErrNotFound = errors.New("no such job")
+	// ErrGone: the job is no longer this scanner's (finished, cancelled, or re-queued
+	// elsewhere after a stall). Ingest answers 410 and the scanner drops it.
+	ErrGone = errors.New("the job is no longer assigned to this scanner")
+)
+
+// Get loads one job.
+func Get(ctx context.Context, db Querier, id string) (*Job, error) {
+	return scan(db.QueryRow(ctx, `SELECT `+columns+` FROM jobs WHERE id = $1`, id))
+}
+
+// ListByScan returns a scan's jobs in order.
+func ListByScan(ctx context.Context, db Querier, scanID string) ([]*Job, error) {
+	return scanAll(db.Query(ctx, `SELECT `+columns+` FROM jobs WHERE scan_id = $1 ORDER BY seq, id`, scanID))
+}
+
+// ActiveForScanner lists the jobs a scanner holds now.
+func ActiveForScanner(ctx context.Context, db Querier, scannerID string) ([]*Job, error) {
+	return scanAll(db.Query(ctx, `SELECT `+columns+` FROM jobs WHERE scanner_id = $1 AND status IN ('leased', 'running') ORDER BY leased_at`, scannerID))
+}

@@ -1,0 +1,103 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+)
+
+// Observation is one open port a scanner saw.
+type Observation struct {
+	Address    netip.Addr
+	Port       uint16
+	ObservedAt time.Time
+	RTTMicros  int32
+}
+
+// Batch is one results delivery of a job.
+type Batch struct {
+	JobID, ScanID, ScannerID string
+	Seq                      int
+	Observations             []Observation
+}
+
+// Insert stores a batch exactly once. The batch's ledger row and its observations go in one
+// transaction; a batch that arrives again (a scanner re-sending after an outage) finds its
+// row and changes nothing, and duplicate is true.
+func Insert(ctx context.Context, pool *pgxpool.Pool, b Batch, now time.Time) (duplicate bool, err error) {
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO result_batches (job_id, batch, scan_id, scanner_id, results, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, b.JobID, b.Seq, b.ScanID, b.ScannerID, len(b.Observations), now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			duplicate = true
+			return nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"observations"},
+			[]string{"observed_at", "scan_id", "job_id", "scanner_id", "address", "port", "rtt_us"},
+			pgx.CopyFromSlice(len(b.Observations), func(i int) ([]any, error) {
+				o := b.Observations[i]
+				return []any{o.ObservedAt, b.ScanID, b.JobID, b.ScannerID, o.Address, int32(o.Port), o.RTTMicros}, nil
+			}))
+		return err
+	})
+	return duplicate, err
+}
+
+// ReceivedBatches lists the batch numbers stored for a job.
+func ReceivedBatches(ctx context.Context, pool *pgxpool.Pool, jobID string) ([]int, error) {
+	rows, err := pool.Query(ctx, `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`, jobID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// MissingBatches returns which of batches 1..n have not arrived.
+func MissingBatches(ctx context.Context, pool *pgxpool.Pool, jobID string, n int) ([]int, error) {
+	got, err := ReceivedBatches(ctx, pool, jobID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[int]bool{}
+	for _, b := range got {
+		have[b] = true
+	}
+	missing := []int{}
+	for i := 1; i <= n; i++ {
+		if !have[i] {
+			missing = append(missing, i)
+		}
+	}
+	return missing, nil
+}
+
+// Coverage is what a finished job probed.
+type Coverage struct {
+	JobID, ScanID, ScannerID string
+	Targets                  netset.Set // the addresses whose every port was probed
+	Ports                    portset.Set
+	Status                   string
+	CompletedAt              time.Time
+}
+
+// RecordCoverage stores what a job covered (once; a repeated completion changes nothing).
+func RecordCoverage(ctx context.Context, pool *pgxpool.Pool, c Coverage) error {
+	targets, err := json.Marshal(c.Targets)
+	if err != nil {
+		return err
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO job_coverage (job_id, scan_id, scanner_id, targets, ports, status, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id) DO NOTHING`,
+		c.JobID, c.ScanID, c.ScannerID, targets, c.Ports.String(), c.Status, c.CompletedAt)
+	return err
+}
