@@ -227,4 +227,3 @@ func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) 
 		Scan(&s.Jobs, &s.Done, &s.Failed, &s.Cancelled, &s.Active, &s.Queued, &s.HostsTotal, &s.HostsDone, &s.PortsTotal, &s.PortsProbed)
 	return s, err
 }
-
