@@ -243,6 +243,15 @@ test('the change is in the audit log with its field-level diff, and exports as J
   await p.getByRole('button', { name: 'Verify chain' }).click();
   await expect(p.getByTestId('verify-result')).toContainText('Hash chain intact');
 
+  // A quick time window narrows by From; a window in the past shows nothing.
+  await p.getByRole('group', { name: 'Time window' }).getByRole('button', { name: 'Last hour' }).click();
+  await expect(p).toHaveURL(/from=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\dZ/);
+  await expect(p.getByTestId('audit-row').first()).toContainText('user.update');
+  await p.getByLabel('To (UTC)').fill('2001-01-01T00:00');
+  await p.getByLabel('To (UTC)').press('Enter');
+  await expect(p).toHaveURL(/to=2001-01-01T00%3A00%3A00Z/);
+  await expect(p.getByText('No audit records match')).toBeVisible();
+
   // Paging by cursor: the position is in the URL, survives a reload, and Previous walks back.
   await p.goto('/audit?limit=2');
   const rows = p.getByTestId('audit-row');

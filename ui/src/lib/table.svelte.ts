@@ -74,7 +74,11 @@ export class Table<T> {
     return this.state.filters[name] ?? '';
   }
   setFilter(name: string, value: string) {
-    this.#pending[name] = value;
+    this.setFilters({ [name]: value });
+  }
+  /** Sets several filters in one step (one history entry); empty values clear. */
+  setFilters(values: Record<string, string>) {
+    Object.assign(this.#pending, values);
     this.#flush();
   }
   /** For text inputs: applies after typing pauses (with any other filter typed meanwhile). */

@@ -17,16 +17,18 @@ export default help({
   fields: [
     { name: 'Time', description: 'When the change was committed, in UTC.' },
     { name: 'Actor', description: 'Who acted: a user (session), a token (automation, named), a scanner, or `system` (mipo’s own jobs).' },
-    { name: 'Action', description: 'What was done, as `resource.verb`: `user.create`, `role.update`, `auth.login` …' },
+    { name: 'Action', description: 'What was done, as `resource.verb`: `user.create`, `role.update`, `session.login` …' },
     { name: 'Resource', description: 'The type and id of what was acted on; the id (shortened) links to every record about that resource.' },
     { name: 'Outcome', description: '`success`, or `failure` for refused attempts such as a wrong password.' },
     { name: 'Changes', description: 'The field-level diff: each field with its old and new value. Secrets are never shown, only that they changed.' },
+    { name: 'Hash', description: 'The record’s link in the hash chain: a hash over the record and the previous record’s hash.' },
     { name: 'Source', description: 'The client address (behind a trusted proxy, the forwarded one) and browser.' },
   ],
   howto: [
     { title: 'Find who changed something', steps: ['Set Resource type (e.g. `user`) and, if you know it, paste the resource id.', 'Open a record’s Changes to see old → new for each field.'] },
     { title: 'Hand evidence to an auditor', steps: ['Filter to the time window and actions asked for.', 'Press Export JSONL (for a SIEM) or Export CSV (for a spreadsheet).', 'Run Verify chain and note the result with the export.'] },
-    { title: 'Look at failed sign-ins', steps: ['Set Action to `auth.login` and Outcome to failure.'] },
+    { title: 'Look at failed sign-ins', steps: ['Set Action to `session.login` and Outcome to failure.', 'Press 7 days to see only the last week.'] },
+    { title: 'See everything about one user, role or token', steps: ['Press the short id in the Resource column: the log narrows to that resource.'] },
   ],
   gotchas: [
     'From and To are read as UTC, like every time mipo shows.',
