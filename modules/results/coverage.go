@@ -1,0 +1,74 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+)
+
+// Covered is what one scanner fully probed in one scan: every port of Ports on every address
+// of Targets. A scan has one port set, so a scanner's coverage is a single product.
+type Covered struct {
+	ScannerID string
+	Targets   netset.Set
+	Ports     portset.Set
+	At        time.Time // when the last of its jobs completed
+}
+
+// Contains reports whether an address and port were probed.
+func (c Covered) Contains(o Key) bool {
+	return c.Ports.Contains(o.Port) && c.Targets.Contains(o.Address)
+}
+
+// Intersect is what both coverages probed.
+func (c Covered) Intersect(o Covered) Covered {
+	return Covered{ScannerID: c.ScannerID, Targets: c.Targets.Intersect(o.Targets), Ports: c.Ports.Intersect(o.Ports)}
+}
+
+// CoverageOf returns what each scanner of a scan covered, from its completed jobs.
+func CoverageOf(ctx context.Context, pool *pgxpool.Pool, scanID string) (map[string]Covered, error) {
+	rows, err := pool.Query(ctx, `SELECT scanner_id, targets, ports, completed_at FROM job_coverage WHERE scan_id = $1`, scanID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Covered{}
+	for rows.Next() {
+		var scanner, ports string
+		var targets []byte
+		var at time.Time
+		if err := rows.Scan(&scanner, &targets, &ports, &at); err != nil {
+			return nil, err
+		}
+		var t netset.Set
+		if err := json.Unmarshal(targets, &t); err != nil {
+			return nil, err
+		}
+		p, err := portset.Parse(ports)
+		if err != nil && ports != "" {
+			return nil, err
+		}
+		c := out[scanner]
+		c.ScannerID, c.Targets, c.Ports = scanner, c.Targets.Union(t), c.Ports.Union(p)
+		if at.After(c.At) {
+			c.At = at
+		}
+		out[scanner] = c
+	}
+	return out, rows.Err()
+}
+
+// merge is the coverage of all scanners together (a pool scan, where it does not matter which
+// scanner of the pool probed an address).
+func merge(cov map[string]Covered) Covered {
+	var all Covered
+	for _, c := range cov {
+		all.Targets, all.Ports = all.Targets.Union(c.Targets), all.Ports.Union(c.Ports)
+	}
+	return all
+}

@@ -1,0 +1,197 @@
+package results
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/app"
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+)
+
+// Observed is one stored observation, as history shows it.
+type Observed struct {
+	ObservedAt time.Time `json:"observed_at"`
+	Address    string    `json:"address"`
+	Port       int       `json:"port"`
+	Service    string    `json:"service"`
+	ScanID     string    `json:"scan_id"`
+	JobID      string    `json:"job_id"`
+	ScannerID  string    `json:"scanner_id"`
+	RTTMicros  *int      `json:"rtt_us"`
+}
+
+// HistoryQuery filters observations. Every field is optional.
+type HistoryQuery struct {
+	Subnet  string `query:"subnet" json:"subnet,omitempty" doc:"Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48."`
+	Ports   string `query:"ports" json:"ports,omitempty" doc:"Only these ports: a port list such as 22,80,8000-8100."`
+	Scanner string `query:"scanner" json:"scanner,omitempty" doc:"Only what this scanner (id) saw."`
+	Scan    string `query:"scan" json:"scan,omitempty" doc:"Only this scan (id)."`
+	From    string `query:"from" json:"from,omitempty" doc:"Observed at or after this time (RFC 3339)."`
+	To      string `query:"to" json:"to,omitempty" doc:"Observed before this time (RFC 3339)."`
+	Limit   int    `query:"limit" json:"limit,omitempty" doc:"Observations per page, 1 to 1000 (default 100)."`
+	Cursor  string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
+	Format  string `query:"format" json:"format,omitempty" doc:"Export format: csv or json (export only)."`
+}
+
+// historyCursor is the last row of a page: pages are cut by keyset, newest first, so paging
+// stays fast over years of observations.
+type historyCursor struct {
+	At      time.Time `json:"t"`
+	Address string    `json:"a"`
+	Port    int       `json:"p"`
+	Job     string    `json:"j"`
+}
+
+// where validates a query and turns it into SQL conditions.
+func (q HistoryQuery) where() (string, []any, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.Subnet != "" {
+		p, err := netset.ParseCIDR(q.Subnet)
+		if err != nil {
+			return "", nil, app.Invalid("subnet", "invalid_cidr", err.Error())
+		}
+		add("address <<= ?::inet", p.String())
+	}
+	if q.Ports != "" {
+		ps, err := portset.Parse(q.Ports)
+		if err != nil {
+			return "", nil, app.Invalid("ports", "invalid_ports", err.Error())
+		}
+		var or []string
+		for _, r := range ps.Ranges() {
+			args = append(args, int32(r.First), int32(r.Last))
+			or = append(or, "port BETWEEN $"+strconv.Itoa(len(args)-1)+" AND $"+strconv.Itoa(len(args)))
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+	}
+	for _, f := range []struct{ field, value, col string }{{"scanner", q.Scanner, "scanner_id"}, {"scan", q.Scan, "scan_id"}} {
+		if f.value == "" {
+			continue
+		}
+		if _, err := uuid.Parse(f.value); err != nil {
+			return "", nil, app.Invalid(f.field, "invalid_id", f.field+" must be an id")
+		}
+		add(f.col+" = ?", f.value)
+	}
+	for _, t := range []struct{ field, value, cond string }{{"from", q.From, "observed_at >= ?"}, {"to", q.To, "observed_at < ?"}} {
+		if t.value == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, t.value)
+		if err != nil {
+			return "", nil, app.Invalid(t.field, "invalid_time", t.field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+		}
+		add(t.cond, at)
+	}
+	if len(conds) == 0 {
+		return "TRUE", args, nil
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+const observedColumns = `observed_at, address, port, scan_id, job_id, scanner_id, rtt_us`
+
+func scanObserved(row interface{ Scan(...any) error }) (Observed, error) {
+	var o Observed
+	var addr netip.Addr
+	var port int32
+	var rtt *int32
+	if err := row.Scan(&o.ObservedAt, &addr, &port, &o.ScanID, &o.JobID, &o.ScannerID, &rtt); err != nil {
+		return o, err
+	}
+	o.ObservedAt = o.ObservedAt.UTC()
+	o.Address, o.Port, o.Service = addr.Unmap().String(), int(port), ServiceName(uint16(port))
+	if rtt != nil {
+		v := int(*rtt)
+		o.RTTMicros = &v
+	}
+	return o, nil
+}
+
+// History returns one page of observations, newest first.
+func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[Observed], error) {
+	where, args, err := q.where()
+	if err != nil {
+		return app.Page[Observed]{}, err
+	}
+	limit := 100
+	if q.Limit != 0 {
+		if q.Limit < 1 || q.Limit > 1000 {
+			return app.Page[Observed]{}, app.Invalid("limit", "invalid_limit", "limit must be a whole number from 1 to 1000")
+		}
+		limit = q.Limit
+	}
+	if q.Cursor != "" {
+		var c historyCursor
+		err := app.DecodeCursor(q.Cursor, &c)
+		addr, aerr := netip.ParseAddr(c.Address)
+		if _, jerr := uuid.Parse(c.Job); err != nil || aerr != nil || jerr != nil {
+			return app.Page[Observed]{}, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
+		}
+		args = append(args, c.At, addr, int32(c.Port), c.Job)
+		n := len(args)
+		where += " AND (observed_at, address, port, job_id) < ($" + strconv.Itoa(n-3) + ", $" + strconv.Itoa(n-2) + ", $" + strconv.Itoa(n-1) + ", $" + strconv.Itoa(n) + "::uuid)"
+	}
+	args = append(args, limit+1)
+	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+where+
+		` ORDER BY observed_at DESC, address DESC, port DESC, job_id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return app.Page[Observed]{}, err
+	}
+	defer rows.Close()
+	page := app.Page[Observed]{Items: []Observed{}}
+	for rows.Next() {
+		o, err := scanObserved(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, o)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = app.EncodeCursor(historyCursor{At: last.ObservedAt, Address: last.Address, Port: last.Port, Job: last.JobID})
+	}
+	return page, rows.Err()
+}
+
+// EachObservation streams every observation matching q, oldest first, for exports.
+func EachObservation(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery, fn func(Observed) error) error {
+	where, args, err := q.where()
+	if err != nil {
+		return err
+	}
+	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+where+` ORDER BY observed_at, address, port`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanObserved(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// CheckHistoryQuery validates a query without running it.
+func CheckHistoryQuery(q HistoryQuery) error {
+	_, _, err := q.where()
+	return err
+}
