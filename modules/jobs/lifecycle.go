@@ -31,9 +31,16 @@ type New struct {
 	MaxAttempts        int // 0: 3
 }
 
-// Create inserts queued jobs and returns their ids.
-func Create(ctx context.Context, db Querier, now time.Time, jobs ...New) ([]string, error) {
+// Batcher is a pool or a transaction that can send a batch of statements in one round trip.
+type Batcher interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}
+
+// Create inserts queued jobs and returns their ids. All of them go to the database in one
+// round trip, so a scan cut into thousands of batches is created in one go.
+func Create(ctx context.Context, db Batcher, now time.Time, jobs ...New) ([]string, error) {
 	ids := make([]string, 0, len(jobs))
+	batch := &pgx.Batch{}
 	for _, n := range jobs {
 		if n.Kind != KindPool && n.Kind != KindVantage {
 			return nil, fmt.Errorf("job kind %q", n.Kind)
@@ -61,17 +68,17 @@ func Create(ctx context.Context, db Querier, now time.Time, jobs ...New) ([]stri
 			pool = []string{}
 		}
 		id := uuid.NewString()
-		_, err = db.Exec(ctx, `INSERT INTO jobs (id, scan_id, kind, scanner_id, pool, seq, targets, ports, hosts_total, ports_total,
+		batch.Queue(`INSERT INTO jobs (id, scan_id, kind, scanner_id, pool, seq, targets, ports, hosts_total, ports_total,
 			rate_limit, concurrency, timeout_ms, retries, max_duration_seconds, status, max_attempts, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'queued',$16,$17)`,
 			id, n.ScanID, n.Kind, scanner, pool, n.Seq, targets, n.Ports.String(), hosts.Int64(), hosts.Int64()*int64(n.Ports.Count()),
 			n.RateLimit, n.Concurrency, n.TimeoutMS, n.Retries, n.MaxDurationSeconds, n.MaxAttempts, now)
-		if err != nil {
-			return nil, err
-		}
 		ids = append(ids, id)
 	}
-	return ids, nil
+	if batch.Len() == 0 {
+		return ids, nil
+	}
+	return ids, db.SendBatch(ctx, batch).Close()
 }
 
 // Lease gives a scanner its next queued job, oldest first: one addressed to it (a vantage
@@ -226,4 +233,10 @@ func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) 
 		FROM jobs WHERE scan_id = $1`, scanID).
 		Scan(&s.Jobs, &s.Done, &s.Failed, &s.Cancelled, &s.Active, &s.Queued, &s.HostsTotal, &s.HostsDone, &s.PortsTotal, &s.PortsProbed)
 	return s, err
+}
+
+// FailQueued fails a job still waiting in the queue (no scanner took it in time).
+func FailQueued(ctx context.Context, db Querier, id, reason string, now time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'queued'`, id, reason, now)
+	return tag.RowsAffected() == 1, err
 }
