@@ -6,6 +6,7 @@ import (
 	"mipo/app"
 
 	_ "mipo/modules/audit"
+	_ "mipo/modules/config"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/settings"
 	_ "mipo/modules/webui"

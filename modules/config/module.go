@@ -1,0 +1,39 @@
+package config
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/app"
+	"mipo/modules/config/catalog"
+)
+
+func init() {
+	app.Register(app.Module{
+		Name:      "config",
+		Roles:     []string{app.RoleManager},
+		Requires:  []string{"rbac"},
+		Provision: provision,
+	})
+}
+
+func provision(m *app.Mount) error {
+	e := &env{pool: func() *pgxpool.Pool { return m.DB.Config }, clock: m.Clock}
+	portLists := newPortLists(e)
+	m.Routes(checkCIDRRoute(), checkPortsRoute(), catalogRoute(), scopeRoute(e))
+	m.Routes(newSubnets(e).routes()...)
+	m.Routes(newSubnetGroups(e).routes()...)
+	m.Routes(newExclusions(e).routes()...)
+	m.Routes(portLists.routes()...)
+	m.Routes(newPortListGroups(e).routes()...)
+	m.Routes(newTemplates(e).routes()...)
+	m.Routes(newTemplateGroups(e).routes()...)
+	m.OnStart(func(ctx context.Context) error {
+		ctx = app.WithPrincipal(ctx, app.System("config:starter-port-lists"))
+		return app.InTx(ctx, m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+			return syncStarterLists(ctx, ch.Tx, portLists, catalog.Lists())
+		})
+	})
+	return nil
+}
