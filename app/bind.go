@@ -42,6 +42,9 @@ func jsonError(err error) error {
 		return Invalid("", "invalid_json", fmt.Sprintf("the body is not valid JSON (at byte %d)", syntaxErr.Offset))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if field == "" { // a key that is the empty string: name it, or the message has no subject
+			return Invalid(`""`, "unknown_field", `"" is not a field of this request`)
+		}
 		return Invalid(field, "unknown_field", fmt.Sprintf("%s is not a field of this request", field))
 	default:
 		return Invalid("", "invalid_json", "the body is not valid JSON: "+err.Error())
