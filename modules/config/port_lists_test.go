@@ -19,6 +19,7 @@ type portList struct {
 }
 
 func TestStarterPortListsArePresentAndReadOnly(t *testing.T) {
+	t.Parallel()
 	srv, c, _ := start(t)
 	var page struct{ Items []portList }
 	get(t, c, "/api/v1/port-lists?builtin=true&limit=500", &page)
@@ -59,6 +60,7 @@ func TestStarterPortListsArePresentAndReadOnly(t *testing.T) {
 func portsOf(list string) []string { return strings.Split(list, ",") }
 
 func TestPortListsAreValidatedAndNormalised(t *testing.T) {
+	t.Parallel()
 	srv, c, _ := start(t)
 	id := create(t, c, "/api/v1/port-lists", map[string]any{"name": "mine", "ports": " 443, 22,80-81,81, 8000-8100,8050"})
 	var l portList
@@ -93,6 +95,7 @@ func TestPortListsAreValidatedAndNormalised(t *testing.T) {
 }
 
 func TestPortListGroupsAreTheDeduplicatedUnion(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	a := create(t, c, "/api/v1/port-lists", map[string]any{"name": "a", "ports": "22,80,443"})
 	b := create(t, c, "/api/v1/port-lists", map[string]any{"name": "b", "ports": "80-90,443,3389"})
@@ -115,6 +118,7 @@ func TestPortListGroupsAreTheDeduplicatedUnion(t *testing.T) {
 }
 
 func TestPortCatalogSearchesByNumberAndName(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	type entry struct {
 		Port        int

@@ -46,6 +46,7 @@ func makeFixture(t *testing.T, c *apptest.Client) fixture {
 }
 
 func TestARenameShowsEverywhereAndChangesNoScope(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	f := makeFixture(t, c)
 	var before map[string]any
@@ -79,6 +80,7 @@ func TestARenameShowsEverywhereAndChangesNoScope(t *testing.T) {
 }
 
 func TestDeletingSomethingInUseIsRefusedNamingTheUsers(t *testing.T) {
+	t.Parallel()
 	srv, c, _ := start(t)
 	f := makeFixture(t, c)
 	plGroup := create(t, c, "/api/v1/port-list-groups", map[string]any{"name": "admin", "lists": []string{f.list}})
@@ -124,6 +126,7 @@ func TestDeletingSomethingInUseIsRefusedNamingTheUsers(t *testing.T) {
 }
 
 func TestSubnetGroupCyclesAreRefusedNamingTheCycle(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	s := create(t, c, "/api/v1/subnets", map[string]any{"name": "s", "cidr": "10.0.0.0/24"})
 	a := create(t, c, "/api/v1/subnet-groups", map[string]any{"name": "a", "subnets": []string{s}})
@@ -150,6 +153,7 @@ func TestSubnetGroupCyclesAreRefusedNamingTheCycle(t *testing.T) {
 }
 
 func TestReferencesMustBeLiveObjectsOfTheRightKind(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	f := makeFixture(t, c)
 	missing := "6f1c1a8e-0000-4000-8000-000000000000"

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSubnetValidationErrorsNameTheFieldAndTheFix(t *testing.T) {
+	t.Parallel()
 	srv, c, _ := start(t)
 	cases := []struct {
 		body        map[string]any
@@ -47,6 +48,7 @@ func TestSubnetValidationErrorsNameTheFieldAndTheFix(t *testing.T) {
 }
 
 func TestSubnetHostCountsAreExact(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	for cidr, want := range map[string]string{
 		"10.0.0.0/24":    "256",
@@ -83,6 +85,7 @@ func TestSubnetHostCountsAreExact(t *testing.T) {
 }
 
 func TestSubnetNamesAreUniqueIgnoringCase(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	create(t, c, "/api/v1/subnets", map[string]any{"name": "Office", "cidr": "10.1.0.0/16"})
 	wantError(t, c.Post("/api/v1/subnets", map[string]any{"name": "office ", "cidr": "10.2.0.0/16"}), http.StatusConflict, "name_taken", "name", `"office"`)
@@ -91,6 +94,7 @@ func TestSubnetNamesAreUniqueIgnoringCase(t *testing.T) {
 }
 
 func TestSubnetListSortsFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	for _, s := range []map[string]any{
 		{"name": "b-dmz", "cidr": "192.168.0.0/24", "tags": []string{"prod", "dmz"}},
@@ -133,6 +137,7 @@ func TestSubnetListSortsFiltersAndPages(t *testing.T) {
 }
 
 func TestConfigurationNeedsItsScopes(t *testing.T) {
+	t.Parallel()
 	srv, owner, _ := start(t)
 	viewer := rbactest.UserWithScopes(t, srv, owner, "targets:view")
 	create(t, owner, "/api/v1/subnets", map[string]any{"name": "core", "cidr": "10.0.0.0/24"})

@@ -24,6 +24,7 @@ type template struct {
 }
 
 func TestTemplateDefaultsAndPartialChanges(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	f := makeFixture(t, c)
 	var tmpl template
@@ -47,6 +48,7 @@ func TestTemplateDefaultsAndPartialChanges(t *testing.T) {
 }
 
 func TestTemplateValidationErrorsNameTheField(t *testing.T) {
+	t.Parallel()
 	srv, c, _ := start(t)
 	f := makeFixture(t, c)
 	ok := func(change map[string]any) map[string]any {

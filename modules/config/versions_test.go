@@ -33,6 +33,7 @@ func changed(d diff) map[string]fieldChange {
 }
 
 func TestEveryChangeIsAVersionThatCanBeReadAndDiffed(t *testing.T) {
+	t.Parallel()
 	srv, c, clock := start(t)
 	created := clock.Now()
 	id := create(t, c, "/api/v1/subnets", map[string]any{"name": "core", "cidr": "10.0.0.0/24", "tags": []string{"prod"}})
@@ -103,6 +104,7 @@ func TestEveryChangeIsAVersionThatCanBeReadAndDiffed(t *testing.T) {
 }
 
 func TestATemplateDiffNamesNestedFields(t *testing.T) {
+	t.Parallel()
 	_, c, _ := start(t)
 	f := makeFixture(t, c)
 	patch(t, c, "/api/v1/templates/"+f.template, map[string]any{"timing": map[string]any{"rate_limit": 50}, "subnets": []string{f.core, f.lab}})
