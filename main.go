@@ -7,7 +7,9 @@ import (
 
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
+	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
+	_ "mipo/modules/scanners"
 	_ "mipo/modules/settings"
 	_ "mipo/modules/webui"
 )

@@ -1,0 +1,326 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"mipo/app"
+	"mipo/modules/config/netset"
+	"mipo/modules/jobs"
+	"mipo/modules/results"
+	"mipo/modules/scanners"
+)
+
+type handlers struct {
+	m       *app.Mount
+	asn     *scanners.ASNDatabase
+	refused *refusalLog
+	meter   *meter
+	// leasePoll is how often a waiting lease looks for a job again.
+	leasePoll time.Duration
+}
+
+func (h *handlers) routes() []app.Route {
+	post := http.MethodPost
+	return []app.Route{
+		{Method: post, Path: "/scanner/v1/register", Scope: app.Public, Handler: h.register, Request: RegisterRequest{}, Response: RegisterResponse{},
+			Summary: "Exchange a single-use provisioning token for the scanner's permanent API key (shown once)"},
+		{Method: post, Path: "/scanner/v1/heartbeat", Scope: app.ScannerKey, Handler: h.heartbeat, Request: HeartbeatRequest{}, Response: HeartbeatResponse{},
+			Summary: "A scanner's heartbeat: version, capacity, CPU, memory and network counters, running jobs"},
+		{Method: post, Path: "/scanner/v1/jobs/lease", Scope: app.ScannerKey, Handler: h.lease, Request: LeaseRequest{}, Response: LeaseResponse{},
+			Summary: "Long poll for the scanner's next job; 204 when none came within the wait"},
+		{Method: post, Path: "/scanner/v1/jobs/:id/progress", Scope: app.ScannerKey, Handler: h.progress, Request: ProgressRequest{}, Response: ProgressResponse{},
+			Summary: "A running job's counters; the answer says whether the job was cancelled"},
+		{Method: post, Path: "/scanner/v1/jobs/:id/results", Scope: app.ScannerKey, Handler: h.results, Request: ResultsRequest{}, Response: ResultsResponse{},
+			Summary: "One batch of a job's open ports, stored exactly once (a repeated batch answers duplicate: true)"},
+		{Method: post, Path: "/scanner/v1/jobs/:id/complete", Scope: app.ScannerKey, Handler: h.complete, Request: CompleteRequest{}, Response: CompleteResponse{},
+			Summary: "A job's end: done, failed or cancelled; 409 missing_batches while any batch has not arrived"},
+	}
+}
+
+func (h *handlers) register(c echo.Context) error {
+	var in RegisterRequest
+	if err := decode(c, maxSmallBody, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	reg, err := scanners.Register(ctx, h.m.DB.Config, h.asn, scanners.Registration{Token: in.Token, Hostname: in.Hostname,
+		Version: in.Version, Capacity: in.Capacity.scanners(), Source: sourceOf(c)}, h.m.Clock.Now())
+	var ref *scanners.Refusal
+	if errors.As(err, &ref) {
+		h.refused.record(ctx, ref, c.Path())
+		return ref.APIError()
+	}
+	if err != nil {
+		return err
+	}
+	s := reg.Scanner
+	if err := h.m.Events.Emit(ctx, scanners.EventRegistered, s.ID, scanners.StatusEvent{ScannerID: s.ID, Name: s.Name,
+		LastSeenAt: s.LastSeenAt, Address: s.RegisteredFrom}); err != nil {
+		h.m.Log.Error("scanner.registered event not emitted", "scanner", s.ID, "err", err)
+	}
+	h.m.Log.Info("scanner registered", "scanner", s.ID, "name", s.Name, "source", s.RegisteredFrom, "binding", s.Binding)
+	return c.JSON(http.StatusOK, RegisterResponse{ScannerID: s.ID, Name: s.Name, APIKey: reg.APIKey, HeartbeatSeconds: heartbeatSeconds})
+}
+
+func (h *handlers) heartbeat(c echo.Context) error {
+	var in HeartbeatRequest
+	if err := decode(c, maxSmallBody, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	ctx, id := c.Request().Context(), scannerOf(c)
+	now := h.m.Clock.Now()
+	online, err := scanners.Heartbeat(ctx, h.m.DB.Config, h.m.Events, id.ID, scanners.HeartbeatReport{
+		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
+		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
+		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, ActiveJobs: len(in.ActiveJobs), Source: sourceOf(c),
+	}, now)
+	if err != nil {
+		return err
+	}
+	if online {
+		h.m.Log.Info("scanner is online again", "scanner", id.ID, "name", id.Name)
+	}
+	return c.JSON(http.StatusOK, HeartbeatResponse{ServerTime: now.UTC().Format(time.RFC3339Nano), HeartbeatSeconds: heartbeatSeconds})
+}
+
+// leaseWindow is how long a leased job may go without progress before the dispatcher's
+// reconciler may take it back; lease_expires_at tells the scanner (for its logs).
+const leaseWindow = 2 * time.Minute
+
+func (h *handlers) lease(c echo.Context) error {
+	var in LeaseRequest
+	if err := decode(c, maxSmallBody, &in); err != nil {
+		return err
+	}
+	if in.WaitSeconds < 0 || in.WaitSeconds > 60 {
+		return app.Invalid("wait_seconds", "invalid_wait", "wait_seconds must be a whole number from 0 to 60")
+	}
+	wait := time.Duration(min(in.WaitSeconds, 30)) * time.Second
+	ctx, id := c.Request().Context(), scannerOf(c)
+	deadline := time.Now().Add(wait)
+	for {
+		// A scanner disabled while it waits gets no job.
+		s, err := scanners.Get(ctx, h.m.DB.Config, id.ID)
+		if err != nil {
+			return err
+		}
+		if s.Disabled {
+			return c.NoContent(http.StatusNoContent)
+		}
+		now := h.m.Clock.Now()
+		j, err := jobs.Lease(ctx, h.m.DB.Jobs, id.ID, now)
+		if err != nil {
+			return err
+		}
+		if j != nil {
+			h.m.Log.Info("job leased", "job", j.ID, "scan", j.ScanID, "scanner", id.ID)
+			return c.JSON(http.StatusOK, LeaseResponse{Job: wireJob(j, now)})
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return c.NoContent(http.StatusNoContent)
+		}
+		select {
+		case <-ctx.Done():
+			return c.NoContent(http.StatusNoContent)
+		case <-time.After(min(left, h.leasePoll)):
+		}
+	}
+}
+
+func wireJob(j *jobs.Job, now time.Time) WireJob {
+	ports := [][2]int{}
+	for _, r := range j.Ports.Ranges() {
+		ports = append(ports, [2]int{int(r.First), int(r.Last)})
+	}
+	return WireJob{ID: j.ID, ScanID: j.ScanID, Targets: j.Targets, Ports: ports, RateLimit: j.RateLimit, Concurrency: j.Concurrency,
+		TimeoutMS: j.TimeoutMS, Retries: j.Retries, MaxDurationSeconds: j.MaxDurationSeconds, LeaseExpiresAt: now.Add(leaseWindow).UTC()}
+}
+
+var errGone = &app.Error{Status: http.StatusGone, Code: "job_gone",
+	Message: "this job is no longer assigned to this scanner (finished, cancelled, or re-queued after a stall): drop it"}
+
+// ownJob loads a job and requires it to be the scanner's. Any job the scanner cannot act on is
+// 410 job_gone, as the protocol says.
+func (h *handlers) ownJob(ctx context.Context, c echo.Context) (*jobs.Job, error) {
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, errGone
+	}
+	j, err := jobs.Get(ctx, h.m.DB.Jobs, id)
+	if errors.Is(err, jobs.ErrNotFound) {
+		return nil, errGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if j.ScannerID != scannerOf(c).ID {
+		return nil, errGone
+	}
+	return j, nil
+}
+
+func jobError(err error) error {
+	if errors.Is(err, jobs.ErrGone) || errors.Is(err, jobs.ErrNotFound) {
+		return errGone
+	}
+	return err
+}
+
+func (h *handlers) progress(c echo.Context) error {
+	var in ProgressRequest
+	if err := decode(c, maxSmallBody, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := uuid.Parse(c.Param("id")); err != nil {
+		return errGone
+	}
+	cancel, err := jobs.ReportProgress(ctx, h.m.DB.Jobs, c.Param("id"), scannerOf(c).ID,
+		jobs.Progress{HostsDone: in.HostsDone, PortsProbed: in.PortsProbed}, h.m.Clock.Now())
+	if err != nil {
+		return jobError(err)
+	}
+	return c.JSON(http.StatusOK, ProgressResponse{Cancel: cancel})
+}
+
+func (h *handlers) results(c echo.Context) error {
+	var in ResultsRequest
+	if err := decode(c, maxResultsBody, &in); err != nil {
+		return err
+	}
+	if in.Batch < 1 {
+		return app.Invalid("batch", "invalid_batch", "batch numbers start at 1")
+	}
+	if len(in.Results) > maxBatchResults {
+		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "results",
+			Message: fmt.Sprintf("a batch holds at most %d results, this one %d", maxBatchResults, len(in.Results))}
+	}
+	ctx := c.Request().Context()
+	j, err := h.ownJob(ctx, c)
+	if err != nil {
+		return err
+	}
+	if j.Finished() {
+		// A batch re-sent after its job ended: an acknowledgement lost on the way back.
+		have, err := results.ReceivedBatches(ctx, h.m.DB.Results, j.ID)
+		if err != nil {
+			return err
+		}
+		for _, b := range have {
+			if b == in.Batch {
+				return c.JSON(http.StatusOK, ResultsResponse{Accepted: len(in.Results), Duplicate: true})
+			}
+		}
+		return errGone
+	}
+	obs, err := observations(in.Results, j)
+	if err != nil {
+		return err
+	}
+	dup, err := results.Insert(ctx, h.m.DB.Results, results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: j.ScannerID,
+		Seq: in.Batch, Observations: obs}, h.m.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if !dup {
+		h.meter.results.Add(int64(len(obs)))
+	}
+	return c.JSON(http.StatusOK, ResultsResponse{Accepted: len(obs), Duplicate: dup})
+}
+
+// observations checks a batch against its job: every result a canonical address among the job's
+// targets and a port among its ports. A batch that breaks the rules can never be accepted: 422.
+func observations(in []WireResult, j *jobs.Job) ([]results.Observation, error) {
+	out := make([]results.Observation, len(in))
+	for i, r := range in {
+		field := func(f string) string { return fmt.Sprintf("results[%d].%s", i, f) }
+		bad := func(f, code, msg string) error {
+			return &app.Error{Status: http.StatusUnprocessableEntity, Code: code, Field: field(f), Message: msg}
+		}
+		a, err := netip.ParseAddr(r.Address)
+		if err != nil || a.Zone() != "" {
+			return nil, bad("address", "invalid_address", fmt.Sprintf("%q is not an IP address", truncate(r.Address, 64)))
+		}
+		a = a.Unmap()
+		if !j.Targets.Contains(a) {
+			return nil, bad("address", "outside_job", fmt.Sprintf("%s is not among this job's targets", a))
+		}
+		if r.Port < 1 || r.Port > 65535 {
+			return nil, bad("port", "invalid_port", fmt.Sprintf("port %d is outside 1..65535", r.Port))
+		}
+		if !j.Ports.Contains(uint16(r.Port)) {
+			return nil, bad("port", "outside_job", fmt.Sprintf("port %d is not among this job's ports", r.Port))
+		}
+		if r.ObservedAt.IsZero() {
+			return nil, bad("observed_at", "required", "observed_at is required: when the connection was accepted")
+		}
+		if r.RTTMicros < 0 {
+			return nil, bad("rtt_us", "invalid_rtt", "rtt_us must not be negative")
+		}
+		out[i] = results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: r.ObservedAt.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))}
+	}
+	return out, nil
+}
+
+func (h *handlers) complete(c echo.Context) error {
+	var in CompleteRequest
+	if err := decode(c, maxSmallBody, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	j, err := h.ownJob(ctx, c)
+	if err != nil {
+		return err
+	}
+	missing, err := results.MissingBatches(ctx, h.m.DB.Results, j.ID, in.Batches)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return app.Conflict("missing_batches", fmt.Sprintf("%d of the job's %d result batches have not arrived; send them, then complete again", len(missing), in.Batches)).
+			WithDetail(map[string]any{"missing": missing})
+	}
+	now := h.m.Clock.Now()
+	done, err := jobs.Complete(ctx, h.m.DB.Jobs, j.ID, j.ScannerID, jobs.Completion{Status: in.Status, Error: in.Error,
+		HostsDone: in.HostsDone, PortsProbed: in.PortsProbed, Batches: in.Batches}, now)
+	if errors.Is(err, jobs.ErrGone) && j.Finished() && j.Status == in.Status {
+		// The same completion again (its answer was lost): finish what the first one began.
+		done, err = j, nil
+	}
+	if err != nil {
+		return jobError(err)
+	}
+	// Partial results of a failed or cancelled job are kept, but claim no coverage.
+	cov := results.Coverage{JobID: done.ID, ScanID: done.ScanID, ScannerID: done.ScannerID, Ports: done.Ports, Status: done.Status, CompletedAt: now}
+	if done.Status == jobs.Done {
+		cov.Targets = done.Targets
+	} else {
+		cov.Targets = netset.Set{}
+	}
+	if err := results.RecordCoverage(ctx, h.m.DB.Results, cov); err != nil {
+		return err
+	}
+	h.m.Log.Info("job completed", "job", done.ID, "scanner", done.ScannerID, "status", done.Status, "batches", in.Batches)
+	return c.JSON(http.StatusOK, CompleteResponse{})
+}

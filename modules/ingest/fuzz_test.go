@@ -1,0 +1,92 @@
+package ingest
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+
+	"mipo/app"
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+	"mipo/modules/jobs"
+)
+
+// apiError checks that a refusal is a 4xx in the one error shape: never a 5xx, which the
+// scanner would retry forever.
+func apiError(t *testing.T, body []byte, err error) {
+	t.Helper()
+	e, ok := err.(*app.Error)
+	if !ok || e.Status < 400 || e.Status > 499 || e.Code == "" || e.Message == "" {
+		t.Fatalf("%q: %#v", body, err)
+	}
+}
+
+func FuzzHeartbeatBody(f *testing.F) {
+	f.Add([]byte(`{"version":"1.0.0","hostname":"h","capacity":{"max_concurrency":2000,"max_rate":20000,"fd_limit":4096},
+		"metrics":{"load1":0.42,"cpu_percent":12.5,"mem_used_bytes":1,"mem_total_bytes":2,"net_rx_bytes":3,"net_tx_bytes":4},"active_jobs":[]}`))
+	f.Add([]byte(`{"capacity":{"max_rate":-1}}`))
+	f.Add([]byte(`{"metrics":{"cpu_percent":"x"}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var h HeartbeatRequest
+		err := decodeBytes(bytes.NewReader(body), maxSmallBody, &h)
+		if err == nil {
+			err = h.validate()
+		}
+		if err != nil {
+			apiError(t, body, err)
+			return
+		}
+		if h.Capacity.MaxRate < 0 || h.Metrics.CPUPercent < 0 || len(h.Version) > 64 {
+			t.Fatalf("%q accepted: %+v", body, h)
+		}
+	})
+}
+
+func FuzzResultsBody(f *testing.F) {
+	f.Add([]byte(`{"batch":1,"results":[{"address":"127.0.0.1","port":22,"observed_at":"2026-11-23T11:20:00.123456Z","rtt_us":84}]}`))
+	f.Add([]byte(`{"batch":1,"results":[{"address":"::1","port":8080,"observed_at":"2026-11-23T11:20:00Z","rtt_us":-1}]}`))
+	f.Add([]byte(`{"batch":1,"results":[{"address":"::ffff:127.0.0.1","port":0,"observed_at":"yesterday"}]}`))
+	f.Add([]byte(`{"batch":"1"}`))
+	targets, _ := netset.Parse("127.0.0.0/8,::1")
+	job := &jobs.Job{ID: "j", Targets: targets, Ports: portset.MustParse("1-1024,8080")}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var r ResultsRequest
+		if err := decodeBytes(bytes.NewReader(body), maxResultsBody, &r); err != nil {
+			apiError(t, body, err)
+			return
+		}
+		obs, err := observations(r.Results, job)
+		if err != nil {
+			apiError(t, body, err)
+			if e := err.(*app.Error); e.Status != http.StatusUnprocessableEntity || e.Field == "" {
+				t.Fatalf("a bad result is a 422 naming its field: %#v", e)
+			}
+			return
+		}
+		for _, o := range obs {
+			if !targets.Contains(o.Address) || o.Address.Is4In6() || !job.Ports.Contains(o.Port) || o.RTTMicros < 0 || o.ObservedAt.IsZero() {
+				t.Fatalf("%q accepted %+v", body, o)
+			}
+		}
+	})
+}
+
+func FuzzCompleteBody(f *testing.F) {
+	f.Add([]byte(`{"status":"done","error":"","hosts_done":256,"ports_probed":768000,"batches":3}`))
+	f.Add([]byte(`{"status":"finished","batches":-1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var c CompleteRequest
+		err := decodeBytes(bytes.NewReader(body), maxSmallBody, &c)
+		if err == nil {
+			err = c.validate()
+		}
+		if err != nil {
+			apiError(t, body, err)
+			return
+		}
+		if c.Status != "done" && c.Status != "failed" && c.Status != "cancelled" || c.Batches < 0 || len(c.Error) > 2000 {
+			t.Fatalf("%q accepted: %+v", body, c)
+		}
+	})
+}

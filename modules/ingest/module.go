@@ -1,0 +1,34 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"mipo/app"
+	"mipo/modules/scanners"
+)
+
+func init() {
+	app.Register(app.Module{
+		Name:      "ingest",
+		Roles:     []string{app.RoleIngest},
+		Provision: provision,
+	})
+}
+
+func provision(m *app.Mount) error {
+	asn, err := scanners.ASNDatabaseFromConfig(m.Config)
+	if err != nil {
+		return err
+	}
+	refused := newRefusalLog(m)
+	mt := newMeter(m.Process())
+	h := &handlers{m: m, asn: asn, refused: refused, meter: mt, leasePoll: time.Second}
+	m.ProvideGuard(app.GuardScanner, (&guard{m: m, asn: asn, refused: refused}).middleware)
+	m.Use("/scanner/", mt.count)
+	m.Routes(h.routes()...)
+	m.Routes(h.installRoutes()...)
+	m.Every("throughput", meterEvery, func(ctx context.Context) error { return mt.flush(ctx, m.DB.Jobs, false) })
+	m.OnStop(func(ctx context.Context) error { return mt.flush(ctx, m.DB.Jobs, true) })
+	return nil
+}

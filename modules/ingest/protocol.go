@@ -1,0 +1,286 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"mipo/app"
+	"mipo/modules/config/netset"
+	"mipo/modules/scanners"
+)
+
+// The wire types of docs/scanner-protocol.md. Unknown fields are ignored, so a newer scanner's
+// extra field never makes an older ingest refuse (and the scanner set aside) a results batch.
+
+// Capacity is what a scanner can do.
+type Capacity struct {
+	MaxConcurrency int `json:"max_concurrency"`
+	MaxRate        int `json:"max_rate"`
+	FDLimit        int `json:"fd_limit"`
+}
+
+// RegisterRequest is the body of POST /scanner/v1/register.
+type RegisterRequest struct {
+	Token    string   `json:"token" doc:"The provisioning token, mpt_…"`
+	Hostname string   `json:"hostname"`
+	Version  string   `json:"version"`
+	Capacity Capacity `json:"capacity"`
+}
+
+// RegisterResponse carries the scanner's permanent API key, shown this once.
+type RegisterResponse struct {
+	ScannerID        string `json:"scanner_id"`
+	Name             string `json:"name"`
+	APIKey           string `json:"api_key"`
+	HeartbeatSeconds int    `json:"heartbeat_seconds"`
+}
+
+// HeartbeatMetrics is the host's state, from /proc.
+type HeartbeatMetrics struct {
+	Load1         float64 `json:"load1"`
+	CPUPercent    float64 `json:"cpu_percent"`
+	MemUsedBytes  uint64  `json:"mem_used_bytes"`
+	MemTotalBytes uint64  `json:"mem_total_bytes"`
+	NetRxBytes    uint64  `json:"net_rx_bytes"`
+	NetTxBytes    uint64  `json:"net_tx_bytes"`
+}
+
+// HeartbeatRequest is the body of POST /scanner/v1/heartbeat.
+type HeartbeatRequest struct {
+	Version    string           `json:"version"`
+	Hostname   string           `json:"hostname"`
+	Capacity   Capacity         `json:"capacity"`
+	Metrics    HeartbeatMetrics `json:"metrics"`
+	ActiveJobs []string         `json:"active_jobs"`
+}
+
+// HeartbeatResponse tells the scanner the server's time and the heartbeat interval.
+type HeartbeatResponse struct {
+	ServerTime       string `json:"server_time"`
+	HeartbeatSeconds int    `json:"heartbeat_seconds"`
+}
+
+// LeaseRequest is the body of POST /scanner/v1/jobs/lease.
+type LeaseRequest struct {
+	WaitSeconds int `json:"wait_seconds" doc:"How long to wait for a job, 0 to 60 (longer waits are cut to 30)."`
+}
+
+// WireJob is a job as the scanner receives it.
+type WireJob struct {
+	ID                 string     `json:"id"`
+	ScanID             string     `json:"scan_id"`
+	Targets            netset.Set `json:"targets" doc:"Inclusive address intervals [{first, last}]."`
+	Ports              [][2]int   `json:"ports" doc:"Inclusive port ranges [[first, last]]."`
+	RateLimit          int        `json:"rate_limit"`
+	Concurrency        int        `json:"concurrency"`
+	TimeoutMS          int        `json:"timeout_ms"`
+	Retries            int        `json:"retries"`
+	MaxDurationSeconds int        `json:"max_duration_seconds"`
+	LeaseExpiresAt     time.Time  `json:"lease_expires_at"`
+}
+
+// LeaseResponse is a leased job (204 with no body when none came).
+type LeaseResponse struct {
+	Job WireJob `json:"job"`
+}
+
+// ProgressRequest is the body of POST /scanner/v1/jobs/{id}/progress.
+type ProgressRequest struct {
+	HostsDone   int64 `json:"hosts_done"`
+	HostsTotal  int64 `json:"hosts_total"`
+	PortsProbed int64 `json:"ports_probed"`
+	PortsTotal  int64 `json:"ports_total"`
+}
+
+// ProgressResponse says whether the job was cancelled.
+type ProgressResponse struct {
+	Cancel bool `json:"cancel"`
+}
+
+// WireResult is one open port.
+type WireResult struct {
+	Address    string    `json:"address"`
+	Port       int       `json:"port"`
+	ObservedAt time.Time `json:"observed_at"`
+	RTTMicros  int64     `json:"rtt_us"`
+}
+
+// ResultsRequest is the body of POST /scanner/v1/jobs/{id}/results.
+type ResultsRequest struct {
+	Batch   int          `json:"batch"`
+	Results []WireResult `json:"results"`
+}
+
+// ResultsResponse acknowledges a batch.
+type ResultsResponse struct {
+	Accepted  int  `json:"accepted"`
+	Duplicate bool `json:"duplicate" doc:"The batch had arrived before; nothing was stored again."`
+}
+
+// CompleteRequest is the body of POST /scanner/v1/jobs/{id}/complete.
+type CompleteRequest struct {
+	Status      string `json:"status" doc:"done, failed or cancelled."`
+	Error       string `json:"error"`
+	HostsDone   int64  `json:"hosts_done"`
+	PortsProbed int64  `json:"ports_probed"`
+	Batches     int    `json:"batches"`
+}
+
+// CompleteResponse is empty.
+type CompleteResponse struct{}
+
+// Protocol limits.
+const (
+	maxBatchResults  = 5000
+	maxResultsBody   = 8 << 20  // 5,000 results are about 0.6 MB
+	maxSmallBody     = 64 << 10 // every other call
+	heartbeatSeconds = 60
+)
+
+// decode reads a JSON body of at most limit bytes. Unknown fields are ignored; a wrong type
+// names the field; a body over the limit is 413.
+func decode(c echo.Context, limit int64, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return &app.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
+	}
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	return decodeBytes(body, limit, v)
+}
+
+func decodeBytes(r io.Reader, limit int64, v any) error {
+	dec := json.NewDecoder(r)
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		return app.Invalid("", "invalid_json", "the body holds more than one JSON value")
+	}
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var tooBig *http.MaxBytesError
+	var timeErr *time.ParseError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	case errors.Is(err, io.EOF):
+		return app.Invalid("", "invalid_json", "the request body is empty; send a JSON object")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return app.Invalid(typeErr.Field, "invalid_type", fmt.Sprintf("%s must be %s, not %s", field, typeErr.Type.Kind(), typeErr.Value))
+	case errors.As(err, &syntaxErr):
+		return app.Invalid("", "invalid_json", fmt.Sprintf("the body is not valid JSON (at byte %d)", syntaxErr.Offset))
+	case errors.As(err, &timeErr):
+		return app.Invalid("", "invalid_time", "a time is not RFC 3339 (such as 2026-11-23T11:20:00.123456Z): "+timeErr.Value)
+	default:
+		return app.Invalid("", "invalid_json", "the body is not valid JSON: "+err.Error())
+	}
+}
+
+func (r *RegisterRequest) validate() error {
+	if r.Token == "" {
+		return app.Invalid("token", "required", "token is required: the provisioning token, mpt_…")
+	}
+	if err := checkText("hostname", r.Hostname, 255); err != nil {
+		return err
+	}
+	if err := checkText("version", r.Version, 64); err != nil {
+		return err
+	}
+	return r.Capacity.validate()
+}
+
+func (c Capacity) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"capacity.max_concurrency", c.MaxConcurrency}, {"capacity.max_rate", c.MaxRate}, {"capacity.fd_limit", c.FDLimit}} {
+		if f.v < 0 || f.v > 1<<30 {
+			return app.Invalid(f.name, "invalid_capacity", f.name+" must be a whole number from 0 to 1073741824")
+		}
+	}
+	return nil
+}
+
+func (c Capacity) scanners() scanners.Capacity {
+	return scanners.Capacity{MaxConcurrency: c.MaxConcurrency, MaxRate: c.MaxRate, FDLimit: c.FDLimit}
+}
+
+func checkText(field, v string, max int) error {
+	if len(v) > max {
+		return app.Invalid(field, "too_long", fmt.Sprintf("%s is at most %d bytes", field, max))
+	}
+	return nil
+}
+
+func (h *HeartbeatRequest) validate() error {
+	if err := checkText("hostname", h.Hostname, 255); err != nil {
+		return err
+	}
+	if err := checkText("version", h.Version, 64); err != nil {
+		return err
+	}
+	if err := h.Capacity.validate(); err != nil {
+		return err
+	}
+	if len(h.ActiveJobs) > 1000 {
+		return app.Invalid("active_jobs", "too_many", "active_jobs lists at most 1000 jobs")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"metrics.load1", h.Metrics.Load1}, {"metrics.cpu_percent", h.Metrics.CPUPercent}} {
+		if f.v < 0 || f.v != f.v || f.v > 1e9 {
+			return app.Invalid(f.name, "invalid_metric", f.name+" must be a number from 0 to 1e9")
+		}
+	}
+	return nil
+}
+
+func (p *ProgressRequest) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"hosts_done", p.HostsDone}, {"hosts_total", p.HostsTotal}, {"ports_probed", p.PortsProbed}, {"ports_total", p.PortsTotal}} {
+		if f.v < 0 {
+			return app.Invalid(f.name, "invalid_count", f.name+" must not be negative")
+		}
+	}
+	return nil
+}
+
+func (r *CompleteRequest) validate() error {
+	switch r.Status {
+	case "done", "failed", "cancelled":
+	default:
+		return app.Invalid("status", "invalid_status", fmt.Sprintf("status must be done, failed or cancelled, not %q", truncate(r.Status, 32)))
+	}
+	if r.Batches < 0 || r.Batches > 1<<24 {
+		return app.Invalid("batches", "invalid_batches", "batches must be a whole number from 0 to 16777216")
+	}
+	if r.HostsDone < 0 || r.PortsProbed < 0 {
+		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
+	}
+	r.Error = truncate(r.Error, 2000)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,98 @@
+package scanners
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+
+	"mipo/app"
+)
+
+// HealthQuery is the window of the fleet health page.
+type HealthQuery struct {
+	Hours int `query:"hours" json:"hours,omitempty" doc:"How far back the metrics go, 1 to 720 hours (default 24)."`
+}
+
+// FleetHealth is the scanner fleet at a glance: counts, and each scanner with its recent
+// metrics.
+type FleetHealth struct {
+	At            time.Time       `json:"at"`
+	Online        int             `json:"online"`
+	Offline       int             `json:"offline"`
+	Disabled      int             `json:"disabled"`
+	BucketSeconds int             `json:"bucket_seconds"`
+	Scanners      []ScannerHealth `json:"scanners"`
+}
+
+// ScannerHealth is one scanner on the fleet health page.
+type ScannerHealth struct {
+	Scanner
+	Stale  bool           `json:"stale" doc:"Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check)."`
+	Series []MetricsPoint `json:"series" doc:"Its metrics over the window, in buckets."`
+}
+
+// maxFleet bounds how many scanners the health page shows.
+const maxFleet = 500
+
+func (h *handlers) health(c echo.Context) error {
+	hours := 24
+	if v := c.QueryParam("hours"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 720 {
+			return app.Invalid("hours", "invalid_hours", "hours must be a whole number from 1 to 720")
+		}
+		hours = n
+	}
+	ctx := c.Request().Context()
+	now := h.m.Clock.Now()
+	all, err := scanScanners(h.pool().Query(ctx, `SELECT `+scannerColumns+` FROM scanners s
+		ORDER BY (CASE WHEN s.disabled THEN 2 WHEN s.online THEN 1 ELSE 0 END), lower(s.name) LIMIT $1`, maxFleet))
+	if err != nil {
+		return err
+	}
+	if err := h.withActiveJobs(ctx, all...); err != nil {
+		return err
+	}
+	from := now.Add(-time.Duration(hours) * time.Hour)
+	bucket := time.Duration(hours) * time.Hour / 48
+	rows, err := h.pool().Query(ctx, `
+		SELECT scanner_id::text, date_bin($3::interval, at, $1) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,
+			avg(mem_total_bytes)::float8, avg(net_rx_rate), avg(net_tx_rate), max(active_jobs)
+		FROM scanner_heartbeats WHERE at >= $1 AND at <= $2
+		GROUP BY scanner_id, b ORDER BY scanner_id, b`, from, now, bucket.String())
+	if err != nil {
+		return err
+	}
+	points := map[string][]MetricsPoint{}
+	var id string
+	var p MetricsPoint
+	_, err = pgx.ForEachRow(rows, []any{&id, &p.At, &p.Heartbeats, &p.Load1, &p.CPUPercent, &p.MemUsedBytes, &p.MemTotalBytes,
+		&p.NetRxRate, &p.NetTxRate, &p.ActiveJobs}, func() error {
+		points[id] = append(points[id], p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out := FleetHealth{At: now, BucketSeconds: int(bucket / time.Second), Scanners: []ScannerHealth{}}
+	for _, s := range all {
+		switch s.Status {
+		case StatusOnline:
+			out.Online++
+		case StatusOffline:
+			out.Offline++
+		default:
+			out.Disabled++
+		}
+		sh := ScannerHealth{Scanner: *s, Series: points[s.ID]}
+		if sh.Series == nil {
+			sh.Series = []MetricsPoint{}
+		}
+		sh.Stale = s.Status == StatusOnline && s.LastSeenAt != nil && now.Sub(*s.LastSeenAt) > OfflineAfter
+		out.Scanners = append(out.Scanners, sh)
+	}
+	return c.JSON(http.StatusOK, out)
+}
