@@ -61,6 +61,8 @@ func InOpenAPI(r Route) bool {
 	return strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/scanner/")
 }
 
+var packagePath = regexp.MustCompile(`[A-Za-z0-9_.-]+/`)
+
 var echoParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
 
 // OpenAPIPath turns echo's /users/:id into OpenAPI's /users/{id}.
@@ -86,13 +88,10 @@ func (b *schemaBuilder) name(t reflect.Type) string {
 	pkg := t.PkgPath()
 	pkg = pkg[strings.LastIndex(pkg, "/")+1:]
 	if i := strings.Index(name, "["); i >= 0 {
-		args := name[i+1 : len(name)-1]
-		var parts []string
-		for _, a := range strings.Split(args, ",") {
-			a = strings.TrimLeft(a, "*[]")
-			parts = append(parts, a[strings.LastIndex(a, "/")+1:])
-		}
-		name = name[:i] + "_" + strings.Join(parts, "_")
+		// Arguments may be generic themselves (Page[Version[Spec]]): drop package paths,
+		// pointers and slice marks everywhere, and spell each [ as _.
+		args := packagePath.ReplaceAllString(name[i+1:len(name)-1], "")
+		name = name[:i] + "_" + strings.NewReplacer("*", "", "[]", "", "[", "_", "]", "", ",", "_").Replace(args)
 	}
 	full := name
 	if pkg != "" {
