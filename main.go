@@ -10,6 +10,7 @@ import (
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/scanners"
+	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"
 	_ "mipo/modules/webui"
 )

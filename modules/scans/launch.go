@@ -1,0 +1,116 @@
+package scans
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"mipo/app"
+	"mipo/modules/audit"
+	"mipo/modules/config"
+)
+
+// Launch is the body of POST /api/v1/scans: a template, or a template group (one scan per
+// template).
+type Launch struct {
+	TemplateID      string `json:"template_id,omitempty"`
+	TemplateGroupID string `json:"template_group_id,omitempty"`
+}
+
+// Launched answers a launch with the scans it recorded.
+type Launched struct {
+	Items []*Scan `json:"items"`
+}
+
+// launch records one scan per template with its scope resolved now and frozen, audited, in
+// tx. It refuses a scope too large to scan before anything is recorded. It returns at once:
+// the dispatcher does the rest.
+func launch(ctx context.Context, tx pgx.Tx, in Launch, scheduleID *string, now time.Time, limit int64) ([]*Scan, error) {
+	var templates []string
+	var groupID *string
+	switch {
+	case in.TemplateID != "" && in.TemplateGroupID != "":
+		return nil, app.Invalid("template_group_id", "template_or_group", "launch a template or a template group, not both")
+	case in.TemplateID != "":
+		templates = []string{in.TemplateID}
+	case in.TemplateGroupID != "":
+		ids, err := config.TemplateGroupMembers(ctx, tx, in.TemplateGroupID)
+		if err != nil {
+			return nil, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id")
+		}
+		if len(ids) == 0 {
+			return nil, app.Invalid("template_group_id", "empty_template_group", "the template group holds no templates")
+		}
+		templates, groupID = ids, &in.TemplateGroupID
+	default:
+		return nil, app.Invalid("template_id", "required", "give the template (template_id) or template group (template_group_id) to launch")
+	}
+	var out []*Scan
+	for _, tid := range templates {
+		scope, err := config.ResolveScope(ctx, tx, tid, now)
+		if err != nil {
+			if e, ok := err.(*app.Error); ok && e.Status == 404 {
+				return nil, app.Invalid("template_id", "unknown_template", e.Message)
+			}
+			return nil, err
+		}
+		if err := CheckSize(scope.Targets, scope.Ports, limit); err != nil {
+			return nil, err
+		}
+		if err := checkScanners(scope); err != nil {
+			return nil, err
+		}
+		s := &Scan{ID: uuid.NewString(), TemplateID: tid, TemplateName: scope.TemplateName, TemplateVersion: scope.TemplateVersion,
+			TemplateGroupID: groupID, ScheduleID: scheduleID, Scope: scope, Mode: scope.ScannerMode, Status: Pending,
+			Addresses: scope.Targets.Count().String(), Ports: scope.Ports.Count(), Probes: Probes(scope.Targets, scope.Ports).String(),
+			LaunchedBy: actorName(ctx), CreatedAt: now, ScannerIDs: []string{}}
+		if err := insert(ctx, tx, s); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "scan.launch", ResourceType: "scan", ResourceID: s.ID,
+			Detail: map[string]any{"template": s.TemplateName, "template_id": tid, "template_version": s.TemplateVersion,
+				"addresses": s.Addresses, "ports": s.Ports, "scheduled": scheduleID != nil}}); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func checkScanners(s *config.Scope) error {
+	if s.ScannerMode == "vantage" && len(s.ScannerGroupIDs) == 0 || s.ScannerMode != "vantage" && len(s.ScannerIDs) == 0 {
+		return app.Invalid("template_id", "no_scanners", "the template names no scanners (a pool) or scanner groups (vantage) to run it")
+	}
+	return nil
+}
+
+func actorName(ctx context.Context) string {
+	if p := app.PrincipalFrom(ctx); p != nil {
+		return p.Name
+	}
+	return "system"
+}
+
+// cancel stops an open scan: queued jobs end at once, running ones when their scanner next
+// reports (it is told to stop). The scan is marked cancelled when its jobs have ended.
+func cancel(ctx context.Context, tx pgx.Tx, id string, now time.Time) (*Scan, error) {
+	s, err := Get(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Open() {
+		return nil, app.Conflict("scan_finished", "the scan has ended already ("+s.Status+")")
+	}
+	if _, err := tx.Exec(ctx, `UPDATE scans SET status = 'cancelled', status_detail = $2, finished_at = $3 WHERE id = $1`,
+		id, "cancelled by "+actorName(ctx), now); err != nil {
+		return nil, err
+	}
+	after, err := Get(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return after, audit.Record(ctx, tx, audit.Entry{Action: "scan.cancel", ResourceType: "scan", ResourceID: id,
+		Before: map[string]string{"status": s.Status}, After: map[string]string{"status": after.Status}})
+}

@@ -1,0 +1,209 @@
+package scans
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"mipo/app"
+	"mipo/modules/config"
+)
+
+// Scan statuses.
+const (
+	Pending   = "pending"   // launched, waiting for the dispatcher
+	Running   = "running"   // its jobs are out
+	Completed = "completed" // every job ended; some may have failed (jobs_failed)
+	Failed    = "failed"    // it could not run (no scanner, or every job failed)
+	Cancelled = "cancelled"
+)
+
+// Querier is a pool or a transaction of the config database.
+type Querier interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
+// Scan is one run of a template.
+type Scan struct {
+	ID              string        `json:"id"`
+	TemplateID      string        `json:"template_id"`
+	TemplateName    string        `json:"template_name"`
+	TemplateVersion int           `json:"template_version" doc:"The template version the scope was resolved from."`
+	TemplateGroupID *string       `json:"template_group_id"`
+	ScheduleID      *string       `json:"schedule_id"`
+	Scope           *config.Scope `json:"scope,omitempty" doc:"The resolved scope frozen at launch (in the detail view)."`
+	Mode            string        `json:"mode" doc:"pool: batches spread over a pool of scanners; vantage: every scanner of the groups scans everything."`
+	ScannerIDs      []string      `json:"scanner_ids" doc:"The scanners given its jobs."`
+	Status          string        `json:"status" doc:"pending, running, completed, failed or cancelled."`
+	StatusDetail    string        `json:"status_detail"`
+	Addresses       string        `json:"addresses" doc:"Addresses in scope (a decimal string: IPv6 scopes overflow 64 bits)."`
+	Ports           int           `json:"ports"`
+	Probes          string        `json:"probes" doc:"Connection attempts: addresses × ports."`
+	JobsTotal       int           `json:"jobs_total"`
+	JobsFailed      int           `json:"jobs_failed" doc:"Jobs that failed; their partial results are kept and marked."`
+	Completion      float64       `json:"completion" doc:"Percent of connection attempts made."`
+	LaunchedBy      string        `json:"launched_by"`
+	CreatedAt       time.Time     `json:"created_at"`
+	StartedAt       *time.Time    `json:"started_at"`
+	FinishedAt      *time.Time    `json:"finished_at"`
+}
+
+// Open reports whether the scan may still change.
+func (s *Scan) Open() bool { return s.Status == Pending || s.Status == Running }
+
+const columns = `id, template_id, template_name, template_version, template_group_id, schedule_id, mode, scanner_ids, status,
+	status_detail, addresses::text, ports, probes::text, jobs_total, jobs_failed, completion, launched_by, created_at, started_at, finished_at`
+
+func scanRow(row pgx.Row) (*Scan, error) {
+	s := &Scan{}
+	err := row.Scan(&s.ID, &s.TemplateID, &s.TemplateName, &s.TemplateVersion, &s.TemplateGroupID, &s.ScheduleID, &s.Mode,
+		&s.ScannerIDs, &s.Status, &s.StatusDetail, &s.Addresses, &s.Ports, &s.Probes, &s.JobsTotal, &s.JobsFailed,
+		&s.Completion, &s.LaunchedBy, &s.CreatedAt, &s.StartedAt, &s.FinishedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, app.NotFound("scan")
+	}
+	if s.ScannerIDs == nil {
+		s.ScannerIDs = []string{}
+	}
+	return s, err
+}
+
+func collect(rows pgx.Rows, err error) ([]*Scan, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Scan
+	for rows.Next() {
+		s, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Get loads a scan with its frozen scope.
+func Get(ctx context.Context, db Querier, id string) (*Scan, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, app.NotFound("scan")
+	}
+	s, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	if err := db.QueryRow(ctx, `SELECT scope FROM scans WHERE id = $1`, id).Scan(&raw); err != nil {
+		return nil, err
+	}
+	s.Scope = &config.Scope{}
+	return s, json.Unmarshal(raw, s.Scope)
+}
+
+// insert records a launched scan.
+func insert(ctx context.Context, tx pgx.Tx, s *Scan) error {
+	scope, err := json.Marshal(s.Scope)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO scans (id, template_id, template_name, template_version, template_group_id, schedule_id, scope,
+		mode, status, addresses, ports, probes, launched_by, created_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::numeric,$11,$12::numeric,$13,$14)`,
+		s.ID, s.TemplateID, s.TemplateName, s.TemplateVersion, s.TemplateGroupID, s.ScheduleID, scope, s.Mode, s.Status,
+		s.Addresses, s.Ports, s.Probes, s.LaunchedBy, s.CreatedAt)
+	return err
+}
+
+// ListQuery filters the scans table.
+type ListQuery struct {
+	app.ListQuery
+	Status   string `query:"status" json:"status,omitempty" doc:"pending, running, completed, failed or cancelled; a comma list for several."`
+	Scanner  string `query:"scanner" json:"scanner,omitempty" doc:"Only scans given to this scanner (id)."`
+	Template string `query:"template" json:"template,omitempty" doc:"Only scans of this template (id)."`
+	From     string `query:"from" json:"from,omitempty" doc:"Launched at or after this time (RFC 3339)."`
+	To       string `query:"to" json:"to,omitempty" doc:"Launched before this time (RFC 3339)."`
+}
+
+var listSorts = []string{"-created_at", "started_at", "finished_at", "status", "template_name", "completion"}
+
+var statuses = map[string]bool{Pending: true, Running: true, Completed: true, Failed: true, Cancelled: true}
+
+func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*Scan], error) {
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if q.Status != "" {
+		parts := strings.Split(q.Status, ",")
+		for _, p := range parts {
+			if !statuses[p] {
+				return app.Page[*Scan]{}, app.Invalid("status", "invalid_status", "status must be pending, running, completed, failed or cancelled")
+			}
+		}
+		conds = append(conds, "status = ANY ("+arg(parts)+")")
+	}
+	for _, f := range []struct{ field, value, cond string }{{"scanner", q.Scanner, "%s = ANY (scanner_ids)"}, {"template", q.Template, "template_id = %s"}} {
+		if f.value == "" {
+			continue
+		}
+		if _, err := uuid.Parse(f.value); err != nil {
+			return app.Page[*Scan]{}, app.Invalid(f.field, "invalid_id", f.field+" must be an id")
+		}
+		conds = append(conds, strings.Replace(f.cond, "%s", arg(f.value)+"::uuid", 1))
+	}
+	for _, f := range []struct{ field, value, cond string }{{"from", q.From, "created_at >= "}, {"to", q.To, "created_at < "}} {
+		if f.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.value)
+		if err != nil {
+			return app.Page[*Scan]{}, app.Invalid(f.field, "invalid_time", f.field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+		}
+		conds = append(conds, f.cond+arg(t))
+	}
+	where := "TRUE"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	rows, err := db.Query(ctx, `SELECT `+columns+` FROM scans WHERE `+where+` ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id
+		LIMIT `+arg(l.Limit+1)+` OFFSET `+arg(l.Offset), args...)
+	out, err := collect(rows, err)
+	if err != nil {
+		return app.Page[*Scan]{}, err
+	}
+	return app.Paginate(l, out), nil
+}
+
+// openScans lists pending and running scans, oldest first (the dispatcher's work list).
+func openScans(ctx context.Context, db Querier) ([]*Scan, error) {
+	return collect(db.Query(ctx, `SELECT `+columns+` FROM scans WHERE status IN ('pending', 'running') ORDER BY created_at`))
+}
+
+// previous returns the latest scan of the same template that finished before s was launched.
+func previous(ctx context.Context, db Querier, s *Scan) (*Scan, error) {
+	p, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
+		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, s.TemplateID, s.CreatedAt))
+	if err != nil {
+		return nil, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with")
+	}
+	return p, nil
+}
+
+// latestAt returns the latest completed scan of a template that finished at or before t.
+func latestAt(ctx context.Context, db Querier, templateID string, t time.Time, field string) (*Scan, error) {
+	s, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
+		AND finished_at <= $2 ORDER BY finished_at DESC LIMIT 1`, templateID, t))
+	if err != nil {
+		return nil, app.Invalid(field, "no_scan", "no completed scan of this template had finished by "+t.UTC().Format(time.RFC3339))
+	}
+	return s, nil
+}
