@@ -175,7 +175,7 @@ func (f *fixture) launch(body map[string]any) []*Scan {
 
 func (f *fixture) detail(id string) Detail {
 	var d Detail
-	f.owner.Get("/api/v1/scans/" + id).JSON(f.t, &d)
+	f.owner.Get("/api/v1/scans/"+id).JSON(f.t, &d)
 	return d
 }
 
@@ -196,7 +196,7 @@ func TestLaunchFreezesTheScopeThenDispatchProgressAndCompletion(t *testing.T) {
 	s := scans[0]
 	// The scope is frozen: editing the template now does not change this scan.
 	var tpl struct{ Version int }
-	f.owner.Get("/api/v1/templates/" + tmpl).JSON(t, &tpl)
+	f.owner.Get("/api/v1/templates/"+tmpl).JSON(t, &tpl)
 	f.owner.Patch("/api/v1/templates/"+tmpl, map[string]any{"timing": map[string]any{"timeout_ms": 900}})
 	if d := f.detail(s.ID); d.Scan.TemplateVersion != tpl.Version || d.Scan.Scope.TimeoutMS != 500 {
 		t.Fatalf("the scan's scope changed with its template: version %d, timeout %d", d.Scan.TemplateVersion, d.Scan.Scope.TimeoutMS)
@@ -222,8 +222,10 @@ func TestLaunchFreezesTheScopeThenDispatchProgressAndCompletion(t *testing.T) {
 	if d.Scan.Status != Completed || d.Progress.Percent != 100 || d.Scan.Completion != 100 || d.Scan.FinishedAt == nil {
 		t.Fatalf("after completion: %+v %+v", d.Scan, d.Progress)
 	}
-	var obs struct{ Items []struct{ Address, Service string } }
-	f.owner.Get("/api/v1/results?scan=" + s.ID).JSON(t, &obs)
+	var obs struct {
+		Items []struct{ Address, Service string }
+	}
+	f.owner.Get("/api/v1/results?scan="+s.ID).JSON(t, &obs)
 	if len(obs.Items) != 2 || obs.Items[0].Service == "" {
 		t.Fatalf("results of the scan: %+v", obs.Items)
 	}
@@ -231,7 +233,7 @@ func TestLaunchFreezesTheScopeThenDispatchProgressAndCompletion(t *testing.T) {
 		t.Fatal("no scan.completed event")
 	}
 	var list struct{ Items []Scan }
-	f.owner.Get("/api/v1/scans?status=completed&template=" + tmpl + "&scanner=" + a.id).JSON(t, &list)
+	f.owner.Get("/api/v1/scans?status=completed&template="+tmpl+"&scanner="+a.id).JSON(t, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("filtered scan list: %+v", list.Items)
 	}
@@ -395,7 +397,7 @@ func TestMissedScheduleRunsLaunchOnce(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].ScheduleID == nil || *list.Items[0].ScheduleID != sched.ID {
 		t.Fatalf("missed runs launched %d scans, want 1: %+v", len(list.Items), list.Items)
 	}
-	f.owner.Get("/api/v1/schedules/" + sched.ID).JSON(t, &sched)
+	f.owner.Get("/api/v1/schedules/"+sched.ID).JSON(t, &sched)
 	if !sched.NextRunAt.After(f.clock.Now()) || sched.LastRunAt == nil {
 		t.Fatalf("the schedule did not move on: %+v", sched)
 	}
