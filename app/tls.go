@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -116,5 +117,8 @@ func SelfSigned(cert tls.Certificate) bool {
 		return false
 	}
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	return err == nil && leaf.CheckSignatureFrom(leaf) == nil
+	// Not CheckSignatureFrom: it refuses a parent that is not a CA, and the generated
+	// certificate is a leaf (IsCA false), so it would never count as self-signed.
+	return err == nil && bytes.Equal(leaf.RawIssuer, leaf.RawSubject) &&
+		leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
 }

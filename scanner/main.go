@@ -182,8 +182,13 @@ them; on stop, the running job is completed as cancelled and what could not
 be sent within a few seconds stays in the spool for the next start.`, stdout, stderr)
 	cfgFlag := fs.String("config", "", "config file written by register (default $MIPO_SCANNER_CONFIG or "+defaultConfigPath+")")
 	insecure := fs.Bool("insecure-http", false, "allow a plain http:// server URL: FOR TESTS ONLY, the API key then travels in clear")
+	batchSize := fs.Int("test-batch-size", 0, "results per batch at most, 1 to 5000 (default 5000): FOR TESTS ONLY, to make a long result stream")
 	if code := fs.parse(args); code >= 0 {
 		return code
+	}
+	if *batchSize < 0 || *batchSize > 5000 {
+		fmt.Fprintln(stderr, "mipo-scanner run: --test-batch-size must be 1 to 5000")
+		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, key, err := loadConfig(configPath(*cfgFlag))
@@ -206,7 +211,11 @@ be sent within a few seconds stays in the spool for the next start.`, stdout, st
 	defer stop()
 	log.Info("mipo-scanner starting", "version", version, "server", cfg.Server, "scanner_id", cfg.ScannerID,
 		"max_concurrency", capa.MaxConcurrency, "max_rate", capa.MaxRate, "fd_limit", capa.FDLimit)
-	NewAgent(client, sp, capa, 60*time.Second, log).Run(ctx)
+	agent := NewAgent(client, sp, capa, 60*time.Second, log)
+	if *batchSize > 0 {
+		agent.batchMax = *batchSize
+	}
+	agent.Run(ctx)
 	log.Info("mipo-scanner stopped")
 	return 0
 }

@@ -45,6 +45,7 @@ func TestCLIUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"register", "--bogus"}, 2, "-bogus"},
 		{[]string{"run", "--config", cfg}, 2, "register' first"},
 		{[]string{"run", "extra"}, 2, "unexpected argument"},
+		{[]string{"run", "--test-batch-size", "5001"}, 2, "1 to 5000"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"register", "--help"}, 0, "provisioning token"},
 		{[]string{"run", "--help"}, 0, "SIGTERM"},

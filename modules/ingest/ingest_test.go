@@ -578,3 +578,118 @@ func TestAMissingBinaryIsExplained(t *testing.T) {
 		t.Fatalf("install info %v", raw)
 	}
 }
+
+func TestFirewallExportsEveryEnabledScanner(t *testing.T) {
+	asn := scannerstest.ASNDatabase(t, map[string]uint32{"203.0.113.0/24": 64500, "2001:db8:ffff::/48": 64500, "127.0.0.0/8": 64501})
+	e := start(t, map[string]string{"MIPO_ASN_DATABASE": asn})
+	bindings := map[string]string{"edge-a": "192.0.2.10", "edge-b": "198.51.100.0/23", "edge-c": "2001:db8::/48", "edge-d": "AS64500", "edge-off": "192.0.2.99"}
+	for _, name := range []string{"edge-a", "edge-b", "edge-c", "edge-d", "edge-off"} {
+		reg, _ := e.scanner(t, name)
+		if r := e.owner.Patch("/api/v1/scanners/"+reg.ScannerID, map[string]any{"binding": bindings[name]}); r.Status != http.StatusOK {
+			t.Fatal(r.Status, string(r.Body))
+		}
+		if name == "edge-off" {
+			e.owner.Post("/api/v1/scanners/"+reg.ScannerID+"/disable", nil)
+		}
+	}
+	get := func(format string) string {
+		t.Helper()
+		r := e.owner.Get("/api/v1/scanners/firewall?format=" + format)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", format, r.Status, r.Body)
+		}
+		if strings.Contains(string(r.Body), "192.0.2.99") {
+			t.Fatalf("%s exports a disabled scanner", format)
+		}
+		return string(r.Body)
+	}
+	ipt := get("iptables")
+	for _, want := range []string{
+		`iptables -A MIPO-SCANNERS -s 192.0.2.10/32 -m comment --comment "mipo scanner edge-a" -j ACCEPT`,
+		`iptables -A MIPO-SCANNERS -s 198.51.100.0/23 -m comment --comment "mipo scanner edge-b" -j ACCEPT`,
+		`ip6tables -A MIPO-SCANNERS -s 2001:db8::/48 -m comment --comment "mipo scanner edge-c" -j ACCEPT`,
+		`iptables -A MIPO-SCANNERS -s 203.0.113.0/24 -m comment --comment "mipo scanner edge-d" -j ACCEPT`,
+		`ip6tables -A MIPO-SCANNERS -s 2001:db8:ffff::/48 -m comment --comment "mipo scanner edge-d" -j ACCEPT`,
+	} {
+		if !strings.Contains(ipt, want) {
+			t.Errorf("iptables lacks %s:\n%s", want, ipt)
+		}
+	}
+	ngx := get("nginx")
+	for _, want := range []string{"allow 192.0.2.10; # edge-a\n", "allow 198.51.100.0/23; # edge-b\n", "allow 2001:db8::/48; # edge-c\n",
+		"allow 203.0.113.0/24; # edge-d\n", "allow 2001:db8:ffff::/48; # edge-d\n"} {
+		if !strings.Contains(ngx, want) {
+			t.Errorf("nginx lacks %q:\n%s", want, ngx)
+		}
+	}
+	if !strings.HasSuffix(ngx, "deny all;\n") {
+		t.Errorf("nginx does not end with deny all:\n%s", ngx)
+	}
+	var cf scanners.CloudflareExport
+	if err := json.Unmarshal([]byte(get("cloudflare")), &cf); err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, r := range cf.Rules {
+		values = append(values, r.Configuration.Target+":"+r.Configuration.Value)
+	}
+	if got := strings.Join(values, " "); got != "ip:192.0.2.10 ip_range:198.51.100.0/24 ip_range:198.51.101.0/24 ip_range:2001:db8::/48 asn:AS64500" {
+		t.Errorf("cloudflare rules: %s", got)
+	}
+	if r := e.owner.Get("/api/v1/scanners/firewall?format=pf"); r.Status != http.StatusBadRequest || r.ErrorField() != "format" {
+		t.Fatalf("an unknown format: %d %s", r.Status, r.Body)
+	}
+	if r := e.owner.Get("/api/v1/scanners/firewall?format=nginx&download=true"); !strings.Contains(r.Header.Get("Content-Disposition"), "mipo-scanners-nginx.conf") {
+		t.Fatalf("download: %v", r.Header)
+	}
+	if n := e.count(t, app.DBConfig, `SELECT count(*) FROM audit_log WHERE action = 'scanner.firewall_export'`); n != 4 {
+		t.Fatalf("%d exports audited, want 4", n)
+	}
+}
+
+func TestScannerGroups(t *testing.T) {
+	e := start(t, nil)
+	a, _ := e.scanner(t, "fra-1")
+	b, _ := e.scanner(t, "fra-2")
+	r := e.owner.Post("/api/v1/scanner-groups", map[string]any{"name": "Frankfurt DMZ", "location": "dmz-fra", "scanner_ids": []string{b.ScannerID, a.ScannerID}})
+	var g scanners.Group
+	r.JSON(t, &g)
+	if r.Status != http.StatusCreated || len(g.Scanners) != 2 || g.Scanners[0].Name != "fra-1" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	ids, err := scanners.GroupMembers(context.Background(), e.srv.App.DB.Config, g.ID)
+	if err != nil || len(ids) != 2 || ids[0] != a.ScannerID {
+		t.Fatalf("members %v %v", ids, err)
+	}
+	wantError(t, "a taken name", e.owner.Post("/api/v1/scanner-groups", map[string]any{"name": "frankfurt dmz"}), http.StatusConflict, "name_taken")
+	r = e.owner.Post("/api/v1/scanner-groups", map[string]any{"name": "x", "scanner_ids": []string{uuid.NewString()}})
+	if r.Status != http.StatusBadRequest || r.ErrorField() != "scanner_ids[0]" {
+		t.Fatalf("an unknown member: %d %s", r.Status, r.Body)
+	}
+	e.owner.Patch("/api/v1/scanner-groups/"+g.ID, map[string]any{"scanner_ids": []string{a.ScannerID}}).JSON(t, &g)
+	var s scanners.Scanner
+	e.owner.Get("/api/v1/scanners/" + a.ScannerID).JSON(t, &s)
+	if len(g.Scanners) != 1 || len(s.Groups) != 1 || s.Groups[0].Name != "Frankfurt DMZ" {
+		t.Fatalf("after update: %+v, scanner groups %+v", g, s.Groups)
+	}
+	var list struct{ Items []scanners.Scanner }
+	e.owner.Get("/api/v1/scanners?group=" + g.ID).JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != a.ScannerID {
+		t.Fatalf("filtered by group: %+v", list.Items)
+	}
+	if r := e.owner.Delete("/api/v1/scanner-groups/" + g.ID); r.Status != http.StatusNoContent {
+		t.Fatal(r.Status, string(r.Body))
+	}
+	if _, err := scanners.GroupMembers(context.Background(), e.srv.App.DB.Config, g.ID); err == nil {
+		t.Fatal("members of a deleted group")
+	}
+	// A token's groups are joined at registration.
+	var grp scanners.Group
+	e.owner.Post("/api/v1/scanner-groups", map[string]any{"name": "Berlin"}).JSON(t, &grp)
+	tok := scannerstest.Provision(t, e.owner, map[string]any{"group_ids": []string{grp.ID}, "name": "ber-1"})
+	reg := scannerstest.Register(t, e.srv.URL, tok.Secret, "whatever")
+	e.owner.Get("/api/v1/scanners/" + reg.ScannerID).JSON(t, &s)
+	if s.Name != "ber-1" || len(s.Groups) != 1 || s.Groups[0].ID != grp.ID {
+		t.Fatalf("registered from a token with a group: %+v", s)
+	}
+}

@@ -225,7 +225,7 @@ func InstallScript(server, pin string, bin *Binary, missing error) ([]byte, erro
 	if !serverPattern.MatchString(server) || pin != "" && !pinPattern.MatchString(pin) {
 		return nil, fmt.Errorf("cannot write an install script for server %q, pin %q", server, pin)
 	}
-	data := map[string]string{"Server": server, "Pin": pin}
+	data := map[string]string{"Server": server, "Pin": pin, "SHA256": "", "Arch": "", "Missing": ""}
 	if bin != nil {
 		data["SHA256"], data["Arch"] = bin.SHA256, bin.Arch
 	} else {
@@ -242,7 +242,7 @@ func InstallScript(server, pin string, bin *Binary, missing error) ([]byte, erro
 	return out.Bytes(), nil
 }
 
-var installTemplate = template.Must(template.New("install.sh").Parse(`#!/bin/sh
+var installTemplate = template.Must(template.New("install.sh").Option("missingkey=error").Parse(`#!/bin/sh
 # mipo-scanner installer, served by the mipo at {{.Server}}.
 #
 # Downloads mipo-scanner from that mipo (trusting its certificate by pin when it is
