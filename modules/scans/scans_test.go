@@ -33,18 +33,28 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, app.NewFakeClock(time.Now().UTC().Truncate(time.Second)), map[string]string{"MIPO_DISPATCH_INTERVAL": "1h"})
+}
+
+// newFixtureWith starts mipo with a clock and extra settings (a real clock and a short dispatch
+// interval for the end-to-end tests, or MIPO_ROLE to leave the dispatcher to other processes).
+func newFixtureWith(t *testing.T, clock app.Clock, extra map[string]string) *fixture {
+	t.Helper()
 	dbs := apptest.Databases(t)
-	clock := app.NewFakeClock(time.Now().UTC().Truncate(time.Second))
-	flags := map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_DISPATCH_INTERVAL": "1h",
-		"MIPO_SESSION_IDLE": "72h", "MIPO_SESSION_MAX": "72h", // the test moves the clock by hours
+	flags := map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off",
+		"MIPO_SESSION_IDLE": "72h", "MIPO_SESSION_MAX": "72h", // the tests move the clock by hours
 		"MIPO_CONFIG_DSN": dbs.DSN("config"), "MIPO_RESULTS_DSN": dbs.DSN("results"), "MIPO_JOBS_DSN": dbs.DSN("jobs")}
+	for k, v := range extra {
+		flags[k] = v
+	}
 	cfg, err := app.LoadConfig(flags, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := apptest.Start(t, cfg, dbs, app.Options{Clock: clock})
 	a := srv.App
-	return &fixture{t: t, srv: srv, owner: rbactest.Owner(t, srv), clock: clock,
+	fake, _ := clock.(*app.FakeClock)
+	return &fixture{t: t, srv: srv, owner: rbactest.Owner(t, srv), clock: fake,
 		d: newDispatcher(deps{DB: a.DB, Clock: a.Clock, Events: a.Events, Log: a.Log}, cfg)}
 }
 
