@@ -60,8 +60,12 @@ type process struct {
 	out bytes.Buffer
 }
 
-func (p *process) Write(b []byte) (int, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.out.Write(b) }
-func (p *process) output() string            { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+func (p *process) output() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
 
 func start(t *testing.T, name string, env []string, args ...string) *process {
 	t.Helper()
@@ -109,7 +113,9 @@ func (f *fixture) realScanner(name string, groups ...string) string {
 	start(f.t, filepath.Join(bin, "mipo-scanner"), nil, "run", "--config", conf, "--insecure-http")
 	var id string
 	apptest.WaitFor(f.t, 30*time.Second, name+" online", func() bool {
-		var list struct{ Items []struct{ ID, Name, Status string } }
+		var list struct {
+			Items []struct{ ID, Name, Status string }
+		}
 		f.owner.Get("/api/v1/scanners").JSON(f.t, &list)
 		for _, s := range list.Items {
 			if s.Name == name && s.Status == "online" {
@@ -213,7 +219,7 @@ func TestTwoScannersInAGroupSeeOneOpenedAndOneClosedPort(t *testing.T) {
 		t.Fatalf("the diff holds more than one change per scanner: %+v", d)
 	}
 	var v results.Vantage
-	f.owner.Get("/api/v1/scans/" + second + "/vantage").JSON(t, &v)
+	f.owner.Get("/api/v1/scans/"+second+"/vantage").JSON(t, &v)
 	if len(v.Scanners) != 2 || len(v.Rows) != 3 || v.Partial != 0 {
 		t.Fatalf("both vantage points see the same three open ports: %+v", v)
 	}
@@ -231,7 +237,9 @@ func TestStandbyDispatcherTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 		ds = append(ds, start(t, filepath.Join(bin, "mipo"), env, "serve", "--role=dispatcher",
 			"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), fmt.Sprint(i))))
 	}
-	leading := func(p *process) bool { return strings.Contains(p.output(), `msg=leading module=dispatcher name=dispatcher`) }
+	leading := func(p *process) bool {
+		return strings.Contains(p.output(), `msg=leading module=dispatcher name=dispatcher`)
+	}
 	var leader, standby *process
 	apptest.WaitFor(t, 60*time.Second, "one dispatcher to lead", func() bool {
 		switch {
