@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redirectFor } from './gate';
+import { NAV_GROUPS } from './lib/help';
 import { safeNext } from './lib/router.svelte';
 import { navFor } from './nav';
 import { routes } from './routes';
@@ -41,7 +42,11 @@ describe('navigation', () => {
     navFor((route) => !route.scopes || route.scopes.some(can)).map((s) => `${s.group}: ${s.items.map((i) => i.label).join(', ')}`);
 
   it('shows every group with entries to a user holding every scope, in the features page’s order', () => {
-    expect(labels(() => true)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings']);
+    const all = labels(() => true);
+    expect(all).toContain('Scanners: Scanners, Fleet health, Scanner groups, Firewall allowlist');
+    expect(all.slice(-2)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings']);
+    const groups = all.map((g) => g.slice(0, g.indexOf(':')));
+    expect(groups).toEqual(NAV_GROUPS.filter((g) => groups.includes(g)));
   });
 
   it('shows only what the scopes permit, and leaves empty groups out', () => {

@@ -7,6 +7,11 @@ import type { HelpPage, NavGroup } from './lib/help';
 import accountHelp from './pages/account/help';
 import auditHelp from './pages/audit/help';
 import loginHelp from './pages/login/help';
+import scannerHelp from './pages/scanner/help';
+import scannerFirewallHelp from './pages/scanner-firewall/help';
+import scannerGroupsHelp from './pages/scanner-groups/help';
+import scannerHealthHelp from './pages/scanner-health/help';
+import scannersHelp from './pages/scanners/help';
 import rolesHelp from './pages/roles/help';
 import settingsHelp from './pages/settings/help';
 import setupHelp from './pages/setup/help';
@@ -37,6 +42,11 @@ export const routes: RouteDef[] = [
   // Scans, Results, Configuration, Scanners, Alarms and Health add their pages here, e.g.
   // { path: '/scans', component: () => import('./pages/scans/Scans.svelte'), access: 'signed-in', help: scansHelp,
   //   scopes: ['scans:view'], nav: { group: 'Scans', label: 'Scans' } },
+  { path: '/scanners', component: () => import('./pages/scanners/Scanners.svelte'), access: 'signed-in', help: scannersHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Scanners' } },
+  { path: '/scanners/health', component: () => import('./pages/scanner-health/FleetHealth.svelte'), access: 'signed-in', help: scannerHealthHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Fleet health' } },
+  { path: '/scanner-groups', component: () => import('./pages/scanner-groups/ScannerGroups.svelte'), access: 'signed-in', help: scannerGroupsHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Scanner groups' } },
+  { path: '/scanners/firewall', component: () => import('./pages/scanner-firewall/Firewall.svelte'), access: 'signed-in', help: scannerFirewallHelp, scopes: ['scanners:manage'], nav: { group: 'Scanners', label: 'Firewall allowlist' } },
+  { path: '/scanners/:id', component: () => import('./pages/scanner/Scanner.svelte'), access: 'signed-in', help: scannerHelp },
   { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,
     scopes: ['audit:view'], nav: { group: 'Audit', label: 'Audit log' } },
   { path: '/users', component: () => import('./pages/users/Users.svelte'), access: 'signed-in', help: usersHelp,

@@ -140,6 +140,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exclusions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List exclusions */
+        get: operations["get_exclusions"];
+        put?: never;
+        /** Create an exclusion (version 1) */
+        post: operations["post_exclusions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exclusions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One exclusion */
+        get: operations["get_exclusions_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete an exclusion that nothing uses; its history stays readable */
+        delete: operations["delete_exclusions_by_id"];
+        options?: never;
+        head?: never;
+        /** Change an exclusion; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_exclusions_by_id"];
+        trace?: never;
+    };
+    "/api/v1/exclusions/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the exclusion */
+        get: operations["get_exclusions_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exclusions/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The exclusion's versions, newest first */
+        get: operations["get_exclusions_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exclusions/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the exclusion */
+        get: operations["get_exclusions_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -149,6 +237,284 @@ export interface paths {
         };
         /** This OpenAPI 3.1 document: every route of every role, with the scope each needs */
         get: operations["get_openapi_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in port catalog: well-known TCP ports with their service names, searchable by number and name */
+        get: operations["get_port_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-list-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List port list groups */
+        get: operations["get_port_list_groups"];
+        put?: never;
+        /** Create a port list group (version 1) */
+        post: operations["post_port_list_groups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-list-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One port list group */
+        get: operations["get_port_list_groups_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a port list group that nothing uses; its history stays readable */
+        delete: operations["delete_port_list_groups_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a port list group; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_port_list_groups_by_id"];
+        trace?: never;
+    };
+    "/api/v1/port-list-groups/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the port list group */
+        get: operations["get_port_list_groups_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-list-groups/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The port list group's versions, newest first */
+        get: operations["get_port_list_groups_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-list-groups/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the port list group */
+        get: operations["get_port_list_groups_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List port lists */
+        get: operations["get_port_lists"];
+        put?: never;
+        /** Create a port list (version 1) */
+        post: operations["post_port_lists"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-lists/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check ports as a port list would: the normalised form and the count, or the error a port list would get */
+        get: operations["get_port_lists_check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-lists/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One port list */
+        get: operations["get_port_lists_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a port list that nothing uses; its history stays readable */
+        delete: operations["delete_port_lists_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a port list; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_port_lists_by_id"];
+        trace?: never;
+    };
+    "/api/v1/port-lists/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the port list */
+        get: operations["get_port_lists_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-lists/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The port list's versions, newest first */
+        get: operations["get_port_lists_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/port-lists/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the port list */
+        get: operations["get_port_lists_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Observations, newest first: filter by subnet, ports, scanner, scan and time */
+        get: operations["get_results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What opened and closed for a template between two points in time */
+        get: operations["get_results_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download observations as CSV or JSON */
+        get: operations["get_results_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** When each port of an address was first seen open, and when it closed */
+        get: operations["get_results_timeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -192,6 +558,392 @@ export interface paths {
         head?: never;
         /** Change a custom role */
         patch: operations["patch_roles_by_id"];
+        trace?: never;
+    };
+    "/api/v1/scanner-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scanner groups */
+        get: operations["get_scanner_groups"];
+        put?: never;
+        /** Create a scanner group for a network location */
+        post: operations["post_scanner_groups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanner-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One scanner group */
+        get: operations["get_scanner_groups_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a scanner group (its scanners stay) */
+        delete: operations["delete_scanner_groups_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a scanner group or its members; absent fields are left as they are */
+        patch: operations["patch_scanner_groups_by_id"];
+        trace?: never;
+    };
+    "/api/v1/scanners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scanners with their status, last heartbeat, version, metrics and active jobs */
+        get: operations["get_scanners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/firewall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Firewall allowlist of every enabled scanner's bound addresses: iptables commands, nginx allow/deny, or Cloudflare IP Access Rules JSON
+         * @description format=iptables gives a shell script filling the chain MIPO-SCANNERS (iptables and ip6tables); nginx gives allow lines ending in deny all; cloudflare gives {rules: [...], skipped: [...]}, each rule the body of one Cloudflare IP Access Rules API call. Add download=true for a file download.
+         */
+        get: operations["get_scanners_firewall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fleet health: every scanner's status, last heartbeat, jobs, and CPU, memory and network I/O over time */
+        get: operations["get_scanners_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a provisioning command would use: this mipo's URL, certificate pin, and the mipo-scanner binary it hands out */
+        get: operations["get_scanners_install"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Provisioning tokens, never their secrets (an audited read) */
+        get: operations["get_scanners_tokens"];
+        put?: never;
+        /** Create a single-use, short-lived provisioning token and the command that installs a scanner with it (shown once) */
+        post: operations["post_scanners_tokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an unused provisioning token */
+        delete: operations["delete_scanners_tokens_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One scanner */
+        get: operations["get_scanners_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename a scanner, change its binding or its groups; absent fields are left as they are */
+        patch: operations["patch_scanners_by_id"];
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A scanner's connection history: registered, online, offline, disabled, enabled */
+        get: operations["get_scanners_by_id_connections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a scanner: it keeps everything, but its requests are refused and it gets no jobs */
+        post: operations["post_scanners_by_id_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a disabled scanner again */
+        post: operations["post_scanners_by_id_enable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A scanner's key: its prefix and age, never the secret (an audited read) */
+        get: operations["get_scanners_by_id_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A scanner's CPU, memory, network I/O and jobs over time, from its heartbeats */
+        get: operations["get_scanners_by_id_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scanners/{id}/rotate-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a scanner a new API key: the old one stops working at once; the new one is shown once */
+        post: operations["post_scanners_by_id_rotate_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scans; filter by status, scanner, template and launch time */
+        get: operations["get_scans"];
+        put?: never;
+        /** Launch a template (or every template of a group) now; returns at once with the recorded scans */
+        post: operations["post_scans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A scan with its frozen scope, live progress and jobs */
+        get: operations["get_scans_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a pending or running scan */
+        post: operations["post_scans_by_id_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What opened and closed since another scan (by default the template's previous one), counting only what both covered */
+        get: operations["get_scans_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/vantage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each scanner of a vantage scan saw, side by side */
+        get: operations["get_scans_by_id_vantage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List schedules with their next runs */
+        get: operations["get_schedules"];
+        put?: never;
+        /** Attach a schedule to a template or template group */
+        post: operations["post_schedules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One schedule */
+        get: operations["get_schedules_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule (its scans stay) */
+        delete: operations["delete_schedules_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a schedule's name, timing or enabled state */
+        patch: operations["patch_schedules_by_id"];
         trace?: never;
     };
     "/api/v1/scopes": {
@@ -241,6 +993,392 @@ export interface paths {
         put?: never;
         /** Create the owner account and sign in; only while mipo has no users */
         post: operations["post_setup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnet-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subnet groups */
+        get: operations["get_subnet_groups"];
+        put?: never;
+        /** Create a subnet group (version 1) */
+        post: operations["post_subnet_groups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnet-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subnet group */
+        get: operations["get_subnet_groups_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a subnet group that nothing uses; its history stays readable */
+        delete: operations["delete_subnet_groups_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a subnet group; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_subnet_groups_by_id"];
+        trace?: never;
+    };
+    "/api/v1/subnet-groups/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the subnet group */
+        get: operations["get_subnet_groups_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnet-groups/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subnet group's versions, newest first */
+        get: operations["get_subnet_groups_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnet-groups/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the subnet group */
+        get: operations["get_subnet_groups_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subnets */
+        get: operations["get_subnets"];
+        put?: never;
+        /** Create a subnet (version 1) */
+        post: operations["post_subnets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check a CIDR as a subnet would: the normalised form and its address count, or the error a subnet would get */
+        get: operations["get_subnets_check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subnet */
+        get: operations["get_subnets_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a subnet that nothing uses; its history stays readable */
+        delete: operations["delete_subnets_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a subnet; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_subnets_by_id"];
+        trace?: never;
+    };
+    "/api/v1/subnets/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the subnet */
+        get: operations["get_subnets_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subnet's versions, newest first */
+        get: operations["get_subnets_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the subnet */
+        get: operations["get_subnets_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/template-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List template groups */
+        get: operations["get_template_groups"];
+        put?: never;
+        /** Create a template group (version 1) */
+        post: operations["post_template_groups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/template-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template group */
+        get: operations["get_template_groups_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a template group that nothing uses; its history stays readable */
+        delete: operations["delete_template_groups_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a template group; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_template_groups_by_id"];
+        trace?: never;
+    };
+    "/api/v1/template-groups/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the template group */
+        get: operations["get_template_groups_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/template-groups/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The template group's versions, newest first */
+        get: operations["get_template_groups_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/template-groups/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the template group */
+        get: operations["get_template_groups_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List templates */
+        get: operations["get_templates"];
+        put?: never;
+        /** Create a template (version 1) */
+        post: operations["post_templates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template */
+        get: operations["get_templates_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a template that nothing uses; its history stays readable */
+        delete: operations["delete_templates_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a template; absent fields keep their values, and the change is a new version */
+        patch: operations["patch_templates_by_id"];
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions of the template */
+        get: operations["get_templates_by_id_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/scope": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a template resolves to, now or at a past moment: merged address intervals minus exclusions, and ports */
+        get: operations["get_templates_by_id_scope"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The template's versions, newest first */
+        get: operations["get_templates_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of the template */
+        get: operations["get_templates_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -319,6 +1457,159 @@ export interface paths {
         patch: operations["patch_users_by_id"];
         trace?: never;
     };
+    "/scanner/download/mipo-scanner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The mipo-scanner binary this mipo hands out (its SHA-256 in the X-Checksum-Sha256 header) */
+        get: operations["get_scanner_download_mipo_scanner"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/download/mipo-scanner.sha256": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The SHA-256 of the mipo-scanner binary, in sha256sum's format */
+        get: operations["get_scanner_download_mipo_scanner_sha256"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/install.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The mipo-scanner installer: downloads the binary from this mipo, checks its SHA-256, registers it and installs the systemd service (--no-systemd: install and register only) */
+        get: operations["get_scanner_install_sh"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A scanner's heartbeat: version, capacity, CPU, memory and network counters, running jobs */
+        post: operations["post_scanner_heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/jobs/lease": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Long poll for the scanner's next job; 204 when none came within the wait */
+        post: operations["post_scanner_jobs_lease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/jobs/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A job's end: done, failed or cancelled; 409 missing_batches while any batch has not arrived */
+        post: operations["post_scanner_jobs_by_id_complete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/jobs/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A running job's counters; the answer says whether the job was cancelled */
+        post: operations["post_scanner_jobs_by_id_progress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/jobs/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One batch of a job's open ports, stored exactly once (a repeated batch answers duplicate: true) */
+        post: operations["post_scanner_jobs_by_id_results"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scanner/v1/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange a single-use provisioning token for the scanner's permanent API key (shown once) */
+        post: operations["post_scanner_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -336,6 +1627,66 @@ export interface components {
             items: components["schemas"]["audit.AuditRecord"][];
             next_cursor?: string;
         };
+        "app.Page_catalog.Entry": {
+            items: components["schemas"]["catalog.Entry"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Exclusion": {
+            items: components["schemas"]["config.Exclusion"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.PortList": {
+            items: components["schemas"]["config.PortList"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.PortListGroup": {
+            items: components["schemas"]["config.PortListGroup"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Subnet": {
+            items: components["schemas"]["config.Subnet"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.SubnetGroup": {
+            items: components["schemas"]["config.SubnetGroup"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Template": {
+            items: components["schemas"]["config.Template"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.TemplateGroup": {
+            items: components["schemas"]["config.TemplateGroup"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.ExclusionSpec": {
+            items: components["schemas"]["config.Version_config.ExclusionSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.PortListGroupSpec": {
+            items: components["schemas"]["config.Version_config.PortListGroupSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.PortListSpec": {
+            items: components["schemas"]["config.Version_config.PortListSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.SubnetGroupSpec": {
+            items: components["schemas"]["config.Version_config.SubnetGroupSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.SubnetSpec": {
+            items: components["schemas"]["config.Version_config.SubnetSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.TemplateGroupSpec": {
+            items: components["schemas"]["config.Version_config.TemplateGroupSpec"][];
+            next_cursor?: string;
+        };
+        "app.Page_config.Version_config.TemplateSpec": {
+            items: components["schemas"]["config.Version_config.TemplateSpec"][];
+            next_cursor?: string;
+        };
         "app.Page_rbac.Role": {
             items: components["schemas"]["rbac.Role"][];
             next_cursor?: string;
@@ -350,6 +1701,34 @@ export interface components {
         };
         "app.Page_rbac.User": {
             items: components["schemas"]["rbac.User"][];
+            next_cursor?: string;
+        };
+        "app.Page_results.Observed": {
+            items: components["schemas"]["results.Observed"][];
+            next_cursor?: string;
+        };
+        "app.Page_scanners.Connection": {
+            items: components["schemas"]["scanners.Connection"][];
+            next_cursor?: string;
+        };
+        "app.Page_scanners.Group": {
+            items: components["schemas"]["scanners.Group"][];
+            next_cursor?: string;
+        };
+        "app.Page_scanners.ProvisioningToken": {
+            items: components["schemas"]["scanners.ProvisioningToken"][];
+            next_cursor?: string;
+        };
+        "app.Page_scanners.Scanner": {
+            items: components["schemas"]["scanners.Scanner"][];
+            next_cursor?: string;
+        };
+        "app.Page_scans.Scan": {
+            items: components["schemas"]["scans.Scan"][];
+            next_cursor?: string;
+        };
+        "app.Page_scans.Schedule": {
+            items: components["schemas"]["scans.Schedule"][];
             next_cursor?: string;
         };
         "audit.Actor": {
@@ -385,6 +1764,535 @@ export interface components {
             first_bad_id: number | null;
             reason?: string;
         };
+        "catalog.Entry": {
+            port: number;
+            name: string;
+            description: string;
+        };
+        "config.CIDRCheck": {
+            /** @description The CIDR as it will be stored. */
+            cidr: string;
+            /** @description ipv4 or ipv6. */
+            family: string;
+            /** @description Addresses in it, as a decimal string. */
+            host_count: string;
+            /** @description Its first address. */
+            first: string;
+            /** @description Its last address. */
+            last: string;
+        };
+        "config.Exclusion": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Addresses, CIDRs and ranges such as 10.0.0.5, 10.1.0.0/16, 10.2.0.1-10.2.0.9, separated by commas or new lines; stored merged and normalised. */
+            targets: string;
+            /** @description true: subtracted from every template's targets; false: only from the templates that list it. */
+            global: boolean;
+            /** @description Addresses excluded, as a decimal string. */
+            host_count: string;
+        };
+        "config.ExclusionSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Addresses, CIDRs and ranges such as 10.0.0.5, 10.1.0.0/16, 10.2.0.1-10.2.0.9, separated by commas or new lines; stored merged and normalised. */
+            targets: string;
+            /** @description true: subtracted from every template's targets; false: only from the templates that list it. */
+            global: boolean;
+        };
+        "config.PortList": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description TCP ports and ranges such as 22,80,443,8000-8100; stored merged and sorted. */
+            ports: string;
+            /** @description How many ports the list holds. */
+            port_count: number;
+        };
+        "config.PortListGroup": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the port lists in the group. */
+            lists?: string[];
+            /** @description Every port of every list in the group, once: the union, merged and sorted. */
+            ports: string;
+            port_count: number;
+        };
+        "config.PortListGroupSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the port lists in the group. */
+            lists?: string[];
+        };
+        "config.PortListSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description TCP ports and ranges such as 22,80,443,8000-8100; stored merged and sorted. */
+            ports: string;
+        };
+        "config.PortsCheck": {
+            /** @description The ports as they will be stored: merged and sorted. */
+            ports: string;
+            port_count: number;
+        };
+        "config.Ref": {
+            id: string;
+            /** @description subnet, subnet_group, exclusion, port_list, port_list_group, template or template_group. */
+            kind: string;
+            /** @description The object's current name. */
+            name: string;
+        };
+        "config.Scanners": {
+            /** @description pool: the scope is split into batches shared among the scanners; vantage: every scanner of each scanner group scans the whole scope, to compare what each vantage point sees. */
+            mode: string;
+            /** @description pool mode: ids of the scanners that share the work. A template may be saved without any, but not launched. */
+            scanner_ids?: string[];
+            /** @description vantage mode: ids of the scanner groups, at least one. */
+            scanner_group_ids?: string[];
+        };
+        "config.Scope": {
+            template_id: string;
+            template_version: number;
+            template_name: string;
+            /**
+             * Format: date-time
+             * @description The moment the scope was resolved for.
+             */
+            at: string;
+            targets: components["schemas"]["netset.Set"];
+            ports: components["schemas"]["portset.Set"];
+            /** @description pool or vantage. */
+            scanner_mode: string;
+            scanner_ids: string[];
+            scanner_group_ids: string[];
+            rate_limit: number;
+            timeout_ms: number;
+            retries: number;
+            max_duration_seconds: number;
+        };
+        "config.ScopeView": {
+            template_id: string;
+            template_version: number;
+            template_name: string;
+            /** Format: date-time */
+            at: string;
+            /** @description The addresses to scan as merged intervals, each an address, a CIDR or first-last. */
+            targets: string[];
+            /** @description Addresses to scan, as a decimal string. */
+            host_count: string;
+            ports: string;
+            port_count: number;
+            scanners: components["schemas"]["config.Scanners"];
+            timing: components["schemas"]["config.Timing"];
+        };
+        "config.Subnet": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description An IPv4 or IPv6 network such as 10.0.0.0/24 or 2001:db8::/48, without host bits set. */
+            cidr: string;
+            /** @description Labels to find subnets by, up to 32. */
+            tags?: string[];
+            /** @description ipv4 or ipv6. */
+            family: string;
+            /** @description Addresses in the subnet, network and broadcast addresses included, as a decimal string: an IPv6 count can exceed what a JSON number holds exactly. */
+            host_count: string;
+        };
+        "config.SubnetGroup": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the subnets in the group. */
+            subnets?: string[];
+            /** @description Ids of subnet groups whose subnets belong to this group too, to any depth; no group may end up inside itself. */
+            groups?: string[];
+            /** @description Distinct subnets in the group, nested groups included. */
+            subnet_count: number;
+            /** @description Distinct addresses in the group, nested groups included and overlaps counted once, as a decimal string. */
+            host_count: string;
+        };
+        "config.SubnetGroupSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the subnets in the group. */
+            subnets?: string[];
+            /** @description Ids of subnet groups whose subnets belong to this group too, to any depth; no group may end up inside itself. */
+            groups?: string[];
+        };
+        "config.SubnetSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description An IPv4 or IPv6 network such as 10.0.0.0/24 or 2001:db8::/48, without host bits set. */
+            cidr: string;
+            /** @description Labels to find subnets by, up to 32. */
+            tags?: string[];
+        };
+        "config.Template": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the subnets to scan. */
+            subnets?: string[];
+            /** @description Ids of the subnet groups to scan, nested groups included. */
+            subnet_groups?: string[];
+            /** @description Ids of exclusions subtracted from this template's targets; global exclusions are subtracted from every template anyway. */
+            exclusions?: string[];
+            /** @description Ids of the port lists to scan. */
+            port_lists?: string[];
+            /** @description Ids of the port list groups to scan. */
+            port_list_groups?: string[];
+            /** @description Which scanners run the scans. Default: pool mode, no scanners named yet. */
+            scanners?: components["schemas"]["config.Scanners"];
+            /** @description How fast and for how long; absent fields take their defaults. */
+            timing?: components["schemas"]["config.Timing"];
+        };
+        "config.TemplateGroup": {
+            id: string;
+            /** @description 1 when created, one more with every change; GET …/versions lists them all. */
+            version: number;
+            /** @description Shipped with mipo and read-only. */
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The objects this one refers to, with their current names. */
+            refs: components["schemas"]["config.Ref"][];
+            /** @description The objects that refer to this one; it cannot be deleted while any do. */
+            used_by: components["schemas"]["config.Ref"][];
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the templates in the group, in launch order. */
+            templates?: string[];
+        };
+        "config.TemplateGroupSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the templates in the group, in launch order. */
+            templates?: string[];
+        };
+        "config.TemplateSpec": {
+            /** @description Unique among objects of its kind (ignoring case); 1 to 64 characters. */
+            name: string;
+            /** @description Free text, up to 1024 characters. */
+            description?: string;
+            /** @description Ids of the subnets to scan. */
+            subnets?: string[];
+            /** @description Ids of the subnet groups to scan, nested groups included. */
+            subnet_groups?: string[];
+            /** @description Ids of exclusions subtracted from this template's targets; global exclusions are subtracted from every template anyway. */
+            exclusions?: string[];
+            /** @description Ids of the port lists to scan. */
+            port_lists?: string[];
+            /** @description Ids of the port list groups to scan. */
+            port_list_groups?: string[];
+            /** @description Which scanners run the scans. Default: pool mode, no scanners named yet. */
+            scanners?: components["schemas"]["config.Scanners"];
+            /** @description How fast and for how long; absent fields take their defaults. */
+            timing?: components["schemas"]["config.Timing"];
+        };
+        "config.Timing": {
+            /** @description Connection attempts per second per scanner, 0 to 1000000; 0 leaves it to the scanner's own maximum. Default 1000. */
+            rate_limit: number;
+            /** @description How long to wait for a port to answer, 50 to 60000 milliseconds. Default 1000. */
+            timeout_ms: number;
+            /** @description Extra attempts at a port that did not answer, 0 to 10. Default 1. */
+            retries: number;
+            /** @description A scan job is stopped after this many seconds, 0 to 31622400 (366 days); 0 means no limit. Default 86400 (a day). */
+            max_duration_seconds: number;
+        };
+        "config.VersionDiff": {
+            /** @description 0 stands for before the object existed. */
+            from: number;
+            to: number;
+            /** @description Field by field; fields of nested objects are written with dots, such as timing.rate_limit. */
+            changes: components["schemas"]["audit.FieldChange"][];
+        };
+        "config.Version_config.ExclusionSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.ExclusionSpec"];
+        };
+        "config.Version_config.PortListGroupSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.PortListGroupSpec"];
+        };
+        "config.Version_config.PortListSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.PortListSpec"];
+        };
+        "config.Version_config.SubnetGroupSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.SubnetGroupSpec"];
+        };
+        "config.Version_config.SubnetSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.SubnetSpec"];
+        };
+        "config.Version_config.TemplateGroupSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.TemplateGroupSpec"];
+        };
+        "config.Version_config.TemplateSpec": {
+            version: number;
+            /** @description create, update or delete. */
+            change: string;
+            /**
+             * Format: date-time
+             * @description When this version took effect.
+             */
+            at: string;
+            /** @description Who made the change. */
+            actor: string;
+            spec: components["schemas"]["config.TemplateSpec"];
+        };
+        "ingest.Capacity": {
+            max_concurrency: number;
+            max_rate: number;
+            fd_limit: number;
+        };
+        "ingest.CompleteRequest": {
+            /** @description done, failed or cancelled. */
+            status: string;
+            error: string;
+            hosts_done: number;
+            ports_probed: number;
+            batches: number;
+        };
+        "ingest.CompleteResponse": Record<string, never>;
+        "ingest.HeartbeatMetrics": {
+            load1: number;
+            cpu_percent: number;
+            mem_used_bytes: number;
+            mem_total_bytes: number;
+            net_rx_bytes: number;
+            net_tx_bytes: number;
+        };
+        "ingest.HeartbeatRequest": {
+            version: string;
+            hostname: string;
+            capacity: components["schemas"]["ingest.Capacity"];
+            metrics: components["schemas"]["ingest.HeartbeatMetrics"];
+            active_jobs: string[];
+        };
+        "ingest.HeartbeatResponse": {
+            server_time: string;
+            heartbeat_seconds: number;
+        };
+        "ingest.LeaseRequest": {
+            /** @description How long to wait for a job, 0 to 60 (longer waits are cut to 30). */
+            wait_seconds: number;
+        };
+        "ingest.LeaseResponse": {
+            job: components["schemas"]["ingest.WireJob"];
+        };
+        "ingest.ProgressRequest": {
+            hosts_done: number;
+            hosts_total: number;
+            ports_probed: number;
+            ports_total: number;
+        };
+        "ingest.ProgressResponse": {
+            cancel: boolean;
+        };
+        "ingest.RegisterRequest": {
+            /** @description The provisioning token, mpt_… */
+            token: string;
+            hostname: string;
+            version: string;
+            capacity: components["schemas"]["ingest.Capacity"];
+        };
+        "ingest.RegisterResponse": {
+            scanner_id: string;
+            name: string;
+            api_key: string;
+            heartbeat_seconds: number;
+        };
+        "ingest.ResultsRequest": {
+            batch: number;
+            results: components["schemas"]["ingest.WireResult"][];
+        };
+        "ingest.ResultsResponse": {
+            accepted: number;
+            /** @description The batch had arrived before; nothing was stored again. */
+            duplicate: boolean;
+        };
+        "ingest.WireJob": {
+            id: string;
+            scan_id: string;
+            /** @description Inclusive address intervals [{first, last}]. */
+            targets: components["schemas"]["netset.Set"];
+            /** @description Inclusive port ranges [[first, last]]. */
+            ports: number[][];
+            rate_limit: number;
+            concurrency: number;
+            timeout_ms: number;
+            retries: number;
+            max_duration_seconds: number;
+            /** Format: date-time */
+            lease_expires_at: string;
+        };
+        "ingest.WireResult": {
+            address: string;
+            port: number;
+            /** Format: date-time */
+            observed_at: string;
+            rtt_us: number;
+        };
+        "netset.Set": Record<string, never>;
+        "portset.Set": Record<string, never>;
         "rbac.ChangePassword": {
             current_password: string;
             new_password: string;
@@ -511,6 +2419,451 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             last_login_at: string | null;
+        };
+        "results.Change": {
+            scanner_id?: string;
+            address: string;
+            port: number;
+            /** @description The port catalog's name for the port. */
+            service: string;
+        };
+        "results.Diff": {
+            /** @description The earlier scan. */
+            from: string;
+            /** @description The later scan. */
+            to: string;
+            opened: components["schemas"]["results.Change"][];
+            closed: components["schemas"]["results.Change"][];
+        };
+        "results.Observed": {
+            /** Format: date-time */
+            observed_at: string;
+            address: string;
+            port: number;
+            service: string;
+            scan_id: string;
+            job_id: string;
+            scanner_id: string;
+            rtt_us: number | null;
+        };
+        "results.PortTimeline": {
+            port: number;
+            service: string;
+            spans: components["schemas"]["results.Span"][];
+        };
+        "results.Span": {
+            /**
+             * Format: date-time
+             * @description The first scan that found it open.
+             */
+            first_seen: string;
+            first_scan: string;
+            /**
+             * Format: date-time
+             * @description The last scan that found it open.
+             */
+            last_seen: string;
+            /** @description The first later scan that probed it and found it closed; null while it is open. */
+            closed_at: string | null;
+            closed_scan?: string;
+        };
+        "results.Vantage": {
+            scan_id: string;
+            scanners: string[];
+            rows: components["schemas"]["results.VantageRow"][];
+            /** @description How many open ports only some vantage points reach. */
+            partial: number;
+        };
+        "results.VantageRow": {
+            address: string;
+            port: number;
+            service: string;
+            seen_by: string[];
+            /** @description Scanners that probed this port and found it closed: it is reachable from only some vantage points. */
+            missed_by: string[];
+        };
+        "scanners.Binary": {
+            path: string;
+            sha256: string;
+            size: number;
+            /** @description The machine it runs on, as uname -m says it (x86_64, aarch64). */
+            arch: string;
+        };
+        "scanners.Capacity": {
+            /** @description Connection attempts in flight at most. */
+            max_concurrency: number;
+            /** @description Connection attempts per second at most. */
+            max_rate: number;
+            /** @description The scanner process's file-descriptor limit. */
+            fd_limit: number;
+        };
+        "scanners.Connection": {
+            /** Format: date-time */
+            at: string;
+            /** @description registered, online, offline, disabled or enabled. */
+            event: string;
+            address: string;
+            detail: string;
+        };
+        "scanners.CreateToken": {
+            /** @description Name for the scanner; empty: the host name it registers with. */
+            name: string;
+            /** @description Scanner groups it joins. */
+            group_ids: string[];
+            /** @description An address, a CIDR or an ASN; empty: bind it to the address it registers from. */
+            binding: string;
+            /** @description 5 to 1440 (a day); 0: 60. */
+            expires_in_minutes: number;
+        };
+        "scanners.FleetHealth": {
+            /** Format: date-time */
+            at: string;
+            online: number;
+            offline: number;
+            disabled: number;
+            bucket_seconds: number;
+            scanners: components["schemas"]["scanners.ScannerHealth"][];
+        };
+        "scanners.Group": {
+            id: string;
+            name: string;
+            /** @description The network location its scanners see from, such as dmz-frankfurt. */
+            location: string;
+            description: string;
+            /** @description Its members, by name. */
+            scanners: components["schemas"]["scanners.GroupRef"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "scanners.GroupInput": {
+            name: string;
+            location: string;
+            description: string;
+            /** @description Its members. */
+            scanner_ids: string[];
+        };
+        "scanners.GroupRef": {
+            id: string;
+            name: string;
+        };
+        "scanners.GroupUpdate": {
+            name?: string;
+            location?: string;
+            description?: string;
+            /** @description Its members (replaces the list). */
+            scanner_ids?: string[];
+        };
+        "scanners.InstallInfo": {
+            /** @description The URL scanners reach mipo at: https:// and the public FQDN setting, or this request's host. */
+            server: string;
+            /** @description The certificate pin the command carries when the certificate is self-signed; empty: scanners trust the system roots. */
+            pin: string;
+            /** @description The mipo-scanner handed out; null when there is none. */
+            binary: components["schemas"]["scanners.Binary"] | null;
+            /** @description Why there is no binary to hand out. */
+            binary_error: string;
+        };
+        "scanners.KeyInfo": {
+            scanner_id: string;
+            /** @description msk_ and the key's public lookup part. */
+            prefix: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        "scanners.Metrics": {
+            /** Format: date-time */
+            at: string;
+            load1: number;
+            cpu_percent: number;
+            mem_used_bytes: number;
+            mem_total_bytes: number;
+            /** @description Cumulative bytes received (all interfaces but lo). */
+            net_rx_bytes: number;
+            net_tx_bytes: number;
+            /** @description Bytes per second received since the previous heartbeat; null after a counter reset. */
+            net_rx_rate: number | null;
+            net_tx_rate: number | null;
+        };
+        "scanners.MetricsPoint": {
+            /**
+             * Format: date-time
+             * @description Start of the bucket.
+             */
+            at: string;
+            heartbeats: number;
+            load1: number;
+            cpu_percent: number;
+            mem_used_bytes: number;
+            mem_total_bytes: number;
+            net_rx_rate: number | null;
+            net_tx_rate: number | null;
+            /** @description Most jobs running at once in the bucket. */
+            active_jobs: number;
+        };
+        "scanners.MetricsSeries": {
+            scanner_id: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            bucket_seconds: number;
+            points: components["schemas"]["scanners.MetricsPoint"][];
+        };
+        "scanners.NewKey": {
+            scanner: components["schemas"]["scanners.Scanner"];
+            /** @description The scanner's new API key, shown once. Put it in the scanner's key file (/etc/mipo-scanner/config.key) and restart it. */
+            api_key: string;
+        };
+        "scanners.NewProvisioningToken": {
+            token: components["schemas"]["scanners.ProvisioningToken"];
+            /** @description The token itself (mpt_…). Shown once. */
+            secret: string;
+            /** @description The one-line install command for the scanner's host, with the token in it. Shown once. */
+            command: string;
+            server: string;
+            pin: string;
+            /** @description The SHA-256 the installer checks the downloaded mipo-scanner against. */
+            sha256: string;
+            /** @description Set when this mipo has no mipo-scanner to hand out: the command would fail until it has. */
+            binary_error: string;
+        };
+        "scanners.ProvisioningToken": {
+            id: string;
+            /** @description mpt_ and the token's public lookup part. */
+            prefix: string;
+            /** @description The name the scanner gets; empty: its host name. */
+            name: string;
+            group_ids: string[];
+            /** @description The binding the scanner gets; empty: the address it registers from. */
+            binding: string;
+            /** @description pending, used, expired or revoked. */
+            status: string;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            used_at: string | null;
+            used_from: string;
+            scanner_id: string | null;
+            revoked_at: string | null;
+        };
+        "scanners.Scanner": {
+            id: string;
+            name: string;
+            hostname: string;
+            version: string;
+            /** @description online, offline (no heartbeat for 2 minutes) or disabled. */
+            status: string;
+            online: boolean;
+            disabled: boolean;
+            disabled_at: string | null;
+            /** @description Where its requests may come from: an address, a CIDR or an ASN (AS64500). */
+            binding: string;
+            groups: components["schemas"]["scanners.GroupRef"][];
+            /** @description The start of its API key, to recognise it; the key itself is shown once. */
+            key_prefix: string;
+            /** Format: date-time */
+            key_created_at: string;
+            /** Format: date-time */
+            registered_at: string;
+            registered_from: string;
+            last_seen_at: string | null;
+            last_address: string;
+            capacity: components["schemas"]["scanners.Capacity"];
+            /** @description The last heartbeat's metrics; null before the first. */
+            metrics: components["schemas"]["scanners.Metrics"] | null;
+            /** @description Jobs the scanner said it runs at its last heartbeat. */
+            active_job_count: number;
+            /** @description Ids of the jobs it holds now, from the jobs database. */
+            active_jobs: string[];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "scanners.ScannerHealth": {
+            id: string;
+            name: string;
+            hostname: string;
+            version: string;
+            /** @description online, offline (no heartbeat for 2 minutes) or disabled. */
+            status: string;
+            online: boolean;
+            disabled: boolean;
+            /** Format: date-time */
+            disabled_at: string;
+            /** @description Where its requests may come from: an address, a CIDR or an ASN (AS64500). */
+            binding: string;
+            groups: components["schemas"]["scanners.GroupRef"][];
+            /** @description The start of its API key, to recognise it; the key itself is shown once. */
+            key_prefix: string;
+            /** Format: date-time */
+            key_created_at: string;
+            /** Format: date-time */
+            registered_at: string;
+            registered_from: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            last_address: string;
+            capacity: components["schemas"]["scanners.Capacity"];
+            /** @description The last heartbeat's metrics; null before the first. */
+            metrics: components["schemas"]["scanners.Metrics"];
+            /** @description Jobs the scanner said it runs at its last heartbeat. */
+            active_job_count: number;
+            /** @description Ids of the jobs it holds now, from the jobs database. */
+            active_jobs: string[];
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check). */
+            stale: boolean;
+            /** @description Its metrics over the window, in buckets. */
+            series: components["schemas"]["scanners.MetricsPoint"][];
+        };
+        "scanners.Update": {
+            name?: string;
+            /** @description An address, a CIDR or an ASN (AS64500, needs MIPO_ASN_DATABASE). */
+            binding?: string;
+            /** @description The scanner groups it belongs to (replaces the list). */
+            group_ids?: string[];
+        };
+        "scans.Blackout": {
+            /** @description mon, tue, wed, thu, fri, sat, sun; empty means every day. */
+            days: string[];
+            /** @description HH:MM */
+            start: string;
+            /** @description HH:MM; before start means the window runs past midnight. */
+            end: string;
+        };
+        "scans.Detail": {
+            scan: components["schemas"]["scans.Scan"] | null;
+            progress: components["schemas"]["scans.Progress"];
+            jobs: components["schemas"]["scans.JobView"][];
+        };
+        "scans.JobView": {
+            id: string;
+            seq: number;
+            kind: string;
+            scanner_id: string;
+            status: string;
+            attempts: number;
+            hosts_total: number;
+            hosts_done: number;
+            ports_total: number;
+            ports_probed: number;
+            progress_at: string | null;
+            error: string;
+            /** @description The job failed or was cancelled: the ports it found are kept, marked as partial, and it counts as covering nothing in diffs. */
+            partial: boolean;
+        };
+        "scans.Launch": {
+            template_id?: string;
+            template_group_id?: string;
+        };
+        "scans.Launched": {
+            items: components["schemas"]["scans.Scan"][];
+        };
+        "scans.Progress": {
+            status: string;
+            /** @description Addresses to probe, summed over jobs (a vantage scan counts each scanner's pass). */
+            hosts_total: number;
+            hosts_done: number;
+            /** @description Connection attempts to make. */
+            ports_total: number;
+            ports_probed: number;
+            jobs_total: number;
+            jobs_done: number;
+            jobs_failed: number;
+            jobs_active: number;
+            jobs_queued: number;
+            percent: number;
+            /** @description Connection attempts per second since the scan started. */
+            rate_per_second: number;
+            /** @description When the scan should end at the current rate; null when unknown. */
+            eta: string | null;
+        };
+        "scans.Scan": {
+            id: string;
+            template_id: string;
+            template_name: string;
+            /** @description The template version the scope was resolved from. */
+            template_version: number;
+            template_group_id: string | null;
+            schedule_id: string | null;
+            /** @description The resolved scope frozen at launch (in the detail view). */
+            scope?: components["schemas"]["config.Scope"];
+            /** @description pool: batches spread over a pool of scanners; vantage: every scanner of the groups scans everything. */
+            mode: string;
+            /** @description The scanners given its jobs. */
+            scanner_ids: string[];
+            /** @description pending, running, completed, failed or cancelled. */
+            status: string;
+            status_detail: string;
+            /** @description Addresses in scope (a decimal string: IPv6 scopes overflow 64 bits). */
+            addresses: string;
+            ports: number;
+            /** @description Connection attempts: addresses × ports. */
+            probes: string;
+            jobs_total: number;
+            /** @description Jobs that failed; their partial results are kept and marked. */
+            jobs_failed: number;
+            /** @description Percent of connection attempts made. */
+            completion: number;
+            launched_by: string;
+            /** Format: date-time */
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+        };
+        "scans.Schedule": {
+            id: string;
+            name: string;
+            template_id: string | null;
+            template_group_id: string | null;
+            timing: components["schemas"]["scans.Timing"];
+            enabled: boolean;
+            /** @description When it fires next, jitter included. */
+            next_run_at: string | null;
+            /** @description The next cron times after that, before jitter. */
+            upcoming: string[];
+            last_run_at: string | null;
+            /** @description Why its last run launched nothing, if it did not. */
+            last_error: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "scans.ScheduleInput": {
+            name: string;
+            template_id?: string;
+            template_group_id?: string;
+            timing: components["schemas"]["scans.Timing"];
+            /** @description Default true. */
+            enabled?: boolean;
+        };
+        "scans.ScheduleUpdate": {
+            name?: string;
+            timing?: components["schemas"]["scans.Timing"];
+            enabled?: boolean;
+        };
+        "scans.Timeline": {
+            address: string;
+            /** @description Completed scans considered. */
+            scans: number;
+            ports: components["schemas"]["results.PortTimeline"][];
+        };
+        "scans.Timing": {
+            /** @description A five-field cron expression (minute hour day-of-month month day-of-week), such as '30 2 * * 1-5'. Give this or preset. */
+            cron?: string;
+            /** @description hourly, daily, weekly or monthly. Give this or cron. */
+            preset?: string;
+            /** @description An IANA time zone such as Europe/Berlin; the cron expression and blackouts are read in it. Default UTC. */
+            timezone: string;
+            /** @description Each start is delayed by a random 0 to this many seconds, so scans do not start at predictable times. Must be shorter than the gap between runs. */
+            jitter_seconds: number;
+            /** @description Windows in which no scan starts; a run that would fall in one moves to the next run outside it. */
+            blackouts: components["schemas"]["scans.Blackout"][];
         };
         "settings.Patch": {
             public_fqdn?: string;
@@ -808,6 +3161,282 @@ export interface operations {
             };
         };
     };
+    get_exclusions: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+                /** @description true: only global exclusions; false: only per-template ones. */
+                global?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Exclusion"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_exclusions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.ExclusionSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Exclusion"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_exclusions_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Exclusion"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_exclusions_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_exclusions_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.ExclusionSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Exclusion"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_exclusions_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_exclusions_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.ExclusionSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_exclusions_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.ExclusionSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_openapi_json: {
         parameters: {
             query?: never;
@@ -823,6 +3452,794 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_catalog: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description A port number, a service name or words of a description; best matches first unless sort is given. */
+                q?: string;
+                /** @description Only these ports, written as in a port list (22,80,8000-8100): what a list's ports are. */
+                ports?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_catalog.Entry"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_list_groups: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.PortListGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_port_list_groups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.PortListGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortListGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_list_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortListGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_port_list_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_port_list_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.PortListGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortListGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_list_groups_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_list_groups_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.PortListGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_list_groups_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.PortListGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+                /** @description true: only the built-in starter lists; false: only your own. */
+                builtin?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.PortList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_port_lists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.PortListSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists_check: {
+        parameters: {
+            query?: {
+                /** @description Ports and ranges as typed, such as 22,80,443,8000-8100. */
+                ports?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortsCheck"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_port_lists_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_port_lists_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.PortListSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.PortList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.PortListSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_port_lists_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.PortListSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results: {
+        parameters: {
+            query?: {
+                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48. */
+                subnet?: string;
+                /** @description Only these ports: a port list such as 22,80,8000-8100. */
+                ports?: string;
+                /** @description Only what this scanner (id) saw. */
+                scanner?: string;
+                /** @description Only this scan (id). */
+                scan?: string;
+                /** @description Observed at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Observed before this time (RFC 3339). */
+                to?: string;
+                /** @description Observations per page, 1 to 1000 (default 100). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Export format: csv or json (export only). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_results.Observed"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_diff: {
+        parameters: {
+            query?: {
+                /** @description The template (id). */
+                template?: string;
+                /** @description The earlier time (RFC 3339): the last completed scan by then is compared... */
+                from?: string;
+                /** @description ...with the last completed scan by this time (RFC 3339; default now). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Diff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_export: {
+        parameters: {
+            query?: {
+                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48. */
+                subnet?: string;
+                /** @description Only these ports: a port list such as 22,80,8000-8100. */
+                ports?: string;
+                /** @description Only what this scanner (id) saw. */
+                scanner?: string;
+                /** @description Only this scan (id). */
+                scan?: string;
+                /** @description Observed at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Observed before this time (RFC 3339). */
+                to?: string;
+                /** @description Observations per page, 1 to 1000 (default 100). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Export format: csv or json (export only). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_timeline: {
+        parameters: {
+            query?: {
+                /** @description The address (IPv4 or IPv6). */
+                address?: string;
+                /** @description Only scans of this template (id); default: every completed scan. */
+                template?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Timeline"];
+                };
             };
             /** @description An error in the one error shape */
             default: {
@@ -999,6 +4416,1043 @@ export interface operations {
             };
         };
     };
+    get_scanner_groups: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name, location or description. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scanners.Group"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_groups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scanners.GroupInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Group"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanner_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Group"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_scanner_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_scanner_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scanners.GroupUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Group"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description online, offline or disabled. */
+                status?: string;
+                /** @description A scanner group's id. */
+                group?: string;
+                /** @description Text in the name, host name or binding. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scanners.Scanner"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_firewall: {
+        parameters: {
+            query?: {
+                /** @description iptables (shell commands for iptables and ip6tables), nginx (allow/deny) or cloudflare (IP Access Rules JSON). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_health: {
+        parameters: {
+            query?: {
+                /** @description How far back the metrics go, 1 to 720 hours (default 24). */
+                hours?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.FleetHealth"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_install: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.InstallInfo"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_tokens: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description pending, used, expired or revoked. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scanners.ProvisioningToken"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanners_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scanners.CreateToken"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.NewProvisioningToken"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_scanners_tokens_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Scanner"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_scanners_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scanners.Update"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Scanner"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_by_id_connections: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scanners.Connection"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanners_by_id_disable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Scanner"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanners_by_id_enable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.Scanner"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_by_id_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.KeyInfo"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanners_by_id_metrics: {
+        parameters: {
+            query?: {
+                /** @description Start, RFC 3339; default 24 hours before to. */
+                from?: string;
+                /** @description End, RFC 3339; default now. */
+                to?: string;
+                /** @description Most buckets to return, 10 to 1000 (default 240). */
+                points?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.MetricsSeries"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanners_by_id_rotate_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanners.NewKey"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scans: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description pending, running, completed, failed or cancelled; a comma list for several. */
+                status?: string;
+                /** @description Only scans given to this scanner (id). */
+                scanner?: string;
+                /** @description Only scans of this template (id). */
+                template?: string;
+                /** @description Launched at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Launched before this time (RFC 3339). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scans.Scan"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scans.Launch"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Launched"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scans_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Detail"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scans_by_id_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Scan"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scans_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The scan to compare with (id); default: the previous completed scan of the same template. */
+                against?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Diff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scans_by_id_vantage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Vantage"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_schedules: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_scans.Schedule"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_schedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scans.ScheduleInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Schedule"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_schedules_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Schedule"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_schedules_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_schedules_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["scans.ScheduleUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scans.Schedule"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_scopes: {
         parameters: {
             query?: never;
@@ -1139,6 +5593,1176 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["rbac.SetupDone"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnet_groups: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.SubnetGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_subnet_groups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.SubnetGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.SubnetGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnet_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.SubnetGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_subnet_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_subnet_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.SubnetGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.SubnetGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnet_groups_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnet_groups_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.SubnetGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnet_groups_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.SubnetGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+                /** @description Only subnets with this tag. */
+                tag?: string;
+                /** @description ipv4 or ipv6. */
+                family?: string;
+                /** @description Only subnets that contain this address. */
+                contains?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Subnet"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_subnets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.SubnetSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Subnet"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets_check: {
+        parameters: {
+            query?: {
+                /** @description The CIDR to check, as typed. */
+                cidr?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.CIDRCheck"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Subnet"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_subnets_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_subnets_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.SubnetSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Subnet"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.SubnetSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_subnets_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.SubnetSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_groups: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.TemplateGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_template_groups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.TemplateGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.TemplateGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.TemplateGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_template_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_template_groups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.TemplateGroupSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.TemplateGroup"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_groups_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_groups_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.TemplateGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_groups_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.TemplateGroupSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Text in the name or description (for subnets also the CIDR, for exclusions the addresses). */
+                q?: string;
+                /** @description Only objects that refer to the object with this id. */
+                uses?: string;
+                /** @description Only templates that name this scanner or scanner group id. */
+                scanner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Template"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.TemplateSpec"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Template"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Template"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_templates_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_templates_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.TemplateSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Template"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates_by_id_diff: {
+        parameters: {
+            query?: {
+                /** @description The older version; 0 for before the object existed. Default: the version before to. */
+                from?: number;
+                /** @description The newer version. Default: the latest. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.VersionDiff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates_by_id_scope: {
+        parameters: {
+            query?: {
+                /** @description An RFC 3339 time: the scope as the template meant it then. Default: now. */
+                at?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.ScopeView"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates_by_id_versions: {
+        parameters: {
+            query?: {
+                /** @description version or -version (the default: newest first). */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_config.Version_config.TemplateSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_templates_by_id_versions_by_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.Version_config.TemplateSpec"];
                 };
             };
             /** @description An error in the one error shape */
@@ -1407,6 +7031,297 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["rbac.User"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanner_download_mipo_scanner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanner_download_mipo_scanner_sha256: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scanner_install_sh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_heartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.HeartbeatRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.HeartbeatResponse"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_jobs_lease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.LeaseRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.LeaseResponse"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_jobs_by_id_complete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.CompleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.CompleteResponse"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_jobs_by_id_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.ProgressRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.ProgressResponse"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_jobs_by_id_results: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.ResultsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.ResultsResponse"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_scanner_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ingest.RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ingest.RegisterResponse"];
                 };
             };
             /** @description An error in the one error shape */

@@ -1,1 +1,0 @@
-import{Q as e,Z as t}from"./vendor-dY8JFgBT.js";import{W as n,b as r}from"./app-D8JxGXRa.js";function i(i,a){e(a,!0),n(r(),{replace:!0}),t()}export{i as default};

@@ -1,0 +1,137 @@
+// Scanners in a real browser against a real mipo: add a scanner and copy its install command,
+// register it with the token from that command (as the installer would), then disable and enable
+// it, rotate its key (the old key refused at once), and export the firewall allowlist in each
+// format.
+//
+// Test files run in name order against one server; this one runs after ui.spec.ts, whose first
+// test is the setup wizard, and signs in as the owner that story made. Run alone, it makes the
+// owner itself.
+import { expect, test, type Page } from '@playwright/test';
+
+const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
+
+test.describe.configure({ mode: 'serial' });
+
+let p: Page;
+let apiKey = '';
+let scannerURL = '';
+
+test.beforeAll(async ({ browser }) => {
+  p = await (await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] })).newPage();
+  const setup = await p.request.get('/api/v1/setup');
+  if (setup.ok() && (await setup.json()).needed) {
+    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
+  }
+  await p.goto('/login');
+  const username = p.getByLabel('Username');
+  await expect(username.or(nav())).toBeVisible(); // signed in by the setup above, /login moves on
+  if (await username.isVisible()) {
+    await username.fill(OWNER.username);
+    await p.getByLabel('Password').fill(OWNER.password);
+    await p.getByLabel('Password').press('Enter');
+  }
+  await expect(p.getByRole('navigation', { name: 'Main' })).toContainText('Scanners');
+});
+
+test.afterAll(async () => {
+  await p.context().close();
+});
+
+const nav = () => p.getByRole('navigation', { name: 'Main' });
+const dialog = () => p.getByRole('dialog');
+const heartbeat = (key: string) =>
+  p.request.post('/scanner/v1/heartbeat', {
+    headers: { Authorization: `Bearer ${key}` },
+    data: { version: 'e2e', hostname: 'edge-host', capacity: { max_concurrency: 100, max_rate: 1000, fd_limit: 1024 }, metrics: { cpu_percent: 5 }, active_jobs: [] },
+  });
+
+test('add a scanner: the install command is shown once, copied, and its token registers the scanner', async () => {
+  await nav().getByRole('link', { name: 'Scanners', exact: true }).click();
+  await expect(p).toHaveURL(/\/scanners$/);
+  await p.getByRole('button', { name: 'Add scanner' }).click();
+  await dialog().getByLabel('Scanner name').fill('e2e-edge');
+  await dialog().getByLabel('Binding').fill('10.0.0.1/8');
+  await dialog().getByRole('button', { name: 'Create install command' }).click();
+  await expect(dialog().getByText('did you mean 10.0.0.0/8?')).toBeVisible();
+  await dialog().getByLabel('Binding').fill('127.0.0.0/8');
+  await dialog().getByRole('button', { name: 'Create install command' }).click();
+
+  const command = (await dialog().getByTestId('install-command').textContent())!;
+  expect(command).toMatch(/^curl -fsSL .*\/scanner\/install\.sh' \| sudo sh -s -- --server '.*' --token 'mpt_[a-z2-7]{16}_[A-Za-z0-9_-]{43}'/);
+  await dialog().getByRole('button', { name: 'Copy command' }).click();
+  await expect(dialog().getByRole('button', { name: 'Copied' })).toBeVisible();
+  expect(await p.evaluate(() => navigator.clipboard.readText())).toBe(command);
+  await dialog().getByRole('button', { name: 'Done' }).click();
+  await expect(p.getByText(command)).toHaveCount(0);
+  await expect(p.getByRole('row').filter({ hasText: 'e2e-edge' })).toHaveCount(1); // the pending token
+
+  // What the installer does with the token: register, then heartbeat with the new key.
+  const token = command.match(/--token '([^']+)'/)![1];
+  const reg = await p.request.post('/scanner/v1/register', { data: { token, hostname: 'edge-host', version: 'e2e', capacity: { max_concurrency: 100 } } });
+  expect(reg.status()).toBe(200);
+  apiKey = (await reg.json()).api_key;
+  expect((await heartbeat(apiKey)).status()).toBe(200);
+  const again = await p.request.post('/scanner/v1/register', { data: { token } });
+  expect(again.status()).toBe(401);
+
+  await p.reload();
+  const row = p.getByRole('row').filter({ hasText: 'e2e-edge' });
+  await expect(row).toContainText('online');
+  await expect(row).toContainText('127.0.0.0/8');
+  await row.getByRole('link', { name: 'e2e-edge' }).click();
+  await expect(p).toHaveURL(/\/scanners\/[0-9a-f-]{36}$/);
+  scannerURL = p.url();
+});
+
+test('disable and enable: a disabled scanner is refused, and comes back', async () => {
+  await p.goto(scannerURL);
+  await expect(p.getByTestId('scanner-status')).toHaveText('online');
+  await p.getByRole('button', { name: 'Disable' }).click();
+  await dialog().getByRole('button', { name: 'Disable scanner' }).click();
+  await expect(p.getByTestId('scanner-status')).toHaveText('disabled');
+  const refused = await heartbeat(apiKey);
+  expect(refused.status()).toBe(403);
+  expect((await refused.json()).error.code).toBe('scanner_disabled');
+
+  await p.getByRole('button', { name: 'Enable' }).click();
+  await expect(p.getByTestId('scanner-status')).toHaveText('offline');
+  expect((await heartbeat(apiKey)).status()).toBe(200);
+  await p.reload();
+  await expect(p.getByTestId('scanner-status')).toHaveText('online');
+  await expect(p.getByRole('cell', { name: 'disabled', exact: true })).toBeVisible(); // connection history
+});
+
+test('rotate the key: the new one is shown once, the old one dies at once', async () => {
+  await p.goto(scannerURL);
+  const before = await p.getByTestId('key-prefix').textContent();
+  await p.getByRole('button', { name: 'Rotate key' }).click();
+  await dialog().getByRole('button', { name: 'Rotate key' }).click();
+  const fresh = (await dialog().getByTestId('new-key').textContent())!;
+  expect(fresh).toMatch(/^msk_/);
+  expect(fresh).not.toBe(apiKey);
+  expect((await heartbeat(apiKey)).status()).toBe(401);
+  expect((await heartbeat(fresh)).status()).toBe(200);
+  await dialog().getByRole('button', { name: 'Done' }).click();
+  await expect(p.getByTestId('key-prefix')).not.toHaveText(before!);
+  await expect(p.getByText(fresh)).toHaveCount(0);
+  apiKey = fresh;
+});
+
+test('export the allowlist as iptables, nginx and Cloudflare rules', async () => {
+  await nav().getByRole('link', { name: 'Firewall allowlist' }).click();
+  const rules = p.getByTestId('firewall-rules');
+  await expect(rules).toContainText('iptables -A MIPO-SCANNERS -s 127.0.0.0/8 -m comment --comment "mipo scanner e2e-edge" -j ACCEPT');
+  await p.getByLabel('Format').selectOption('nginx');
+  await expect(rules).toContainText('allow 127.0.0.0/8; # e2e-edge');
+  await expect(rules).toContainText('deny all;');
+  await p.getByLabel('Format').selectOption('cloudflare');
+  // Cloudflare takes IPv4 ranges of /16 and /24 only: the /8 is cut into 256 /16s, never widened.
+  await expect(rules).toContainText('"value": "127.255.0.0/16"');
+  const json = JSON.parse((await rules.textContent())!);
+  const mine = json.rules.filter((r: any) => r.notes === 'mipo scanner e2e-edge');
+  expect(mine).toHaveLength(256);
+  expect(mine.every((r: any) => r.mode === 'whitelist' && r.configuration.target === 'ip_range')).toBe(true);
+  const download = p.waitForEvent('download');
+  await p.getByRole('link', { name: 'Download' }).click();
+  expect((await download).suggestedFilename()).toBe('mipo-scanners-cloudflare.json');
+});
