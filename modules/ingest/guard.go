@@ -149,3 +149,6 @@ func (l *refusalLog) record(ctx context.Context, ref *scanners.Refusal, path str
 		l.m.Log.Error("scanner.rejected event not emitted", "err", err)
 	}
 }
+
+// Interface guard: the scanner guard is what the kernel asks for GuardScanner routes.
+var _ app.GuardFunc = (&guard{}).middleware

@@ -264,3 +264,6 @@ func series(ctx context.Context, db Querier, id string, from, to time.Time, poin
 	}
 	return &MetricsSeries{ScannerID: id, From: from, To: to, BucketSeconds: int(bucket / time.Second), Points: pts}, nil
 }
+
+// Interface guard: the kernel's event bus is an Emitter.
+var _ Emitter = (*app.Bus)(nil)
