@@ -6,7 +6,11 @@ import type { Component } from 'svelte';
 import type { HelpPage, NavGroup } from './lib/help';
 import accountHelp from './pages/account/help';
 import auditHelp from './pages/audit/help';
+import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
+import portCatalogHelp from './pages/port-catalog/help';
+import portListGroupsHelp from './pages/port-list-groups/help';
+import portListsHelp from './pages/port-lists/help';
 import scannerHelp from './pages/scanner/help';
 import scannerFirewallHelp from './pages/scanner-firewall/help';
 import scannerGroupsHelp from './pages/scanner-groups/help';
@@ -15,6 +19,10 @@ import scannersHelp from './pages/scanners/help';
 import rolesHelp from './pages/roles/help';
 import settingsHelp from './pages/settings/help';
 import setupHelp from './pages/setup/help';
+import subnetGroupsHelp from './pages/subnet-groups/help';
+import subnetsHelp from './pages/subnets/help';
+import templateGroupsHelp from './pages/template-groups/help';
+import templatesHelp from './pages/templates/help';
 import tokensHelp from './pages/tokens/help';
 import usersHelp from './pages/users/help';
 
@@ -42,6 +50,22 @@ export const routes: RouteDef[] = [
   // Scans, Results, Configuration, Scanners, Alarms and Health add their pages here, e.g.
   // { path: '/scans', component: () => import('./pages/scans/Scans.svelte'), access: 'signed-in', help: scansHelp,
   //   scopes: ['scans:view'], nav: { group: 'Scans', label: 'Scans' } },
+  { path: '/subnets', component: () => import('./pages/subnets/Subnets.svelte'), access: 'signed-in', help: subnetsHelp,
+    scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnets' } },
+  { path: '/subnet-groups', component: () => import('./pages/subnet-groups/SubnetGroups.svelte'), access: 'signed-in', help: subnetGroupsHelp,
+    scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnet groups' } },
+  { path: '/exclusions', component: () => import('./pages/exclusions/Exclusions.svelte'), access: 'signed-in', help: exclusionsHelp,
+    scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Exclusions' } },
+  { path: '/port-lists', component: () => import('./pages/port-lists/PortLists.svelte'), access: 'signed-in', help: portListsHelp,
+    scopes: ['ports:view'], nav: { group: 'Configuration', label: 'Port lists' } },
+  { path: '/port-list-groups', component: () => import('./pages/port-list-groups/PortListGroups.svelte'), access: 'signed-in', help: portListGroupsHelp,
+    scopes: ['ports:view'], nav: { group: 'Configuration', label: 'Port list groups' } },
+  { path: '/port-catalog', component: () => import('./pages/port-catalog/PortCatalog.svelte'), access: 'signed-in', help: portCatalogHelp,
+    scopes: ['ports:view'], nav: { group: 'Configuration', label: 'Port catalog' } },
+  { path: '/templates', component: () => import('./pages/templates/Templates.svelte'), access: 'signed-in', help: templatesHelp,
+    scopes: ['templates:view'], nav: { group: 'Configuration', label: 'Scan templates' } },
+  { path: '/template-groups', component: () => import('./pages/template-groups/TemplateGroups.svelte'), access: 'signed-in', help: templateGroupsHelp,
+    scopes: ['templates:view'], nav: { group: 'Configuration', label: 'Template groups' } },
   { path: '/scanners', component: () => import('./pages/scanners/Scanners.svelte'), access: 'signed-in', help: scannersHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Scanners' } },
   { path: '/scanners/health', component: () => import('./pages/scanner-health/FleetHealth.svelte'), access: 'signed-in', help: scannerHealthHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Fleet health' } },
   { path: '/scanner-groups', component: () => import('./pages/scanner-groups/ScannerGroups.svelte'), access: 'signed-in', help: scannerGroupsHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Scanner groups' } },

@@ -1,1 +1,0 @@
-import{et as e,tt as t}from"./vendor-l6lHFjmC.js";import{Z as n,x as r}from"./app-DHk-AtZJ.js";function i(i,a){t(a,!0),n(r(),{replace:!0}),e()}export{i as default};

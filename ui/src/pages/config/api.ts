@@ -1,0 +1,101 @@
+// What every configuration page shares: the object families' types, loading all of a family
+// for pickers, deleting with the API's refusal shown as it is, and reading an object's history.
+import { api, call, ApiError } from '../../api/client';
+import type { paths } from '../../api/schema';
+import { confirmAction } from '../../lib/confirm.svelte';
+import { forbiddenMessage } from '../../lib/form-errors';
+import { toast } from '../../lib/toast.svelte';
+
+type JSONOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
+type Get<P extends keyof paths> = paths[P] extends { get: { responses: { 200: infer R } } } ? JSONOf<R> : never;
+
+export type Subnet = Get<'/api/v1/subnets/{id}'>;
+export type SubnetGroup = Get<'/api/v1/subnet-groups/{id}'>;
+export type Exclusion = Get<'/api/v1/exclusions/{id}'>;
+export type PortList = Get<'/api/v1/port-lists/{id}'>;
+export type PortListGroup = Get<'/api/v1/port-list-groups/{id}'>;
+export type Template = Get<'/api/v1/templates/{id}'>;
+export type TemplateGroup = Get<'/api/v1/template-groups/{id}'>;
+export type CatalogEntry = Get<'/api/v1/port-catalog'>['items'][number];
+export type Ref = Subnet['refs'][number];
+export type ScopeView = Get<'/api/v1/templates/{id}/scope'>;
+export type VersionDiff = Get<'/api/v1/templates/{id}/diff'>;
+/** A version of any object: its spec is shown field by field, whatever the family. */
+export type Version = Omit<Get<'/api/v1/templates/{id}/versions'>['items'][number], 'spec'> & { spec: Record<string, unknown> };
+
+/** The object families, as their API paths name them. */
+export type Family = 'subnets' | 'subnet-groups' | 'exclusions' | 'port-lists' | 'port-list-groups' | 'templates' | 'template-groups';
+
+// Every family's history and deletion routes have the same shape, only the spec differs, so
+// the templates' typed paths stand for all of them here.
+const versionsPath = (f: Family) => `/api/v1/${f}/{id}/versions` as '/api/v1/templates/{id}/versions';
+const diffPath = (f: Family) => `/api/v1/${f}/{id}/diff` as '/api/v1/templates/{id}/diff';
+const onePath = (f: Family) => `/api/v1/${f}/{id}` as '/api/v1/templates/{id}';
+
+type PageOf<T> = { items: T[]; next_cursor?: string };
+
+/** Every object of a list, following the cursor: pickers offer them all. */
+export async function loadAll<T>(page: (cursor: string | undefined) => Promise<PageOf<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await page(cursor);
+    out.push(...p.items);
+    cursor = p.next_cursor || undefined;
+  } while (cursor);
+  return out;
+}
+
+export async function versions(family: Family, id: string, cursor?: string): Promise<PageOf<Version>> {
+  return (await call(api.GET(versionsPath(family), { params: { path: { id }, query: { limit: 100, cursor } } }))) as PageOf<Version>;
+}
+
+export function diff(family: Family, id: string, from: number, to: number): Promise<VersionDiff> {
+  return call(api.GET(diffPath(family), { params: { path: { id }, query: { from, to } } }));
+}
+
+/**
+ * Asks, then deletes. A refusal is shown as the API words it: an object in use is refused with
+ * the names of its users, which is what the operator needs to know.
+ */
+export async function removeObject(family: Family, noun: string, obj: { id: string; name: string }, scope: string): Promise<boolean> {
+  const ok = await confirmAction({
+    title: `Delete ${noun} ${obj.name}?`,
+    message: `The ${noun} goes from the configuration; its history stays readable. mipo refuses if anything still uses it.`,
+    confirmLabel: `Delete ${noun}`,
+  });
+  if (!ok) return false;
+  try {
+    await call(api.DELETE(onePath(family), { params: { path: { id: obj.id } } }));
+    toast.success(`Deleted ${noun} ${obj.name}.`);
+    return true;
+  } catch (e) {
+    toast.error(e instanceof ApiError && e.status === 403 ? forbiddenMessage(e, scope) : (e as Error).message);
+    return false;
+  }
+}
+
+/** Names of referenced objects, by id, from the refs objects carry. */
+export function namesOf(...objs: { id: string; name: string; refs?: Ref[] }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of objs) {
+    out[o.id] = o.name;
+    for (const r of o.refs ?? []) out[r.id] = r.name;
+  }
+  return out;
+}
+
+/** The referenced objects of one kind, for a table cell. */
+export function refsOf(o: { refs: Ref[] }, kind: string): Ref[] {
+  return o.refs.filter((r) => r.kind === kind);
+}
+
+/** "3 subnets" */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** A decimal count that may exceed what a number holds (IPv6), with thousands separated. */
+export function bigCount(s: string): string {
+  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
