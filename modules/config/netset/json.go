@@ -35,3 +35,17 @@ func (s *Set) UnmarshalJSON(data []byte) error {
 	*s = Set{v4: normalize(v4), v6: normalize(v6)}
 	return nil
 }
+
+// intervalJSON is an Interval as MarshalJSON writes it, for OpenAPI generators: netip.Addr
+// is text in JSON, which a reflecting generator cannot know.
+type intervalJSON struct {
+	First string `json:"first" doc:"The first address."`
+	Last  string `json:"last" doc:"The last address, inclusive."`
+}
+
+// JSONSchemaAlias tells invopop/jsonschema (the OpenAPI document's generator) what a Set is in
+// JSON: a list of intervals. It is a method, not an import, so netset stays dependency-free.
+func (Set) JSONSchemaAlias() any { return []intervalJSON{} }
+
+// JSONSchemaAlias describes an Interval in JSON; see Set.JSONSchemaAlias.
+func (Interval) JSONSchemaAlias() any { return intervalJSON{} }

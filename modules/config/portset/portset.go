@@ -169,3 +169,7 @@ func (s *Set) UnmarshalJSON(data []byte) error {
 	*s = set
 	return nil
 }
+
+// JSONSchemaAlias tells invopop/jsonschema (the OpenAPI document's generator) that a Set is a
+// string in JSON, "22,80,443,8000-8100". A method, not an import: portset has no dependencies.
+func (Set) JSONSchemaAlias() any { return "" }

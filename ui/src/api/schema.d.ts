@@ -1908,8 +1908,8 @@ export interface components {
              * @description The moment the scope was resolved for.
              */
             at: string;
-            targets: components["schemas"]["netset.Set"];
-            ports: components["schemas"]["portset.Set"];
+            targets: components["schemas"]["netset.intervalJSON"][];
+            ports: string;
             /** @description pool or vantage. */
             scanner_mode: string;
             scanner_ids: string[];
@@ -2273,7 +2273,7 @@ export interface components {
             id: string;
             scan_id: string;
             /** @description Inclusive address intervals [{first, last}]. */
-            targets: components["schemas"]["netset.Set"];
+            targets: components["schemas"]["netset.intervalJSON"][];
             /** @description Inclusive port ranges [[first, last]]. */
             ports: number[][];
             rate_limit: number;
@@ -2291,8 +2291,12 @@ export interface components {
             observed_at: string;
             rtt_us: number;
         };
-        "netset.Set": Record<string, never>;
-        "portset.Set": Record<string, never>;
+        "netset.intervalJSON": {
+            /** @description The first address. */
+            first: string;
+            /** @description The last address, inclusive. */
+            last: string;
+        };
         "rbac.ChangePassword": {
             current_password: string;
             new_password: string;
