@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -202,17 +203,22 @@ func updateObject(ctx context.Context, tx pgx.Tx, w write) (int, error) {
 	return version, appendVersion(ctx, tx, w, version, "update")
 }
 
-// deleteObject removes a live object, refusing while anything refers to it, and records the
-// deletion in its history so that resolving a scope after this moment no longer sees it.
+// deleteObject removes a live object, refusing while anything refers to it (here, or in
+// another module that said so with RegisterUsers), and records the deletion in its history so
+// that resolving a scope after this moment no longer sees it.
 func deleteObject(ctx context.Context, tx pgx.Tx, o *stored, w write) error {
-	if len(o.UsedBy) > 0 {
-		return inUse(w.kind, w.name, o.UsedBy)
+	elsewhere, err := usersElsewhere(ctx, tx, w.kind, w.id)
+	if err != nil {
+		return err
+	}
+	if len(o.UsedBy) > 0 || len(elsewhere) > 0 {
+		return inUse(w.kind, w.name, o.UsedBy, elsewhere)
 	}
 	w.spec = o.spec
 	if err := appendVersion(ctx, tx, w, o.Version+1, "delete"); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM config_objects WHERE id = $1`, w.id)
+	_, err = tx.Exec(ctx, `DELETE FROM config_objects WHERE id = $1`, w.id)
 	return storeError(w, err)
 }
 
@@ -244,14 +250,60 @@ func storeError(w write, err error) error {
 }
 
 // inUse is the refusal to delete an object others refer to; it names them.
-func inUse(kind, name string, users []Ref) error {
-	names := make([]string, len(users))
-	for i, u := range users {
-		names[i] = nouns[u.Kind] + " " + strconv.Quote(u.Name)
+func inUse(kind, name string, users []Ref, elsewhere []string) error {
+	var names []string
+	for _, u := range users {
+		names = append(names, nouns[u.Kind]+" "+strconv.Quote(u.Name))
+	}
+	names = append(names, elsewhere...)
+	detail := map[string]any{"used_by": users}
+	if len(elsewhere) > 0 {
+		detail["used_elsewhere"] = elsewhere
 	}
 	return app.Conflict("in_use", fmt.Sprintf("%s %s is used by %s; remove it there first",
-		nouns[kind], strconv.Quote(name), strings.Join(names, ", "))).
-		WithDetail(map[string]any{"used_by": users})
+		nouns[kind], strconv.Quote(name), strings.Join(names, ", "))).WithDetail(detail)
+}
+
+// UsersFunc names what, in another module, uses a configuration object, such as
+// `schedule "nightly"`; nil when nothing does. It runs in the deleting transaction.
+type UsersFunc func(ctx context.Context, db Querier, id string) ([]string, error)
+
+var (
+	usersMu  sync.Mutex
+	usersFns = map[string][]UsersFunc{}
+)
+
+// Kinds another module may register users of.
+const (
+	KindTemplate      = kindTemplate
+	KindTemplateGroup = kindTemplateGroup
+)
+
+// RegisterUsers lets another module keep a configuration object it uses from being deleted:
+// the scans module registers its schedules as users of templates and template groups, so
+// deleting a scheduled template is refused naming the schedule. Call it from init().
+func RegisterUsers(kind string, fn UsersFunc) {
+	if nouns[kind] == "" {
+		panic("config.RegisterUsers: unknown kind " + strconv.Quote(kind))
+	}
+	usersMu.Lock()
+	defer usersMu.Unlock()
+	usersFns[kind] = append(usersFns[kind], fn)
+}
+
+func usersElsewhere(ctx context.Context, db Querier, kind, id string) ([]string, error) {
+	usersMu.Lock()
+	fns := usersFns[kind]
+	usersMu.Unlock()
+	var out []string
+	for _, fn := range fns {
+		names, err := fn(ctx, db, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, names...)
+	}
+	return out, nil
 }
 
 // actorName is who made a change, as the history shows it.

@@ -1,12 +1,27 @@
 package config_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 
 	"mipo/app/apptest"
+	"mipo/modules/config"
 )
+
+// scheduled stands in for another module's use of templates: a schedule naming one.
+var scheduled sync.Map // template id → schedule name
+
+func init() {
+	config.RegisterUsers(config.KindTemplate, func(_ context.Context, _ config.Querier, id string) ([]string, error) {
+		if name, ok := scheduled.Load(id); ok {
+			return []string{`schedule "` + name.(string) + `"`}, nil
+		}
+		return nil, nil
+	})
+}
 
 type ref struct{ ID, Kind, Name string }
 
@@ -171,5 +186,18 @@ func TestReferencesMustBeLiveObjectsOfTheRightKind(t *testing.T) {
 	get(t, c, "/api/v1/port-list-groups/"+id, &g)
 	if len(g.Lists) != 1 {
 		t.Fatalf("lists = %v", g.Lists)
+	}
+}
+
+func TestAnotherModulesUseAlsoRefusesDeletion(t *testing.T) {
+	t.Parallel()
+	_, c, _ := start(t)
+	f := makeFixture(t, c)
+	scheduled.Store(f.template, "nightly")
+	defer scheduled.Delete(f.template)
+	wantError(t, c.Delete("/api/v1/templates/"+f.template), http.StatusConflict, "in_use", "", `template "weekly" is used by schedule "nightly"`)
+	scheduled.Delete(f.template)
+	if r := c.Delete("/api/v1/templates/" + f.template); r.Status != http.StatusNoContent {
+		t.Fatalf("deleting once the schedule is gone: %d %s", r.Status, r.Body)
 	}
 }

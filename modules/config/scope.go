@@ -45,6 +45,10 @@ type Scope struct {
 // change sees it. Addresses are computed on intervals only, in time and memory proportional to
 // the number of subnets and exclusions, never to the number of addresses.
 //
+// The past is settled; the present is not: a change that commits while the present is being
+// resolved may be seen by some of its reads and not others. To read one snapshot, pass a
+// transaction opened REPEATABLE READ.
+//
 // A template that did not exist at that moment is an *app.Error with status 404.
 func ResolveScope(ctx context.Context, db Querier, templateID string, at time.Time) (*Scope, error) {
 	notFound := &app.Error{Status: http.StatusNotFound, Code: "not_found",
