@@ -1,9 +1,13 @@
 package scans
 
 import (
+	"context"
 	"math/rand/v2"
 
+	"github.com/jackc/pgx/v5"
+
 	"mipo/app"
+	"mipo/modules/config"
 )
 
 func init() {
@@ -28,4 +32,18 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// Schedules use templates and template groups: deleting one a schedule launches is refused,
+// naming the schedule.
+func init() {
+	for kind, column := range map[string]string{config.KindTemplate: "template_id", config.KindTemplateGroup: "template_group_id"} {
+		config.RegisterUsers(kind, func(ctx context.Context, db config.Querier, id string) ([]string, error) {
+			rows, err := db.Query(ctx, `SELECT 'schedule '||name FROM schedules WHERE `+column+` = $1 ORDER BY lower(name)`, id)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, pgx.RowTo[string])
+		})
+	}
 }

@@ -421,3 +421,14 @@ func TestMissedScheduleRunsLaunchOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestAScheduledTemplateCannotBeDeleted(t *testing.T) {
+	f := newFixture(t)
+	a := f.scanner("scanner-a", 1000)
+	tmpl := f.template("kept", "127.0.0.1/32", "22", "pool", a.id)
+	f.create("/api/v1/schedules", map[string]any{"name": "nightly kept", "template_id": tmpl, "timing": map[string]any{"preset": "daily"}})
+	r := f.owner.Delete("/api/v1/templates/" + tmpl)
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "schedule nightly kept") {
+		t.Fatalf("deleting a scheduled template: %d %s", r.Status, r.Body)
+	}
+}
