@@ -308,6 +308,10 @@ test('an expired session returns to sign-in with a message, then to the page', a
   const { ctx, page: p } = await newPage(browser);
   await p.goto('/login');
   await signIn(p, BOB);
+  // Bob lands on the first page his scopes offer (which depends on the pages mipo has); the
+  // story goes on from the audit log.
+  await expect(p).not.toHaveURL(/\/login/);
+  await nav(p).getByRole('link', { name: 'Audit log' }).click();
   await expect(p).toHaveURL(/\/audit$/);
   await expect(p.getByTestId('audit-row').first()).toBeVisible(); // nothing left in flight
   await ctx.clearCookies(); // the server no longer knows this browser
