@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
+	"mipo/modules/config"
 )
 
 // Group is a set of scanners at one network location: a scan given to a group runs from every
@@ -249,10 +250,20 @@ func updateGroup(ctx context.Context, tx pgx.Tx, id string, in GroupUpdate, now 
 	return before, after, err
 }
 
+// deleteGroup removes a group no template names; templates refer to groups by id, so deleting
+// one in use would silently leave vantage templates without scanners.
 func deleteGroup(ctx context.Context, tx pgx.Tx, id string) (*Group, error) {
 	g, err := GetGroup(ctx, tx, id)
 	if err != nil {
 		return nil, err
+	}
+	users, err := config.TemplatesUsingScanners(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		return nil, app.Conflict("in_use", "the scanner group is used by template "+strings.Join(users, ", template ")+"; change those templates first").
+			WithDetail(map[string]any{"templates": users})
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM scanner_groups WHERE id = $1`, id)
 	return g, err

@@ -432,3 +432,13 @@ func TestAScheduledTemplateCannotBeDeleted(t *testing.T) {
 		t.Fatalf("deleting a scheduled template: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestAScannerGroupATemplateUsesCannotBeDeleted(t *testing.T) {
+	f := newFixture(t)
+	g := f.create("/api/v1/scanner-groups", map[string]any{"name": "edge"})
+	f.template("edge-view", "127.0.0.1/32", "22", "vantage", g)
+	r := f.owner.Delete("/api/v1/scanner-groups/" + g)
+	if r.Status != http.StatusConflict || r.ErrorCode() != "in_use" || !strings.Contains(string(r.Body), "edge-view") {
+		t.Fatalf("deleting a scanner group a template uses: %d %s", r.Status, r.Body)
+	}
+}
