@@ -6,23 +6,29 @@ import type { Component } from 'svelte';
 import type { HelpPage, NavGroup } from './lib/help';
 import accountHelp from './pages/account/help';
 import auditHelp from './pages/audit/help';
+import diffHelp from './pages/diff/help';
 import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
 import portListGroupsHelp from './pages/port-list-groups/help';
 import portListsHelp from './pages/port-lists/help';
+import resultsHelp from './pages/results/help';
+import scanHelp from './pages/scan/help';
 import scannerHelp from './pages/scanner/help';
 import scannerFirewallHelp from './pages/scanner-firewall/help';
 import scannerGroupsHelp from './pages/scanner-groups/help';
 import scannerHealthHelp from './pages/scanner-health/help';
 import scannersHelp from './pages/scanners/help';
 import rolesHelp from './pages/roles/help';
+import scansHelp from './pages/scans/help';
+import schedulesHelp from './pages/schedules/help';
 import settingsHelp from './pages/settings/help';
 import setupHelp from './pages/setup/help';
 import subnetGroupsHelp from './pages/subnet-groups/help';
 import subnetsHelp from './pages/subnets/help';
 import templateGroupsHelp from './pages/template-groups/help';
 import templatesHelp from './pages/templates/help';
+import timelineHelp from './pages/timeline/help';
 import tokensHelp from './pages/tokens/help';
 import usersHelp from './pages/users/help';
 
@@ -50,6 +56,17 @@ export const routes: RouteDef[] = [
   // Scans, Results, Configuration, Scanners, Alarms and Health add their pages here, e.g.
   // { path: '/scans', component: () => import('./pages/scans/Scans.svelte'), access: 'signed-in', help: scansHelp,
   //   scopes: ['scans:view'], nav: { group: 'Scans', label: 'Scans' } },
+  { path: '/scans', component: () => import('./pages/scans/Scans.svelte'), access: 'signed-in', help: scansHelp,
+    scopes: ['scans:view'], nav: { group: 'Scans', label: 'Scans' } },
+  { path: '/scans/:id', component: () => import('./pages/scan/Scan.svelte'), access: 'signed-in', help: scanHelp, scopes: ['scans:view'] },
+  { path: '/schedules', component: () => import('./pages/schedules/Schedules.svelte'), access: 'signed-in', help: schedulesHelp,
+    scopes: ['scans:view'], nav: { group: 'Scans', label: 'Schedules' } },
+  { path: '/results', component: () => import('./pages/results/Results.svelte'), access: 'signed-in', help: resultsHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Results' } },
+  { path: '/diff', component: () => import('./pages/diff/Diff.svelte'), access: 'signed-in', help: diffHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Diff' } },
+  { path: '/timeline', component: () => import('./pages/timeline/Timeline.svelte'), access: 'signed-in', help: timelineHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Timeline' } },
   { path: '/subnets', component: () => import('./pages/subnets/Subnets.svelte'), access: 'signed-in', help: subnetsHelp,
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnets' } },
   { path: '/subnet-groups', component: () => import('./pages/subnet-groups/SubnetGroups.svelte'), access: 'signed-in', help: subnetGroupsHelp,

@@ -39,9 +39,9 @@ export class Table<T> {
     });
   }
 
-  async fetch(q = ts.apiQuery(this.state)) {
+  async fetch(q = ts.apiQuery(this.state), quiet = false) {
     const seq = ++this.#seq;
-    this.loading = true;
+    if (!quiet) this.loading = true;
     try {
       const page = await this.#load(q);
       if (seq !== this.#seq) return;
@@ -64,6 +64,11 @@ export class Table<T> {
   /** Reloads the current page (after a create, edit or delete). */
   reload() {
     return this.fetch();
+  }
+
+  /** Reloads without showing it (live lists polled while something runs); a failure still shows. */
+  refresh() {
+    return this.fetch(ts.apiQuery(this.state), true);
   }
 
   #go(next: ts.TableState, replace = false) {
