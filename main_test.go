@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,86 +22,16 @@ import (
 
 func TestMain(m *testing.M) { apptest.Main(m) }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+func mipoBinary(t *testing.T) string { return filepath.Join(apptest.Binaries(t), "mipo") }
 
-func mipoBinary(t *testing.T) string {
+func startMipo(t *testing.T, env []string, args ...string) *apptest.Process {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mipo-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mipo")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type process struct {
-	cmd    *exec.Cmd
-	output *syncBuffer
-	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func startMipo(t *testing.T, env []string, args ...string) *process {
-	t.Helper()
-	cmd := exec.Command(mipoBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, output: out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(15 * time.Second):
-				cmd.Process.Kill()
-			}
-		}
-	})
-	return p
+	return apptest.StartProcess(t, mipoBinary(t), env, args...)
 }
 
 var insecure = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
-func waitStatus(t *testing.T, p *process, url string, want int) {
+func waitStatus(t *testing.T, p *apptest.Process, url string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -115,13 +42,11 @@ func waitStatus(t *testing.T, p *process, url string, want int) {
 				return
 			}
 		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("mipo exited (%v) before %s answered %d:\n%s", err, url, want, p.output.String())
-		default:
+		if !p.Running() {
+			t.Fatalf("mipo exited (%v) before %s answered %d", p.Err(), url, want)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer %d in time:\n%s", url, want, p.output.String())
+			t.Fatalf("%s did not answer %d in time", url, want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -154,15 +79,15 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(parent) })
 	os.Chmod(parent, 0o711)
 	data := filepath.Join(parent, "data")
-	addr := freePort(t)
+	addr := apptest.FreeAddr(t)
 	env := []string{"MIPO_LOG_LEVEL=warn"}
 	args := []string{"serve", "--data-dir", data, "--listen", addr}
 
 	p := startMipo(t, env, args...)
 	waitStatus(t, p, "https://"+addr+"/healthz", 200)
 	waitStatus(t, p, "https://"+addr+"/readyz", 200)
-	if !strings.Contains(p.output.String(), "is running at https://"+addr) {
-		t.Fatalf("the address was not printed:\n%s", p.output.String())
+	if !strings.Contains(p.Output(), "is running at https://"+addr) {
+		t.Fatalf("the address was not printed:\n%s", p.Output())
 	}
 	if len(postgresProcesses(data)) == 0 {
 		t.Fatal("no embedded PostgreSQL is running for the data directory")
@@ -171,14 +96,14 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 	pgVersion, _ := os.Stat(filepath.Join(data, "postgres", "data", "PG_VERSION"))
 
 	start := time.Now()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("mipo exited with %v:\n%s", err, p.output.String())
+	case <-p.Exited():
+		if err := p.Err(); err != nil {
+			t.Fatalf("mipo exited with %v:\n%s", err, p.Output())
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("mipo did not stop within 10 s of SIGTERM:\n%s", p.output.String())
+		t.Fatalf("mipo did not stop within 10 s of SIGTERM:\n%s", p.Output())
 	}
 	t.Logf("stopped in %s", time.Since(start))
 	if left := postgresProcesses(data); len(left) > 0 {
@@ -198,10 +123,10 @@ func TestIngestAndManagerShareTheDatabases(t *testing.T) {
 	dbs := apptest.EmptyDatabases(t)
 	env := []string{"MIPO_LOG_LEVEL=warn", "MIPO_TLS=off",
 		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs)}
-	var procs []*process
+	var procs []*apptest.Process
 	var addrs []string
 	for _, role := range []string{"ingest", "manager"} {
-		addr := freePort(t)
+		addr := apptest.FreeAddr(t)
 		procs = append(procs, startMipo(t, env, "serve", "--role", role, "--listen", addr, "--data-dir", filepath.Join(t.TempDir(), role)))
 		addrs = append(addrs, addr)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -41,8 +40,7 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	bin := t.TempDir()
-	build(t, bin)
+	bin := apptest.Binaries(t)
 
 	dbs := apptest.Databases(t)
 	data := t.TempDir()
@@ -66,7 +64,7 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	pin, _ := app.CertificatePin(cert)
 	scanners.ResetCaches()
 
-	ingestAddr := freeAddr(t)
+	ingestAddr := apptest.FreeAddr(t)
 	ingest := startIngest(t, bin, data, dbs, ingestAddr)
 	manager := apptest.Start(t, cfg, dbs, app.Options{})
 	owner := rbactest.Owner(t, manager)
@@ -138,7 +136,7 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	})
 	apptest.WaitFor(t, 30*time.Second, "the scanner's first heartbeat", func() bool {
 		var s scanners.Scanner
-		owner.Get("/api/v1/scanners/" + scannerID).JSON(t, &s)
+		owner.Get("/api/v1/scanners/"+scannerID).JSON(t, &s)
 		return s.Status == scanners.StatusOnline && s.Metrics != nil && s.Version != ""
 	})
 
@@ -240,30 +238,6 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	if status != jobs.Done {
 		t.Fatalf("coverage %q", status)
 	}
-}
-
-// build compiles mipo and mipo-scanner from this checkout, static, as make build does.
-func build(t *testing.T, dir string) {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	for _, b := range []struct{ dir, out, pkg string }{{root, "mipo", "."}, {filepath.Join(root, "scanner"), "mipo-scanner", "."}} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
-		cmd.Dir = b.dir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", b.out, err, out)
-		}
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startIngest runs `mipo serve --role=ingest` and waits until it answers.

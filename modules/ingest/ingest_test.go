@@ -130,7 +130,7 @@ func TestRequestsAreCheckedAgainstTheBinding(t *testing.T) {
 	e := start(t, map[string]string{"MIPO_ASN_DATABASE": asn})
 	reg, sc := e.scanner(t, "bound")
 	var s scanners.Scanner
-	e.owner.Get("/api/v1/scanners/" + reg.ScannerID).JSON(t, &s)
+	e.owner.Get("/api/v1/scanners/"+reg.ScannerID).JSON(t, &s)
 	if s.Binding != "127.0.0.1" {
 		t.Fatalf("a scanner registered without a binding is bound to its address, got %q", s.Binding)
 	}
@@ -169,7 +169,7 @@ func TestRequestsAreCheckedAgainstTheBinding(t *testing.T) {
 		}
 	}
 	var after scanners.Scanner
-	e.owner.Get("/api/v1/scanners/" + reg.ScannerID).JSON(t, &after)
+	e.owner.Get("/api/v1/scanners/"+reg.ScannerID).JSON(t, &after)
 	if after.Binding != "192.0.2.1" {
 		t.Fatalf("a refused binding changed the scanner: %q", after.Binding)
 	}
@@ -237,7 +237,7 @@ func TestDisabledScannersAreRefusedAndGetNoJobs(t *testing.T) {
 		}
 	}
 	var hist struct{ Items []scanners.Connection }
-	e.owner.Get("/api/v1/scanners/" + reg.ScannerID + "/connections").JSON(t, &hist)
+	e.owner.Get("/api/v1/scanners/"+reg.ScannerID+"/connections").JSON(t, &hist)
 	var events []string
 	for _, c := range hist.Items {
 		events = append(events, c.Event)
@@ -340,7 +340,7 @@ func TestScannersGoOfflineAfterTwoSilentMinutesAndComeBack(t *testing.T) {
 		t.Fatalf("rx rate %v", r)
 	}
 	var hist struct{ Items []scanners.Connection }
-	e.owner.Get("/api/v1/scanners/" + reg.ScannerID + "/connections").JSON(t, &hist)
+	e.owner.Get("/api/v1/scanners/"+reg.ScannerID+"/connections").JSON(t, &hist)
 	if len(hist.Items) != 3 || hist.Items[0].Event != "online" || hist.Items[1].Event != "offline" || hist.Items[2].Event != "registered" {
 		t.Fatalf("connection history %+v", hist.Items)
 	}
@@ -388,9 +388,9 @@ func TestTheJobProtocol(t *testing.T) {
 	var lease struct {
 		Job struct {
 			ID        string `json:"id"`
-			Targets    []map[string]string
-			Ports      [][2]int
-			TimeoutMS  int `json:"timeout_ms"`
+			Targets   []map[string]string
+			Ports     [][2]int
+			TimeoutMS int `json:"timeout_ms"`
 		}
 	}
 	r.JSON(t, &lease)
@@ -668,12 +668,12 @@ func TestScannerGroups(t *testing.T) {
 	}
 	e.owner.Patch("/api/v1/scanner-groups/"+g.ID, map[string]any{"scanner_ids": []string{a.ScannerID}}).JSON(t, &g)
 	var s scanners.Scanner
-	e.owner.Get("/api/v1/scanners/" + a.ScannerID).JSON(t, &s)
+	e.owner.Get("/api/v1/scanners/"+a.ScannerID).JSON(t, &s)
 	if len(g.Scanners) != 1 || len(s.Groups) != 1 || s.Groups[0].Name != "Frankfurt DMZ" {
 		t.Fatalf("after update: %+v, scanner groups %+v", g, s.Groups)
 	}
 	var list struct{ Items []scanners.Scanner }
-	e.owner.Get("/api/v1/scanners?group=" + g.ID).JSON(t, &list)
+	e.owner.Get("/api/v1/scanners?group="+g.ID).JSON(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != a.ScannerID {
 		t.Fatalf("filtered by group: %+v", list.Items)
 	}
@@ -688,7 +688,7 @@ func TestScannerGroups(t *testing.T) {
 	e.owner.Post("/api/v1/scanner-groups", map[string]any{"name": "Berlin"}).JSON(t, &grp)
 	tok := scannerstest.Provision(t, e.owner, map[string]any{"group_ids": []string{grp.ID}, "name": "ber-1"})
 	reg := scannerstest.Register(t, e.srv.URL, tok.Secret, "whatever")
-	e.owner.Get("/api/v1/scanners/" + reg.ScannerID).JSON(t, &s)
+	e.owner.Get("/api/v1/scanners/"+reg.ScannerID).JSON(t, &s)
 	if s.Name != "ber-1" || len(s.Groups) != 1 || s.Groups[0].ID != grp.ID {
 		t.Fatalf("registered from a token with a group: %+v", s)
 	}

@@ -1,17 +1,11 @@
 package scans
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,80 +17,10 @@ import (
 // These tests run real processes: mipo-scanner binaries scanning listeners on 127.0.0.1 and
 // ::1, and `mipo serve --role=dispatcher` processes taking over from each other.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds mipo and mipo-scanner from this checkout once per test binary.
-func binaries(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "mipo-scans-e2e-"); buildErr != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		for _, b := range []struct{ dir, out string }{{root, "mipo"}, {filepath.Join(root, "scanner"), "mipo-scanner"}} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), ".")
-			cmd.Dir, cmd.Env = b.dir, append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("building %s: %v\n%s", b.out, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-// process is a child process whose output is kept for the test's log.
-type process struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-func (p *process) output() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
-
-func start(t *testing.T, name string, env []string, args ...string) *process {
-	t.Helper()
-	p := &process{cmd: exec.Command(name, args...)}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { p.cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				p.cmd.Process.Kill()
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s %v said:\n%s", filepath.Base(name), args, p.output())
-		}
-	})
-	return p
-}
-
 // realScanner provisions a scanner with a token and runs the real mipo-scanner.
 func (f *fixture) realScanner(name string, groups ...string) string {
 	f.t.Helper()
-	bin := binaries(f.t)
+	bin := apptest.Binaries(f.t)
 	var tok struct{ Secret string }
 	r := f.owner.Post("/api/v1/scanners/tokens", map[string]any{"name": name, "group_ids": groups})
 	if r.Status != http.StatusCreated {
@@ -110,7 +34,7 @@ func (f *fixture) realScanner(name string, groups ...string) string {
 	if err != nil {
 		f.t.Fatalf("register: %v\n%s", err, out)
 	}
-	start(f.t, filepath.Join(bin, "mipo-scanner"), nil, "run", "--config", conf, "--insecure-http")
+	apptest.StartProcess(f.t, filepath.Join(bin, "mipo-scanner"), nil, "run", "--config", conf, "--insecure-http")
 	var id string
 	apptest.WaitFor(f.t, 30*time.Second, name+" online", func() bool {
 		var list struct {
@@ -127,28 +51,6 @@ func (f *fixture) realScanner(name string, groups ...string) string {
 	})
 	return id
 }
-
-// listen opens a listener that accepts and closes, until closed or the test ends.
-func listen(t *testing.T, network, addr string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln
-}
-
-func port(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 // runScan launches a template and watches its progress until it completes.
 func (f *fixture) runScan(tmpl string) string {
@@ -179,17 +81,17 @@ func TestTwoScannersInAGroupSeeOneOpenedAndOneClosedPort(t *testing.T) {
 	group := f.create("/api/v1/scanner-groups", map[string]any{"name": "loopback-views"})
 	a, b := f.realScanner("view-a", group), f.realScanner("view-b", group)
 
-	stays4, stays6 := listen(t, "tcp4", "127.0.0.1:0"), listen(t, "tcp6", "[::1]:0")
-	closing := listen(t, "tcp4", "127.0.0.1:0")
-	opening := listen(t, "tcp6", "[::1]:0")
-	later := port(opening)
+	stays4, stays6 := apptest.Listen(t, "tcp4", "127.0.0.1:0"), apptest.Listen(t, "tcp6", "[::1]:0")
+	closing := apptest.Listen(t, "tcp4", "127.0.0.1:0")
+	opening := apptest.Listen(t, "tcp6", "[::1]:0")
+	later := apptest.Port(opening)
 	opening.Close() // closed during the first scan, opened for the second
-	ports := fmt.Sprintf("%d,%d,%d,%d", port(stays4), port(stays6), port(closing), later)
+	ports := fmt.Sprintf("%d,%d,%d,%d", apptest.Port(stays4), apptest.Port(stays6), apptest.Port(closing), later)
 	tmpl := f.template("loopback", "127.0.0.1/32,::1/128", ports, "vantage", group)
 
 	first := f.runScan(tmpl)
 	closing.Close()
-	listen(t, "tcp6", fmt.Sprintf("[::1]:%d", later))
+	apptest.Listen(t, "tcp6", fmt.Sprintf("[::1]:%d", later))
 	second := f.runScan(tmpl)
 
 	var d results.Diff
@@ -210,7 +112,7 @@ func TestTwoScannersInAGroupSeeOneOpenedAndOneClosedPort(t *testing.T) {
 				closed = append(closed, fmt.Sprintf("%s:%d", c.Address, c.Port))
 			}
 		}
-		wantOpened, wantClosed := fmt.Sprintf("::1:%d", later), fmt.Sprintf("127.0.0.1:%d", port(closing))
+		wantOpened, wantClosed := fmt.Sprintf("::1:%d", later), fmt.Sprintf("127.0.0.1:%d", apptest.Port(closing))
 		if len(opened) != 1 || opened[0] != wantOpened || len(closed) != 1 || closed[0] != wantClosed {
 			t.Fatalf("scanner %s: opened %v closed %v; want exactly %s opened and %s closed", s, opened, closed, wantOpened, wantClosed)
 		}
@@ -229,18 +131,18 @@ func TestTwoScannersInAGroupSeeOneOpenedAndOneClosedPort(t *testing.T) {
 // the standby within seconds, and a scan launched afterwards is dispatched.
 func TestStandbyDispatcherTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 	f := newFixtureWith(t, app.SystemClock{}, map[string]string{"MIPO_ROLE": "manager,ingest"})
-	bin := binaries(t)
+	bin := apptest.Binaries(t)
 	env := []string{"MIPO_CONFIG_DSN=" + f.srv.DBs.DSN("config"), "MIPO_RESULTS_DSN=" + f.srv.DBs.DSN("results"),
 		"MIPO_JOBS_DSN=" + f.srv.DBs.DSN("jobs"), "MIPO_TLS=off", "MIPO_LOG_FORMAT=text", "MIPO_DISPATCH_INTERVAL=200ms"}
-	var ds []*process
+	var ds []*apptest.Process
 	for i := range 2 {
-		ds = append(ds, start(t, filepath.Join(bin, "mipo"), env, "serve", "--role=dispatcher",
+		ds = append(ds, apptest.StartProcess(t, filepath.Join(bin, "mipo"), env, "serve", "--role=dispatcher",
 			"--listen", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), fmt.Sprint(i))))
 	}
-	leading := func(p *process) bool {
-		return strings.Contains(p.output(), `msg=leading module=dispatcher name=dispatcher`)
+	leading := func(p *apptest.Process) bool {
+		return strings.Contains(p.Output(), `msg=leading module=dispatcher name=dispatcher`)
 	}
-	var leader, standby *process
+	var leader, standby *apptest.Process
 	apptest.WaitFor(t, 60*time.Second, "one dispatcher to lead", func() bool {
 		switch {
 		case leading(ds[0]) && leading(ds[1]):
@@ -258,11 +160,11 @@ func TestStandbyDispatcherTakesOverWhenTheLeaderIsKilled(t *testing.T) {
 	}
 	s := f.scanner("pool-scanner", 1000)
 	tmpl := f.template("after-kill", "127.0.0.1/32", "22", "pool", s.id)
-	if err := leader.cmd.Process.Kill(); err != nil {
+	if err := leader.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	leader.cmd.Wait()
+	<-leader.Exited()
 	apptest.WaitFor(t, 15*time.Second, "the standby to take over", func() bool { return leading(standby) })
 	t.Logf("the standby led %s after the leader was killed", time.Since(killed).Round(100*time.Millisecond))
 	scan := f.launch(map[string]any{"template_id": tmpl})[0]
