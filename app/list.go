@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -103,4 +104,13 @@ func DecodeCursor(s string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// ParseTime reads a time parameter (RFC 3339), with an error naming the field.
+func ParseTime(field, value string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return t, Invalid(field, "invalid_time", field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+	}
+	return t, nil
 }

@@ -89,9 +89,9 @@ func (q HistoryQuery) where() (string, []any, error) {
 		if t.value == "" {
 			continue
 		}
-		at, err := time.Parse(time.RFC3339, t.value)
+		at, err := app.ParseTime(t.field, t.value)
 		if err != nil {
-			return "", nil, app.Invalid(t.field, "invalid_time", t.field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+			return "", nil, err
 		}
 		add(t.cond, at)
 	}

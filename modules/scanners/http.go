@@ -204,14 +204,14 @@ func (h *handlers) metrics(c echo.Context) error {
 func parseWindow(c echo.Context, now time.Time) (from, to time.Time, points int, err error) {
 	to, points = now, 240
 	if v := c.QueryParam("to"); v != "" {
-		if to, err = time.Parse(time.RFC3339, v); err != nil {
-			return from, to, 0, app.Invalid("to", "invalid_time", "to must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+		if to, err = app.ParseTime("to", v); err != nil {
+			return from, to, 0, err
 		}
 	}
 	from = to.Add(-24 * time.Hour)
 	if v := c.QueryParam("from"); v != "" {
-		if from, err = time.Parse(time.RFC3339, v); err != nil {
-			return from, to, 0, app.Invalid("from", "invalid_time", "from must be an RFC 3339 time such as 2026-01-30T00:00:00Z")
+		if from, err = app.ParseTime("from", v); err != nil {
+			return from, to, 0, err
 		}
 	}
 	if !from.Before(to) || to.Sub(from) > 366*24*time.Hour {

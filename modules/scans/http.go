@@ -344,11 +344,7 @@ func (h *handlers) timeDiff(c echo.Context) error {
 		if v == "" && !def.IsZero() {
 			return def, nil
 		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return t, app.Invalid(field, "invalid_time", field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
-		}
-		return t, nil
+		return app.ParseTime(field, v)
 	}
 	fromT, err := parse("from", c.QueryParam("from"), time.Time{})
 	if err != nil {

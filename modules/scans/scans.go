@@ -164,9 +164,9 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 		if f.value == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, f.value)
+		t, err := app.ParseTime(f.field, f.value)
 		if err != nil {
-			return app.Page[*Scan]{}, app.Invalid(f.field, "invalid_time", f.field+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+			return app.Page[*Scan]{}, err
 		}
 		conds = append(conds, f.cond+arg(t))
 	}
