@@ -306,7 +306,25 @@ test('one listener closes and another opens: the second scan’s diff shows exac
   await p.reload();
   await expect(p.getByTestId('diff-closed').filter({ hasText: String(closingPort) })).toHaveCount(1);
 
+  // Between two times: the template's last completed scan by a moment after the first scan
+  // ended, against its last one by now, is the same change.
+  const first = await (await ctx.request.get(`${base}/api/v1/scans/${ids.scans[0]}`)).json();
+  const after = new Date(new Date(first.scan.finished_at).getTime() + 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await p.goto(`/diff?template=${ids.template}&from=${encodeURIComponent(after)}`);
+  await expect(p.getByLabel('Between two times')).toBeChecked();
+  await expect(p.getByLabel('From (UTC)')).toHaveValue(after.slice(0, 16));
+  await expect(p.getByTestId('diff-opened').filter({ hasText: String(openingPort) })).toHaveCount(1);
+  await expect(p.getByTestId('diff-closed').filter({ hasText: String(closingPort) })).toHaveCount(1);
+  // A time before any scan finished is refused on its field.
+  await p.getByLabel('From (UTC)').fill('2001-01-01T00:00');
+  await p.getByRole('button', { name: 'Compare' }).click();
+  await expect(p).toHaveURL(/from=2001-01-01T00%3A00%3A00Z/);
+  await expect(p.getByLabel('From (UTC)')).toHaveAttribute('aria-invalid', 'true');
+  await expect(p.locator('.field-error')).toContainText('no completed scan');
+  await p.goBack();
+
   // The address's timeline: the closed port's span ended at the second scan; the new one is open.
+  await expect(closed).toHaveCount(1);
   await closed.getByRole('link', { name: 'timeline' }).click();
   await expect(p).toHaveURL(/\/timeline\?address=127\.0\.0\.1$/);
   const tl = p.getByRole('table', { name: 'Port history of 127.0.0.1' });
@@ -409,4 +427,28 @@ test('a vantage scan from two scanners: side by side, what each one reached', as
   await v.getByLabel('Only ports some scanners miss').check();
   await expect(v.getByTestId('vantage-row')).toHaveCount(0);
   await expect(v).toContainText('Every vantage point reaches the same ports.');
+});
+
+test('cancel a running scan with confirmation: its job stops and is marked partial', async () => {
+  test.setTimeout(60_000);
+  const p = page;
+  await launch(p, 'loopback-all-ports');
+  await expect(p.getByTestId('scan-status')).toHaveText('running');
+  await expect(p.getByTestId('job-row')).toContainText(/leased|running/);
+
+  // Escape keeps it running; the confirmation's Cancel scan stops it.
+  await p.getByRole('button', { name: 'Cancel scan' }).click();
+  const confirm = p.getByRole('dialog');
+  await expect(confirm).toContainText('Cancel this scan of loopback-all-ports?');
+  await p.keyboard.press('Escape');
+  await expect(p.getByTestId('scan-status')).toHaveText('running');
+  await p.getByRole('button', { name: 'Cancel scan' }).click();
+  await p.getByRole('dialog').getByRole('button', { name: 'Cancel scan' }).click();
+  await expect(p.getByTestId('scan-status')).toHaveText('cancelled');
+  await expect(p.getByRole('button', { name: 'Cancel scan' })).toHaveCount(0);
+  // The scanner hears of it at its next progress report (every 10 s): the page keeps watching until then.
+  const job = p.getByTestId('job-row');
+  await expect(job).toContainText('cancelled', { timeout: 20_000 });
+  await expect(job).toContainText('partial');
+  await expect(p.getByRole('status').filter({ hasText: 'live' })).toHaveCount(0);
 });
