@@ -24,7 +24,8 @@ test.describe.configure({ mode: 'serial' });
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const port = 40000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
-const work = mkdtempSync(join(tmpdir(), 'mipo-e2e-scans-'));
+// Made in beforeAll, not here: Playwright also loads this file in its runner process.
+let work = '';
 const log: string[] = [];
 
 let server: ChildProcess | undefined;
@@ -117,6 +118,7 @@ test.afterEach(async ({}, info) => {
 
 test.beforeAll(async ({ browser }: { browser: Browser }) => {
   test.setTimeout(120_000);
+  work = mkdtempSync(join(tmpdir(), 'mipo-e2e-scans-'));
   // mipo on its own embedded PostgreSQL, and the scanner built from this checkout.
   server = spawnLogged('mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port), MIPO_DISPATCH_INTERVAL: '300ms' });
   const bin = join(work, 'mipo-scanner');
@@ -176,7 +178,7 @@ test.afterAll(async () => {
   await Promise.all(scanners.map(stop));
   for (const s of listeners) await closeServer(s).catch(() => {});
   await stop(server);
-  rmSync(work, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** Launches the template from the Scans page and returns the new scan's id (its page is open). */
