@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -84,5 +85,21 @@ func TestOpenAPIMatchesTheRouteTable(t *testing.T) {
 		if _, ok := doc.Components.Schemas[name]; !ok {
 			t.Errorf("a $ref names schema %s, which the document lacks", name)
 		}
+	}
+}
+
+// The web UI's API client is generated from ui/src/api/openapi.json: it must be the document
+// the server serves, or the UI would call an API that is not there.
+func TestTheUIsCopyOfTheOpenAPIDocumentIsCurrent(t *testing.T) {
+	committed, err := os.ReadFile("ui/src/api/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := fullApp(t).OpenAPIDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(committed), bytes.TrimSpace(current)) {
+		t.Fatal("ui/src/api/openapi.json differs from the server's document: run `make ui` and commit ui/")
 	}
 }
