@@ -258,3 +258,14 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// A database that cannot be reached stops start-up with an error naming its variable.
+func TestUnreachableDatabaseNamesItsVariable(t *testing.T) {
+	dbs := apptest.Databases(t)
+	nowhere := "postgres://mipo@127.0.0.1:1/nothing?sslmode=disable&connect_timeout=2"
+	_, err := app.OpenDatabases(context.Background(), dbs.DSN(app.DBConfig), nowhere, dbs.DSN(app.DBJobs))
+	var ce *app.ConfigError
+	if !errors.As(err, &ce) || ce.Variable != "MIPO_RESULTS_DSN" || !strings.Contains(err.Error(), "cannot connect") {
+		t.Fatalf("want an error naming MIPO_RESULTS_DSN, got %v", err)
+	}
+}
