@@ -3,14 +3,16 @@
 import type { paths } from './schema';
 
 type JSONOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Ok<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends {
+/** What an operation answers with status S: `Ok<'/api/v1/users/{id}', 'get'>`. */
+export type Ok<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends {
   responses: infer R;
 }
   ? S extends keyof R
     ? JSONOf<R[S]>
     : never
   : never;
-type ItemOf<P> = P extends { items: (infer T)[] } ? T : never;
+/** An item of a page of a list. */
+export type ItemOf<P> = P extends { items: (infer T)[] } ? T : never;
 
 export type Me = Ok<'/api/v1/auth/me', 'get'>;
 export type User = Ok<'/api/v1/users/{id}', 'get'>;

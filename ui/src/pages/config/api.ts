@@ -2,12 +2,12 @@
 // for pickers, deleting with the API's refusal shown as it is, and reading an object's history.
 import { api, call, ApiError } from '../../api/client';
 import type { paths } from '../../api/schema';
+import type { Ok } from '../../api/types';
 import { confirmAction } from '../../lib/confirm.svelte';
 import { forbiddenMessage } from '../../lib/form-errors';
 import { toast } from '../../lib/toast.svelte';
 
-type JSONOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Get<P extends keyof paths> = paths[P] extends { get: { responses: { 200: infer R } } } ? JSONOf<R> : never;
+type Get<P extends keyof paths> = Ok<P, 'get'>;
 
 export type Subnet = Get<'/api/v1/subnets/{id}'>;
 export type SubnetGroup = Get<'/api/v1/subnet-groups/{id}'>;

@@ -1,13 +1,5 @@
 // The scanner pages' names for the API's shapes, read from the operations that return them.
-import type { paths } from '../../api/schema';
-
-type JSONOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Ok<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends { responses: infer R }
-  ? S extends keyof R
-    ? JSONOf<R[S]>
-    : never
-  : never;
-type ItemOf<P> = P extends { items: (infer T)[] } ? T : never;
+import type { ItemOf, Ok } from '../../api/types';
 
 export type Scanner = Ok<'/api/v1/scanners/{id}', 'get'>;
 export type ProvisioningToken = ItemOf<Ok<'/api/v1/scanners/tokens', 'get'>>;

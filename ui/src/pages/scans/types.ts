@@ -1,14 +1,6 @@
 // The scan and result pages' names for the API's shapes, read from the operations that return
 // them, and the few formatting rules these pages share.
-import type { paths } from '../../api/schema';
-
-type JSONOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Ok<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends { responses: infer R }
-  ? S extends keyof R
-    ? JSONOf<R[S]>
-    : never
-  : never;
-type ItemOf<P> = P extends { items: (infer T)[] } ? T : never;
+import type { ItemOf, Ok } from '../../api/types';
 
 export type Scan = ItemOf<Ok<'/api/v1/scans', 'get'>>;
 export type ScanDetail = Ok<'/api/v1/scans/{id}', 'get'>;
