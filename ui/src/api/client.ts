@@ -3,6 +3,7 @@
 // does not compile, so the UI cannot call anything the API does not document.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
+import type { ItemOf, Ok, Page } from './types';
 
 /** An API error in the one error shape: {"error": {"code", "message", "field", "detail"}}. */
 export class ApiError extends Error {
@@ -99,4 +100,27 @@ export function apiURL(path: keyof paths & `/api/v1/${string}`, query: Record<st
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
   const s = q.toString();
   return path + (s ? '?' + s : '');
+}
+
+/** The lists that page by cursor, and what each lists. */
+type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+type ListPath = { [P in keyof paths]: [QueryOf<P>] extends [never] ? never : 'cursor' extends keyof QueryOf<P> ? P : never }[keyof paths];
+type ListItem<P extends ListPath> = ItemOf<Ok<P, 'get'>>;
+
+/**
+ * Every item of a list, following the cursor 500 at a time: pickers and name lookups offer them all.
+ *
+ *     const templates = await loadAll('/api/v1/templates', { sort: 'name' });
+ */
+export async function loadAll<P extends ListPath>(path: P, query: { sort?: string } = {}): Promise<ListItem<P>[]> {
+  const out: ListItem<P>[] = [];
+  let cursor: string | undefined;
+  do {
+    // One path for every list: openapi-fetch types one path at a time, the result is typed above.
+    const get = api.GET as (path: string, init: { params: { query: Record<string, unknown> } }) => Promise<{ data?: Page<ListItem<P>>; response: Response }>;
+    const p = await call(get(path, { params: { query: { ...query, limit: 500, cursor } } }));
+    out.push(...p.items);
+    cursor = p.next_cursor || undefined;
+  } while (cursor);
+  return out;
 }

@@ -1,8 +1,8 @@
-// What every configuration page shares: the object families' types, loading all of a family
-// for pickers, deleting with the API's refusal shown as it is, and reading an object's history.
+// What every configuration page shares: the object families' types, deleting with the API's
+// refusal shown as it is, and reading an object's history.
 import { api, call, ApiError } from '../../api/client';
 import type { paths } from '../../api/schema';
-import type { Ok } from '../../api/types';
+import type { Ok, Page } from '../../api/types';
 import { confirmAction } from '../../lib/confirm.svelte';
 import { forbiddenMessage } from '../../lib/form-errors';
 import { toast } from '../../lib/toast.svelte';
@@ -32,22 +32,8 @@ const versionsPath = (f: Family) => `/api/v1/${f}/{id}/versions` as '/api/v1/tem
 const diffPath = (f: Family) => `/api/v1/${f}/{id}/diff` as '/api/v1/templates/{id}/diff';
 const onePath = (f: Family) => `/api/v1/${f}/{id}` as '/api/v1/templates/{id}';
 
-type PageOf<T> = { items: T[]; next_cursor?: string };
-
-/** Every object of a list, following the cursor: pickers offer them all. */
-export async function loadAll<T>(page: (cursor: string | undefined) => Promise<PageOf<T>>): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const p = await page(cursor);
-    out.push(...p.items);
-    cursor = p.next_cursor || undefined;
-  } while (cursor);
-  return out;
-}
-
-export async function versions(family: Family, id: string, cursor?: string): Promise<PageOf<Version>> {
-  return (await call(api.GET(versionsPath(family), { params: { path: { id }, query: { limit: 100, cursor } } }))) as PageOf<Version>;
+export async function versions(family: Family, id: string, cursor?: string): Promise<Page<Version>> {
+  return (await call(api.GET(versionsPath(family), { params: { path: { id }, query: { limit: 100, cursor } } }))) as Page<Version>;
 }
 
 export function diff(family: Family, id: string, from: number, to: number): Promise<VersionDiff> {

@@ -1,23 +1,9 @@
 // Names for the ids scans and results carry: templates, template groups and scanners, loaded
 // once per page for pickers and table cells. Each list needs its own scope; without it the
 // pickers are empty and cells show the id (the API still decides what may be done).
-import { api, call } from '../../api/client';
+import { loadAll } from '../../api/client';
 import { session } from '../../lib/session.svelte';
 import type { Scanner, ScannerGroup, Template, TemplateGroup } from './types';
-
-const LIMIT = 500;
-
-async function all<T>(page: (cursor?: string) => Promise<{ items: T[]; next_cursor?: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < 20; i++) {
-    const p = await page(cursor);
-    out.push(...p.items);
-    cursor = p.next_cursor || undefined;
-    if (!cursor) break;
-  }
-  return out;
-}
 
 export class Lookups {
   templates = $state<Template[]>([]);
@@ -29,21 +15,13 @@ export class Lookups {
   constructor(which: { templates?: boolean; groups?: boolean; scanners?: boolean; scannerGroups?: boolean } = { templates: true, groups: true, scanners: true }) {
     const jobs: Promise<unknown>[] = [];
     if (which.templates && session.can('templates:view'))
-      jobs.push(
-        all((cursor) => call(api.GET('/api/v1/templates', { params: { query: { sort: 'name', limit: LIMIT, cursor } } }))).then((t) => (this.templates = t)),
-      );
+      jobs.push(loadAll('/api/v1/templates', { sort: 'name' }).then((t) => (this.templates = t)));
     if (which.groups && session.can('templates:view'))
-      jobs.push(
-        all((cursor) => call(api.GET('/api/v1/template-groups', { params: { query: { sort: 'name', limit: LIMIT, cursor } } }))).then((g) => (this.groups = g)),
-      );
+      jobs.push(loadAll('/api/v1/template-groups', { sort: 'name' }).then((g) => (this.groups = g)));
     if (which.scanners && session.can('scanners:view'))
-      jobs.push(
-        all((cursor) => call(api.GET('/api/v1/scanners', { params: { query: { sort: 'name', limit: LIMIT, cursor } } }))).then((s) => (this.scanners = s)),
-      );
+      jobs.push(loadAll('/api/v1/scanners', { sort: 'name' }).then((s) => (this.scanners = s)));
     if (which.scannerGroups && session.can('scanners:view'))
-      jobs.push(
-        all((cursor) => call(api.GET('/api/v1/scanner-groups', { params: { query: { sort: 'name', limit: LIMIT, cursor } } }))).then((g) => (this.scannerGroups = g)),
-      );
+      jobs.push(loadAll('/api/v1/scanner-groups', { sort: 'name' }).then((g) => (this.scannerGroups = g)));
     Promise.allSettled(jobs).then(() => (this.loaded = true));
   }
 
