@@ -25,12 +25,16 @@ export type Version = Omit<Get<'/api/v1/templates/{id}/versions'>['items'][numbe
 
 /** The object families, as their API paths name them. */
 export type Family = 'subnets' | 'subnet-groups' | 'exclusions' | 'port-lists' | 'port-list-groups' | 'templates' | 'template-groups';
+export type GroupFamily = 'subnet-groups' | 'port-list-groups' | 'template-groups';
 
 // Every family's history and deletion routes have the same shape, only the spec differs, so
 // the templates' typed paths stand for all of them here.
 const versionsPath = (f: Family) => `/api/v1/${f}/{id}/versions` as '/api/v1/templates/{id}/versions';
 const diffPath = (f: Family) => `/api/v1/${f}/{id}/diff` as '/api/v1/templates/{id}/diff';
 const onePath = (f: Family) => `/api/v1/${f}/{id}` as '/api/v1/templates/{id}';
+// Creating and changing differ only in the body; the groups' forms build theirs from their fields.
+const groupsPath = (f: GroupFamily) => `/api/v1/${f}` as '/api/v1/template-groups';
+const groupPath = (f: GroupFamily) => `/api/v1/${f}/{id}` as '/api/v1/template-groups/{id}';
 
 export async function versions(family: Family, id: string, cursor?: string): Promise<Page<Version>> {
   return (await call(api.GET(versionsPath(family), { params: { path: { id }, query: { limit: 100, cursor } } }))) as Page<Version>;
@@ -38,6 +42,12 @@ export async function versions(family: Family, id: string, cursor?: string): Pro
 
 export function diff(family: Family, id: string, from: number, to: number): Promise<VersionDiff> {
   return call(api.GET(diffPath(family), { params: { path: { id }, query: { from, to } } }));
+}
+
+/** Creates a group (no id) or changes one: name, description and its members' ids by field. */
+export async function saveGroup<G>(family: GroupFamily, id: string | undefined, body: { name: string; description: string } & Record<string, unknown>): Promise<G> {
+  const b = body as never;
+  return (await call(id ? api.PATCH(groupPath(family), { params: { path: { id } }, body: b }) : api.POST(groupsPath(family), { body: b }))) as G;
 }
 
 /**
