@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, toApiError } from '../api/client';
-import { fieldFor, forbiddenMessage, formErrors, missingScope } from './form-errors';
+import { failureMessage, fieldFor, forbiddenMessage, formErrors, missingScope } from './form-errors';
 
 const fields = ['username', 'email', 'password', 'roles', 'timing.rate'];
 
@@ -51,6 +51,10 @@ describe('formErrors', () => {
     expect(formErrors(byMessage, fields).form).toMatch(/You lack the roles:write scope/);
     expect(forbiddenMessage(new ApiError(403, 'forbidden', 'no'), 'audit:export')).toMatch(/audit:export/);
     expect(forbiddenMessage(new ApiError(403, 'forbidden', 'no'))).toBe('no');
+    // An action's toast names the scope only when the page says which one the action needs.
+    expect(failureMessage(new ApiError(403, 'forbidden', 'no'), 'users:write')).toMatch(/You lack the users:write scope/);
+    expect(failureMessage(new ApiError(403, 'forbidden', 'no'))).toBe('no');
+    expect(failureMessage(new ApiError(409, 'in_use', 'still used'), 'users:write')).toBe('still used');
   });
 
   it('reports a failure that is not an API error at form level', () => {

@@ -52,3 +52,8 @@ export function forbiddenMessage(err: ApiError, fallbackScope?: string): string 
   const scope = missingScope(err) ?? fallbackScope;
   return scope ? `You lack the ${scope} scope, so mipo refused this. Ask an administrator for a role that grants it.` : err.message;
 }
+
+/** What a failed call says; with the scope the action needs, a 403 says which scope is missing. */
+export function failureMessage(err: unknown, scope?: string): string {
+  return scope && err instanceof ApiError && err.status === 403 ? forbiddenMessage(err, scope) : (err as Error).message;
+}

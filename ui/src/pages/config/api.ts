@@ -1,11 +1,9 @@
 // What every configuration page shares: the object families' types, deleting with the API's
 // refusal shown as it is, and reading an object's history.
-import { api, call, ApiError } from '../../api/client';
+import { api, call } from '../../api/client';
 import type { paths } from '../../api/schema';
 import type { Ok, Page } from '../../api/types';
-import { confirmAction } from '../../lib/confirm.svelte';
-import { forbiddenMessage } from '../../lib/form-errors';
-import { toast } from '../../lib/toast.svelte';
+import { act } from '../../lib/act';
 
 type Get<P extends keyof paths> = Ok<P, 'get'>;
 
@@ -55,20 +53,16 @@ export async function saveGroup<G>(family: GroupFamily, id: string | undefined, 
  * the names of its users, which is what the operator needs to know.
  */
 export async function removeObject(family: Family, noun: string, obj: { id: string; name: string }, scope: string): Promise<boolean> {
-  const ok = await confirmAction({
-    title: `Delete ${noun} ${obj.name}?`,
-    message: `The ${noun} goes from the configuration; its history stays readable. mipo refuses if anything still uses it.`,
-    confirmLabel: `Delete ${noun}`,
+  return act({
+    confirm: {
+      title: `Delete ${noun} ${obj.name}?`,
+      message: `The ${noun} goes from the configuration; its history stays readable. mipo refuses if anything still uses it.`,
+      confirmLabel: `Delete ${noun}`,
+    },
+    run: () => call(api.DELETE(onePath(family), { params: { path: { id: obj.id } } })),
+    done: `Deleted ${noun} ${obj.name}.`,
+    scope,
   });
-  if (!ok) return false;
-  try {
-    await call(api.DELETE(onePath(family), { params: { path: { id: obj.id } } }));
-    toast.success(`Deleted ${noun} ${obj.name}.`);
-    return true;
-  } catch (e) {
-    toast.error(e instanceof ApiError && e.status === 403 ? forbiddenMessage(e, scope) : (e as Error).message);
-    return false;
-  }
 }
 
 /** Names of referenced objects, by id, from the refs objects carry. */
