@@ -87,3 +87,19 @@ func TestCredentialRoundTrip(t *testing.T) {
 		t.Fatal("a credential parsed under another prefix")
 	}
 }
+
+func TestWhereNumbersItsParameters(t *testing.T) {
+	var w Where
+	if w.SQL() != "TRUE" {
+		t.Fatal("no condition must read TRUE")
+	}
+	w.Add("a = " + w.Arg(1))
+	p := w.Arg("x")
+	w.Add("(b = " + p + " OR c = " + p + ")")
+	if w.SQL() != "a = $1 AND (b = $2 OR c = $2)" || len(w.Args()) != 2 || w.Args()[1] != "x" {
+		t.Fatalf("%s %v", w.SQL(), w.Args())
+	}
+	if Contains(`50%_\`) != `%50\%\_\\%` {
+		t.Fatalf("LIKE escaping: %s", Contains(`50%_\`))
+	}
+}

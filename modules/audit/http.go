@@ -73,7 +73,7 @@ func (h handlers) export(c echo.Context) error {
 	if q.Format != "jsonl" && q.Format != "csv" {
 		return app.Invalid("format", "invalid_format", "format must be jsonl or csv")
 	}
-	if _, _, err := q.where(); err != nil {
+	if _, err := q.where(); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

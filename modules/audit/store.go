@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -27,62 +25,50 @@ type Query struct {
 	Format       string `query:"format" json:"format,omitempty" doc:"Export format: jsonl (default) or csv."`
 }
 
-// where turns a Query into SQL conditions and arguments, validating each field.
-func (q Query) where() (string, []any, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
+// where turns a Query into SQL conditions, validating each field.
+func (q Query) where() (*app.Where, error) {
+	w := &app.Where{}
 	if q.Actor != "" {
-		args = append(args, q.Actor)
-		conds = append(conds, fmt.Sprintf("(actor_name = $%d OR actor_id = $%d)", len(args), len(args)))
+		p := w.Arg(q.Actor)
+		w.Add("(actor_name = " + p + " OR actor_id = " + p + ")")
 	}
 	if q.Action != "" {
 		if prefix, ok := strings.CutSuffix(q.Action, "*"); ok {
-			add("action LIKE $%d", escapeLike(prefix)+"%")
+			w.Add("action LIKE " + w.Arg(app.EscapeLike(prefix)+"%"))
 		} else {
-			add("action = $%d", q.Action)
+			w.Add("action = " + w.Arg(q.Action))
 		}
 	}
 	if q.ResourceType != "" {
-		add("resource_type = $%d", q.ResourceType)
+		w.Add("resource_type = " + w.Arg(q.ResourceType))
 	}
 	if q.ResourceID != "" {
-		add("resource_id = $%d", q.ResourceID)
+		w.Add("resource_id = " + w.Arg(q.ResourceID))
 	}
 	switch q.Outcome {
 	case "":
 	case Success, Failure:
-		add("outcome = $%d", q.Outcome)
+		w.Add("outcome = " + w.Arg(q.Outcome))
 	default:
-		return "", nil, app.Invalid("outcome", "invalid_outcome", "outcome must be success or failure")
+		return nil, app.Invalid("outcome", "invalid_outcome", "outcome must be success or failure")
 	}
-	for _, t := range []struct{ field, value, cond string }{{"from", q.From, "at >= $%d"}, {"to", q.To, "at < $%d"}} {
+	for _, t := range []struct{ field, value, op string }{{"from", q.From, ">="}, {"to", q.To, "<"}} {
 		if t.value == "" {
 			continue
 		}
 		at, err := app.ParseTime(t.field, t.value)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		add(t.cond, at)
+		w.Add("at " + t.op + " " + w.Arg(at))
 	}
-	if len(conds) == 0 {
-		return "TRUE", args, nil
-	}
-	return strings.Join(conds, " AND "), args, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return w, nil
 }
 
 // list returns one page, newest first. The cursor is the last id seen (keyset pagination, so
 // paging stays fast at millions of records).
 func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditRecord], error) {
-	where, args, err := q.where()
+	w, err := q.where()
 	if err != nil {
 		return app.Page[*AuditRecord]{}, err
 	}
@@ -100,11 +86,9 @@ func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditReco
 		if err := app.DecodeCursor(q.Cursor, &cur); err != nil || cur.Before <= 0 {
 			return app.Page[*AuditRecord]{}, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
 		}
-		args = append(args, cur.Before)
-		where += " AND id < $" + strconv.Itoa(len(args))
+		w.Add("id < " + w.Arg(cur.Before))
 	}
-	args = append(args, limit+1)
-	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+w.SQL()+` ORDER BY id DESC LIMIT `+w.Arg(limit+1), w.Args()...)
 	if err != nil {
 		return app.Page[*AuditRecord]{}, err
 	}
@@ -141,11 +125,11 @@ func get(ctx context.Context, pool *pgxpool.Pool, id int64) (*AuditRecord, error
 // each streams every record matching q, oldest first, to fn, one row at a time: an export
 // of millions of records never holds more than one in memory.
 func each(ctx context.Context, pool *pgxpool.Pool, q Query, fn func(*AuditRecord) error) error {
-	where, args, err := q.where()
+	w, err := q.where()
 	if err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+where+` ORDER BY id`, args...)
+	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+w.SQL()+` ORDER BY id`, w.Args()...)
 	if err != nil {
 		return err
 	}
@@ -172,6 +156,6 @@ func bindQuery(c echo.Context) (Query, error) {
 
 // CheckQuery validates a filter without running it.
 func CheckQuery(q Query) error {
-	_, _, err := q.where()
+	_, err := q.where()
 	return err
 }

@@ -81,18 +81,18 @@ func presentExclusions(_ context.Context, _ Querier, objs []object[ExclusionSpec
 	return out, nil
 }
 
-func filterExclusions(c echo.Context, w *where) error {
+func filterExclusions(c echo.Context, w *app.Where) error {
 	return boolFilter(c, w, "global", "(o.spec->>'global')::boolean")
 }
 
 // boolFilter adds a true/false query parameter as a condition on expr.
-func boolFilter(c echo.Context, w *where, name, expr string) error {
+func boolFilter(c echo.Context, w *app.Where, name, expr string) error {
 	switch c.QueryParam(name) {
 	case "":
 	case "true":
-		w.add(expr)
+		w.Add(expr)
 	case "false":
-		w.add("NOT " + expr)
+		w.Add("NOT " + expr)
 	default:
 		return app.Invalid(name, "invalid_boolean", name+" must be true or false")
 	}

@@ -59,7 +59,7 @@ type family[S any, P spec[S], V any] struct {
 	sorts    []string          // sort fields; the first is the default
 	sortSQL  map[string]string // SQL of sort fields beyond name, created_at and updated_at
 	search   []string          // SQL text that q searches beyond the name and description
-	filter   func(c echo.Context, w *where) error
+	filter   func(c echo.Context, w *app.Where) error
 	defaults func() S // the spec a create body is decoded over; zero when nil
 	// verify checks what needs the database beyond references (group cycles).
 	verify  func(ctx context.Context, tx pgx.Tx, id string, s *S) error
@@ -279,20 +279,20 @@ func (f *family[S, P, V]) order(l app.List) string {
 }
 
 // filters reads the query parameters every family takes (q, uses) and the family's own.
-func (f *family[S, P, V]) filters(c echo.Context, w *where) error {
+func (f *family[S, P, V]) filters(c echo.Context, w *app.Where) error {
 	if q := strings.TrimSpace(c.QueryParam("q")); q != "" {
-		p := w.arg(like(q))
+		p := w.Arg(app.Contains(q))
 		var conds []string
 		for _, e := range append([]string{"o.name", "o.spec->>'description'"}, f.search...) {
 			conds = append(conds, e+" ILIKE "+p)
 		}
-		w.add("(" + strings.Join(conds, " OR ") + ")")
+		w.Add("(" + strings.Join(conds, " OR ") + ")")
 	}
 	if u := c.QueryParam("uses"); u != "" {
 		if !isUUID(u) {
 			return app.Invalid("uses", "invalid_id", "uses must be the id of an object")
 		}
-		w.add("EXISTS (SELECT 1 FROM config_refs r WHERE r.from_id = o.id AND r.to_id = " + w.arg(u) + ")")
+		w.Add("EXISTS (SELECT 1 FROM config_refs r WHERE r.from_id = o.id AND r.to_id = " + w.Arg(u) + ")")
 	}
 	if f.filter != nil {
 		return f.filter(c, w)
@@ -305,7 +305,7 @@ func (f *family[S, P, V]) serveList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w := &where{}
+	w := &app.Where{}
 	if err := f.filters(c, w); err != nil {
 		return err
 	}

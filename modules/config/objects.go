@@ -89,29 +89,12 @@ func lockObject(ctx context.Context, tx pgx.Tx, kind, id string) (*stored, error
 }
 
 // where collects the conditions and arguments of a list query.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) arg(v any) string {
-	w.args = append(w.args, v)
-	return "$" + strconv.Itoa(len(w.args))
-}
-
-func (w *where) add(cond string) { w.conds = append(w.conds, cond) }
-
-// like is a case-insensitive substring pattern with the LIKE wildcards escaped.
-func like(q string) string {
-	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-}
-
 // listObjects returns one page (plus one row, for app.Paginate) of one kind. order is SQL
 // built from a whitelisted sort field.
-func listObjects(ctx context.Context, db Querier, kind string, l app.List, order string, w *where) ([]*stored, error) {
-	w.add("o.kind = " + w.arg(kind))
-	rows, err := db.Query(ctx, `SELECT `+objectColumns+` FROM config_objects o WHERE `+strings.Join(w.conds, " AND ")+
-		` ORDER BY `+order+`, o.id LIMIT `+w.arg(l.Limit+1)+` OFFSET `+w.arg(l.Offset), w.args...)
+func listObjects(ctx context.Context, db Querier, kind string, l app.List, order string, w *app.Where) ([]*stored, error) {
+	w.Add("o.kind = " + w.Arg(kind))
+	rows, err := db.Query(ctx, `SELECT `+objectColumns+` FROM config_objects o WHERE `+w.SQL()+
+		` ORDER BY `+order+`, o.id LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
 	if err != nil {
 		return nil, err
 	}

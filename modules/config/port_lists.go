@@ -77,7 +77,7 @@ func newPortLists(e *env) *family[PortListSpec, *PortListSpec, PortList] {
 		kind: kindPortList, path: "/api/v1/port-lists", plural: "port lists", view: "ports:view", edit: "ports:write",
 		query:   PortListQuery{},
 		sorts:   []string{"name", "created_at", "updated_at"},
-		filter:  func(c echo.Context, w *where) error { return boolFilter(c, w, "builtin", "o.builtin") },
+		filter:  func(c echo.Context, w *app.Where) error { return boolFilter(c, w, "builtin", "o.builtin") },
 		present: presentPortLists,
 		env:     e,
 	}

@@ -120,16 +120,16 @@ func prefixCount(p netip.Prefix) string {
 	return s.Count().String()
 }
 
-func filterSubnets(c echo.Context, w *where) error {
+func filterSubnets(c echo.Context, w *app.Where) error {
 	if tag := c.QueryParam("tag"); tag != "" {
-		w.add("o.spec->'tags' ? " + w.arg(tag))
+		w.Add("o.spec->'tags' ? " + w.Arg(tag))
 	}
 	switch c.QueryParam("family") {
 	case "":
 	case "ipv4":
-		w.add("family((o.spec->>'cidr')::cidr) = 4")
+		w.Add("family((o.spec->>'cidr')::cidr) = 4")
 	case "ipv6":
-		w.add("family((o.spec->>'cidr')::cidr) = 6")
+		w.Add("family((o.spec->>'cidr')::cidr) = 6")
 	default:
 		return app.Invalid("family", "invalid_family", "family must be ipv4 or ipv6")
 	}
@@ -138,7 +138,7 @@ func filterSubnets(c echo.Context, w *where) error {
 		if err != nil || a.Zone() != "" {
 			return app.Invalid("contains", "invalid_address", raw+" is not an IP address")
 		}
-		w.add("(o.spec->>'cidr')::cidr >>= " + w.arg(a.Unmap().String()) + "::inet")
+		w.Add("(o.spec->>'cidr')::cidr >>= " + w.Arg(a.Unmap().String()) + "::inet")
 	}
 	return nil
 }

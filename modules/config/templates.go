@@ -171,13 +171,13 @@ func newTemplates(e *env) *family[TemplateSpec, *TemplateSpec, Template] {
 	}
 }
 
-func filterTemplates(c echo.Context, w *where) error {
+func filterTemplates(c echo.Context, w *app.Where) error {
 	if id := c.QueryParam("scanner"); id != "" {
 		if !isUUID(id) {
 			return app.Invalid("scanner", "invalid_id", "scanner must be a scanner or scanner group id")
 		}
-		p := w.arg(id)
-		w.add("(o.spec->'scanners'->'scanner_ids' ? " + p + " OR o.spec->'scanners'->'scanner_group_ids' ? " + p + ")")
+		p := w.Arg(id)
+		w.Add("(o.spec->'scanners'->'scanner_ids' ? " + p + " OR o.spec->'scanners'->'scanner_group_ids' ? " + p + ")")
 	}
 	return nil
 }

@@ -145,36 +145,30 @@ func GetUser(ctx context.Context, db querier, id string) (*User, error) {
 var userSorts = []string{"username", "display_name", "created_at", "last_login_at", "email"}
 
 func listUsers(ctx context.Context, db querier, l app.List, q UserQuery) (app.Page[*User], error) {
-	var conds []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := &app.Where{}
 	if q.Role != "" {
 		if _, err := uuid.Parse(q.Role); err != nil {
 			return app.Page[*User]{}, invalid("role", "invalid_role", "role must be a role id")
 		}
-		conds = append(conds, "EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = "+arg(q.Role)+")")
+		w.Add("EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = " + w.Arg(q.Role) + ")")
 	}
 	switch q.Auth {
 	case "":
 	case "local":
-		conds = append(conds, "u.password_hash IS NOT NULL")
+		w.Add("u.password_hash IS NOT NULL")
 	case "oidc":
-		conds = append(conds, "u.oidc_subject IS NOT NULL")
+		w.Add("u.oidc_subject IS NOT NULL")
 	default:
 		return app.Page[*User]{}, invalid("auth", "invalid_auth", "auth must be local or oidc")
 	}
 	if q.Q != "" {
-		p := arg("%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Q) + "%")
-		conds = append(conds, "(u.username ILIKE "+p+" OR u.display_name ILIKE "+p+" OR u.email ILIKE "+p+")")
-	}
-	where := "TRUE"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
+		p := w.Arg(app.Contains(q.Q))
+		w.Add("(u.username ILIKE " + p + " OR u.display_name ILIKE " + p + " OR u.email ILIKE " + p + ")")
 	}
 	// l.Sort is one of userSorts (ParseList checked it), so it is safe to put in the SQL.
 	order := "u." + l.Sort + " " + l.Direction() + " NULLS LAST, u.id"
-	rows, err := db.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where+` ORDER BY `+order+
-		` LIMIT `+arg(l.Limit+1)+` OFFSET `+arg(l.Offset), args...)
+	rows, err := db.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w.SQL()+` ORDER BY `+order+
+		` LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
 	if err != nil {
 		return app.Page[*User]{}, err
 	}

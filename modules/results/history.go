@@ -3,7 +3,6 @@ package results
 import (
 	"context"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,55 +49,46 @@ type historyCursor struct {
 }
 
 // where validates a query and turns it into SQL conditions.
-func (q HistoryQuery) where() (string, []any, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+func (q HistoryQuery) where() (*app.Where, error) {
+	w := &app.Where{}
 	if q.Subnet != "" {
 		p, err := netset.ParseCIDR(q.Subnet)
 		if err != nil {
-			return "", nil, app.Invalid("subnet", "invalid_cidr", err.Error())
+			return nil, app.Invalid("subnet", "invalid_cidr", err.Error())
 		}
-		add("address <<= ?::inet", p.String())
+		w.Add("address <<= " + w.Arg(p.String()) + "::inet")
 	}
 	if q.Ports != "" {
 		ps, err := portset.Parse(q.Ports)
 		if err != nil {
-			return "", nil, app.Invalid("ports", "invalid_ports", err.Error())
+			return nil, app.Invalid("ports", "invalid_ports", err.Error())
 		}
 		var or []string
 		for _, r := range ps.Ranges() {
-			args = append(args, int32(r.First), int32(r.Last))
-			or = append(or, "port BETWEEN $"+strconv.Itoa(len(args)-1)+" AND $"+strconv.Itoa(len(args)))
+			or = append(or, "port BETWEEN "+w.Arg(int32(r.First))+" AND "+w.Arg(int32(r.Last)))
 		}
-		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+		w.Add("(" + strings.Join(or, " OR ") + ")")
 	}
 	for _, f := range []struct{ field, value, col string }{{"scanner", q.Scanner, "scanner_id"}, {"scan", q.Scan, "scan_id"}} {
 		if f.value == "" {
 			continue
 		}
 		if _, err := uuid.Parse(f.value); err != nil {
-			return "", nil, app.Invalid(f.field, "invalid_id", f.field+" must be an id")
+			return nil, app.Invalid(f.field, "invalid_id", f.field+" must be an id")
 		}
-		add(f.col+" = ?", f.value)
+		w.Add(f.col + " = " + w.Arg(f.value))
 	}
-	for _, t := range []struct{ field, value, cond string }{{"from", q.From, "observed_at >= ?"}, {"to", q.To, "observed_at < ?"}} {
+	for _, t := range []struct{ field, value, op string }{{"from", q.From, ">="}, {"to", q.To, "<"}} {
 		if t.value == "" {
 			continue
 		}
 		at, err := app.ParseTime(t.field, t.value)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		add(t.cond, at)
+		w.Add("observed_at " + t.op + " " + w.Arg(at))
 	}
-	if len(conds) == 0 {
-		return "TRUE", args, nil
-	}
-	return strings.Join(conds, " AND "), args, nil
+	return w, nil
 }
 
 const observedColumns = `observed_at, address, port, scan_id, job_id, scanner_id, rtt_us`
@@ -122,7 +112,7 @@ func scanObserved(row interface{ Scan(...any) error }) (Observed, error) {
 
 // History returns one page of observations, newest first.
 func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[Observed], error) {
-	where, args, err := q.where()
+	w, err := q.where()
 	if err != nil {
 		return app.Page[Observed]{}, err
 	}
@@ -140,13 +130,10 @@ func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[
 		if _, jerr := uuid.Parse(c.Job); err != nil || aerr != nil || jerr != nil {
 			return app.Page[Observed]{}, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
 		}
-		args = append(args, c.At, addr, int32(c.Port), c.Job)
-		n := len(args)
-		where += " AND (observed_at, address, port, job_id) < ($" + strconv.Itoa(n-3) + ", $" + strconv.Itoa(n-2) + ", $" + strconv.Itoa(n-1) + ", $" + strconv.Itoa(n) + "::uuid)"
+		w.Add("(observed_at, address, port, job_id) < (" + w.Arg(c.At) + ", " + w.Arg(addr) + ", " + w.Arg(int32(c.Port)) + ", " + w.Arg(c.Job) + "::uuid)")
 	}
-	args = append(args, limit+1)
-	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+where+
-		` ORDER BY observed_at DESC, address DESC, port DESC, job_id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+w.SQL()+
+		` ORDER BY observed_at DESC, address DESC, port DESC, job_id DESC LIMIT `+w.Arg(limit+1), w.Args()...)
 	if err != nil {
 		return app.Page[Observed]{}, err
 	}
@@ -169,11 +156,11 @@ func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[
 
 // EachObservation streams every observation matching q, oldest first, for exports.
 func EachObservation(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery, fn func(Observed) error) error {
-	where, args, err := q.where()
+	w, err := q.where()
 	if err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+where+` ORDER BY observed_at, address, port`, args...)
+	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+w.SQL()+` ORDER BY observed_at, address, port`, w.Args()...)
 	if err != nil {
 		return err
 	}
@@ -192,6 +179,6 @@ func EachObservation(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery, fn
 
 // CheckHistoryQuery validates a query without running it.
 func CheckHistoryQuery(q HistoryQuery) error {
-	_, _, err := q.where()
+	_, err := q.where()
 	return err
 }

@@ -92,7 +92,7 @@ type GroupQuery struct {
 }
 
 func listGroups(ctx context.Context, db Querier, l app.List, q string) (app.Page[*Group], error) {
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+	like := app.Contains(q)
 	order := map[string]string{"name": "lower(g.name)", "location": "lower(g.location)", "created_at": "g.created_at"}[l.Sort]
 	rows, err := db.Query(ctx, `SELECT `+groupColumns+` FROM scanner_groups g
 		WHERE $1 = '' OR g.name ILIKE $2 OR g.location ILIKE $2 OR g.description ILIKE $2

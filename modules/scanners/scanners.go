@@ -203,20 +203,15 @@ var sortColumns = map[string]string{
 }
 
 func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*Scanner], error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
+	w := &app.Where{}
 	switch q.Status {
 	case "":
 	case StatusOnline:
-		conds = append(conds, "s.online AND NOT s.disabled")
+		w.Add("s.online AND NOT s.disabled")
 	case StatusOffline:
-		conds = append(conds, "NOT s.online AND NOT s.disabled")
+		w.Add("NOT s.online AND NOT s.disabled")
 	case StatusDisabled:
-		conds = append(conds, "s.disabled")
+		w.Add("s.disabled")
 	default:
 		return app.Page[*Scanner]{}, app.Invalid("status", "invalid_status", "status must be online, offline or disabled")
 	}
@@ -224,22 +219,15 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 		if _, err := uuid.Parse(q.Group); err != nil {
 			return app.Page[*Scanner]{}, app.Invalid("group", "invalid_group", "group must be a scanner group's id")
 		}
-		add("EXISTS (SELECT 1 FROM scanner_group_members m WHERE m.scanner_id = s.id AND m.group_id = $%d)", q.Group)
+		w.Add("EXISTS (SELECT 1 FROM scanner_group_members m WHERE m.scanner_id = s.id AND m.group_id = " + w.Arg(q.Group) + ")")
 	}
 	if q.Q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Q) + "%"
-		n := len(args) + 1
-		args = append(args, like)
-		conds = append(conds, fmt.Sprintf("(s.name ILIKE $%d OR s.hostname ILIKE $%d OR s.binding ILIKE $%d)", n, n, n))
+		p := w.Arg(app.Contains(q.Q))
+		w.Add("(s.name ILIKE " + p + " OR s.hostname ILIKE " + p + " OR s.binding ILIKE " + p + ")")
 	}
-	where := "TRUE"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	args = append(args, l.Limit+1, l.Offset)
 	order := sortColumns[l.Sort] + " " + l.Direction() + " NULLS LAST, lower(s.name), s.id"
-	rows, err := scanScanners(db.Query(ctx, `SELECT `+scannerColumns+` FROM scanners s WHERE `+where+
-		` ORDER BY `+order+fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...))
+	rows, err := scanScanners(db.Query(ctx, `SELECT `+scannerColumns+` FROM scanners s WHERE `+w.SQL()+
+		` ORDER BY `+order+` LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...))
 	if err != nil {
 		return app.Page[*Scanner]{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -139,9 +138,7 @@ var listSorts = []string{"-created_at", "started_at", "finished_at", "status", "
 var statuses = map[string]bool{Pending: true, Running: true, Completed: true, Failed: true, Cancelled: true}
 
 func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*Scan], error) {
-	var conds []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := &app.Where{}
 	if q.Status != "" {
 		parts := strings.Split(q.Status, ",")
 		for _, p := range parts {
@@ -149,7 +146,7 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 				return app.Page[*Scan]{}, app.Invalid("status", "invalid_status", "status must be pending, running, completed, failed or cancelled")
 			}
 		}
-		conds = append(conds, "status = ANY ("+arg(parts)+")")
+		w.Add("status = ANY (" + w.Arg(parts) + ")")
 	}
 	for _, f := range []struct{ field, value, cond string }{{"scanner", q.Scanner, "%s = ANY (scanner_ids)"}, {"template", q.Template, "template_id = %s"}} {
 		if f.value == "" {
@@ -158,7 +155,7 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 		if _, err := uuid.Parse(f.value); err != nil {
 			return app.Page[*Scan]{}, app.Invalid(f.field, "invalid_id", f.field+" must be an id")
 		}
-		conds = append(conds, strings.Replace(f.cond, "%s", arg(f.value)+"::uuid", 1))
+		w.Add(strings.Replace(f.cond, "%s", w.Arg(f.value)+"::uuid", 1))
 	}
 	for _, f := range []struct{ field, value, cond string }{{"from", q.From, "created_at >= "}, {"to", q.To, "created_at < "}} {
 		if f.value == "" {
@@ -168,14 +165,10 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 		if err != nil {
 			return app.Page[*Scan]{}, err
 		}
-		conds = append(conds, f.cond+arg(t))
+		w.Add(f.cond + w.Arg(t))
 	}
-	where := "TRUE"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	rows, err := db.Query(ctx, `SELECT `+columns+` FROM scans WHERE `+where+` ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id
-		LIMIT `+arg(l.Limit+1)+` OFFSET `+arg(l.Offset), args...)
+	rows, err := db.Query(ctx, `SELECT `+columns+` FROM scans WHERE `+w.SQL()+` ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id
+		LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
 	out, err := collect(rows, err)
 	if err != nil {
 		return app.Page[*Scan]{}, err
