@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		var apiErr *Error
 		var httpErr *echo.HTTPError
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client left (a browser navigating away, say): nothing failed, nobody to answer.
+			log.Debug("request abandoned by the client", "method", c.Request().Method, "path", c.Path())
+			return
+		}
 		switch {
 		case errors.As(err, &apiErr):
 		case errors.As(err, &httpErr) && httpErr.Code < 500:

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -214,4 +216,22 @@ func testConfig(t *testing.T, flags map[string]string) *Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+func TestAnAbandonedRequestIsNotAnError(t *testing.T) {
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e := echo.New()
+	rec := httptest.NewRecorder()
+	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil).WithContext(ctx), rec)
+	errorHandler(log)(fmt.Errorf("query: %w", context.Canceled), c)
+	if strings.Contains(logged.String(), "level=ERROR") || rec.Body.Len() != 0 {
+		t.Fatalf("a client that left was logged as an error or answered: %q %q", logged.String(), rec.Body.String())
+	}
+	errorHandler(log)(fmt.Errorf("query: %w", context.Canceled), e.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil), httptest.NewRecorder()))
+	if !strings.Contains(logged.String(), "level=ERROR") {
+		t.Fatal("a cancellation the client did not cause is an internal error and must be logged")
+	}
 }
