@@ -114,3 +114,17 @@ func ParseTime(field, value string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// PageByKey turns one page of rows, fetched with LIMIT limit+1, into a Page whose cursor is
+// the key of its last item (keyset paging, for lists too long for offsets).
+func PageByKey[T any](limit int, rows []T, key func(last T) any) Page[T] {
+	p := Page[T]{Items: rows}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	if len(rows) > limit {
+		p.Items = rows[:limit]
+		p.NextCursor = EncodeCursor(key(p.Items[limit-1]))
+	}
+	return p
+}

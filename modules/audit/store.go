@@ -89,25 +89,22 @@ func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditReco
 		w.Add("id < " + w.Arg(cur.Before))
 	}
 	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE `+w.SQL()+` ORDER BY id DESC LIMIT `+w.Arg(limit+1), w.Args()...)
+	records, err := app.Collect(rows, err,
+		func(row pgx.Row) (*AuditRecord, error) {
+			r, err := scanRecord(row)
+			if err != nil {
+				return nil, err
+			}
+			return r.decode(), nil
+		})
 	if err != nil {
 		return app.Page[*AuditRecord]{}, err
 	}
-	defer rows.Close()
-	page := app.Page[*AuditRecord]{Items: []*AuditRecord{}}
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Items = append(page.Items, r.decode())
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = app.EncodeCursor(struct {
+	return app.PageByKey(limit, records, func(last *AuditRecord) any {
+		return struct {
 			Before int64 `json:"b"`
-		}{page.Items[limit-1].ID})
-	}
-	return page, rows.Err()
+		}{last.ID}
+	}), nil
 }
 
 // get returns one record.

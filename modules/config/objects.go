@@ -95,19 +95,7 @@ func listObjects(ctx context.Context, db Querier, kind string, l app.List, order
 	w.Add("o.kind = " + w.Arg(kind))
 	rows, err := db.Query(ctx, `SELECT `+objectColumns+` FROM config_objects o WHERE `+w.SQL()+
 		` ORDER BY `+order+`, o.id LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*stored
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return app.Collect(rows, err, scanObject)
 }
 
 // checkRefs confirms that every id a spec refers to is a live object of the kind its field

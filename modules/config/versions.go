@@ -74,19 +74,7 @@ func listVersions(ctx context.Context, db Querier, kind, id string, l app.List) 
 	}
 	rows, err := db.Query(ctx, `SELECT `+versionColumns+` FROM config_versions WHERE object_id = $1 AND kind = $2
 		ORDER BY version `+l.Direction()+` LIMIT $3 OFFSET $4`, id, kind, l.Limit+1, l.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []versionRow
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return app.Collect(rows, err, scanVersion)
 }
 
 func getVersion(ctx context.Context, db Querier, kind, id string, n int) (versionRow, error) {

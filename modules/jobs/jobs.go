@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
@@ -104,21 +105,7 @@ func scan(row pgx.Row) (*Job, error) {
 	return j, nil
 }
 
-func scanAll(rows pgx.Rows, err error) ([]*Job, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Job
-	for rows.Next() {
-		j, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
-}
+func scanAll(rows pgx.Rows, err error) ([]*Job, error) { return app.Collect(rows, err, scan) }
 
 var (
 	// ErrNotFound: no such job.

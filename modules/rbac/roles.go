@@ -73,19 +73,11 @@ var roleSorts = []string{"name", "created_at", "updated_at"}
 
 func listRoles(ctx context.Context, db querier, l app.List) (app.Page[*Role], error) {
 	rows, err := db.Query(ctx, `SELECT `+roleColumns+` FROM roles r ORDER BY r.builtin DESC, r.`+l.Sort+` `+l.Direction()+`, r.id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset)
+	out, err := app.Collect(rows, err, scanRole)
 	if err != nil {
 		return app.Page[*Role]{}, err
 	}
-	defer rows.Close()
-	var out []*Role
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return app.Page[*Role]{}, err
-		}
-		out = append(out, r)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 func validateRole(name, description string) error {

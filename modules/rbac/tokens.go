@@ -54,19 +54,11 @@ func scanToken(row pgx.Row) (*Token, error) {
 func listTokens(ctx context.Context, db querier, userID string, l app.List) (app.Page[*Token], error) {
 	rows, err := db.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY `+l.Sort+` `+l.Direction()+`, id LIMIT $2 OFFSET $3`,
 		userID, l.Limit+1, l.Offset)
+	out, err := app.Collect(rows, err, scanToken)
 	if err != nil {
 		return app.Page[*Token]{}, err
 	}
-	defer rows.Close()
-	var out []*Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return app.Page[*Token]{}, err
-		}
-		out = append(out, t)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 func createToken(ctx context.Context, tx pgx.Tx, p *app.Principal, in CreateToken, now time.Time) (*NewToken, error) {

@@ -169,19 +169,11 @@ func listUsers(ctx context.Context, db querier, l app.List, q UserQuery) (app.Pa
 	order := "u." + l.Sort + " " + l.Direction() + " NULLS LAST, u.id"
 	rows, err := db.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w.SQL()+` ORDER BY `+order+
 		` LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
+	out, err := app.Collect(rows, err, scanUser)
 	if err != nil {
 		return app.Page[*User]{}, err
 	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return app.Page[*User]{}, err
-		}
-		out = append(out, u)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 // createUser validates and inserts a user with its roles. actor may grant only roles whose

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
@@ -93,7 +94,7 @@ func (q HistoryQuery) where() (*app.Where, error) {
 
 const observedColumns = `observed_at, address, port, scan_id, job_id, scanner_id, rtt_us`
 
-func scanObserved(row interface{ Scan(...any) error }) (Observed, error) {
+func scanObserved(row pgx.Row) (Observed, error) {
 	var o Observed
 	var addr netip.Addr
 	var port int32
@@ -134,24 +135,13 @@ func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[
 	}
 	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+w.SQL()+
 		` ORDER BY observed_at DESC, address DESC, port DESC, job_id DESC LIMIT `+w.Arg(limit+1), w.Args()...)
+	obs, err := app.Collect(rows, err, scanObserved)
 	if err != nil {
 		return app.Page[Observed]{}, err
 	}
-	defer rows.Close()
-	page := app.Page[Observed]{Items: []Observed{}}
-	for rows.Next() {
-		o, err := scanObserved(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Items = append(page.Items, o)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = app.EncodeCursor(historyCursor{At: last.ObservedAt, Address: last.Address, Port: last.Port, Job: last.JobID})
-	}
-	return page, rows.Err()
+	return app.PageByKey(limit, obs, func(last Observed) any {
+		return historyCursor{At: last.ObservedAt, Address: last.Address, Port: last.Port, Job: last.JobID}
+	}), nil
 }
 
 // EachObservation streams every observation matching q, oldest first, for exports.

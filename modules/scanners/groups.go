@@ -97,19 +97,11 @@ func listGroups(ctx context.Context, db Querier, l app.List, q string) (app.Page
 	rows, err := db.Query(ctx, `SELECT `+groupColumns+` FROM scanner_groups g
 		WHERE $1 = '' OR g.name ILIKE $2 OR g.location ILIKE $2 OR g.description ILIKE $2
 		ORDER BY `+order+` `+l.Direction()+`, g.id LIMIT $3 OFFSET $4`, q, like, l.Limit+1, l.Offset)
+	out, err := app.Collect(rows, err, scanGroup)
 	if err != nil {
 		return app.Page[*Group]{}, err
 	}
-	defer rows.Close()
-	var out []*Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return app.Page[*Group]{}, err
-		}
-		out = append(out, g)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 func validateGroup(name, location, description string) error {

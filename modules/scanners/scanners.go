@@ -142,19 +142,7 @@ func status(online, disabled bool) string {
 }
 
 func scanScanners(rows pgx.Rows, err error) ([]*Scanner, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*Scanner{}
-	for rows.Next() {
-		s, err := scanScanner(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return app.Collect(rows, err, scanScanner)
 }
 
 // Get loads one scanner; ErrNotFound when there is none with that id.

@@ -141,19 +141,11 @@ func listTokens(ctx context.Context, db Querier, l app.List, status string, now 
 	}
 	rows, err := db.Query(ctx, `SELECT `+tokenColumns+` FROM scanner_tokens WHERE `+cond+` AND $3::timestamptz IS NOT NULL
 		ORDER BY `+l.Sort+` `+l.Direction()+`, id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset, now)
+	out, err := app.Collect(rows, err, func(r pgx.Row) (*ProvisioningToken, error) { return scanToken(r, now) })
 	if err != nil {
 		return app.Page[*ProvisioningToken]{}, err
 	}
-	defer rows.Close()
-	var out []*ProvisioningToken
-	for rows.Next() {
-		t, err := scanToken(rows, now)
-		if err != nil {
-			return app.Page[*ProvisioningToken]{}, err
-		}
-		out = append(out, t)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 // revokeToken makes an unused token unusable.

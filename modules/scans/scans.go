@@ -76,21 +76,7 @@ func scanRow(row pgx.Row) (*Scan, error) {
 	return s, err
 }
 
-func collect(rows pgx.Rows, err error) ([]*Scan, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Scan
-	for rows.Next() {
-		s, err := scanRow(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
+func collect(rows pgx.Rows, err error) ([]*Scan, error) { return app.Collect(rows, err, scanRow) }
 
 // Get loads a scan with its frozen scope.
 func Get(ctx context.Context, db Querier, id string) (*Scan, error) {

@@ -85,19 +85,11 @@ var scheduleSorts = []string{"name", "next_run_at", "last_run_at", "created_at"}
 
 func listSchedules(ctx context.Context, db Querier, l app.List) (app.Page[*Schedule], error) {
 	rows, err := db.Query(ctx, `SELECT `+scheduleColumns+` FROM schedules ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset)
+	out, err := app.Collect(rows, err, scanSchedule)
 	if err != nil {
 		return app.Page[*Schedule]{}, err
 	}
-	defer rows.Close()
-	var out []*Schedule
-	for rows.Next() {
-		s, err := scanSchedule(rows)
-		if err != nil {
-			return app.Page[*Schedule]{}, err
-		}
-		out = append(out, s)
-	}
-	return app.Paginate(l, out), rows.Err()
+	return app.Paginate(l, out), nil
 }
 
 var scheduleName = regexp.MustCompile(`^[^\x00-\x1f]{1,128}$`)
