@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -26,7 +29,7 @@ func BindJSON(c echo.Context, v any) error {
 	if dec.More() {
 		return Invalid("", "invalid_json", "the body holds more than one JSON value")
 	}
-	return nil
+	return CheckInput(v)
 }
 
 func jsonError(err error) error {
@@ -71,4 +74,117 @@ func article(kind string) string {
 	default:
 		return "a " + kind
 	}
+}
+
+// MaxText is the most bytes a request's text field may hold unless its struct field raises or
+// lowers it with a `maxlen:"N"` tag. It stays well below PostgreSQL's largest index entry
+// (about 2,700 bytes), so no text that reaches a handler can make an indexed write fail.
+const MaxText = 1024
+
+// CheckInput holds a decoded request body to what the databases can store, for every route:
+// text without NUL characters (PostgreSQL's text and jsonb refuse them) and within its length,
+// and whole numbers within their column's range. A Go int, uint or uint32 is stored as
+// PostgreSQL's integer, so it must lie within ±2,147,483,647; an int64 is a bigint; a uint64
+// must fit a bigint. A field that breaks a rule is a 400 naming it, as results[3].port, never
+// a 500 from the database later. Handlers still check what each value means.
+func CheckInput(v any) error {
+	return checkValue("", reflect.ValueOf(v), MaxText)
+}
+
+func checkValue(path string, v reflect.Value, maxText int) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkValue(path, v.Elem(), maxText)
+		}
+	case reflect.String:
+		return checkText(path, v.String(), maxText)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if n := v.Int(); v.Kind() != reflect.Int64 && (n < math.MinInt32 || n > math.MaxInt32) {
+			return outOfRange(path, strconv.FormatInt(n, 10), math.MinInt32, math.MaxInt32)
+		}
+	case reflect.Uint, reflect.Uint32, reflect.Uint64:
+		limit := uint64(math.MaxInt32)
+		if v.Kind() == reflect.Uint64 {
+			limit = math.MaxInt64
+		}
+		if n := v.Uint(); n > limit {
+			return outOfRange(path, strconv.FormatUint(n, 10), 0, int64(limit))
+		}
+	case reflect.Struct:
+		return checkStruct(path, v)
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // bytes, sent as base64
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := checkValue(fmt.Sprintf("%s[%d]", path, i), v.Index(i), maxText); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			key := fmt.Sprint(iter.Key().Interface())
+			if err := checkText(joinPath(path, "(key)"), key, MaxText); err != nil {
+				return err
+			}
+			if err := checkValue(joinPath(path, key), iter.Value(), maxText); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkStruct checks each exported field under its JSON name; an embedded struct's fields are
+// the outer object's, as encoding/json reads them.
+func checkStruct(path string, v reflect.Value) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		sub := path
+		if !f.Anonymous || name != "" {
+			if name == "" {
+				name = f.Name
+			}
+			sub = joinPath(path, name)
+		}
+		limit := MaxText
+		if n, err := strconv.Atoi(f.Tag.Get("maxlen")); err == nil {
+			limit = n
+		}
+		if err := checkValue(sub, v.Field(i), limit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkText(path, s string, max int) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(path, "invalid_character", orBody(path)+" must not contain the NUL character (\\u0000)")
+	}
+	if len(s) > max {
+		return Invalid(path, "too_long", fmt.Sprintf("%s is at most %d bytes long, not %d", orBody(path), max, len(s)))
+	}
+	return nil
+}
+
+func outOfRange(path, n string, lo, hi int64) error {
+	return Invalid(path, "out_of_range", fmt.Sprintf("%s must be a whole number from %d to %d, not %s", orBody(path), lo, hi, n))
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
