@@ -125,7 +125,7 @@ func checkValue(path string, v reflect.Value, maxText int) error {
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
-			key := fmt.Sprint(iter.Key().Interface())
+			key := fmt.Sprint(iter.Key())
 			if err := checkText(joinPath(path, "(key)"), key, MaxText); err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func checkStruct(path string, v reflect.Value) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !f.Anonymous {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
