@@ -19,7 +19,7 @@ import (
 
 // newEcho builds the process's one HTTP server with the middleware every request passes:
 // request id, panic recovery, request metadata for the audit log, structured access log,
-// metrics, security headers and a body limit.
+// metrics, security headers, a body limit and the check of query and path parameters.
 func (a *App) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -47,6 +47,7 @@ func (a *App) newEcho() *echo.Echo {
 		HSTSMaxAge: hstsAge(a.Config.TLS), ReferrerPolicy: "same-origin",
 	}))
 	e.Use(middleware.BodyLimit("32M"))
+	e.Use(checkParams)
 	return e
 }
 
