@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -191,6 +192,25 @@ func FuzzCheckInput(f *testing.F) {
 		}
 		if len(v.Notes) > 4096 || v.Batch != int(int32(v.Batch)) || v.Bytes > 1<<63-1 {
 			t.Fatalf("%q accepted %+v", body, v)
+		}
+	})
+}
+
+// FuzzCheckParam: a query or path parameter is refused with a 400 naming it, or is UTF-8
+// without a NUL.
+func FuzzCheckParam(f *testing.F) {
+	f.Add("q", "web server")
+	f.Add("id", "00000000-0000-4000-8000-000000000000")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		err := checkParam(name, value)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Status != 400 || !utf8.ValidString(e.Field) || strings.ContainsRune(e.Field, 0) {
+				t.Fatalf("%q=%q: %#v", name, value, err)
+			}
+			return
+		}
+		if !utf8.ValidString(value) || strings.ContainsRune(value, 0) || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+			t.Fatalf("%q=%q passed", name, value)
 		}
 	})
 }
