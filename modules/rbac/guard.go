@@ -88,16 +88,17 @@ func (g *guard) authenticate(c echo.Context, mutates bool) (*app.Principal, *ses
 	return p, sess, nil
 }
 
+// scopesOfUser is the SQL for the union of the scopes of user u's roles.
+const scopesOfUser = `COALESCE((SELECT array_agg(DISTINCT s) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, unnest(r.scopes) s
+	WHERE ur.user_id = u.id), '{}')`
+
 // userPrincipal loads a user with the union of their roles' scopes.
 func userPrincipal(ctx context.Context, db querier, userID string) (*app.Principal, error) {
 	var name string
 	var owner, disabled bool
 	var scopes []string
-	err := db.QueryRow(ctx, `
-		SELECT u.username, u.owner, u.disabled,
-			COALESCE((SELECT array_agg(DISTINCT s) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, unnest(r.scopes) s
-				WHERE ur.user_id = u.id), '{}')
-		FROM users u WHERE u.id = $1`, userID).Scan(&name, &owner, &disabled, &scopes)
+	err := db.QueryRow(ctx, `SELECT u.username, u.owner, u.disabled, `+scopesOfUser+` FROM users u WHERE u.id = $1`, userID).
+		Scan(&name, &owner, &disabled, &scopes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errUnauthenticated
 	}
