@@ -21,6 +21,7 @@ var catalogue = []Scope{
 	{Scope: "users:write", Description: "Create, change, disable and delete users and assign their roles."},
 	{Scope: "roles:view", Description: "See roles and the scopes they grant."},
 	{Scope: "roles:write", Description: "Create, change and delete custom roles."},
+	{Scope: "tokens:write", Description: "Lets an API token create and revoke its user's tokens (never beyond its own scopes and expiry). Sessions need no scope for their own tokens."},
 	{Scope: "audit:view", Description: "Read the audit log and verify its hash chain."},
 	{Scope: "audit:export", Description: "Download the audit log."},
 	{Scope: "settings:view", Description: "See system settings."},
