@@ -65,11 +65,11 @@ func (g *guard) authenticate(c echo.Context, mutates bool) (*app.Principal, *ses
 		p, err := tokenPrincipal(ctx, g.pool(), g.clock, strings.TrimSpace(bearer))
 		return p, nil, err
 	}
-	cookie, err := c.Cookie(SessionCookie)
-	if err != nil || cookie.Value == "" {
+	cookie := g.sessions.presented(c)
+	if cookie == "" {
 		return nil, nil, errUnauthenticated
 	}
-	sess, err := g.sessions.lookup(ctx, g.pool(), cookie.Value)
+	sess, err := g.sessions.lookup(ctx, g.pool(), cookie)
 	if errors.Is(err, errNoSession) {
 		return nil, nil, errUnauthenticated
 	}
