@@ -81,7 +81,7 @@ var builtinRoles = []builtinRole{
 	{RoleOperator, "Runs scans and looks after scanners and alarms: scan execution and scheduling, results, scanner viewing, alerting, health.",
 		fixed("scans:view", "scans:execute", "scans:schedule", "results:view", "results:export", "scanners:view",
 			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "health:view")},
-	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log; no user profiles, secrets or exports.",
+	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log (with people's names and addresses hidden); no user profiles, secrets or exports.",
 		fixed("targets:view", "ports:view", "templates:view", "scanners:view", "scans:view", "results:view",
 			"alarms:view", "health:view", "audit:view")},
 }
