@@ -42,13 +42,14 @@ test-ui: postgres ui-deps chromium
 ## has its page, the API reference lists every route of the OpenAPI document, and Debian's
 ## Chromium walks home -> a feature's docs -> the API reference from a plain static file server
 test-site: site chromium
-	cd website && node --test tests/
+	cd website && npm test
 
 ## site: the public website (website/: Astro + Starlight) into website/dist, generated from the UI's
 ## help files, README.md, docs/*.md and ui/src/api/openapi.json; any static host can serve it.
-## Preview: `cd website && npx astro preview`. Needs only the npm registry (no remote fonts or images).
+## Preview: `cd website && npm run preview`. Needs only the npm registry (no remote fonts or images);
+## the scripts turn Astro's telemetry off, so building sends nothing anywhere.
 site: site-deps
-	cd website && npx astro build
+	cd website && npm run build
 
 ## site-deps: the website's npm packages (npm ci in website/) when missing or older than the lock
 ## file. Astro 5 is the newest that runs on Node.js 20 (Astro 6 and later need Node.js 22.12); the

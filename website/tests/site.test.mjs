@@ -35,8 +35,8 @@ function helpFiles() {
   return walk(join(repo, 'ui/src/pages'), 'help.ts').map((file) => {
     const src = readFileSync(file, 'utf8');
     const path = /^\s{2}path:\s*'([^']+)'/m.exec(src)?.[1];
-    const title = /^\s{2}title:\s*'((?:[^'\\]|\\.)*)'/m.exec(src)?.[1]?.replace(/\\(.)/g, '$1');
-    return { file, path, title };
+    const field = (name) => new RegExp(`^\\s{2}${name}:\\s*'((?:[^'\\\\]|\\\\.)*)'`, 'm').exec(src)?.[1]?.replace(/\\(.)/g, '$1');
+    return { file, path, title: field('title'), summary: field('summary') };
   });
 }
 
@@ -50,9 +50,19 @@ test('every UI help entry has its page on the site, titled as in the UI', () => 
     const page = pages.find((p) => p.url === url);
     if (!page) missing.push(`${h.path} (${h.file}): no page at ${url}`);
     else if (!headings(page.html).some((x) => x.level === 1 && x.text === h.title)) missing.push(`${url}: no h1 "${h.title}"`);
+    else if (h.summary && !text(page.html).includes(h.summary.replace(/`/g, ''))) missing.push(`${url}: the summary differs from the help file's`);
     else if (!pages.find((p) => p.url === '/docs/')?.html.includes(`href="${url}"`)) missing.push(`${url}: not linked from /docs/`);
   }
   assert.deepEqual(missing, []);
+});
+
+test('every help file the route table imports is one the site reads', () => {
+  // The site globs ui/src/pages/**/help.ts; a help file kept anywhere else would be in the app's
+  // docs and QuickHelp but missing here.
+  const routes = readFileSync(join(repo, 'ui/src/routes.ts'), 'utf8');
+  const imports = [...routes.matchAll(/^import (\w+) from '([^']+)';/gm)].filter((m) => /help$/i.test(m[1]));
+  assert.ok(imports.length > 0, 'no help imports found in ui/src/routes.ts');
+  assert.deepEqual(imports.filter((m) => !/^\.\/pages\/.+\/help$/.test(m[2])).map((m) => `${m[1]} from ${m[2]}`), []);
 });
 
 test('the API reference lists every route of the OpenAPI document', () => {
