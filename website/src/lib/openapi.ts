@@ -105,6 +105,15 @@ export function operationFor(line: string): Operation | undefined {
   return operations.find((o) => o.method === method?.toUpperCase() && o.path === path?.split('?')[0]);
 }
 
+/** A schema's anchor on /docs/api/schemas/. */
+export function schemaId(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '-');
+}
+
+export function schemaUrl(name: string): string {
+  return `/docs/api/schemas/#${schemaId(name)}`;
+}
+
 export function refName(ref: string): string {
   return ref.replace('#/components/schemas/', '');
 }

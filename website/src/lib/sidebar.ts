@@ -27,6 +27,7 @@ export function sidebar() {
       items: [
         { label: 'API overview', link: '/docs/api/' },
         ...tags.map((t) => ({ label: `API: ${t}`, link: tagUrl(t) })),
+        { label: 'API schemas', link: '/docs/api/schemas/' },
         ...referenceDocs.map((g) => ({ label: g.title, link: referenceUrl(g) })),
       ],
     },
