@@ -34,9 +34,9 @@ test('every internal link and asset resolves, fragments included', () => {
 function helpFiles() {
   return walk(join(repo, 'ui/src/pages'), 'help.ts').map((file) => {
     const src = readFileSync(file, 'utf8');
-    const path = /^\s{2}path:\s*'([^']+)'/m.exec(src)?.[1];
-    const field = (name) => new RegExp(`^\\s{2}${name}:\\s*'((?:[^'\\\\]|\\\\.)*)'`, 'm').exec(src)?.[1]?.replace(/\\(.)/g, '$1');
-    return { file, path, title: field('title'), summary: field('summary') };
+    // A top-level string property, in any of JavaScript's three quotes.
+    const field = (name) => new RegExp(`^\\s{2}${name}:\\s*(['"\`])((?:(?!\\1)[^\\\\]|\\\\.)*)\\1`, 'm').exec(src)?.[2]?.replace(/\\(.)/g, '$1');
+    return { file, path: field('path'), title: field('title'), summary: field('summary') };
   });
 }
 
@@ -76,6 +76,9 @@ test('the API reference lists every route of the OpenAPI document', () => {
   const detailed = new Set(api.flatMap((p) => headings(p.html).filter((h) => h.level === 2).map((h) => h.text)));
   assert.deepEqual(routes.filter((r) => !overview.includes(r)), [], 'missing from the overview at /docs/api/');
   assert.deepEqual(routes.filter((r) => !detailed.has(r)), [], 'without a section on an API page');
+  const schemaPage = api.find((p) => p.url === '/docs/api/schemas/');
+  const shown = new Set(headings(schemaPage.html).filter((h) => h.level === 2).map((h) => h.text));
+  assert.deepEqual(Object.keys(spec.components?.schemas ?? {}).filter((n) => !shown.has(n)), [], 'schemas missing from /docs/api/schemas/');
 });
 
 test('every page: images have alt text, one h1, headings in order', () => {
