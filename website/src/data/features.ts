@@ -1,6 +1,7 @@
 // The product's features, grouped as the features page groups them. Each names where its
 // documentation lives, in order of preference: a UI page's help (`/path`, the page's route), a
-// README section (`guide:Title`), a docs/*.md file (`ref:name`) or an API group (`api:tag`). The
+// README section (`guide:Title`), a docs/*.md file (`ref:name`), an API group (`api:tag`, or
+// `api:` for the overview) or a page of this site (`/security/#anchor`). The
 // site links the first that exists when it is built, so a feature gains its link the day its
 // page or section lands; until then it says the documentation is not written yet.
 
@@ -54,7 +55,7 @@ export const featureGroups: FeatureGroup[] = [
       { title: 'Authentication log', text: 'Every sign-in, failed or not, every sign-out and session expiry, with source address and user agent.', docs: ['/audit', 'guide:Users, roles, API tokens and the audit log'] },
       { title: 'Data access log', text: 'Reads of sensitive resources — scanner keys, provisioning tokens, secrets — are audited too.', docs: ['/audit'] },
       { title: 'Export', text: 'Download the whole log or a filtered part as JSON Lines or CSV for a SIEM or an auditor.', docs: ['/audit'] },
-      { title: 'Compliance mapping', text: 'Access control, the audit trail, change tracking, monitoring, inventory, encryption and incident handling map to SOC 2 (CC6–CC8) and ISO 27001 controls. Your auditor decides which are satisfied in your environment.', docs: ['/security/'] },
+      { title: 'Compliance mapping', text: 'Access control, the audit trail, change tracking, monitoring, inventory, encryption and incident handling map to SOC 2 (CC6–CC8) and ISO 27001 controls. Your auditor decides which are satisfied in your environment.', docs: ['/security/#compliance-mapping'] },
     ],
   },
   {
@@ -119,7 +120,7 @@ export const featureGroups: FeatureGroup[] = [
       { title: 'One open repository', text: 'Server, scanner, web interface, this website, deployment files and tests, in one repository. Nothing is built from private source.', docs: ['guide:Architecture'] },
       { title: 'API first', text: 'Everything the interface does is a documented API call; there are no interface-only capabilities or hidden admin endpoints.', docs: ['api:'] },
       { title: 'No self-updating agents', text: 'Scanners never download code or update themselves: every binary on your network was put there by your team.', docs: ['ref:scanner-protocol'] },
-      { title: 'No phone-home', text: 'No analytics, crash reports or license server. The only outbound connections are those you configure.', docs: ['/security/'] },
+      { title: 'No phone-home', text: 'No analytics, crash reports or license server. The only outbound connections are those you configure.', docs: ['/security/#no-phone-home'] },
       { title: 'Docs for every page', text: 'Every page of the interface has its documentation at the same path under /docs, and a QuickHelp panel from the same text.', docs: ['/docs/'] },
     ],
   },

@@ -8,7 +8,7 @@ function target(t: string): string | undefined {
   const [kind, name] = t.includes(':') && !t.startsWith('/') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)] : ['page', t];
   switch (kind) {
     case 'page': {
-      if (t.endsWith('/')) return t; // a page of this site
+      if (/\/(#.*)?$/.test(t)) return t; // a page of this site: "/security/", "/security/#no-phone-home"
       const h = helpFor(t);
       return h && helpUrl(h);
     }

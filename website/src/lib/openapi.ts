@@ -1,6 +1,7 @@
 // The API reference's source: ui/src/api/openapi.json, the committed copy of what `mipo openapi`
 // prints (openapi_test.go fails when it is stale). Operations are grouped by their first tag.
 import spec from '../../../ui/src/api/openapi.json';
+import { slugify } from './slug';
 
 export const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -54,10 +55,6 @@ export const schemas: Record<string, Schema> = doc.components?.schemas ?? {};
 function firstMedia(content?: Record<string, Media>): { type?: string; schema?: Schema } {
   const [type, media] = Object.entries(content ?? {})[0] ?? [];
   return { type, schema: media?.schema };
-}
-
-function slugify(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
 export const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, item]) =>

@@ -2,6 +2,7 @@
 // pages. Whatever sections README.md has when the site is built become pages; nothing is copied.
 import { createMarkdownProcessor } from '@astrojs/markdown-remark';
 import readme from '../../../README.md?raw';
+import { slugify } from './slug';
 
 const docFiles = import.meta.glob<string>('../../../docs/*.md', { eager: true, query: '?raw', import: 'default' });
 
@@ -14,10 +15,6 @@ export interface Guide {
   /** Markdown, headings already shifted so the page's h1 is the title. */
   markdown: string;
   source: string;
-}
-
-export function slugify(s: string): string {
-  return s.toLowerCase().replace(/`/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
 /** Splits markdown on headings of one level, ignoring lines inside fenced code. */
