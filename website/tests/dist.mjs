@@ -1,7 +1,7 @@
 // Reading the built site (website/dist) for the tests: its pages, their links, ids and headings.
 // Plain string work on Astro's output, so the checks share nothing with the code that made it.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -51,8 +51,4 @@ export function ids(html) {
 /** The h1..h6 of a page, in document order. */
 export function headings(html) {
   return [...html.matchAll(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/g)].map((m) => ({ level: Number(m[1]), text: text(m[2]) }));
-}
-
-export function pageDir(file) {
-  return dirname(file);
 }
