@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -90,105 +91,136 @@ const MaxText = 1024
 // must fit a bigint. A field that breaks a rule is a 400 naming it, as results[3].port, never
 // a 500 from the database later. Handlers still check what each value means.
 func CheckInput(v any) error {
-	return checkValue("", reflect.ValueOf(v), MaxText)
+	if bad := checkValue(reflect.ValueOf(v), MaxText); bad != nil {
+		return bad.apiError()
+	}
+	return nil
 }
 
-func checkValue(path string, v reflect.Value, maxText int) error {
+// badInput is a refusal found deep in a body. Its path is collected on the way out, innermost
+// first, so a body that passes (nearly all of them) costs no path strings at all.
+type badInput struct {
+	path []string
+	code string
+	what func() string // the sentence after the field's name
+}
+
+func (b *badInput) at(segment string) *badInput {
+	b.path = append(b.path, segment)
+	return b
+}
+
+func (b *badInput) apiError() *Error {
+	var sb strings.Builder
+	for i := len(b.path) - 1; i >= 0; i-- {
+		if sb.Len() > 0 && !strings.HasPrefix(b.path[i], "[") {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(b.path[i])
+	}
+	path := sb.String()
+	return Invalid(path, b.code, orBody(path)+" "+b.what())
+}
+
+func checkValue(v reflect.Value, maxText int) *badInput {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
-			return checkValue(path, v.Elem(), maxText)
+			return checkValue(v.Elem(), maxText)
 		}
 	case reflect.String:
-		return checkText(path, v.String(), maxText)
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		if n := v.Int(); v.Kind() != reflect.Int64 && (n < math.MinInt32 || n > math.MaxInt32) {
-			return outOfRange(path, strconv.FormatInt(n, 10), math.MinInt32, math.MaxInt32)
+		return checkText(v.String(), maxText)
+	case reflect.Int, reflect.Int32:
+		if n := v.Int(); n < math.MinInt32 || n > math.MaxInt32 {
+			return outOfRange(strconv.FormatInt(n, 10), math.MinInt32, math.MaxInt32)
 		}
-	case reflect.Uint, reflect.Uint32, reflect.Uint64:
-		limit := uint64(math.MaxInt32)
-		if v.Kind() == reflect.Uint64 {
-			limit = math.MaxInt64
+	case reflect.Uint, reflect.Uint32:
+		if n := v.Uint(); n > math.MaxInt32 {
+			return outOfRange(strconv.FormatUint(n, 10), 0, math.MaxInt32)
 		}
-		if n := v.Uint(); n > limit {
-			return outOfRange(path, strconv.FormatUint(n, 10), 0, int64(limit))
+	case reflect.Uint64:
+		if n := v.Uint(); n > math.MaxInt64 {
+			return outOfRange(strconv.FormatUint(n, 10), 0, math.MaxInt64)
 		}
 	case reflect.Struct:
-		return checkStruct(path, v)
+		for _, f := range fieldsOf(v.Type()) {
+			if bad := checkValue(v.Field(f.index), f.maxText); bad != nil {
+				if f.name == "" { // embedded: its fields are the outer object's
+					return bad
+				}
+				return bad.at(f.name)
+			}
+		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return nil // bytes, sent as base64
 		}
 		for i := 0; i < v.Len(); i++ {
-			if err := checkValue(fmt.Sprintf("%s[%d]", path, i), v.Index(i), maxText); err != nil {
-				return err
+			if bad := checkValue(v.Index(i), maxText); bad != nil {
+				return bad.at("[" + strconv.Itoa(i) + "]")
 			}
 		}
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
 			key := fmt.Sprint(iter.Key())
-			if err := checkText(joinPath(path, "(key)"), key, MaxText); err != nil {
-				return err
+			if bad := checkText(key, MaxText); bad != nil {
+				return bad.at("(key)")
 			}
-			if err := checkValue(joinPath(path, key), iter.Value(), maxText); err != nil {
-				return err
+			if bad := checkValue(iter.Value(), maxText); bad != nil {
+				return bad.at(key)
 			}
 		}
 	}
 	return nil
 }
 
-// checkStruct checks each exported field under its JSON name; an embedded struct's fields are
-// the outer object's, as encoding/json reads them.
-func checkStruct(path string, v reflect.Value) error {
-	t := v.Type()
+// inputField is how CheckInput reads one struct field: its JSON name ("" for an embedded
+// struct, whose fields encoding/json lifts into the outer object) and its text limit.
+type inputField struct {
+	index   int
+	name    string
+	maxText int
+}
+
+var inputFields sync.Map // reflect.Type → []inputField
+
+func fieldsOf(t reflect.Type) []inputField {
+	if fs, ok := inputFields.Load(t); ok {
+		return fs.([]inputField)
+	}
+	var fs []inputField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() && !f.Anonymous {
-			continue
-		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if name == "-" || !f.IsExported() && !f.Anonymous {
 			continue
 		}
-		sub := path
-		if !f.Anonymous || name != "" {
-			if name == "" {
-				name = f.Name
-			}
-			sub = joinPath(path, name)
+		if name == "" && !f.Anonymous {
+			name = f.Name
 		}
 		limit := MaxText
 		if n, err := strconv.Atoi(f.Tag.Get("maxlen")); err == nil {
 			limit = n
 		}
-		if err := checkValue(sub, v.Field(i), limit); err != nil {
-			return err
-		}
+		fs = append(fs, inputField{index: i, name: name, maxText: limit})
 	}
-	return nil
+	inputFields.Store(t, fs)
+	return fs
 }
 
-func checkText(path, s string, max int) error {
+func checkText(s string, max int) *badInput {
 	if strings.IndexByte(s, 0) >= 0 {
-		return Invalid(path, "invalid_character", orBody(path)+" must not contain the NUL character (\\u0000)")
+		return &badInput{code: "invalid_character", what: func() string { return "must not contain the NUL character (\\u0000)" }}
 	}
 	if len(s) > max {
-		return Invalid(path, "too_long", fmt.Sprintf("%s is at most %d bytes long, not %d", orBody(path), max, len(s)))
+		return &badInput{code: "too_long", what: func() string { return fmt.Sprintf("is at most %d bytes long, not %d", max, len(s)) }}
 	}
 	return nil
 }
 
-func outOfRange(path, n string, lo, hi int64) error {
-	return Invalid(path, "out_of_range", fmt.Sprintf("%s must be a whole number from %d to %d, not %s", orBody(path), lo, hi, n))
-}
-
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
+func outOfRange(n string, lo, hi int64) *badInput {
+	return &badInput{code: "out_of_range", what: func() string { return fmt.Sprintf("must be a whole number from %d to %d, not %s", lo, hi, n) }}
 }
 
 // checkParams refuses a query or path parameter PostgreSQL cannot compare with text: a NUL,

@@ -214,3 +214,27 @@ func FuzzCheckParam(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckInput: the edge's walk over a full results batch (5,000 results), the largest
+// body a scanner sends.
+func BenchmarkCheckInput(b *testing.B) {
+	type result struct {
+		Address    string `json:"address"`
+		Port       int    `json:"port"`
+		ObservedAt string `json:"observed_at"`
+		RTTMicros  int64  `json:"rtt_us"`
+	}
+	batch := struct {
+		Batch   int      `json:"batch"`
+		Results []result `json:"results"`
+	}{Batch: 1, Results: make([]result, 5000)}
+	for i := range batch.Results {
+		batch.Results[i] = result{Address: "10.0.0.1", Port: 1 + i, ObservedAt: "2026-11-23T11:20:00.123456Z", RTTMicros: 84}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckInput(&batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
