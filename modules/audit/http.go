@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -121,7 +120,7 @@ var csvHeader = []string{"id", "at", "actor_kind", "actor_id", "actor_name", "so
 
 func newExportWriter(format string, res *echo.Response) *exportWriter {
 	if format == "csv" {
-		cw := csv.NewWriter(res)
+		cw := app.NewCSVWriter(res)
 		cw.Write(csvHeader)
 		return &exportWriter{
 			contentType: "text/csv; charset=utf-8",
