@@ -122,7 +122,8 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 func TestIngestAndManagerShareTheDatabases(t *testing.T) {
 	dbs := apptest.EmptyDatabases(t)
 	env := []string{"MIPO_LOG_LEVEL=warn", "MIPO_TLS=off",
-		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs)}
+		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs),
+		"MIPO_CONFIG_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBConfig), "MIPO_RESULTS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBResults), "MIPO_JOBS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBJobs)}
 	var procs []*apptest.Process
 	var addrs []string
 	for _, role := range []string{"ingest", "manager"} {

@@ -57,6 +57,7 @@ type App struct {
 	embedded       *EmbeddedPG
 	ownsDB         bool
 	resultsStorage string
+	appendOnly     string   // "" when the append-only tables are out of the runtime role's reach
 	started        []string // modules whose OnStart ran, in order
 	runCtx         context.Context
 	cancelRun      context.CancelFunc
@@ -158,7 +159,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		a.ownsDB = true
 	}
-	if err := Migrate(ctx, a.DB, a.Log); err != nil {
+	if a.appendOnly, err = MigrateAsOwner(ctx, a.Config, a.embedded, a.DB, a.Log); err != nil {
 		return err
 	}
 	if a.resultsStorage, err = ResultsStorage(ctx, a.DB.Results); err != nil {

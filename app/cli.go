@@ -190,7 +190,7 @@ func OpenDatabasesForCLI(ctx context.Context, cfg *Config) (dbs *Databases, clos
 		stopPG()
 		return nil, nil, err
 	}
-	if err = Migrate(ctx, dbs, nil); err != nil {
+	if _, err = MigrateAsOwner(ctx, cfg, pg, dbs, nil); err != nil {
 		dbs.Close()
 		stopPG()
 		return nil, nil, err
