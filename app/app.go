@@ -89,6 +89,7 @@ func New(cfg *Config, opts Options) (*App, error) {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newPoolCollector(a.DB))
 	a.metrics = newHTTPMetrics(a.Metrics)
 	var err error
+	processAuditKey.Store(&cfg.AuditKey)
 	if a.Secrets, err = NewSecretBox(cfg.SecretKey); err != nil {
 		return nil, err
 	}
@@ -147,6 +148,7 @@ func (a *App) Handler() http.Handler { return a.echo }
 // configured), migrations, each module's OnStart in dependency order, the event bus and the
 // job scheduler. On failure, whatever was started is stopped again.
 func (a *App) Start(ctx context.Context) (err error) {
+	ctx = WithAuditKey(ctx, a.Config.AuditKey)
 	a.runCtx, a.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {

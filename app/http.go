@@ -33,7 +33,7 @@ func (a *App) newEcho() *echo.Echo {
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent()}
-			c.SetRequest(c.Request().WithContext(WithRequestMeta(c.Request().Context(), meta)))
+			c.SetRequest(c.Request().WithContext(WithAuditKey(WithRequestMeta(c.Request().Context(), meta), a.Config.AuditKey)))
 			return next(c)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -194,13 +195,13 @@ func TestVerifyNamesTheFirstAlteredRecord(t *testing.T) {
 	var last int64
 	su.QueryRow(ctx, `SELECT max(id) FROM audit_log`).Scan(&last)
 	su.Exec(ctx, `DELETE FROM audit_log WHERE id = $1`, victim)
-	v, err = audit.Verify(ctx, srv.DBs.Config)
+	v, err = audit.Verify(ctx, chainOf(srv))
 	if err != nil || v.OK || *v.FirstBadID <= victim || *v.FirstBadID > last {
 		t.Fatalf("a removed record must break the chain after it: %+v %v", v, err)
 	}
 	// `mipo audit verify` says the same and fails.
 	cmd := app.NewCLI()
-	cmd.SetArgs([]string{"audit", "verify", "--data-dir", t.TempDir(), "--config-dsn", srv.DBs.DSN("config"),
+	cmd.SetArgs([]string{"audit", "verify", "--data-dir", srv.App.Config.DataDir, "--config-dsn", srv.DBs.DSN("config"),
 		"--results-dsn", srv.DBs.DSN("results"), "--jobs-dsn", srv.DBs.DSN("jobs")})
 	cmd.SetOut(&strings.Builder{})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "broken at record") {
@@ -243,7 +244,7 @@ func TestConcurrentWritersKeepTheChainIntact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	v, err := audit.Verify(context.Background(), srv.DBs.Config)
+	v, err := audit.Verify(context.Background(), chainOf(srv))
 	if err != nil || !v.OK {
 		t.Fatalf("concurrent writers broke the chain: %+v %v", v, err)
 	}
@@ -399,5 +400,137 @@ func TestCSVExportNeutralisesFormulas(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("the export lacks the neutralised cell %q", want)
 		}
+	}
+}
+
+func chainOf(srv *apptest.Server) audit.Chain {
+	return audit.Chain{Config: srv.DBs.Config, Jobs: srv.DBs.Jobs, Key: srv.App.Config.AuditKey}
+}
+
+// superuser connects to the test's config database as a superuser with the triggers off: the
+// strongest attacker short of one holding MIPO_AUDIT_KEY.
+func superuser(t *testing.T, srv *apptest.Server, db string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	su, err := pgx.Connect(ctx, apptest.SuperuserDSN(srv.DBs.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { su.Close(ctx) })
+	if _, err := su.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
+	return su
+}
+
+// someRecords writes n role.create records and a checkpoint after them.
+func someRecords(t *testing.T, srv *apptest.Server, owner *apptest.Client, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		owner.Post("/api/v1/roles", map[string]any{"name": fmt.Sprintf("cp%02d", i), "scopes": []string{}})
+	}
+	if err := audit.Checkpoint(context.Background(), chainOf(srv)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := audit.Verify(context.Background(), chainOf(srv)); err != nil || !v.OK {
+		t.Fatalf("an untouched log must verify: %+v %v", v, err)
+	}
+}
+
+func TestVerifyCatchesACutTail(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 6)
+	ctx := context.Background()
+	var count int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&count)
+	su := superuser(t, srv, "config")
+	if _, err := su.Exec(ctx, `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id DESC LIMIT 3)`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	want := fmt.Sprintf("says %d records", count)
+	if err != nil || v.OK || !strings.Contains(v.Reason, want) || !strings.Contains(v.Reason, fmt.Sprintf("the table has %d", count-3)) {
+		t.Fatalf("a cut tail must be named (%q): %+v %v", want, v, err)
+	}
+}
+
+func TestVerifyCatchesARewriteWithoutTheKey(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 6)
+	ctx := context.Background()
+	var victim int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT id FROM audit_log ORDER BY id DESC OFFSET 3 LIMIT 1`).Scan(&victim)
+	su := superuser(t, srv, "config")
+	if _, err := su.Exec(ctx, `UPDATE audit_log SET actor_name = 'someone-else' WHERE id = $1`, victim); err != nil {
+		t.Fatal(err)
+	}
+	// Every hash from the victim on is recomputed, links and all, without the key.
+	if err := audit.Rechain(ctx, su, victim, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != victim {
+		t.Fatalf("a rewrite without the key must be caught at record %d: %+v %v", victim, v, err)
+	}
+	// Even with a guessed key the rewrite is caught at the same record.
+	if err := audit.Rechain(ctx, su, victim, []byte("a-key-that-is-not-mipo-audit-key")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := audit.Verify(ctx, chainOf(srv)); v.OK || *v.FirstBadID != victim {
+		t.Fatalf("a rewrite under another key must be caught: %+v", v)
+	}
+}
+
+func TestVerifyCatchesAForgedAppend(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 3)
+	ctx := context.Background()
+	su := superuser(t, srv, "config")
+	var forged int64
+	if err := su.QueryRow(ctx, `INSERT INTO audit_log (id, at, actor_kind, actor_name, action, outcome, prev_hash, hash)
+		SELECT nextval('audit_log_id_seq'), now(), 'user', 'owner', 'session.login', 'success', '', '' RETURNING id`).Scan(&forged); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Rechain(ctx, su, forged, nil); err != nil { // a correct unkeyed hash, linked to the head
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != forged {
+		t.Fatalf("a forged append must be named: %+v %v", v, err)
+	}
+}
+
+// Records written before the key existed carry unkeyed hashes. The first checkpoint (written
+// at the first start with the key) anchors them: it is keyed, and it holds their head. Before
+// that anchor they do not verify; after it they do, and an unkeyed record after the anchor is a
+// forgery.
+func TestRecordsFromBeforeTheKeyAreAnchoredByTheFirstCheckpoint(t *testing.T) {
+	dbs := apptest.Databases(t)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	chain := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: key}
+	older := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("older")), nil)
+	for i := 0; i < 3; i++ {
+		if err := audit.RecordNow(older, dbs.Config, audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("newer")), key)
+	if v, _ := audit.Verify(ctx, chain); v.OK {
+		t.Fatalf("unkeyed records no checkpoint vouches for must not verify: %+v", v)
+	}
+	if err := audit.Checkpoint(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "newer.write", ResourceType: "thing"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := audit.Verify(ctx, chain); err != nil || !v.OK || v.Checked != 4 {
+		t.Fatalf("anchored older records and a keyed one must verify: %+v %v", v, err)
+	}
+	if err := audit.RecordNow(older, dbs.Config, audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := audit.Verify(ctx, chain); v.OK {
+		t.Fatalf("an unkeyed record after the anchor must not verify: %+v", v)
 	}
 }

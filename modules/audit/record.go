@@ -76,7 +76,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ua, ip := truncate(meta.UserAgent, 512), truncate(meta.RemoteIP, 64)
-	hash, err := computeHash(prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
+	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
 	if err != nil {
 		return err
 	}
