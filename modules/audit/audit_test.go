@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/app/apptest"
@@ -122,7 +123,7 @@ func TestTheApplicationRoleCannotRewriteTheLog(t *testing.T) {
 	if apptest.SharedServer() {
 		t.Skip("MIPO_TEST_DATABASE_URL runs every role as one superuser")
 	}
-	for _, table := range []string{"audit_log", "config_versions"} {
+	for table, pool := range map[string]*pgxpool.Pool{"audit_log": srv.DBs.Config, "config_versions": srv.DBs.Config, "audit_checkpoints": srv.DBs.Jobs} {
 		for _, stmt := range []string{
 			`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`,
 			`ALTER TABLE ` + table + ` OWNER TO mipo`,
@@ -134,12 +135,12 @@ func TestTheApplicationRoleCannotRewriteTheLog(t *testing.T) {
 		} {
 			// GRANT without the grant option is a warning, not an error, in PostgreSQL: what
 			// counts is that nothing was granted.
-			if _, err := srv.DBs.Config.Exec(ctx, stmt); err == nil && !strings.HasPrefix(stmt, "GRANT") {
+			if _, err := pool.Exec(ctx, stmt); err == nil && !strings.HasPrefix(stmt, "GRANT") {
 				t.Errorf("mipo's own database role ran %q", stmt)
 			}
 		}
 		var owns, update, trigger, grantable bool
-		err := srv.DBs.Config.QueryRow(ctx, `SELECT pg_has_role(current_user, c.relowner, 'MEMBER'),
+		err := pool.QueryRow(ctx, `SELECT pg_has_role(current_user, c.relowner, 'MEMBER'),
 			has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'),
 			has_table_privilege(c.oid, 'TRIGGER'), has_table_privilege(c.oid, 'INSERT WITH GRANT OPTION') OR has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')
 			FROM pg_class c WHERE c.relname = $1`, table).Scan(&owns, &update, &trigger, &grantable)
@@ -532,5 +533,24 @@ func TestRecordsFromBeforeTheKeyAreAnchoredByTheFirstCheckpoint(t *testing.T) {
 	}
 	if v, _ := audit.Verify(ctx, chain); v.OK {
 		t.Fatalf("an unkeyed record after the anchor must not verify: %+v", v)
+	}
+}
+
+// A process with another MIPO_AUDIT_KEY (a compose service given its own .mipo.env) would write
+// records nobody can verify: it refuses to checkpoint and says why.
+func TestCheckpointUnderAnotherKeyIsRefused(t *testing.T) {
+	dbs := apptest.Databases(t)
+	a := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: []byte("0123456789abcdef0123456789abcdef")}
+	b := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: []byte("fedcba9876543210fedcba9876543210")}
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("t")), a.Key)
+	if err := audit.Checkpoint(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "thing.write", ResourceType: "thing"})
+	if err := audit.Checkpoint(ctx, b); err == nil || !strings.Contains(err.Error(), "MIPO_AUDIT_KEY") {
+		t.Fatalf("a checkpoint under another key: %v", err)
+	}
+	if v, _ := audit.Verify(ctx, b); v.OK || !strings.Contains(v.Reason, "MIPO_AUDIT_KEY") {
+		t.Fatalf("verify under another key must say so: %+v", v)
 	}
 }

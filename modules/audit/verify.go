@@ -75,6 +75,9 @@ func Checkpoint(ctx context.Context, c Chain) error {
 	if err != nil {
 		return err
 	}
+	if len(latest) == 1 && !latest[0].valid(c.Key) {
+		return errors.New("audit: the newest checkpoint was not made with this MIPO_AUDIT_KEY: every process of one installation must share one key (one .mipo.env); no checkpoint is written until they do")
+	}
 	if len(latest) == 1 && latest[0].Count == cp.Count && latest[0].LastID == cp.LastID {
 		return nil
 	}
