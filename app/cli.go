@@ -63,7 +63,12 @@ func LoadCLIConfig(cmd *cobra.Command) (*Config, error) {
 			flags[env] = f.Value.String()
 		}
 	}
-	return LoadConfig(flags, os.Environ())
+	cfg, err := LoadConfig(flags, os.Environ())
+	if err == nil {
+		// A command is one installation's process, like a server: what it audits is keyed.
+		processAuditKey.Store(&cfg.AuditKey)
+	}
+	return cfg, err
 }
 
 func serveCommand() *cobra.Command {

@@ -579,3 +579,25 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// A command (`mipo setup`) writes its records under the installation's key, as a server does.
+func TestCommandsWriteKeyedRecords(t *testing.T) {
+	dbs := apptest.Databases(t)
+	dir := t.TempDir()
+	cmd := app.NewCLI()
+	cmd.SetArgs([]string{"setup", "--username", "root", "--password-stdin", "--data-dir", dir,
+		"--config-dsn", dbs.DSN("config"), "--results-dsn", dbs.DSN("results"), "--jobs-dsn", dbs.DSN("jobs")})
+	cmd.SetIn(strings.NewReader("a-long-cli-password\n"))
+	cmd.SetOut(&strings.Builder{})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(context.Background(), audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: cfg.AuditKey})
+	if err != nil || !v.OK || v.Checked == 0 {
+		t.Fatalf("`mipo setup`'s records must verify under the installation's key: %+v %v", v, err)
+	}
+}
