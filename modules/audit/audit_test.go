@@ -601,3 +601,17 @@ func TestCommandsWriteKeyedRecords(t *testing.T) {
 		t.Fatalf("`mipo setup`'s records must verify under the installation's key: %+v %v", v, err)
 	}
 }
+
+// A write is followed by a checkpoint that covers it (soon, not only at the next periodic run),
+// so the window in which a cut tail goes unseen is short.
+func TestAWriteIsFollowedByACheckpoint(t *testing.T) {
+	srv, owner := start(t)
+	owner.Post("/api/v1/roles", map[string]any{"name": "checkpointed", "scopes": []string{}})
+	ctx := context.Background()
+	var count int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&count)
+	apptest.WaitFor(t, 5*time.Second, "a checkpoint covering the new record", func() bool {
+		cp, err := audit.LatestCheckpoint(ctx, srv.DBs.Jobs)
+		return err == nil && cp != nil && cp.Count >= count
+	})
+}
