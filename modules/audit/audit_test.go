@@ -615,3 +615,31 @@ func TestAWriteIsFollowedByACheckpoint(t *testing.T) {
 		return err == nil && cp != nil && cp.Count >= count
 	})
 }
+
+// Whoever forges an unkeyed record and deletes every checkpoint, so that the next start writes
+// a fresh anchor, gains nothing: an anchor vouches only for the unkeyed records before the
+// first keyed one.
+func TestAFreshAnchorDoesNotVouchForAForgery(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 3)
+	ctx := context.Background()
+	su := superuser(t, srv, "config")
+	var forged int64
+	if err := su.QueryRow(ctx, `INSERT INTO audit_log (id, at, actor_kind, actor_name, action, outcome, prev_hash, hash)
+		SELECT nextval('audit_log_id_seq'), now(), 'user', 'owner', 'session.login', 'success', '', '' RETURNING id`).Scan(&forged); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Rechain(ctx, su, forged, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := superuser(t, srv, "jobs").Exec(ctx, `DELETE FROM audit_checkpoints`); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Checkpoint(ctx, chainOf(srv)); err != nil { // the next start
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != forged {
+		t.Fatalf("the forged record must still be named: %+v %v", v, err)
+	}
+}

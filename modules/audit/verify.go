@@ -55,21 +55,13 @@ func (c CheckpointRecord) valid(key []byte) bool {
 	return err == nil && hmac.Equal(got, c.mac(key))
 }
 
-// Checkpoint records the log's current head in the jobs database (the first one as the
-// anchor). The head is read in one snapshot, so a record committed meanwhile is simply in the
-// next checkpoint. Nothing is written when the head has not moved since the last checkpoint.
+// Checkpoint records the log's current head in the jobs database. The head is read in one
+// snapshot, so a record committed meanwhile is simply in the next checkpoint. Nothing is
+// written when the head has not moved since the last checkpoint. With no checkpoint yet, an
+// anchor is written first.
 func Checkpoint(ctx context.Context, c Chain) error {
 	if len(c.Key) == 0 {
 		return errors.New("audit: no MIPO_AUDIT_KEY to sign a checkpoint with")
-	}
-	var cp CheckpointRecord
-	var head []byte
-	err := pgx.BeginTxFunc(ctx, c.Config, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT count(*), coalesce(max(id), 0),
-			coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), '') FROM audit_log`).Scan(&cp.Count, &cp.LastID, &head)
-	})
-	if err != nil {
-		return err
 	}
 	latest, err := checkpoints(ctx, c.Jobs, 1)
 	if err != nil {
@@ -78,13 +70,60 @@ func Checkpoint(ctx context.Context, c Chain) error {
 	if len(latest) == 1 && !latest[0].valid(c.Key) {
 		return errors.New("audit: the newest checkpoint was not made with this MIPO_AUDIT_KEY: every process of one installation must share one key (one .mipo.env); no checkpoint is written until they do")
 	}
-	if len(latest) == 1 && latest[0].Count == cp.Count && latest[0].LastID == cp.LastID {
-		return nil
+	if len(latest) == 0 {
+		anchor, err := unkeyedPrefix(ctx, c)
+		if err != nil {
+			return err
+		}
+		if err := c.insert(ctx, anchor); err != nil {
+			return err
+		}
+		latest = []CheckpointRecord{anchor}
 	}
-	cp.At, cp.Head, cp.Anchor = time.Now().UTC().Truncate(time.Microsecond), hex.EncodeToString(head), len(latest) == 0
-	mac := cp.mac(c.Key)
+	var cp CheckpointRecord
+	err = pgx.BeginTxFunc(ctx, c.Config, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*), coalesce(max(id), 0),
+			encode(coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), ''), 'hex') FROM audit_log`).Scan(&cp.Count, &cp.LastID, &cp.Head)
+	})
+	if err != nil || (latest[0].Count == cp.Count && latest[0].LastID == cp.LastID) {
+		return err
+	}
+	return c.insert(ctx, cp)
+}
+
+// unkeyedPrefix is the anchor: the records before the first keyed one, which an older release
+// wrote before the installation had a key. It never reaches past a keyed record, so a fresh
+// anchor (after the checkpoints were deleted) cannot vouch for an unkeyed record appended
+// later — a forgery. The scan reads the unkeyed records once, at the first start with the key.
+func unkeyedPrefix(ctx context.Context, c Chain) (CheckpointRecord, error) {
+	a := CheckpointRecord{Anchor: true}
+	rows, err := c.Config.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY id`)
+	if err != nil {
+		return a, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return a, err
+		}
+		if r.matches(c.Key, false) {
+			break
+		}
+		a.Count, a.LastID, a.Head = a.Count+1, r.ID, r.Hash
+	}
+	return a, rows.Err()
+}
+
+// insert writes a checkpoint stamped now, under the key.
+func (c Chain) insert(ctx context.Context, cp CheckpointRecord) error {
+	cp.At = time.Now().UTC().Truncate(time.Microsecond)
+	head, err := hex.DecodeString(cp.Head)
+	if err != nil {
+		return err
+	}
 	_, err = c.Jobs.Exec(ctx, `INSERT INTO audit_checkpoints (at, record_count, last_id, head, anchor, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
-		cp.At, cp.Count, cp.LastID, head, cp.Anchor, mac)
+		cp.At, cp.Count, cp.LastID, head, cp.Anchor, cp.mac(c.Key))
 	return err
 }
 
@@ -142,14 +181,15 @@ func Verify(ctx context.Context, c Chain) (Verification, error) {
 	}
 	cps = append(cps, c.Anchors...)
 	byLast := map[int64][]CheckpointRecord{}
-	var unkeyedUpTo int64 // records up to this id may carry unkeyed hashes
+	var unkeyedUpTo int64 // records up to this id may carry unkeyed hashes (the lowest anchor's)
+	anchored := false
 	for _, cp := range cps {
 		if !cp.valid(c.Key) {
 			return fail(nil, fmt.Sprintf("the checkpoint of %s (%d records) does not carry a valid MAC: it was forged, altered, or made under another MIPO_AUDIT_KEY", cp.At.Format(time.RFC3339), cp.Count))
 		}
 		byLast[cp.LastID] = append(byLast[cp.LastID], cp)
-		if cp.Anchor && (unkeyedUpTo == 0 || cp.LastID < unkeyedUpTo) {
-			unkeyedUpTo = cp.LastID
+		if cp.Anchor && (!anchored || cp.LastID < unkeyedUpTo) {
+			unkeyedUpTo, anchored = cp.LastID, true
 		}
 		if v.Checkpoint == nil || cp.Count > v.Checkpoint.Count {
 			cp := cp
