@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -86,6 +87,18 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 	p := startMipo(t, env, args...)
 	waitStatus(t, p, "https://"+addr+"/healthz", 200)
 	waitStatus(t, p, "https://"+addr+"/readyz", 200)
+	// The embedded cluster runs mipo as a role that owns nothing, so the audit log is
+	// append-only against mipo itself.
+	if res, err := insecure.Get("https://" + addr + "/readyz"); err != nil {
+		t.Fatal(err)
+	} else {
+		var h app.Health
+		json.NewDecoder(res.Body).Decode(&h)
+		res.Body.Close()
+		if h.AppendOnly != "enforced" {
+			t.Fatalf("the embedded cluster must enforce the audit log's immutability, /readyz says %q", h.AppendOnly)
+		}
+	}
 	if !strings.Contains(p.Output(), "is running at https://"+addr) {
 		t.Fatalf("the address was not printed:\n%s", p.Output())
 	}
