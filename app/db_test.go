@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -283,11 +285,32 @@ func TestReadinessSaysWhenTheAuditLogIsNotAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	asOwner := &apptest.DBs{Databases: dbs.Owner(t), Names: dbs.Names}
-	srv := apptest.Start(t, cfg, asOwner, app.Options{Registry: app.NewRegistry()})
+	var logged lockedBuffer
+	srv := apptest.Start(t, cfg, asOwner, app.Options{Registry: app.NewRegistry(), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if !strings.Contains(logged.String(), "immutability is not enforced") {
+		t.Fatalf("the log must say the audit log is not append-only against mipo's role:\n%s", logged.String())
+	}
 	var h app.Health
 	r := apptest.NewClient(t, srv.URL).Get("/readyz")
 	r.JSON(t, &h)
 	if r.Status != http.StatusOK || !strings.HasPrefix(h.AppendOnly, "not enforced") || !strings.Contains(h.AppendOnly, "MIPO_CONFIG_MIGRATE_DSN") {
 		t.Fatalf("readyz must say the audit log is not append-only against mipo's role: %d %s", r.Status, r.Body)
 	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
