@@ -37,6 +37,7 @@ export default help({
     'An export can be large: narrow the time window first.',
     'In the CSV export a cell that begins with =, +, -, @, a tab or a carriage return starts with a single quote, so a spreadsheet shows it as text instead of running it as a formula (a failed sign-in’s username is whatever the stranger typed).',
     'A tail cut off before the next checkpoint (within a second of its writing), or cut together with the checkpoints by a superuser of both databases, is caught only by a checkpoint kept outside them (a copy of GET /api/v1/audit/verify’s checkpoint, kept with your exports).',
+    'Without `users:view` (the viewer role, for one) the log shows people’s names, email addresses, source addresses and browsers as [hidden], and the Actor filter matches actor ids only: the viewer role promises no user profiles, and the log keeps them.',
   ],
   api: ['GET /api/v1/audit', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify'],
 });
