@@ -56,7 +56,7 @@ func TestDedupeAckResolveReopen(t *testing.T) {
 		t.Fatalf("notifications: want %v, got %v (%d failed verification)", want, k, rx.bad)
 	}
 	var detail AlarmDetail
-	f.owner.Get("/api/v1/alarms/" + first.ID).JSON(t, &detail)
+	f.owner.Get("/api/v1/alarms/"+first.ID).JSON(t, &detail)
 	var kinds []string
 	for _, tr := range detail.Timeline {
 		kinds = append(kinds, tr.Kind)
@@ -113,7 +113,7 @@ func TestEscalationAndSnoozeFollowTheClock(t *testing.T) {
 		t.Fatalf("a snoozed rule notified: %v", kindsOf(rx.forRule("job.stalled")))
 	}
 	var d AlarmDetail
-	f.owner.Get("/api/v1/alarms/" + f.alarms("rule=job.stalled&state=open")[0].ID).JSON(t, &d)
+	f.owner.Get("/api/v1/alarms/"+f.alarms("rule=job.stalled&state=open")[0].ID).JSON(t, &d)
 	if d.Timeline[0].Note != "not sent: snoozed (maintenance CHG-1)" {
 		t.Fatalf("the timeline must say why nothing was sent: %+v", d.Timeline)
 	}

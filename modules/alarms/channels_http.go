@@ -1,10 +1,10 @@
 package alarms
 
 import (
-	"time"
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"

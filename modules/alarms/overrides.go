@@ -51,7 +51,9 @@ func view(r Rule) RuleView {
 
 func (v RuleView) thresholds() map[string]float64 { return v.EffectiveThresholds }
 
-func (v RuleView) escalateAfter() time.Duration { return time.Duration(v.EscalateAfterMinutes) * time.Minute }
+func (v RuleView) escalateAfter() time.Duration {
+	return time.Duration(v.EscalateAfterMinutes) * time.Minute
+}
 
 // loadRules reads every override and returns each built-in rule with its override applied.
 func loadRules(ctx context.Context, db Querier) ([]RuleView, error) {

@@ -199,7 +199,9 @@ var builtinRules = []Rule{
 	{ID: "acme.renewal.failed", Name: "ACME renewal failed", Component: "tls",
 		Description: "Renewing the certificate with the ACME provider failed; resolves on the next successful renewal.",
 		Fire:        []string{"acme.renewal.failed"}, Resolve: []string{"acme.renewal.succeeded"}, Severity: SeverityMajor,
-		summary: func(e app.Event) string { return "ACME renewal for " + e.Subject + " failed: " + str(payload(e), "error") }},
+		summary: func(e app.Event) string {
+			return "ACME renewal for " + e.Subject + " failed: " + str(payload(e), "error")
+		}},
 	{ID: "backup.failed", Name: "Backup missed or failed", Component: "backup",
 		Description: "A scheduled backup did not run in its window, or failed; resolves on the next successful backup of the same database.",
 		Fire:        []string{"backup.failed", "backup.missed"}, Resolve: []string{"backup.succeeded"}, Severity: SeverityMajor,

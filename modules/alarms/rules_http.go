@@ -17,7 +17,7 @@ func (h *handlers) ruleRoutes() []app.Route {
 		{Method: http.MethodGet, Path: "/api/v1/alarm-rules/:id", Scope: "alarms:view", Handler: h.getRule, Response: RuleView{},
 			Summary: "One alarm rule"},
 		{Method: http.MethodPatch, Path: "/api/v1/alarm-rules/:id", Scope: "alarms:manage", Handler: h.updateRule, Request: RuleUpdate{}, Response: RuleView{},
-			Summary: "Override a rule's severity, thresholds or escalation window, disable it, or reset it to its defaults",
+			Summary:     "Override a rule's severity, thresholds or escalation window, disable it, or reset it to its defaults",
 			Description: "Built-in rules cannot be deleted; disable one instead."},
 	}
 }

@@ -1,8 +1,8 @@
 package alarms
 
 import (
-	"time"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
