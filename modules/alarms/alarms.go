@@ -215,72 +215,159 @@ func (s *Service) Apply(ctx context.Context, events ...app.Event) error {
 		return nil
 	}
 	now := s.Clock.Now()
-	transitions := 0
+	var written []transitionRow
+	emit := func(t transitionRow) { written = append(written, t) }
 	err = pgx.BeginFunc(ctx, s.DB.Config, func(tx pgx.Tx) error {
-		for _, o := range ops {
-			n, err := s.step(ctx, tx, o, now)
-			if err != nil {
+		for _, seg := range segments(ops) {
+			if err := applySegment(ctx, tx, seg, now, emit); err != nil {
 				return err
 			}
-			transitions += n
 		}
-		return nil
+		if len(written) == 0 {
+			return nil
+		}
+		return addTransitions(ctx, tx, written)
 	})
-	if err == nil && transitions > 0 {
+	if err == nil && len(written) > 0 {
 		s.poke()
 	}
 	return err
 }
 
+// segments cuts ops into runs in which no key appears twice. Within a run the order of steps
+// does not matter (they touch different alarms), so each run is done in a few set-wide
+// statements instead of one per step; a key's second step starts the next run, which keeps
+// a resolve and a fire of one key in the order they came.
+func segments(ops []op) [][]op {
+	var out [][]op
+	seen := map[string]bool{}
+	start := 0
+	for i, o := range ops {
+		if seen[o.key] {
+			out = append(out, ops[start:i])
+			start, seen = i, map[string]bool{}
+		}
+		seen[o.key] = true
+	}
+	return append(out, ops[start:])
+}
+
+// applySegment resolves the run's resolve keys in one statement, bumps every fire key that has
+// an unresolved alarm in another (the dedupe path: a repeat costs one row of an unnest), and
+// opens the rest one by one, pipelined.
+func applySegment(ctx context.Context, tx pgx.Tx, seg []op, now time.Time, emit func(transitionRow)) error {
+	var resolve []string
+	var fires []op
+	cause := map[string]string{}
+	for _, o := range seg {
+		cause[o.key] = "event " + o.cause
+		if o.resolve {
+			resolve = append(resolve, o.key)
+		} else {
+			fires = append(fires, o)
+		}
+	}
+	if len(resolve) > 0 {
+		rows, err := tx.Query(ctx, `UPDATE alarms SET state = 'resolved', resolved_at = $2 WHERE key = ANY($1) AND state <> 'resolved'
+			RETURNING id, severity, key`, resolve, now)
+		if err != nil {
+			return err
+		}
+		var id, sev, key string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &sev, &key}, func() error {
+			emit(transitionRow{alarmID: id, at: now, kind: TransitionResolved, severity: sev, actor: cause[key]})
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(fires) == 0 {
+		return nil
+	}
+	keys, ns, sevs, sums, details := make([]string, len(fires)), make([]int64, len(fires)), make([]string, len(fires)), make([]string, len(fires)), make([]string, len(fires))
+	for i, o := range fires {
+		keys[i], ns[i], sevs[i], sums[i], details[i] = o.key, o.n, o.severity, o.summary, string(detailOf(o))
+	}
+	// The self-join on o reads each row as it was before this statement: its old severity.
+	rows, err := tx.Query(ctx, `UPDATE alarms a SET count = a.count + u.n, last_seen_at = GREATEST(a.last_seen_at, $6),
+			summary = u.summary, detail = u.detail::jsonb,
+			severity = CASE WHEN array_position(`+severityOrder+`, u.severity) > array_position(`+severityOrder+`, a.severity)
+				THEN u.severity ELSE a.severity END
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(key, n, severity, summary, detail)
+		JOIN alarms o ON o.key = u.key AND o.state <> 'resolved'
+		WHERE a.id = o.id
+		RETURNING a.key, a.id, a.severity, o.severity`, keys, ns, sevs, sums, details, now)
+	if err != nil {
+		return err
+	}
+	bumped := map[string]bool{}
+	var key, id, sev, old string
+	if _, err := pgx.ForEachRow(rows, []any{&key, &id, &sev, &old}, func() error {
+		bumped[key] = true
+		if sev != old {
+			emit(transitionRow{alarmID: id, at: now, kind: TransitionEscalated, severity: sev, actor: cause[key]})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	opens := &pgx.Batch{}
+	for _, o := range fires {
+		if !bumped[o.key] {
+			queueOpen(opens, o, now, emit)
+		}
+	}
+	if opens.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, opens).Close()
+}
+
+func detailOf(o op) []byte {
+	if len(o.detail) == 0 || string(o.detail) == "null" {
+		return []byte("{}")
+	}
+	return o.detail
+}
+
 const severityOrder = `ARRAY['info','warning','minor','major','critical']`
 
-// step applies one op in tx and returns how many transitions it wrote.
-func (s *Service) step(ctx context.Context, tx pgx.Tx, o op, now time.Time) (int, error) {
-	if o.resolve {
-		rows, err := tx.Query(ctx, `UPDATE alarms SET state = 'resolved', resolved_at = $2 WHERE key = $1 AND state <> 'resolved'
-			RETURNING id, severity`, o.key, now)
-		if err != nil {
-			return 0, err
-		}
-		var id, sev string
-		var ids, sevs []string
-		if _, err := pgx.ForEachRow(rows, []any{&id, &sev}, func() error { ids, sevs = append(ids, id), append(sevs, sev); return nil }); err != nil {
-			return 0, err
-		}
-		for i := range ids {
-			if err := addTransition(ctx, tx, ids[i], now, TransitionResolved, sevs[i], "event "+o.cause, ""); err != nil {
-				return 0, err
-			}
-		}
-		return len(ids), nil
+// transitionRow is a transition to write.
+type transitionRow struct {
+	alarmID, kind, severity, actor, comment string
+	at                                      time.Time
+}
+
+func addTransitions(ctx context.Context, tx pgx.Tx, ts []transitionRow) error {
+	b := &pgx.Batch{}
+	for _, t := range ts {
+		b.Queue(`INSERT INTO alarm_transitions (alarm_id, at, kind, severity, actor, comment) VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.alarmID, t.at, t.kind, t.severity, t.actor, t.comment)
 	}
-	detail := o.detail
-	if len(detail) == 0 {
-		detail = []byte("{}")
-	}
-	var id, sev string
-	var old *string
-	var inserted bool
-	err := tx.QueryRow(ctx, `WITH old AS (SELECT severity FROM alarms WHERE key = $2 AND state <> 'resolved')
-		INSERT INTO alarms (id, key, rule_id, component, subject, severity, state, summary, detail, count, first_seen_at, last_seen_at, previous_id)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueOpen opens an alarm for a fire step whose key has no unresolved alarm, linking the
+// previous occurrence. ON CONFLICT keeps it right when another process opened the same key a
+// moment ago: then it bumps instead.
+func queueOpen(b *pgx.Batch, o op, now time.Time, emit func(transitionRow)) {
+	b.Queue(`INSERT INTO alarms (id, key, rule_id, component, subject, severity, state, summary, detail, count, first_seen_at, last_seen_at, previous_id)
 		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $10,
 			(SELECT p.id FROM alarms p WHERE p.key = $2 AND p.state = 'resolved' ORDER BY p.first_seen_at DESC LIMIT 1))
 		ON CONFLICT (key) WHERE state <> 'resolved' DO UPDATE SET count = alarms.count + EXCLUDED.count,
-			last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at), summary = EXCLUDED.summary, detail = EXCLUDED.detail,
-			severity = CASE WHEN array_position(`+severityOrder+`, EXCLUDED.severity) > array_position(`+severityOrder+`, alarms.severity)
-				THEN EXCLUDED.severity ELSE alarms.severity END
-		RETURNING id, severity, (xmax = 0), (SELECT severity FROM old)`,
-		uuid.NewString(), o.key, o.rule.ID, o.rule.Component, o.subject, o.severity, o.summary, detail, o.n, now).Scan(&id, &sev, &inserted, &old)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case inserted:
-		return 1, addTransition(ctx, tx, id, now, TransitionOpened, sev, "event "+o.cause, "")
-	case old != nil && *old != sev:
-		return 1, addTransition(ctx, tx, id, now, TransitionEscalated, sev, "event "+o.cause, "")
-	}
-	return 0, nil
+			last_seen_at = GREATEST(alarms.last_seen_at, EXCLUDED.last_seen_at), summary = EXCLUDED.summary, detail = EXCLUDED.detail
+		RETURNING id, severity, (xmax = 0)`,
+		uuid.NewString(), o.key, o.rule.ID, o.rule.Component, o.subject, o.severity, o.summary, detailOf(o), o.n, now).QueryRow(func(row pgx.Row) error {
+		var id, sev string
+		var inserted bool
+		if err := row.Scan(&id, &sev, &inserted); err != nil {
+			return err
+		}
+		if inserted {
+			emit(transitionRow{alarmID: id, at: now, kind: TransitionOpened, severity: sev, actor: "event " + o.cause})
+		}
+		return nil
+	})
 }
 
 func addTransition(ctx context.Context, tx pgx.Tx, alarmID string, at time.Time, kind, severity, actor, comment string) error {

@@ -228,7 +228,7 @@ func (w *Worker) DeliverOne(ctx context.Context) (bool, error) {
 	var attempts int
 	var created time.Time
 	err = tx.QueryRow(ctx, `SELECT id, channel_id, alarm_id, message, attempts, created_at FROM notification_outbox
-		WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`, now).
+		WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, transition_id LIMIT 1 FOR UPDATE SKIP LOCKED`, now).
 		Scan(&n.ID, &channelID, &alarmID, &n.Body, &attempts, &created)
 	if err == pgx.ErrNoRows {
 		return false, nil

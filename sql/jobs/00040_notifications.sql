@@ -18,7 +18,7 @@ CREATE TABLE notification_outbox (
     last_error      text        NOT NULL DEFAULT '',
     UNIQUE (transition_id, channel_id)
 );
-CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at, transition_id) WHERE state = 'pending';
 
 -- The delivery log: every attempt, including channel tests, read-only for operators.
 CREATE TABLE notification_attempts (
