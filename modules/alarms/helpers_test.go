@@ -150,7 +150,9 @@ func newWebhookReceiver(t *testing.T) *webhookReceiver {
 		var m Message
 		json.Unmarshal(body, &m)
 		r.mu.Lock()
-		r.got = append(r.got, received{ID: req.Header.Get("webhook-id"), Message: m, Header: req.Header.Clone(), Body: body})
+		h := req.Header.Clone()
+		h.Set("X-Remote", req.RemoteAddr)
+		r.got = append(r.got, received{ID: req.Header.Get("webhook-id"), Message: m, Header: h, Body: body})
 		r.mu.Unlock()
 		if hold != nil {
 			<-hold
