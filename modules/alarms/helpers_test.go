@@ -31,10 +31,12 @@ type fixture struct {
 	w     *Worker
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureRoles(t, "manager") }
+
+func newFixtureRoles(t *testing.T, roles string) *fixture {
 	t.Helper()
 	dbs := apptest.Databases(t)
-	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": "manager",
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": roles,
 		"MIPO_SESSION_IDLE": "720h", "MIPO_SESSION_MAX": "720h",
 		"MIPO_CONFIG_DSN": dbs.DSN("config"), "MIPO_RESULTS_DSN": dbs.DSN("results"), "MIPO_JOBS_DSN": dbs.DSN("jobs")}, nil)
 	if err != nil {
