@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"mipo/modules/rbac/rbactest"
 )
 
 // The same fault 50 times is one alarm with count 50 and one notification; acknowledging and
@@ -212,5 +214,43 @@ func TestRulesFireFromTheirEvents(t *testing.T) {
 	f.apply(ev("tls.certificate.expiring", "near", map[string]any{"days_left": 3}), ev("tls.certificate.expired", "near", nil))
 	if a := f.alarms("rule=tls.certificate.expiry&state=open"); len(a) != 1 || a[0].Severity != SeverityCritical {
 		t.Fatalf("expired must raise the open alarm to critical: %+v", a)
+	}
+}
+
+// Bulk acknowledgement takes the open alarms among the ids and skips the rest; an unknown id
+// refuses the whole request; a viewer may look but not acknowledge.
+func TestBulkAcknowledgeAndScopes(t *testing.T) {
+	f := newFixture(t)
+	f.apply(ev("scanner.offline", "s1", nil), ev("scanner.offline", "s2", nil), ev("scanner.offline", "s3", nil))
+	all := f.alarms("state=open")
+	if len(all) != 3 {
+		t.Fatalf("want 3 open alarms, got %d", len(all))
+	}
+	f.owner.Post("/api/v1/alarms/"+all[0].ID+"/acknowledge", map[string]any{})
+	ids := []string{all[0].ID, all[1].ID, all[2].ID}
+	if r := f.owner.Post("/api/v1/alarms/acknowledge", map[string]any{"ids": append(ids, "8c0e7e56-0000-4000-8000-000000000000")}); r.Status != http.StatusNotFound {
+		t.Fatalf("an unknown id: want 404, got %d %s", r.Status, r.Body)
+	}
+	if r := f.owner.Post("/api/v1/alarms/acknowledge", map[string]any{"ids": []string{}}); r.Status != http.StatusBadRequest || r.ErrorField() != "ids" {
+		t.Fatalf("no ids: want 400 on ids, got %d %s", r.Status, r.Body)
+	}
+	viewer := rbactest.UserWithScopes(t, f.srv, f.owner, "alarms:view")
+	if r := viewer.Post("/api/v1/alarms/acknowledge", map[string]any{"ids": ids}); r.Status != http.StatusForbidden {
+		t.Fatalf("a viewer acknowledged: %d %s", r.Status, r.Body)
+	}
+	if r := viewer.Get("/api/v1/alarms"); r.Status != http.StatusOK {
+		t.Fatalf("a viewer cannot list: %d", r.Status)
+	}
+	var res BulkResult
+	r := f.owner.Post("/api/v1/alarms/acknowledge", map[string]any{"ids": ids, "comment": "maintenance"})
+	r.JSON(t, &res)
+	if r.Status != http.StatusOK || len(res.Acknowledged) != 2 || res.Skipped != 1 {
+		t.Fatalf("bulk: %d %s", r.Status, r.Body)
+	}
+	if open := f.alarms("state=open"); len(open) != 0 {
+		t.Fatalf("still open: %+v", open)
+	}
+	if r := f.owner.Get("/api/v1/alarms?severity=urgent"); r.Status != http.StatusBadRequest || r.ErrorField() != "severity" {
+		t.Fatalf("bad filter: %d %s", r.Status, r.Body)
 	}
 }

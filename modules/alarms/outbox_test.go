@@ -102,4 +102,14 @@ func TestGivingUpRaisesTheChannelAlarm(t *testing.T) {
 	if a := f.alarms("rule=notification.channel.failing&state=open"); len(a) != 1 || a[0].Subject != ch.ID {
 		t.Fatalf("want the channel alarm: %+v", a)
 	}
+	// The receiver comes back: the channel's next delivery resolves its alarm.
+	up := newWebhookReceiver(t)
+	if r := f.owner.Patch("/api/v1/alarm-channels/"+ch.ID, map[string]any{"webhook": map[string]any{"url": up.URL}}); r.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	f.apply(ev("database.jobs.reachable", "jobs", nil))
+	f.deliver()
+	if a := f.alarms("rule=notification.channel.failing"); a[0].State != StateResolved || len(up.all()) == 0 {
+		t.Fatalf("a delivery must resolve the channel alarm: %+v", a)
+	}
 }
