@@ -211,8 +211,6 @@ func settingsOf(kind string, in ChannelInput, box sealer, keep string) (config [
 			if err := seal(in.Slack.URL); err != nil {
 				return nil, "", "", err
 			}
-		} else if in.Slack.URLHost != "" {
-			host = in.Slack.URLHost
 		}
 		stored = SlackConfig{URLHost: host}
 	case KindEmail:
@@ -387,7 +385,9 @@ func updateChannel(ctx context.Context, tx pgx.Tx, box sealer, id string, in Cha
 		}
 	}
 	config, sealed := []byte(before.raw), before.secret
-	if in.Webhook != nil || in.Slack != nil || in.Email != nil || in.Syslog != nil {
+	// A Slack channel's settings are its URL alone: without a new one there is nothing to change.
+	slackKept := in.Slack != nil && in.Slack.URL == ""
+	if (in.Webhook != nil || in.Slack != nil || in.Email != nil || in.Syslog != nil) && !slackKept {
 		full := ChannelInput{Webhook: in.Webhook, Slack: in.Slack, Email: in.Email, Syslog: in.Syslog}
 		if config, sealed, _, err = settingsOf(before.Kind, full, box, before.secret); err != nil {
 			return nil, nil, err

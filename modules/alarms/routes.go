@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ func checkList(field string, got, allowed []string) ([]string, error) {
 	out := []string{}
 	for _, v := range got {
 		if !slices.Contains(allowed, v) {
-			return nil, app.Invalid(field, "invalid_value", strings.Join([]string{`"`, v, `" is not one of `, strings.Join(allowed, ", ")}, ""))
+			return nil, app.Invalid(field, "invalid_value", strconv.Quote(v)+" is not one of "+strings.Join(allowed, ", "))
 		}
 		if !slices.Contains(out, v) {
 			out = append(out, v)
