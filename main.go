@@ -5,6 +5,7 @@ package main
 import (
 	"mipo/app"
 
+	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
