@@ -9,7 +9,7 @@ APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-go test-scanner test-ui bench ui ui-deps node chromium postgres nmap clean
+.PHONY: all build run test test-go test-scanner test-ui bench ui ui-deps node chromium postgres nmap iptables clean
 
 all: build
 
@@ -84,6 +84,10 @@ postgres:
 
 nmap:
 	@command -v nmap >/dev/null 2>&1 || { echo "make: installing nmap with apt-get (the benchmark's reference scanner)"; $(APT) update -q && $(APT) install -y -q nmap; }
+
+## iptables: drops and rejects ports inside the benchmark's and tests' private network namespace
+iptables:
+	@command -v iptables >/dev/null 2>&1 || { echo "make: installing iptables with apt-get (the scanner's benchmark and tests DROP and REJECT ports in their own network namespace)"; $(APT) update -q && $(APT) install -y -q iptables; }
 
 clean:
 	rm -rf bin
