@@ -21,12 +21,13 @@ type tokenBucket struct {
 }
 
 // newTokenBucket allows rate attempts per second. The burst is 10 ms worth
-// of tokens (at least 1), so the limiter does not sleep for every token at
+// of tokens (at least 2, so a caller polling for tokens loses none to the
+// cap between polls), so the limiter does not sleep for every token at
 // high rates, yet never sends more than a sliver at once.
 func newTokenBucket(rate float64) *tokenBucket {
 	burst := rate / 100
-	if burst < 1 {
-		burst = 1
+	if burst < 2 {
+		burst = 2
 	}
 	return &tokenBucket{rate: rate, burst: burst, tokens: burst, now: time.Now, sleep: sleepCtx}
 }
