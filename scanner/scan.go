@@ -152,6 +152,28 @@ type host struct {
 	rtt    rttEstimator
 	silent atomic.Int32 // attempts that timed out before it first answered
 	down   atomic.Bool  // ICMP unreachable: its remaining ports are skipped
+
+	atOnceHits, atOnceMisses atomic.Int32 // verdicts there right after connect, or not
+}
+
+// answersAtOnce says whether to look for a verdict right after connect: a
+// host on this machine answers within the connect call, one elsewhere never
+// does, and the look is then a wasted system call. Its first few probes
+// tell which it is.
+func (h *host) answersAtOnce() bool {
+	return h.atOnceHits.Load() > 0 || h.atOnceMisses.Load() < 4
+}
+
+func (h *host) atOnce(hit bool) {
+	if hit {
+		if h.atOnceHits.Load() == 0 {
+			h.atOnceHits.Add(1)
+		}
+		return
+	}
+	if h.atOnceMisses.Load() < 4 {
+		h.atOnceMisses.Add(1)
+	}
 }
 
 // silentProbes is how many timeouts a host that never answered may have

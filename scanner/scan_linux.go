@@ -42,7 +42,8 @@ type epollEngine struct {
 const maxLoops = 4
 
 func newEpollEngine(l Limits) *epollEngine {
-	e := &epollEngine{budget: int64(engineBudget(l)), stop: make(chan struct{})}
+	// Each loop may keep two idle sockets (see idleSocket) beside its share.
+	e := &epollEngine{budget: int64(max(1, engineBudget(l)-2*maxLoops)), stop: make(chan struct{})}
 	if l.Rate > 0 {
 		e.limiter = newTokenBucket(l.Rate)
 	}
@@ -149,6 +150,7 @@ type loop struct {
 	next     int // round-robin start among the jobs
 	sa4      syscall.SockaddrInet4
 	sa6      syscall.SockaddrInet6
+	idle     [2]int // a refused IPv4 and IPv6 socket to use again, or -1
 	wake     chan struct{}
 }
 
@@ -158,7 +160,7 @@ func newLoop(e *epollEngine, share int64) (*loop, error) {
 		return nil, err
 	}
 	return &loop{e: e, epfd: fd, share: share, events: make([]syscall.EpollEvent, 512),
-		batch: make([]probe, 64), epoch: time.Now(), wake: make(chan struct{}, 1)}, nil
+		batch: make([]probe, 64), epoch: time.Now(), wake: make(chan struct{}, 1), idle: [2]int{-1, -1}}, nil
 }
 
 func (l *loop) now() int64 { return int64(time.Since(l.epoch)) }
@@ -167,7 +169,14 @@ func (l *loop) now() int64 { return int64(time.Since(l.epoch)) }
 const maxWait = 10 * time.Millisecond
 
 func (l *loop) run() {
-	defer syscall.Close(l.epfd)
+	defer func() {
+		syscall.Close(l.epfd)
+		for _, fd := range l.idle {
+			if fd >= 0 {
+				syscall.Close(fd)
+			}
+		}
+	}()
 	for {
 		l.jobs = l.e.activeJobs(l.jobs)
 		if len(l.jobs) == 0 && l.inFlight == 0 {
@@ -323,10 +332,14 @@ func (l *loop) connect(j *job, pr probe, now int64) bool {
 	if pr.h.addr.Is4() {
 		family = syscall.AF_INET
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
-	if err != nil {
-		l.shortage(j, pr, now)
-		return false
+	fd := l.idleSocket(family)
+	if fd < 0 {
+		var err error
+		fd, err = syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+		if err != nil {
+			l.shortage(j, pr, now)
+			return false
+		}
 	}
 	var sa syscall.Sockaddr
 	if family == syscall.AF_INET {
@@ -338,11 +351,28 @@ func (l *loop) connect(j *job, pr probe, now int64) bool {
 	}
 	j.attempts.Add(1)
 	l.e.attempts.Add(1)
-	err = syscall.Connect(fd, sa)
+	start := l.now()
+	err := syscall.Connect(fd, sa)
+	if err == syscall.EINPROGRESS && pr.h.answersAtOnce() {
+		// A host on this machine answers within the connect call itself.
+		// Asking again reads the verdict (and, when refused, makes the
+		// socket new again, for the next probe); EALREADY means still
+		// waiting, as anywhere else.
+		err = syscall.Connect(fd, sa)
+		pr.h.atOnce(err != syscall.EALREADY)
+		switch err {
+		case syscall.EALREADY:
+			err = syscall.EINPROGRESS
+		case syscall.ECONNREFUSED:
+			l.putIdle(family, fd)
+			l.settle(j, pr, outClosed, start, l.now())
+			return true
+		}
+	}
 	if err == syscall.EINPROGRESS || err == syscall.EINTR {
 		si := l.alloc()
 		s := &l.slots[si]
-		*s = slot{fd: int32(fd), j: j, pr: pr, start: now, deadline: now + int64(j.timeout(pr))}
+		*s = slot{fd: int32(fd), j: j, pr: pr, start: start, deadline: now + int64(j.timeout(pr))}
 		ev := syscall.EpollEvent{Events: syscall.EPOLLOUT, Fd: int32(fd), Pad: si}
 		if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			l.freeSlot(si)
@@ -364,8 +394,32 @@ func (l *loop) connect(j *job, pr probe, now int64) bool {
 		l.shortage(j, pr, now)
 		return false
 	}
-	l.settle(j, pr, o, now, l.now())
+	l.settle(j, pr, o, start, l.now())
 	return true
+}
+
+// idleSocket is a socket of the family whose connect was refused, ready to
+// connect again (refused, the kernel reset it), or -1: reusing one saves
+// the kernel a socket's making and unmaking, most of a refused probe's cost.
+func (l *loop) idleSocket(family int) int {
+	i := 0
+	if family == syscall.AF_INET6 {
+		i = 1
+	}
+	fd := l.idle[i]
+	l.idle[i] = -1
+	return fd
+}
+
+func (l *loop) putIdle(family, fd int) {
+	i := 0
+	if family == syscall.AF_INET6 {
+		i = 1
+	}
+	if l.idle[i] >= 0 {
+		syscall.Close(l.idle[i])
+	}
+	l.idle[i] = fd
 }
 
 // shortage puts a probe back after a local shortage (no fd, no local port,
