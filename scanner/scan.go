@@ -435,7 +435,7 @@ func deadlinePassed(ctx context.Context) bool {
 // estimators) over refused and accepted connections, lock-free: a lost
 // update among concurrent samples only slows the average a little.
 type rttEstimator struct {
-	srtt, rttvar atomic.Int64  // nanoseconds
+	srtt, rttvar atomic.Int64 // nanoseconds
 	haveSample   atomic.Bool
 }
 
