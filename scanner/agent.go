@@ -45,6 +45,9 @@ var (
 
 func NewAgent(c *Client, sp *Spool, capa Capacity, heartbeat time.Duration, log *slog.Logger) *Agent {
 	host, _ := os.Hostname()
+	if capa.MaxJobs <= 0 {
+		capa.MaxJobs = defaultMaxJobs
+	}
 	a := &Agent{
 		client: c, spool: sp, capacity: capa, hostname: host, log: log,
 		leaseWait: 25 * time.Second, progressEvery: 10 * time.Second,
@@ -115,7 +118,7 @@ func (a *Agent) heartbeats(ctx context.Context) {
 // ended and every running job finished.
 func (a *Agent) leaseLoop(ctx context.Context) {
 	backoff := backoffMin
-	slots := make(chan struct{}, max(1, a.capacity.MaxJobs))
+	slots := make(chan struct{}, a.capacity.MaxJobs)
 	var running sync.WaitGroup
 	defer running.Wait()
 	for ctx.Err() == nil {
@@ -345,7 +348,7 @@ func (c cpuShare) share(jobAttempts uint64) float64 {
 	if all := c.engine.Attempts() - c.attempts; all > jobAttempts && all > 0 {
 		used *= float64(jobAttempts) / float64(all)
 	}
-	return math.Round(used*1000) / 1000
+	return math.Round(used*1e6) / 1e6
 }
 
 // processCPUSeconds is this process's user and system CPU time so far.
