@@ -449,8 +449,9 @@ func TestTheJobProtocol(t *testing.T) {
 	}
 	accept(batch(2, [2]any{"127.0.0.1", 8000}), false)
 	wantError(t, "a bad status", sc.Post(base+"/complete", map[string]any{"status": "finished"}), http.StatusBadRequest, "invalid_status")
+	wantError(t, "negative CPU seconds", sc.Post(base+"/complete", map[string]any{"status": "done", "batches": 3, "cpu_seconds": -1}), http.StatusBadRequest, "invalid_cpu_seconds")
 	for range 2 { // the second time, as after a lost answer
-		if r := sc.Post(base+"/complete", map[string]any{"status": "done", "hosts_done": 2, "ports_probed": 206, "batches": 3}); r.Status != http.StatusOK {
+		if r := sc.Post(base+"/complete", map[string]any{"status": "done", "hosts_done": 2, "ports_probed": 206, "batches": 3, "cpu_seconds": 0.25}); r.Status != http.StatusOK {
 			t.Fatalf("complete: %d %s", r.Status, r.Body)
 		}
 	}
@@ -474,6 +475,9 @@ func TestTheJobProtocol(t *testing.T) {
 	j, _ := jobs.Get(ctx, e.srv.App.DB.Jobs, id)
 	if j.Status != jobs.Done || j.Batches == nil || *j.Batches != 3 {
 		t.Fatalf("job after complete: %+v", j)
+	}
+	if n := e.count(t, app.DBJobs, `SELECT count(*) FROM jobs WHERE id = $1 AND cpu_seconds = 0.25`, id); n != 1 {
+		t.Fatal("the completion's cpu_seconds is not stored")
 	}
 	// The scanner list shows active jobs from the jobs database.
 	var list struct{ Items []scanners.Scanner }

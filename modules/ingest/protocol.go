@@ -126,11 +126,12 @@ type ResultsResponse struct {
 
 // CompleteRequest is the body of POST /scanner/v1/jobs/{id}/complete.
 type CompleteRequest struct {
-	Status      string `json:"status" doc:"done, failed or cancelled."`
-	Error       string `json:"error"`
-	HostsDone   int64  `json:"hosts_done"`
-	PortsProbed int64  `json:"ports_probed"`
-	Batches     int    `json:"batches"`
+	Status      string   `json:"status" doc:"done, failed or cancelled."`
+	Error       string   `json:"error"`
+	HostsDone   int64    `json:"hosts_done"`
+	PortsProbed int64    `json:"ports_probed"`
+	Batches     int      `json:"batches"`
+	CPUSeconds  *float64 `json:"cpu_seconds,omitempty" doc:"The scanner's own CPU seconds for the job (optional; older scanners omit it)."`
 }
 
 // CompleteResponse is empty.
@@ -138,6 +139,7 @@ type CompleteResponse struct{}
 
 // Protocol limits.
 const (
+	maxCPUSeconds    = 1e9 // some thirty CPU-years: more is a broken clock, not a job
 	maxBatchResults  = 5000
 	maxResultsBody   = 8 << 20  // 5,000 results are about 0.6 MB
 	maxSmallBody     = 64 << 10 // every other call
@@ -270,6 +272,9 @@ func (r *CompleteRequest) validate() error {
 	}
 	if r.HostsDone < 0 || r.PortsProbed < 0 {
 		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
+	}
+	if c := r.CPUSeconds; c != nil && !(*c >= 0 && *c <= maxCPUSeconds) {
+		return app.Invalid("cpu_seconds", "invalid_cpu_seconds", "cpu_seconds must be a number from 0 to 1e9")
 	}
 	r.Error = truncate(r.Error, 2000)
 	return nil
