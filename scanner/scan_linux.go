@@ -9,8 +9,14 @@ import (
 	"time"
 )
 
-// NewEngine is the epoll engine on Linux.
-func NewEngine(l Limits) Engine { return newEpollEngine(l) }
+// NewEngine is the epoll engine on Linux, or the net.Dialer one where
+// epoll is refused (a seccomp filter, say).
+func NewEngine(l Limits) Engine {
+	if e, err := newEpollEngine(l); err == nil {
+		return e
+	}
+	return newDialEngine(l)
+}
 
 // epollEngine scans without a goroutine, a dialer or a timer per probe:
 // a few loops (one per CPU, at most maxLoops), each with its own epoll
@@ -41,7 +47,7 @@ type epollEngine struct {
 // done in the caller's system calls, so a loop per CPU is as fast as it gets.
 const maxLoops = 4
 
-func newEpollEngine(l Limits) *epollEngine {
+func newEpollEngine(l Limits) (*epollEngine, error) {
 	// Each loop may keep two idle sockets (see idleSocket) beside its share.
 	e := &epollEngine{budget: int64(max(1, engineBudget(l)-2*maxLoops)), stop: make(chan struct{})}
 	if l.Rate > 0 {
@@ -50,14 +56,15 @@ func newEpollEngine(l Limits) *epollEngine {
 	n := max(1, min(runtime.GOMAXPROCS(0), maxLoops, int(e.budget)))
 	for range n {
 		lp, err := newLoop(e, (e.budget+int64(n)-1)/int64(n))
-		if err != nil { // no epoll here (a seccomp filter?): fall back
-			panic("epoll_create1: " + err.Error())
+		if err != nil {
+			e.Close()
+			return nil, err
 		}
 		e.loops = append(e.loops, lp)
 		e.wg.Add(1)
 		go func() { defer e.wg.Done(); lp.run() }()
 	}
-	return e
+	return e, nil
 }
 
 func (e *epollEngine) Attempts() uint64 { return e.attempts.Load() }
@@ -229,14 +236,17 @@ func (l *loop) waitMillis(now int64) int {
 }
 
 // fill starts as many attempts as every limit allows, taking turns among
-// the jobs a batch at a time.
+// the jobs a batch at a time. It starts at most a loop's share of attempts
+// (answers that come at once free their place at once), so completions,
+// deadlines and cancellations are seen between fills.
 func (l *loop) fill(now int64) {
 	l.limited = false
 	if now < l.pause || len(l.jobs) == 0 {
 		return
 	}
 	l.next = (l.next + 1) % len(l.jobs)
-	for busy := true; busy; {
+	started := 0
+	for busy := true; busy && started < int(l.share); {
 		busy = false
 		for i := range l.jobs {
 			j := l.jobs[(l.next+i)%len(l.jobs)]
@@ -244,6 +254,7 @@ func (l *loop) fill(now int64) {
 				continue
 			}
 			n, more := l.issue(j, now)
+			started += n
 			if n > 0 && more {
 				busy = true
 			}

@@ -19,8 +19,16 @@ var engines = []struct {
 	name string
 	new  func(Limits) Engine
 }{
-	{"epoll", func(l Limits) Engine { return newEpollEngine(l) }},
+	{"epoll", func(l Limits) Engine { return mustEpoll(l) }},
 	{"dial", func(l Limits) Engine { return newDialEngine(l) }},
+}
+
+func mustEpoll(l Limits) *epollEngine {
+	e, err := newEpollEngine(l)
+	if err != nil {
+		panic(err)
+	}
+	return e
 }
 
 func scanOn(t testing.TB, newEngine func(Limits) Engine, p ScanParams) (*collector, ScanStats) {
@@ -298,7 +306,7 @@ func TestEnginesAgree(t *testing.T) {
 func TestJobsShareAnEngine(t *testing.T) {
 	port := blackhole(t, "127.0.0.1", 0)
 	open := listenN(t, "127.0.0.1", 3)
-	e := newEpollEngine(Limits{Concurrency: 8})
+	e := mustEpoll(Limits{Concurrency: 8})
 	defer e.Close()
 	var wg sync.WaitGroup
 	for i := range 3 {
