@@ -222,20 +222,6 @@ func nmapChild(b *testing.B, limit time.Duration, args ...string) childRun {
 	return r
 }
 
-// benchJob is a scan for a child: the test binary re-executed with
-// benchScanEnv holding it, which runs the engine alone and prints the open
-// ports.
-type benchJob struct {
-	Targets     []Interval
-	Ports       []PortRange
-	TimeoutMS   int
-	Retries     int
-	Concurrency int
-	Rate        float64
-}
-
-const benchScanEnv = "MIPO_SCANNER_BENCH_SCAN"
-
 func scanChild(b *testing.B, j benchJob, limit time.Duration) childRun {
 	data, _ := json.Marshal(j)
 	cmd := exec.Command(os.Args[0])
@@ -248,29 +234,4 @@ func scanChild(b *testing.B, j benchJob, limit time.Duration) childRun {
 	}
 	slices.Sort(r.open)
 	return r
-}
-
-// benchScanMain is the child's whole life: one scan, on a default engine
-// without a rate limit (as a scanner registered with --max-rate 1000000).
-func benchScanMain(spec string) {
-	var j benchJob
-	if err := json.Unmarshal([]byte(spec), &j); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	raiseFDLimit()
-	e := NewEngine(Limits{Rate: j.Rate, Concurrency: j.Concurrency})
-	opens := make(chan Open, 1024)
-	done := make(chan struct{})
-	go func() {
-		for o := range opens {
-			fmt.Printf("open %s %d\n", o.Addr, o.Port)
-		}
-		close(done)
-	}()
-	st, err := e.Scan(context.Background(), ScanParams{Targets: j.Targets, Ports: j.Ports, Rate: j.Rate, Concurrency: j.Concurrency,
-		Timeout: time.Duration(j.TimeoutMS) * time.Millisecond, Retries: j.Retries}, nil, func(o Open) { opens <- o })
-	close(opens)
-	<-done
-	fmt.Fprintf(os.Stderr, "stats %+v err %v\n", st, err)
 }

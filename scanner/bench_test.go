@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
 	"net"
 	"os/exec"
 	"regexp"
@@ -140,4 +143,43 @@ func BenchmarkNmapLoopback(b *testing.B) {
 	b.ReportMetric(65535*float64(b.N)/b.Elapsed().Seconds(), "ports/s")
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
 	b.ReportMetric(cpu/float64(b.N)/65535*1e6, "cpu-µs/probe")
+}
+
+// benchJob is a scan for a child: the test binary re-executed with
+// benchScanEnv holding it, which runs the engine alone and prints the open
+// ports.
+type benchJob struct {
+	Targets     []Interval
+	Ports       []PortRange
+	TimeoutMS   int
+	Retries     int
+	Concurrency int
+	Rate        float64
+}
+
+const benchScanEnv = "MIPO_SCANNER_BENCH_SCAN"
+
+// benchScanMain is the child's whole life: one scan, on a default engine
+// without a rate limit (as a scanner registered with --max-rate 1000000).
+func benchScanMain(spec string) {
+	var j benchJob
+	if err := json.Unmarshal([]byte(spec), &j); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	raiseFDLimit()
+	e := NewEngine(Limits{Rate: j.Rate, Concurrency: j.Concurrency})
+	opens := make(chan Open, 1024)
+	done := make(chan struct{})
+	go func() {
+		for o := range opens {
+			fmt.Printf("open %s %d\n", o.Addr, o.Port)
+		}
+		close(done)
+	}()
+	st, err := e.Scan(context.Background(), ScanParams{Targets: j.Targets, Ports: j.Ports, Rate: j.Rate, Concurrency: j.Concurrency,
+		Timeout: time.Duration(j.TimeoutMS) * time.Millisecond, Retries: j.Retries}, nil, func(o Open) { opens <- o })
+	close(opens)
+	<-done
+	fmt.Fprintf(os.Stderr, "stats %+v err %v\n", st, err)
 }
