@@ -270,11 +270,11 @@ func (r *CompleteRequest) validate() error {
 	if r.Batches < 0 || r.Batches > 1<<24 {
 		return app.Invalid("batches", "invalid_batches", "batches must be a whole number from 0 to 16777216")
 	}
-	if r.HostsDone < 0 || r.PortsProbed < 0 {
-		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
-	}
 	if c := r.CPUSeconds; c != nil && !(*c >= 0 && *c <= maxCPUSeconds) {
 		return app.Invalid("cpu_seconds", "invalid_cpu_seconds", "cpu_seconds must be a number from 0 to 1e9")
+	}
+	if r.HostsDone < 0 || r.PortsProbed < 0 {
+		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
 	}
 	r.Error = truncate(r.Error, 2000)
 	return nil
