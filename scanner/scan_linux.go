@@ -152,6 +152,7 @@ type loop struct {
 	pause    int64 // no new attempt before this (a local shortage)
 	backoff  int64
 	limited  bool // the last fill ran out of tokens
+	more     bool // the last fill stopped at its bound with work left: do not sleep
 	cancels  uint64
 	jobs     []*job
 	next     int // round-robin start among the jobs
@@ -229,6 +230,9 @@ func (l *loop) waitMillis(now int64) int {
 	if l.limited || l.pause > now {
 		w = min(w, int64(time.Millisecond))
 	}
+	if l.more {
+		w = 0
+	}
 	if w <= 0 {
 		return 0
 	}
@@ -240,13 +244,17 @@ func (l *loop) waitMillis(now int64) int {
 // (answers that come at once free their place at once), so completions,
 // deadlines and cancellations are seen between fills.
 func (l *loop) fill(now int64) {
-	l.limited = false
+	l.limited, l.more = false, false
 	if now < l.pause || len(l.jobs) == 0 {
 		return
 	}
 	l.next = (l.next + 1) % len(l.jobs)
 	started := 0
-	for busy := true; busy && started < int(l.share); {
+	for busy := true; busy; {
+		if started >= int(l.share) {
+			l.more = true
+			return
+		}
 		busy = false
 		for i := range l.jobs {
 			j := l.jobs[(l.next+i)%len(l.jobs)]
