@@ -2868,6 +2868,8 @@ export interface components {
             hosts_done: number;
             ports_probed: number;
             batches: number;
+            /** @description The scanner's own CPU seconds for the job (optional; older scanners omit it). */
+            cpu_seconds?: number;
         };
         "ingest.CompleteResponse": Record<string, never>;
         "ingest.HeartbeatMetrics": {
@@ -3381,6 +3383,8 @@ export interface components {
             stale: boolean;
             /** @description Its metrics over the window, in buckets. */
             series: components["schemas"]["scanners.MetricsPoint"][];
+            /** @description Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did. */
+            probes_per_cpu_second: number | null;
         };
         "scanners.Update": {
             name?: string;
