@@ -307,5 +307,8 @@ func Listen(cfg *Config) (net.Listener, *tls.Certificate, error) {
 		ln.Close()
 		return nil, nil, err
 	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), &cert, nil
+	if cfg.Certificate.Load() == nil { // the tls module may have loaded the database's already
+		cfg.Certificate.Store(&cert)
+	}
+	return tls.NewListener(ln, ServerTLSConfig(cfg.Certificate)), cfg.Certificate.Load(), nil
 }
