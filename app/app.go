@@ -226,7 +226,9 @@ func (a *App) startScheduler() error {
 
 // Serve answers HTTP on ln until ctx is cancelled, then stops the process gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	// IdleTimeout: an idle keep-alive connection closes, so a replaced certificate reaches every
+	// client at its next request instead of never.
+	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
 	a.echo.Server = srv
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -44,6 +44,19 @@ func EnsureCertificate(dataDir string) (tls.Certificate, error) {
 	return cert, nil
 }
 
+// CertificateFiles returns the data directory's certificate chain and key as PEM, generating a
+// self-signed pair on first start.
+func CertificateFiles(dataDir string) (certPEM, keyPEM []byte, err error) {
+	if _, err := EnsureCertificate(dataDir); err != nil {
+		return nil, nil, err
+	}
+	if certPEM, err = os.ReadFile(filepath.Join(dataDir, tlsCertFile)); err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err = os.ReadFile(filepath.Join(dataDir, tlsKeyFile))
+	return certPEM, keyPEM, err
+}
+
 func generateSelfSigned(certPath, keyPath string) error {
 	host, _ := os.Hostname()
 	certPEM, keyPEM, err := SelfSignedPEM(nil, host)
@@ -163,7 +176,6 @@ func ServerTLSConfig(live *LiveCertificate) *tls.Config {
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		NextProtos: []string{"h2", "http/1.1"},
 	}
 }
 
