@@ -1,6 +1,7 @@
 package tls
 
 import (
+	"sync"
 	"time"
 
 	"mipo/app"
@@ -15,8 +16,13 @@ func init() {
 	})
 }
 
+// running maps each process's configuration to its tls service, for tests that drive the
+// running module (an ACME attempt whose HTTP-01 token that module's route must answer).
+var running sync.Map
+
 func provision(m *app.Mount) error {
 	s := newService(m)
+	running.Store(m.Config, s)
 	m.Routes(handlers{s}.routes()...)
 	m.OnStart(s.Start)
 	// Every process serving TLS follows a change made in another, and the self-signed
@@ -24,5 +30,7 @@ func provision(m *app.Mount) error {
 	m.Every("reload", 10*time.Second, s.Reload)
 	m.Every("follow-fqdn", 10*time.Second, s.FollowFQDN)
 	m.Every("expiry", time.Hour, s.CheckExpiry)
+	// Checks are cheap: a due renewal starts within a minute, and back-off spaces retries.
+	m.Every("acme-renew", time.Minute, s.acme.RenewIfDue)
 	return nil
 }

@@ -33,6 +33,7 @@ type Service struct {
 	m     *app.Mount
 	live  *app.LiveCertificate
 	roots *x509.CertPool // trusted roots for upload checks; nil: the system's
+	acme  *acmeRunner
 
 	mu       sync.Mutex
 	loadedID string // the stored certificate now in live
@@ -43,6 +44,7 @@ func newService(m *app.Mount) *Service {
 		m.Config.Certificate = &app.LiveCertificate{}
 	}
 	s := &Service{m: m, live: m.Config.Certificate}
+	s.acme = &acmeRunner{s: s}
 	return s
 }
 

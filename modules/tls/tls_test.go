@@ -83,9 +83,12 @@ func TestUploadReplacesTheServedCertificate(t *testing.T) {
 }
 
 func serviceOf(t *testing.T, srv *apptest.Server) *Service {
-	a := srv.App
-	return &Service{m: &app.Mount{Module: "tls", Config: a.Config, Log: a.Log, Clock: a.Clock, DB: a.DB, Events: a.Events, Secrets: a.Secrets},
-		live: a.Config.Certificate}
+	t.Helper()
+	s, ok := running.Load(srv.App.Config)
+	if !ok {
+		t.Fatal("the tls module is not running")
+	}
+	return s.(*Service)
 }
 
 // A changed FQDN re-signs the self-signed certificate for it, on the same key: the pin, and so
