@@ -125,8 +125,11 @@ type acmeRunner struct {
 }
 
 // Present and CleanUp make the runner lego's HTTP-01 provider.
-func (a *acmeRunner) Present(_, token, keyAuth string) error { a.tokens.Store(token, keyAuth); return nil }
-func (a *acmeRunner) CleanUp(_, token, _ string) error      { a.tokens.Delete(token); return nil }
+func (a *acmeRunner) Present(_, token, keyAuth string) error {
+	a.tokens.Store(token, keyAuth)
+	return nil
+}
+func (a *acmeRunner) CleanUp(_, token, _ string) error { a.tokens.Delete(token); return nil }
 
 type acmeUser struct {
 	email string

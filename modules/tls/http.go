@@ -34,9 +34,9 @@ func (h handlers) routes() []app.Route {
 
 // Overview is the TLS page.
 type Overview struct {
-	Active       *Info  `json:"active" doc:"The certificate served now."`
-	Certificates []Info `json:"certificates" doc:"The latest certificates, newest first, the active one included."`
-	PublicFQDN   string `json:"public_fqdn" doc:"The public FQDN setting; empty: the request's host is used."`
+	Active       *Info     `json:"active" doc:"The certificate served now."`
+	Certificates []Info    `json:"certificates" doc:"The latest certificates, newest first, the active one included."`
+	PublicFQDN   string    `json:"public_fqdn" doc:"The public FQDN setting; empty: the request's host is used."`
 	HSTS         bool      `json:"hsts" doc:"Whether Strict-Transport-Security is sent: only while a trusted (not self-signed) certificate is served."`
 	ACME         *ACME     `json:"acme" doc:"The ACME configuration; null until configured."`
 	Attempts     []Attempt `json:"attempts" doc:"The latest ACME attempts, newest first."`

@@ -55,7 +55,9 @@ type buildError struct {
 	out  []byte
 }
 
-func (e *buildError) Error() string { return "go install " + e.what + ": " + e.err.Error() + "\n" + string(e.out) }
+func (e *buildError) Error() string {
+	return "go install " + e.what + ": " + e.err.Error() + "\n" + string(e.out)
+}
 
 // pebble is a running test CA.
 type pebble struct {
@@ -154,4 +156,3 @@ func servedSerial(t *testing.T, addr string) (string, *tls.Conn) {
 	}
 	return c.ConnectionState().PeerCertificates[0].SerialNumber.Text(16), c
 }
-
