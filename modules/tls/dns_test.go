@@ -54,7 +54,11 @@ func (l *apiLog) add(r *http.Request, body string) {
 	l.calls = append(l.calls, r.Method+" "+r.URL.Path+" "+body)
 }
 
-func (l *apiLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return strings.Join(l.calls, "\n") }
+func (l *apiLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.calls, "\n")
+}
 
 func presentAndCleanUp(t *testing.T, provider string, creds map[string]string) {
 	t.Helper()
