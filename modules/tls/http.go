@@ -27,6 +27,8 @@ func (h handlers) routes() []app.Route {
 			Sensitive: true, Summary: "The DNS provider credentials, decrypted (an audited read)"},
 		{Method: http.MethodPost, Path: "/api/v1/tls/acme/issue", Scope: "settings:write", Handler: h.issue, Response: Attempt{}, Tx: app.TxOwn,
 			Summary: "Run an issuance attempt now; the attempt is recorded whether it succeeds or fails"},
+		{Method: http.MethodGet, Path: "/api/v1/tls/stale-pins", Scope: "scanners:view", Handler: h.stalePins, Response: StalePins{},
+			Summary: "Scanners that hold the pin of a self-signed certificate no longer served"},
 		{Method: http.MethodGet, Path: "/.well-known/acme-challenge/:token", Scope: app.Public, Handler: h.http01, Produces: "text/plain",
 			Summary: "The ACME HTTP-01 challenge answer for a pending issuance"},
 	}
@@ -153,4 +155,12 @@ func (h handlers) http01(c echo.Context) error {
 		return app.NotFound("ACME challenge token")
 	}
 	return c.String(http.StatusOK, v.(string))
+}
+
+func (h handlers) stalePins(c echo.Context) error {
+	out, err := h.s.stalePins(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }

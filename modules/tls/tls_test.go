@@ -9,8 +9,10 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	"mipo/modules/scanners/scannerstest"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -139,4 +141,41 @@ func TestExpiryEventsAt14DaysAndAtExpiry(t *testing.T) {
 	check(o.Active.NotAfter.Add(-15*24*time.Hour), 0, 0)
 	check(o.Active.NotAfter.Add(-13*24*time.Hour), 1, 0)
 	check(o.Active.NotAfter.Add(time.Minute), 1, 1)
+}
+
+// The scanner page's question: which scanners hold a pin no longer served. Re-signing for a
+// new FQDN keeps the key, so it strands nobody; a move to another certificate does.
+func TestStalePinsNameTheScannersLeftBehind(t *testing.T) {
+	srv, owner := start(t, nil)
+	stale := func() StalePins {
+		t.Helper()
+		var out StalePins
+		r := owner.Get("/api/v1/tls/stale-pins")
+		if r.Status != http.StatusOK {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &out)
+		return out
+	}
+	tok := scannerstest.Provision(t, owner, map[string]any{"name": "pinned-scanner"})
+	reg := scannerstest.Register(t, srv.URL, tok.Secret, "host-1")
+	if got := stale(); len(got.Items) != 0 || got.CurrentPin == "" {
+		t.Fatalf("right after registration: %+v", got)
+	}
+	setFQDN(t, owner, "renamed.example.test")
+	if err := serviceOf(t, srv).FollowFQDN(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := stale(); len(got.Items) != 0 {
+		t.Fatalf("after a rename on the same key: %+v", got)
+	}
+	ca := newTestCA(t)
+	leaf, key := ca.leaf(t, time.Now(), "renamed.example.test")
+	if r := owner.Post("/api/v1/tls/certificate", Upload{Certificate: pemChain(leaf, ca.inter, ca.root), Key: key}); r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	got := stale()
+	if len(got.Items) != 1 || got.Items[0].ScannerID != reg.ScannerID || got.CurrentPin != "" || got.Items[0].Pin != tok.Pin {
+		t.Fatalf("after the switch: %+v (token pin %s)", got, tok.Pin)
+	}
 }

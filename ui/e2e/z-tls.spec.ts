@@ -1,7 +1,8 @@
 // The public FQDN and the TLS certificate in a real browser against a real mipo: set the FQDN on
 // the settings page, see an upload for another name refused with its reason, upload a
 // certificate for the FQDN signed by a CA made here (openssl), see the TLS page show it, and see
-// a scanner install command carry the FQDN.
+// a scanner install command carry the FQDN, and the scanner page name the scanner left on the
+// old pin.
 //
 // Runs after ui.spec.ts (the setup wizard); run alone, it makes the owner itself.
 import { execFileSync } from 'node:child_process';
@@ -56,12 +57,31 @@ test.afterAll(async () => {
 
 const nav = () => p.getByRole('navigation', { name: 'Main' });
 
+/** Adds a scanner through the dialog and returns its install command. */
+async function addScanner(name: string): Promise<string> {
+  await nav().getByRole('link', { name: 'Scanners', exact: true }).click();
+  await p.getByRole('button', { name: 'Add scanner' }).click();
+  const dialog = p.getByRole('dialog');
+  await dialog.getByLabel('Scanner name').fill(name);
+  await dialog.getByLabel('Binding').fill('127.0.0.0/8');
+  await dialog.getByRole('button', { name: 'Create install command' }).click();
+  const command = (await dialog.getByTestId('install-command').textContent())!;
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  return command;
+}
+
 test('set the FQDN, upload a certificate for it, see the TLS page and the install command follow', async () => {
   await nav().getByRole('link', { name: 'Settings', exact: true }).click();
   await expect(p.getByTestId('fqdn-dependents')).toContainText('TLS certificate');
   await p.getByLabel('Public address (FQDN)').fill(FQDN);
   await p.getByRole('button', { name: 'Save' }).click();
   await expect(p.getByText('Settings saved.')).toBeVisible();
+
+  // A scanner registered now is given the self-signed certificate's key to trust.
+  const first = await addScanner('e2e-pinned');
+  const token = first.match(/--token '([^']+)'/)![1];
+  const reg = await p.request.post('/scanner/v1/register', { data: { token, hostname: 'pinned-host', version: 'e2e', capacity: { max_concurrency: 10 } } });
+  expect(reg.status()).toBe(200);
 
   await nav().getByRole('link', { name: 'TLS certificate' }).click();
   await expect(p).toHaveURL(/\/tls$/);
@@ -86,14 +106,9 @@ test('set the FQDN, upload a certificate for it, see the TLS page and the instal
   await expect(p.getByTestId('tls-names')).toHaveText(FQDN);
   await expect(p.getByTestId('tls-issuer')).toContainText('mipo e2e root');
 
-  // The provisioning command uses the FQDN, and carries no pin for a CA-signed certificate.
-  await nav().getByRole('link', { name: 'Scanners', exact: true }).click();
-  await p.getByRole('button', { name: 'Add scanner' }).click();
-  const dialog = p.getByRole('dialog');
-  await dialog.getByLabel('Scanner name').fill('e2e-tls');
-  await dialog.getByLabel('Binding').fill('127.0.0.0/8');
-  await dialog.getByRole('button', { name: 'Create install command' }).click();
-  const command = (await dialog.getByTestId('install-command').textContent())!;
+  // The scanner page names the scanner left on the old pin; a new install command uses the FQDN.
+  const command = await addScanner('e2e-tls');
   expect(command).toContain(`--server 'https://${FQDN}'`);
   expect(command).toContain(`https://${FQDN}/scanner/install.sh`);
+  await expect(p.getByTestId('stale-pins')).toContainText('e2e-pinned');
 });
