@@ -70,7 +70,18 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tls: storing the first certificate: %w", err)
 	}
-	return s.Reload(ctx)
+	if err := s.Reload(ctx); err != nil {
+		return err
+	}
+	// Not only on the next tick: a certificate that expired while mipo was down is reported
+	// at start, and a self-signed one follows an FQDN set while it was down.
+	if err := s.CheckExpiry(ctx); err != nil {
+		s.m.Log.Warn("tls: checking expiry at start", "err", err)
+	}
+	if err := s.FollowFQDN(ctx); err != nil {
+		s.m.Log.Warn("tls: following the FQDN at start", "err", err)
+	}
+	return nil
 }
 
 // Reload serves the stored active certificate if it is not served already. It runs every few
