@@ -46,8 +46,9 @@ type Overview struct {
 
 // Upload is a PEM chain (server certificate first, then each issuer) and its private key.
 type Upload struct {
-	Certificate string `json:"certificate" doc:"PEM certificate chain: the server certificate first, then each intermediate."`
-	Key         string `json:"key" doc:"PEM private key (PKCS#8, PKCS#1 or EC), unencrypted."`
+	// A chain of a few RSA-4096 certificates runs to about 10 kB; neither field is indexed.
+	Certificate string `json:"certificate" maxlen:"65536" doc:"PEM certificate chain: the server certificate first, then each intermediate."`
+	Key         string `json:"key" maxlen:"16384" doc:"PEM private key (PKCS#8, PKCS#1 or EC), unencrypted."`
 }
 
 func (h handlers) overview(c echo.Context) error {

@@ -179,3 +179,30 @@ func TestStalePinsNameTheScannersLeftBehind(t *testing.T) {
 		t.Fatalf("after the switch: %+v (token pin %s)", got, tok.Pin)
 	}
 }
+
+// An ingest node run as its own process serves the certificate the manager stores.
+func TestAnIngestNodeFollowsTheStoredCertificate(t *testing.T) {
+	dbs := apptest.Databases(t)
+	mcfg := apptest.Config(t, dbs, app.RoleManager)
+	mcfg.TLS = true
+	manager := apptest.Start(t, mcfg, dbs, app.Options{})
+	owner := rbactest.Owner(t, manager)
+	icfg := apptest.Config(t, dbs, app.RoleIngest)
+	icfg.TLS = true
+	icfg.SecretKey = mcfg.SecretKey // one .mipo.env for every process, as compose shares it
+	ingest := apptest.Start(t, icfg, dbs, app.Options{})
+	if got, want := ingest.App.Config.Certificate.Load(), manager.App.Config.Certificate.Load(); got == nil || got.Leaf.SerialNumber.Cmp(want.Leaf.SerialNumber) != 0 {
+		t.Fatal("the ingest node does not serve the stored certificate at start")
+	}
+	ca := newTestCA(t)
+	leaf, key := ca.leaf(t, time.Now(), "ingest.example.test")
+	if r := owner.Post("/api/v1/tls/certificate", Upload{Certificate: pemChain(leaf, ca.inter, ca.root), Key: key}); r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	if err := serviceOf(t, ingest).Reload(context.Background()); err != nil { // what its job does every 10 s
+		t.Fatal(err)
+	}
+	if got := ingest.App.Config.Certificate.Load(); got.Leaf.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Fatal("the ingest node still serves the old certificate")
+	}
+}
