@@ -1490,6 +1490,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tls/stale-pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scanners that hold the pin of a self-signed certificate no longer served */
+        get: operations["get_tls_stale_pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -3077,6 +3094,19 @@ export interface components {
             acme: components["schemas"]["tls.ACME"] | null;
             /** @description The latest ACME attempts, newest first. */
             attempts: components["schemas"]["tls.Attempt"][];
+        };
+        "tls.StalePin": {
+            scanner_id: string;
+            name: string;
+            /** @description The pin the scanner was given. */
+            pin: string;
+            /** Format: date-time */
+            registered_at: string;
+        };
+        "tls.StalePins": {
+            /** @description The pin of the certificate served now; empty when it is not self-signed (scanners then need no pin). */
+            current_pin: string;
+            items: components["schemas"]["tls.StalePin"][];
         };
         "tls.Upload": {
             /** @description PEM certificate chain: the server certificate first, then each intermediate. */
@@ -7159,6 +7189,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["tls.Info"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls_stale_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.StalePins"];
                 };
             };
             /** @description An error in the one error shape */
