@@ -13,6 +13,7 @@ import (
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"
+	_ "mipo/modules/tls"
 	_ "mipo/modules/webui"
 )
 

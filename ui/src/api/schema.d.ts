@@ -1684,6 +1684,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The certificate mipo serves, the ones before it, and the public FQDN it should cover */
+        get: operations["get_tls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Configure ACME issuance and renewal; credentials are stored sealed */
+        put: operations["put_tls_acme"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The DNS provider credentials, decrypted (an audited read) */
+        get: operations["get_tls_acme_credentials"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run an issuance attempt now; the attempt is recorded whether it succeeds or fails */
+        post: operations["post_tls_acme_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Serve an uploaded PEM certificate chain and key, after checking them
+         * @description Checks, in order: PEM, key type and size, key matches the first certificate, chain order, validity dates, chain reaches a trusted root, names cover the public FQDN. Each failure has its own error code.
+         */
+        post: operations["post_tls_certificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/self-signed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Serve a new self-signed certificate for the public FQDN (on the previous self-signed key, so scanner pins stay valid) */
+        post: operations["post_tls_self_signed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/stale-pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scanners that hold the pin of a self-signed certificate no longer served */
+        get: operations["get_tls_stale_pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -3537,6 +3659,112 @@ export interface components {
         "settings.Settings": {
             /** @description Host name and optional port mipo is reached at, such as mipo.example.com or mipo.example.com:8443. Empty: the request's host. */
             public_fqdn: string;
+        };
+        "tls.ACME": {
+            /** @description Whether mipo obtains and renews its certificate by ACME. */
+            enabled: boolean;
+            /** @description The ACME directory, such as https://acme-v02.api.letsencrypt.org/directory. */
+            directory_url: string;
+            /** @description The account's contact address. */
+            email: string;
+            /** @description http-01 (the CA fetches a token from this mipo on port 80) or dns-01 (a TXT record through the DNS provider). */
+            challenge: string;
+            /** @description For dns-01: cloudflare, route53 or ovh. */
+            dns_provider: string;
+            /** @description Whether DNS provider credentials are stored (sealed). */
+            credentials_set: boolean;
+            /** @description The ACME account, once registered. */
+            account_uri: string;
+            /** @description When the next issuance or renewal attempt is due. */
+            next_attempt_at: string | null;
+            /** @description Failed attempts since the last success; retries back off. */
+            failures: number;
+        };
+        "tls.ACMEInput": {
+            enabled: boolean;
+            directory_url: string;
+            email: string;
+            challenge: string;
+            dns_provider: string;
+            /** @description cloudflare: api_token [, base_url]. route53: access_key_id, secret_access_key, region, hosted_zone_id [, endpoint]. ovh: endpoint, application_key, application_secret, consumer_key. */
+            credentials?: {
+                [key: string]: string;
+            };
+        };
+        "tls.Attempt": {
+            id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string;
+            ok: boolean;
+            error: string;
+            certificate_id: string | null;
+        };
+        "tls.ChainLink": {
+            subject: string;
+            issuer: string;
+            /** Format: date-time */
+            not_after: string;
+        };
+        "tls.Info": {
+            id: string;
+            /** @description self-signed, uploaded or acme. */
+            source: string;
+            /** @description Whether mipo serves this certificate now. */
+            active: boolean;
+            subject: string;
+            /** @description The DNS names and addresses the certificate covers. */
+            names: string[];
+            issuer: string;
+            /** @description Serial number, hexadecimal. */
+            serial: string;
+            /** Format: date-time */
+            not_before: string;
+            /** Format: date-time */
+            not_after: string;
+            /** @description SHA-256 of the leaf certificate, hexadecimal. */
+            fingerprint: string;
+            /** @description sha256//BASE64 of the public key: what scanners pin while the certificate is self-signed. */
+            pin: string;
+            self_signed: boolean;
+            /** @description The leaf first, then each issuer the chain carries. */
+            chain: components["schemas"]["tls.ChainLink"][];
+            /** Format: date-time */
+            created_at: string;
+        };
+        "tls.Overview": {
+            /** @description The certificate served now. */
+            active: components["schemas"]["tls.Info"] | null;
+            /** @description The latest certificates, newest first, the active one included. */
+            certificates: components["schemas"]["tls.Info"][];
+            /** @description The public FQDN setting; empty: the request's host is used. */
+            public_fqdn: string;
+            /** @description Whether Strict-Transport-Security is sent: only while a trusted (not self-signed) certificate is served. */
+            hsts: boolean;
+            /** @description The ACME configuration; null until configured. */
+            acme: components["schemas"]["tls.ACME"] | null;
+            /** @description The latest ACME attempts, newest first. */
+            attempts: components["schemas"]["tls.Attempt"][];
+        };
+        "tls.StalePin": {
+            scanner_id: string;
+            name: string;
+            /** @description The pin the scanner was given. */
+            pin: string;
+            /** Format: date-time */
+            registered_at: string;
+        };
+        "tls.StalePins": {
+            /** @description The pin of the certificate served now; empty when it is not self-signed (scanners then need no pin). */
+            current_pin: string;
+            items: components["schemas"]["tls.StalePin"][];
+        };
+        "tls.Upload": {
+            /** @description PEM certificate chain: the server certificate first, then each intermediate. */
+            certificate: string;
+            /** @description PEM private key (PKCS#8, PKCS#1 or EC), unencrypted. */
+            key: string;
         };
     };
     responses: never;
@@ -8208,6 +8436,219 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Version_config.TemplateSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Overview"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_tls_acme: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["tls.ACMEInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.ACME"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls_acme_credentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_acme_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Attempt"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["tls.Upload"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Info"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_self_signed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Info"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls_stale_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.StalePins"];
                 };
             };
             /** @description An error in the one error shape */

@@ -39,6 +39,7 @@ export default help({
     'The command holds the token and is shown once. If it is lost, revoke the token and make another.',
     'The command uses the public FQDN setting (Administration → Settings), or the address you browse with: the scanner’s host must reach it.',
     'Without a binding, a scanner is bound to the address it registered from; change it on its page if it sits behind changing NAT.',
+    'The command carries the certificate pin only while mipo’s certificate is self-signed. When the certificate changes to another key, a notice above the list names the scanners that hold the old pin: they keep working only if their host trusts the new certificate.',
   ],
-  api: ['GET /api/v1/scanners', 'POST /api/v1/scanners/tokens', 'GET /api/v1/scanners/tokens', 'DELETE /api/v1/scanners/tokens/{id}', 'GET /api/v1/scanners/install'],
+  api: ['GET /api/v1/scanners', 'POST /api/v1/scanners/tokens', 'GET /api/v1/scanners/tokens', 'DELETE /api/v1/scanners/tokens/{id}', 'GET /api/v1/scanners/install', 'GET /api/v1/tls/stale-pins'],
 });
