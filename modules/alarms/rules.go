@@ -192,9 +192,9 @@ var builtinRules = []Rule{
 		summary: func(e app.Event) string {
 			p := payload(e)
 			if e.Type == "tls.certificate.expired" {
-				return "the TLS certificate " + e.Subject + " expired at " + str(p, "not_after")
+				return "the TLS certificate " + str(p, "subject") + " expired at " + str(p, "not_after")
 			}
-			return "the TLS certificate " + e.Subject + " expires in " + str(p, "days_left") + " days"
+			return "the TLS certificate " + str(p, "subject") + " expires in " + str(p, "days_left") + " days"
 		}},
 	{ID: "acme.renewal.failed", Name: "ACME renewal failed", Component: "tls",
 		Description: "Renewing the certificate with the ACME provider failed; resolves on the next successful renewal.",

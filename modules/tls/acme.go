@@ -202,6 +202,11 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 				return err
 			}
 			at.OK, at.CertificateID = true, &in.ID
+			ch.AfterCommit(func(ctx context.Context) {
+				if err := m.Events.Emit(ctx, EventRenewalSucceeded, domain, map[string]string{"domain": domain, "certificate_id": in.ID}); err != nil {
+					m.Log.Error("acme: emitting the success", "err", err)
+				}
+			})
 			_, err = ch.Tx.Exec(ctx, `UPDATE tls_acme SET failures = 0, next_attempt_at = NULL, account_uri = $1, account_key_sealed = $2`, accountURI, accountKey)
 			if err != nil {
 				return err
@@ -219,7 +224,7 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 			}
 			ch.AfterCommit(func(ctx context.Context) {
 				payload := RenewalFailedPayload{Error: at.Error, Failures: cfg.Failures + 1, NextAttemptAt: next, DirectoryURL: cfg.DirectoryURL, Domain: domain}
-				if err := m.Events.Emit(ctx, EventRenewalFailed, at.ID, payload); err != nil {
+				if err := m.Events.Emit(ctx, EventRenewalFailed, domain, payload); err != nil {
 					m.Log.Error("acme: emitting the failure", "err", err)
 				}
 			})

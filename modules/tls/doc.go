@@ -5,7 +5,7 @@
 // app.LiveCertificate: new handshakes get the new certificate, open connections finish on the
 // old one.
 //
-// It emits tls.certificate_expiring (14 days before expiry), tls.certificate_expired and
-// acme.renewal_failed for the alarms module. It never writes the private key unsealed to the
+// It emits tls.certificate.expiring (14 days before expiry), tls.certificate.expired and
+// acme.renewal.failed for the alarms module. It never writes the private key unsealed to the
 // database.
 package tls

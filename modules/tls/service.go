@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -18,10 +19,16 @@ import (
 
 // Events for the alarms module.
 const (
-	EventExpiring      = "tls.certificate_expiring" // 14 days before the served certificate expires
-	EventExpired       = "tls.certificate_expired"  // the served certificate has expired
-	EventRenewalFailed = "acme.renewal_failed"      // an ACME issuance or renewal attempt failed
+	EventExpiring         = "tls.certificate.expiring" // 14 days before the served certificate expires
+	EventExpired          = "tls.certificate.expired"  // the served certificate has expired
+	EventRenewed          = "tls.certificate.renewed"  // a new certificate is served: resolves the two above
+	EventRenewalFailed    = "acme.renewal.failed"      // an ACME issuance or renewal attempt failed
+	EventRenewalSucceeded = "acme.renewal.succeeded"   // an ACME attempt succeeded: resolves the failure
 )
+
+// ServedSubject is the subject of the expiry events: an alarm is about the certificate mipo
+// serves, whichever that is, so the next certificate's renewal event resolves it.
+const ServedSubject = "served-certificate"
 
 // expiryWarning is how long before expiry EventExpiring is sent.
 const expiryWarning = 14 * 24 * time.Hour
@@ -139,6 +146,13 @@ func (s *Service) install(ctx context.Context, ch *app.Change, source string, p 
 		if err := s.Reload(ctx); err != nil {
 			s.m.Log.Error("tls: serving the new certificate", "err", err)
 		}
+		// A new certificate ends any expiry alarm raised about the one it replaces.
+		if before == nil {
+			return
+		}
+		if err := s.m.Events.Emit(ctx, EventRenewed, ServedSubject, s.expiryPayload(in, source)); err != nil {
+			s.m.Log.Error("tls: emitting the renewal", "err", err)
+		}
 	})
 	return in, nil
 }
@@ -243,6 +257,12 @@ type ExpiryPayload struct {
 	Names         []string  `json:"names"`
 	Source        string    `json:"source"`
 	NotAfter      time.Time `json:"not_after"`
+	DaysLeft      int       `json:"days_left"` // whole days until NotAfter, negative once expired
+}
+
+func (s *Service) expiryPayload(in Info, source string) ExpiryPayload {
+	return ExpiryPayload{CertificateID: in.ID, Subject: in.Subject, Names: in.Names, Source: source,
+		NotAfter: in.NotAfter, DaysLeft: int(math.Floor(in.NotAfter.Sub(s.m.Clock.Now()).Hours() / 24))}
 }
 
 // CheckExpiry emits EventExpiring once, 14 days before the served certificate expires, and
@@ -277,8 +297,8 @@ func (s *Service) CheckExpiry(ctx context.Context) error {
 				return err
 			}
 			s.m.Log.Warn("tls: certificate expiry", "event", ev.typ, "not_after", r.NotAfter, "subject", in.Subject)
-			if err := s.m.Events.Emit(ctx, ev.typ, r.ID, ExpiryPayload{CertificateID: r.ID, Subject: in.Subject,
-				Names: in.Names, Source: r.Source, NotAfter: r.NotAfter}); err != nil {
+			in.ID, in.NotAfter = r.ID, r.NotAfter
+			if err := s.m.Events.Emit(ctx, ev.typ, ServedSubject, s.expiryPayload(in, r.Source)); err != nil {
 				return err
 			}
 		}

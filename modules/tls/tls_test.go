@@ -123,7 +123,7 @@ func TestExpiryEventsAt14DaysAndAtExpiry(t *testing.T) {
 	o := overview(t, owner)
 	s := serviceOf(t, srv)
 	count := func(typ string) (n int) {
-		srv.App.DB.Jobs.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = $1 AND subject = $2`, typ, o.Active.ID).Scan(&n)
+		srv.App.DB.Jobs.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = $1 AND payload->>'certificate_id' = $2`, typ, o.Active.ID).Scan(&n)
 		return
 	}
 	check := func(at time.Time, expiring, expired int) {

@@ -10,7 +10,7 @@ export default help({
     'Every change is audited and takes effect without a restart: new connections get the new certificate at once, connections already open finish on the old one.',
     'Scanners trust a self-signed server by its pin (the `sha256//…` value); provisioning commands carry the pin only while the certificate is self-signed. A scanner whose pin no longer matches still connects when its system roots (or `SSL_CERT_FILE`) trust the new certificate, so moving to a trusted certificate never strands a scanner.',
     'HSTS (Strict-Transport-Security) is sent only while a trusted certificate is served: with a self-signed one it would take away the browser\'s "continue anyway". TLS 1.2 is the minimum, with forward-secret AEAD cipher suites only.',
-    'Events for alarms: `tls.certificate_expiring` (14 days before expiry), `tls.certificate_expired` (at expiry) and `acme.renewal_failed` (each failed ACME attempt).',
+    'Events for alarms: `tls.certificate.expiring` (14 days before expiry), `tls.certificate.expired` (at expiry), `acme.renewal.failed` (each failed ACME attempt), and `tls.certificate.renewed` / `acme.renewal.succeeded`, which resolve those alarms.',
   ],
   scopes: [
     { scope: 'settings:view', allows: 'see the certificate, its history and the ACME attempts' },
