@@ -43,6 +43,9 @@ type Config struct {
 	SessionKey []byte
 	SecretKey  []byte
 	BackupKey  []byte
+	AuditKey   []byte // keys the audit log's HMAC chain and its checkpoints
+	// Certificate is what the TLS listener serves; the tls module replaces it at run time.
+	Certificate *LiveCertificate
 }
 
 // ConfigError names the variable that is wrong and why.
@@ -62,7 +65,7 @@ func LoadConfig(flags map[string]string, environ []string) (*Config, error) {
 	for k, v := range flags {
 		values[k] = v
 	}
-	c := &Config{values: values}
+	c := &Config{values: values, Certificate: &LiveCertificate{}}
 	c.DataDir = c.lookup(settingDataDir.s)
 	if c.DataDir == "" {
 		return nil, &ConfigError{"MIPO_DATA_DIR", "must not be empty"}
@@ -138,7 +141,7 @@ func (c *Config) validate() error {
 	for _, k := range []struct {
 		s   *Setting
 		dst *[]byte
-	}{{settingSessionKey.s, &c.SessionKey}, {settingSecretKey.s, &c.SecretKey}, {settingBackupKey.s, &c.BackupKey}} {
+	}{{settingSessionKey.s, &c.SessionKey}, {settingSecretKey.s, &c.SecretKey}, {settingBackupKey.s, &c.BackupKey}, {settingAuditKey.s, &c.AuditKey}} {
 		b, err := decodeKey(c.lookup(k.s))
 		if err != nil {
 			errs = append(errs, &ConfigError{k.s.Name, err.Error()})
