@@ -110,7 +110,9 @@ func TestSignInThroughAProviderEndToEnd(t *testing.T) {
 	p := e.addProvider("mipo", map[string]any{"create_users": true, "role_rules": []any{e.rule("netops", "operator")}})
 	e.idp.AddUser("alice-sub", "alice", "alice@example.com", true, "netops", "staff")
 
-	var list struct{ Items []struct{ ID, ButtonLabel, LoginURL string } }
+	var list struct {
+		Items []struct{ ID, ButtonLabel, LoginURL string }
+	}
 	apptest.NewClient(t, e.srv.URL).Get("/api/v1/auth/oidc/providers").JSON(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != p.ID {
 		t.Fatalf("the sign-in page's providers: %+v", list)
