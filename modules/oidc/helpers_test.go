@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mipo/app/apptest"
+	"mipo/modules/rbac/rbactest"
 )
 
 func readAll(res *http.Response) []byte {
@@ -25,4 +26,8 @@ func csrfOf(t *testing.T, b *browser, base string) string {
 	}
 	(&apptest.Response{Body: readAll(res)}).JSON(t, &me)
 	return me.CSRFToken
+}
+
+func rbactestUser(t *testing.T, e *env, scopes ...string) *apptest.Client {
+	return rbactest.UserWithScopes(t, e.srv, e.owner, scopes...)
 }
