@@ -258,8 +258,8 @@ func (h *handlers) exchange(ctx context.Context, p *Provider, pd *pending, code 
 		for k, v := range info.Claims {
 			claims[k] = v
 		}
-		claims["sub"] = tokens.IDTokenClaims.GetSubject()
 	}
+	claims["sub"] = tokens.IDTokenClaims.GetSubject() // the verified token's subject, whatever userinfo said
 	return claims, tokens.IDToken, nil
 }
 

@@ -73,3 +73,17 @@ func TestABadProviderIsRefusedNamingTheField(t *testing.T) {
 		t.Fatalf("settings:view reads the secret: %d", r.Status)
 	}
 }
+
+// The callback URL follows the public FQDN setting when it is set, else the request's host.
+func TestTheCallbackURLUsesThePublicFQDN(t *testing.T) {
+	e := start(t)
+	p := e.addProvider("mipo", nil) // checks the request-host form
+	if r := e.owner.Patch("/api/v1/settings", map[string]string{"public_fqdn": "mipo.example.com"}); r.Status != http.StatusOK {
+		t.Fatalf("settings: %d %s", r.Status, r.Body)
+	}
+	var got provider
+	e.owner.Get("/api/v1/oidc/providers/" + p.ID).JSON(t, &got)
+	if got.CallbackURL != "https://mipo.example.com/api/v1/auth/oidc/"+p.ID+"/callback" {
+		t.Fatalf("callback URL with the FQDN set: %q", got.CallbackURL)
+	}
+}
