@@ -44,6 +44,10 @@ test.beforeAll(async ({ browser }) => {
     await p.getByLabel('Password').press('Enter');
     await p.waitForURL((url) => url.pathname !== '/login');
   }
+  // The callback URL follows the public FQDN setting, which an earlier file may have set to a
+  // name this machine cannot reach: clear it, so the request's host (127.0.0.1:port) is used.
+  const csrf = (await (await p.request.get('/api/v1/auth/me')).json()).csrf_token;
+  expect((await p.request.patch('/api/v1/settings', { data: { public_fqdn: '' }, headers: { 'X-CSRF-Token': csrf } })).status()).toBe(200);
 });
 
 test.afterAll(async () => {
