@@ -298,3 +298,41 @@ func TestAProviderThatIsDownLeavesPasswordsWorking(t *testing.T) {
 	}
 	rbactest.Login(t, e.srv, "owner", rbactest.OwnerPassword)
 }
+
+// Several providers at once: each has its own button and callback, a state begun for one is
+// refused at another's callback, and a disabled provider is neither listed nor accepted.
+func TestSeveralProvidersAtOnce(t *testing.T) {
+	e := start(t)
+	a := e.addProvider("a", map[string]any{"create_users": true, "default_role_id": e.roles["viewer"]})
+	b := e.addProvider("b", map[string]any{"create_users": true, "default_role_id": e.roles["viewer"]})
+	e.idp.AddUser("frank-sub", "frank", "frank@example.com", true)
+	listed := func() int {
+		var list struct{ Items []any }
+		apptest.NewClient(t, e.srv.URL).Get("/api/v1/auth/oidc/providers").JSON(t, &list)
+		return len(list.Items)
+	}
+	if listed() != 2 {
+		t.Fatalf("%d providers on the sign-in page, want 2", listed())
+	}
+	if loc := newBrowser(t, e.srv.URL).signIn(b.ID, "frank"); loc != "/" {
+		t.Fatalf("sign-in through b: %q", loc)
+	}
+	// A state begun for a, delivered to b's callback.
+	br := newBrowser(t, e.srv.URL)
+	br.holdAt = "/api/v1/auth/oidc/" + a.ID + "/callback"
+	callback := br.login(a.ID, "frank").Header.Get("Location")
+	br.holdAt = ""
+	refusal(t, br.get(strings.Replace(callback, a.ID, b.ID, 1)).Header.Get("Location"))
+	if o, r, _, _ := e.lastLogin(); o != "failure" || r != "state_unknown" {
+		t.Fatalf("audited as %s %s", o, r)
+	}
+	if r := e.owner.Patch("/api/v1/oidc/providers/"+a.ID, map[string]any{"enabled": false}); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	if listed() != 1 {
+		t.Fatalf("a disabled provider is still listed")
+	}
+	if msg := refusal(t, newBrowser(t, e.srv.URL).signIn(a.ID, "frank")); !strings.Contains(msg, "switched off") {
+		t.Fatalf("disabled provider: %q", msg)
+	}
+}
