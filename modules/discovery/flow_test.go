@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +249,35 @@ func TestCredentialsAreSealedAndReadingThemIsAudited(t *testing.T) {
 		t.Fatalf("bad source: %d %s", r.Status, r.Body)
 	}
 	_ = fmt.Sprint
+}
+
+func TestANetBoxThatStopsAnsweringChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	var broken atomic.Bool
+	nb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "down for maintenance", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/ipam/prefixes/" {
+			fmt.Fprint(w, `{"count":1,"next":null,"previous":null,"results":[{"id":1,"prefix":"127.0.20.0/24","tags":[]}]}`)
+			return
+		}
+		fmt.Fprint(w, `{"count":0,"next":null,"previous":null,"results":[]}`)
+	}))
+	defer nb.Close()
+	src := f.source(map[string]any{"name": "nb", "kind": "netbox", "settings": map[string]any{"url": nb.URL}})
+	if r := f.run(src.ID, map[string]any{}); r.Status != "applied" {
+		t.Fatalf("first run: %+v", r)
+	}
+	broken.Store(true)
+	r := f.run(src.ID, map[string]any{})
+	if r.Status != "failed" || !strings.Contains(r.Error, "502") {
+		t.Fatalf("run against a broken NetBox: %+v", r)
+	}
+	if got := f.members(src.GroupID); !slices.Equal(got, []string{"127.0.20.0/24"}) {
+		t.Fatalf("a failed run changed the group: %v", got)
+	}
+	apptest.WaitFor(t, 10*time.Second, "discovery.failed", func() bool { return f.events(EventFailed) == 1 })
 }
