@@ -22,7 +22,9 @@ type RowError struct {
 	Message string `json:"message"`
 }
 
-func (e RowError) String() string { return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Message) }
+func (e RowError) String() string {
+	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Message)
+}
 
 const maxExport = 32 << 20
 
@@ -130,7 +132,6 @@ func parseCSV(data []byte, m Mapping, origin originFunc) ([]Proposed, []RowError
 	}
 	return out, bad, nil
 }
-
 
 // parseJSON reads an array of objects (or {"items": [...]}) with each object's line.
 func parseJSON(data []byte, m Mapping, origin originFunc) ([]Proposed, []RowError, error) {

@@ -123,7 +123,6 @@ func netboxAdd(f *fetch, kind string, o netboxObject, out *[]Proposed) error {
 	return nil
 }
 
-
 // rangeEnd reads a NetBox range end, which NetBox writes with its mask (10.0.0.10/24).
 func rangeEnd(s string) (netip.Addr, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
