@@ -1,0 +1,298 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mipo/app"
+	"mipo/modules/audit"
+)
+
+// The schemas a restore uses beside the live one (public): the fresh copy it loads, and the
+// replaced one it keeps until every database is switched.
+const (
+	restoreSchema  = "mipo_restore"
+	previousSchema = "mipo_replaced"
+)
+
+// Progress reports a restore's advance: a step, and bytes of parts loaded out of all.
+type Progress func(step string, done, total int64)
+
+// A RestoreError says which step of a restore failed; the live databases are unchanged.
+type RestoreError struct {
+	Step string
+	Err  error
+}
+
+func (e *RestoreError) Error() string {
+	return e.Step + ": " + e.Err.Error() + " (the running databases were not changed)"
+}
+func (e *RestoreError) Unwrap() error { return e.Err }
+
+// plan is one database to restore: the chain whose parts fill it, newest last.
+type dbPlan struct {
+	name  string
+	chain []*Manifest
+}
+
+// Restore brings back the given backups (a config backup, a results backup, or one of each):
+// it checks every manifest and checksum, loads each database into a fresh schema, checks the
+// row counts and the audit chain there, and only then switches every database to it.
+func (s *Service) Restore(ctx context.Context, ids []string, progress Progress) error {
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
+	var plans []dbPlan
+	var total int64
+	for _, id := range ids {
+		progress("checking "+id, 0, 0)
+		chain, err := s.Check(id)
+		if err != nil {
+			return err
+		}
+		for _, db := range chain[len(chain)-1].Databases {
+			plans = append(plans, dbPlan{db.Name, chain})
+		}
+		for _, m := range chain {
+			total += m.Size()
+		}
+	}
+	if err := distinctDatabases(plans); err != nil {
+		return err
+	}
+	var done int64
+	cleanup := func() {
+		for _, p := range plans {
+			s.DB.Pool(p.name).Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+restoreSchema+` CASCADE`)
+		}
+	}
+	for _, p := range plans {
+		if err := s.load(ctx, p, func(n int64) { done += n; progress("loading the "+p.name+" database", done, total) }); err != nil {
+			cleanup()
+			return &RestoreError{"restoring the " + p.name + " database", err}
+		}
+	}
+	progress("switching to the restored databases", total, total)
+	for _, p := range plans {
+		if err := s.switchSchema(ctx, p.name); err != nil {
+			return fmt.Errorf("switching the %s database: %w (databases switched before it keep the restored data)", p.name, err)
+		}
+	}
+	for _, p := range plans {
+		pool := s.DB.Pool(p.name)
+		pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+previousSchema+` CASCADE`)
+		pool.Reset() // connections may hold plans of the replaced tables
+	}
+	progress("done", total, total)
+	return nil
+}
+
+func distinctDatabases(plans []dbPlan) error {
+	seen := map[string]bool{}
+	for _, p := range plans {
+		if seen[p.name] {
+			return app.Invalid("ids", "same_database", "two of the backups hold the "+p.name+" database: give one config and one results backup")
+		}
+		seen[p.name] = true
+	}
+	return nil
+}
+
+// load builds the database's fresh schema: the migrations of the oldest backup, its rows, each
+// incremental, the remaining migrations; then foreign keys, sequences, counts and the audit chain.
+func (s *Service) load(ctx context.Context, p dbPlan, advanced func(int64)) error {
+	live := s.DB.Pool(p.name)
+	if _, err := live.Exec(ctx, `DROP SCHEMA IF EXISTS `+restoreSchema+` CASCADE; CREATE SCHEMA `+restoreSchema); err != nil {
+		return err
+	}
+	cfg := live.Config()
+	cfg.MaxConns = 2
+	cfg.ConnConfig.RuntimeParams["search_path"] = restoreSchema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var fkeys []foreignKey
+	for i, m := range p.chain {
+		db := findDatabase(m, p.name)
+		if err := app.MigrateTo(ctx, pool, p.name, db.Migration); err != nil {
+			return err
+		}
+		if i == 0 {
+			if fkeys, err = dropForeignKeys(ctx, pool); err != nil {
+				return err
+			}
+		}
+		for _, t := range db.Tables {
+			if err := s.loadPart(ctx, pool, m, t, i > 0); err != nil {
+				return fmt.Errorf("table %s: %w", t.Name, err)
+			}
+			advanced(t.Bytes)
+		}
+	}
+	if err := app.MigrateTo(ctx, pool, p.name, 0); err != nil {
+		return err
+	}
+	for _, fk := range fkeys {
+		if _, err := pool.Exec(ctx, `ALTER TABLE `+fk.table+` ADD CONSTRAINT `+fk.name+` `+fk.def); err != nil {
+			return fmt.Errorf("the restored rows break a reference (%s): %w", fk.name, err)
+		}
+	}
+	if err := resetSequences(ctx, pool); err != nil {
+		return err
+	}
+	last := p.chain[len(p.chain)-1]
+	for _, t := range findDatabase(last, p.name).Tables {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{t.Name}.Sanitize()).Scan(&n); err != nil {
+			return err
+		}
+		if n != t.Total {
+			return fmt.Errorf("table %s has %d rows after the restore; the backup counted %d", t.Name, n, t.Total)
+		}
+	}
+	if p.name == app.DBConfig {
+		return checkAudit(ctx, pool, last)
+	}
+	return nil
+}
+
+func checkAudit(ctx context.Context, pool *pgxpool.Pool, m *Manifest) error {
+	v, err := audit.Verify(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if !v.OK {
+		return errors.New("the restored audit log does not verify: " + v.Reason)
+	}
+	h, err := audit.ReadHead(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if m.AuditHead != nil && h != *m.AuditHead {
+		return fmt.Errorf("the restored audit log ends in record %d (hash %s); the backup's manifest says record %d (hash %s)",
+			h.LastID, h.Hash, m.AuditHead.LastID, m.AuditHead.Hash)
+	}
+	return nil
+}
+
+func findDatabase(m *Manifest, name string) Database {
+	for _, d := range m.Databases {
+		if d.Name == name {
+			return d
+		}
+	}
+	return Database{Name: name}
+}
+
+// loadPart copies a part into its table. An incremental's rows replace rows with the same
+// primary key (a row updated since the last backup), through a temporary table.
+func (s *Service) loadPart(ctx context.Context, pool *pgxpool.Pool, m *Manifest, t Table, upsert bool) error {
+	r, err := s.openPart(m, t)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	table := pgx.Identifier{t.Name}.Sanitize()
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var key []string
+		if upsert {
+			if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(quote_ident(a.attname::text)), '{}') FROM pg_index i
+				JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+				WHERE i.indrelid = $1::regclass AND i.indisprimary`, table).Scan(&key); err != nil {
+				return err
+			}
+		}
+		if len(key) == 0 {
+			_, err := tx.Conn().PgConn().CopyFrom(ctx, r, `COPY `+table+` FROM STDIN`)
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE mipo_delta (LIKE `+table+`) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, r, `COPY mipo_delta FROM STDIN`); err != nil {
+			return err
+		}
+		var match []string
+		for _, k := range key {
+			match = append(match, "t."+k+" = d."+k)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` t USING mipo_delta d WHERE `+strings.Join(match, " AND ")); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+table+` SELECT * FROM mipo_delta`)
+		return err
+	})
+}
+
+type foreignKey struct{ table, name, def string }
+
+// dropForeignKeys removes the fresh schema's foreign keys so tables load in any order; load
+// adds them back, which checks every reference at once.
+func dropForeignKeys(ctx context.Context, pool *pgxpool.Pool) ([]foreignKey, error) {
+	rows, err := pool.Query(ctx, `SELECT quote_ident(t.relname), quote_ident(c.conname), pg_get_constraintdef(c.oid)
+		FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+		WHERE c.contype = 'f' AND c.connamespace = $1::regnamespace`, restoreSchema)
+	if err != nil {
+		return nil, err
+	}
+	fks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (foreignKey, error) {
+		var f foreignKey
+		return f, r.Scan(&f.table, &f.name, &f.def)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, fk := range fks {
+		if _, err := pool.Exec(ctx, `ALTER TABLE `+fk.table+` DROP CONSTRAINT `+fk.name); err != nil {
+			return nil, err
+		}
+	}
+	return fks, nil
+}
+
+// resetSequences moves each column's sequence past the restored rows.
+func resetSequences(ctx context.Context, pool *pgxpool.Pool) error {
+	rows, err := pool.Query(ctx, `SELECT quote_ident(s.relname), quote_ident(t.relname), quote_ident(a.attname)
+		FROM pg_depend d
+		JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+		JOIN pg_class t ON t.oid = d.refobjid
+		JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+		WHERE s.relnamespace = $1::regnamespace AND d.deptype IN ('a', 'i')`, restoreSchema)
+	if err != nil {
+		return err
+	}
+	type seq struct{ seq, table, col string }
+	seqs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seq, error) {
+		var q seq
+		return q, r.Scan(&q.seq, &q.table, &q.col)
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range seqs {
+		if _, err := pool.Exec(ctx, `SELECT setval('`+q.seq+`', coalesce(max(`+q.col+`), 0) + 1, false) FROM `+q.table); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// switchSchema makes the restored schema the live one, in one transaction.
+func (s *Service) switchSchema(ctx context.Context, name string) error {
+	return pgx.BeginFunc(ctx, s.DB.Pool(name), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+previousSchema+` CASCADE;
+			ALTER SCHEMA public RENAME TO `+previousSchema+`;
+			ALTER SCHEMA `+restoreSchema+` RENAME TO public`)
+		return err
+	})
+}
+
+var _ io.Reader = (*partReader)(nil)
