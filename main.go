@@ -6,6 +6,7 @@ import (
 	"mipo/app"
 
 	_ "mipo/modules/audit"
+	_ "mipo/modules/backup"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"

@@ -45,6 +45,7 @@ type Service struct {
 	Dir     string // where backups are kept, one folder each
 	Install string // the installation's name, typed to confirm a restore
 	Clock   func() time.Time
+	Secrets map[string]string // the installation's keys, carried by config backups
 }
 
 func (s *Service) now() time.Time {
@@ -88,6 +89,11 @@ func (s *Service) Create(ctx context.Context, kind string, full bool) (*Manifest
 			return nil, fmt.Errorf("backing up the %s database: %w", name, err)
 		}
 		m.Databases = append(m.Databases, db)
+	}
+	if kind == KindConfig {
+		if m.Secrets, err = s.writeSecrets(tmp, m.ID); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeFileSync(filepath.Join(tmp, manifestFile), m.seal(s.Keys)); err != nil {
 		return nil, err
@@ -265,4 +271,3 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-

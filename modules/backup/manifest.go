@@ -32,6 +32,7 @@ type Manifest struct {
 	KeyID       string      `json:"key_id" doc:"a public fingerprint of the key the backup was made with"`
 	Databases   []Database  `json:"databases"`
 	AuditHead   *audit.Head `json:"audit_head,omitempty"`
+	Secrets     *Table      `json:"secrets,omitempty" doc:"config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine"`
 	Snapshot    string      `json:"snapshot,omitempty" doc:"the results database's transaction snapshot, where the next incremental starts"`
 	Signature   string      `json:"signature"`
 }
@@ -56,13 +57,23 @@ type Table struct {
 
 const manifestFile = "manifest.json"
 
+// Parts lists every part of the backup.
+func (m *Manifest) Parts() []Table {
+	var out []Table
+	for _, d := range m.Databases {
+		out = append(out, d.Tables...)
+	}
+	if m.Secrets != nil {
+		out = append(out, *m.Secrets)
+	}
+	return out
+}
+
 // Size is the sum of the parts' sizes.
 func (m *Manifest) Size() int64 {
 	var n int64
-	for _, d := range m.Databases {
-		for _, t := range d.Tables {
-			n += t.Bytes
-		}
+	for _, t := range m.Parts() {
+		n += t.Bytes
 	}
 	return n
 }

@@ -129,6 +129,9 @@ func (s *Service) load(ctx context.Context, p dbPlan, advanced func(int64)) erro
 			if fkeys, err = dropForeignKeys(ctx, pool); err != nil {
 				return err
 			}
+			if err := emptyTables(ctx, pool); err != nil {
+				return err
+			}
 		}
 		for _, t := range db.Tables {
 			if err := s.loadPart(ctx, pool, m, t, i > 0); err != nil {
@@ -230,6 +233,29 @@ func (s *Service) loadPart(ctx context.Context, pool *pgxpool.Pool, m *Manifest,
 		_, err := tx.Exec(ctx, `INSERT INTO `+table+` SELECT * FROM mipo_delta`)
 		return err
 	})
+}
+
+// emptyTables removes the rows migrations seed (built-in roles, default settings): the
+// backup's own rows replace them. Only tables holding rows: the append-only ones refuse
+// DELETE and TRUNCATE, and no migration seeds them.
+func emptyTables(ctx context.Context, pool *pgxpool.Pool) error {
+	tables, err := listTables(ctx, pool)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		name := pgx.Identifier{t}.Sanitize()
+		var seeded bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+name+`)`).Scan(&seeded); err != nil {
+			return err
+		}
+		if seeded {
+			if _, err := pool.Exec(ctx, `DELETE FROM `+name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type foreignKey struct{ table, name, def string }

@@ -75,11 +75,9 @@ func (s *Service) Replicate(ctx context.Context, c S3, id string) error {
 		}
 		return nil
 	}
-	for _, db := range m.Databases {
-		for _, t := range db.Tables {
-			if err := put(t.Part); err != nil {
-				return err
-			}
+	for _, t := range m.Parts() {
+		if err := put(t.Part); err != nil {
+			return err
 		}
 	}
 	return put(manifestFile)
@@ -154,10 +152,8 @@ func (s *Service) Fetch(ctx context.Context, c S3, id string) error {
 		}
 		defer os.RemoveAll(tmp)
 		names := []string{manifestFile}
-		for _, db := range b.Databases {
-			for _, t := range db.Tables {
-				names = append(names, t.Part)
-			}
+		for _, t := range b.Parts() {
+			names = append(names, t.Part)
 		}
 		for _, name := range names {
 			if err := cl.FGetObject(ctx, c.Bucket, c.key(b.ID, name), filepath.Join(tmp, name), minio.GetObjectOptions{}); err != nil {
@@ -181,11 +177,9 @@ func (s *Service) deleteRemote(ctx context.Context, c S3, m *Manifest) error {
 	if err := cl.RemoveObject(ctx, c.Bucket, c.key(m.ID, manifestFile), minio.RemoveObjectOptions{}); err != nil {
 		return err
 	}
-	for _, db := range m.Databases {
-		for _, t := range db.Tables {
-			if err := cl.RemoveObject(ctx, c.Bucket, c.key(m.ID, t.Part), minio.RemoveObjectOptions{}); err != nil {
-				return err
-			}
+	for _, t := range m.Parts() {
+		if err := cl.RemoveObject(ctx, c.Bucket, c.key(m.ID, t.Part), minio.RemoveObjectOptions{}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -43,7 +43,10 @@ func (s *Service) Check(id string) ([]*Manifest, error) {
 	}
 	for i, c := range chain {
 		if chain[i], err = readManifest(filepath.Join(s.Dir, c.ID), s.Keys); err != nil {
-			return nil, fmt.Errorf("backup %s: %w", c.ID, err)
+			if errors.Is(err, ErrWrongKey) {
+				return nil, fmt.Errorf("backup %s: %w", c.ID, err)
+			}
+			return nil, &DamagedError{c.ID, manifestFile, err.Error()}
 		}
 		for _, db := range chain[i].Databases {
 			latest, err := app.LatestMigration(db.Name)
@@ -54,10 +57,10 @@ func (s *Service) Check(id string) ([]*Manifest, error) {
 				return nil, fmt.Errorf("backup %s holds the %s database at migration %d; this mipo knows up to %d: restore with mipo %s or newer",
 					c.ID, db.Name, db.Migration, latest, chain[i].MipoVersion)
 			}
-			for _, t := range db.Tables {
-				if err := checkPart(filepath.Join(s.Dir, c.ID, t.Part), t); err != nil {
-					return nil, &DamagedError{c.ID, t.Part, err.Error()}
-				}
+		}
+		for _, t := range chain[i].Parts() {
+			if err := checkPart(filepath.Join(s.Dir, c.ID, t.Part), t); err != nil {
+				return nil, &DamagedError{c.ID, t.Part, err.Error()}
 			}
 		}
 	}
@@ -127,23 +130,21 @@ func (s *Service) Verify(ctx context.Context, id string) ([]*Manifest, error) {
 		return nil, err
 	}
 	for _, m := range chain {
-		for _, db := range m.Databases {
-			for _, t := range db.Tables {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				r, err := s.openPart(m, t)
-				if err != nil {
-					return nil, err
-				}
-				rows, err := countLines(r)
-				r.Close()
-				if err != nil {
-					return nil, err
-				}
-				if rows != t.Rows {
-					return nil, &DamagedError{m.ID, t.Part, fmt.Sprintf("it holds %d rows, the manifest says %d", rows, t.Rows)}
-				}
+		for _, t := range m.Parts() {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := s.openPart(m, t)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := countLines(r)
+			r.Close()
+			if err != nil {
+				return nil, err
+			}
+			if rows != t.Rows {
+				return nil, &DamagedError{m.ID, t.Part, fmt.Sprintf("it holds %d rows, the manifest says %d", rows, t.Rows)}
 			}
 		}
 	}
