@@ -172,8 +172,13 @@ func keyFromFile(path string, fallback []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--key-file: %w", err)
 	}
+	// The file may be what export-key printed, warning and all: take its key line.
 	v := strings.TrimSpace(string(b))
-	v = strings.TrimPrefix(v, "MIPO_BACKUP_KEY=")
+	for _, line := range strings.Split(v, "\n") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(line), "="); ok && k == "MIPO_BACKUP_KEY" {
+			v = val
+		}
+	}
 	key, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
 	if err != nil || len(key) < 32 {
 		return nil, errors.New("--key-file must hold the key that mipo backup export-key printed")
