@@ -6,6 +6,7 @@ import type { Component } from 'svelte';
 import type { HelpPage, NavGroup } from './lib/help';
 import accountHelp from './pages/account/help';
 import auditHelp from './pages/audit/help';
+import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
 import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
@@ -96,6 +97,8 @@ export const routes: RouteDef[] = [
     scopes: ['roles:view'], nav: { group: 'Administration', label: 'Roles and scopes' } },
   { path: '/settings', component: () => import('./pages/settings/Settings.svelte'), access: 'signed-in', help: settingsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Settings' } },
+  { path: '/backups', component: () => import('./pages/backups/Backups.svelte'), access: 'signed-in', help: backupsHelp,
+    scopes: ['backups:view'], nav: { group: 'Administration', label: 'Backups' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
   { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
   { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },
