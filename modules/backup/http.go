@@ -175,8 +175,13 @@ func (h handlers) putSettings(c echo.Context) error {
 }
 
 func (h handlers) secret(c echo.Context) error {
-	target, _, err := loadTarget(c.Request().Context(), h.m.DB.Config, h.m.Secrets)
+	ctx := c.Request().Context()
+	target, _, err := loadTarget(ctx, h.m.DB.Config, h.m.Secrets)
 	if err != nil {
+		return err
+	}
+	// Recorded before the secret leaves: a read that cannot be audited does not happen.
+	if err := audit.RecordNow(ctx, h.m.DB.Config, audit.Entry{Action: "backup.s3_secret.read", ResourceType: "backup_settings", ResourceID: "replication"}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, S3Secret{SecretKey: target.SecretKey})

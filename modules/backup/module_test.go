@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,28 @@ func TestTheManagerDrivesASeparateBackupRoleThroughItsInternalAPI(t *testing.T) 
 	apptest.Start(t, testConfig(t, dbs, dataDir, "backup", map[string]string{"MIPO_BACKUP_LISTEN": addr}), dbs, app.Options{})
 	mgr := apptest.Start(t, testConfig(t, dbs, dataDir, "manager", map[string]string{"MIPO_BACKUP_URL": "http://" + addr}), dbs, app.Options{})
 	owner := rbactest.Owner(t, mgr)
+
+	// S3 settings: the secret key is stored sealed, never listed, and reading it is audited.
+	if r := owner.Do(http.MethodPut, "/api/v1/backups/settings", SettingsUpdate{Replication: &ReplicationUpdate{
+		Replication: Replication{Endpoint: "s3.example.org", Bucket: "b", RetentionDays: 400}, SecretKey: "hunter2"}}); r.Status != http.StatusBadRequest || r.ErrorField() != "replication.retention_days" {
+		t.Fatalf("a retention of 400 days: %d %s", r.Status, r.Body)
+	}
+	if r := owner.Do(http.MethodPut, "/api/v1/backups/settings", SettingsUpdate{Replication: &ReplicationUpdate{
+		Replication: Replication{Endpoint: "s3.example.org", Bucket: "b", RetentionDays: 40}, SecretKey: "hunter2"}}); r.Status != http.StatusOK || strings.Contains(string(r.Body), "hunter2") {
+		t.Fatalf("S3 settings: %d %s", r.Status, r.Body)
+	}
+	var sealed string
+	dbs.Config.QueryRow(context.Background(), `SELECT secret_sealed FROM backup_replication`).Scan(&sealed)
+	if sealed == "" || strings.Contains(sealed, "hunter2") {
+		t.Fatalf("the S3 secret is stored as %q", sealed)
+	}
+	var secret S3Secret
+	owner.Get("/api/v1/backups/settings/s3-secret").JSON(t, &secret)
+	var reads int
+	dbs.Config.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'backup.s3_secret.read'`).Scan(&reads)
+	if secret.SecretKey != "hunter2" || reads != 1 {
+		t.Fatalf("secret read %q, %d audit records", secret.SecretKey, reads)
+	}
 
 	r := owner.Post("/api/v1/backups", CreateRequest{Kind: KindConfig})
 	if r.Status != http.StatusCreated {
