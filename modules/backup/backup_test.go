@@ -319,3 +319,38 @@ func editFile(t testing.TB, path string, edit func([]byte) []byte) (undo func())
 	}
 	return func() { os.WriteFile(path, orig, 0o600) }
 }
+
+// A backup that passes every checksum but whose rows do not add up (here: a manifest re-signed
+// with the key to claim one row more) fails in the fresh schema; the live rows stay, and the
+// half-built copy is gone.
+func TestARestoreThatFailsItsRowCountLeavesTheLiveDatabasesAsTheyWere(t *testing.T) {
+	ctx := context.Background()
+	dbs := apptest.Databases(t)
+	seed(t, dbs.Databases, 3, 50, time.Now())
+	s := newService(t, dbs.Databases)
+	m, err := s.Create(ctx, KindResults, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tb := range m.Databases[0].Tables {
+		if tb.Name == "observations" {
+			m.Databases[0].Tables[i].Total++
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, m.ID, manifestFile), m.seal(s.Keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dbs.Databases, 0, 10, time.Now())
+	before := dumpRows(t, dbs.Databases)
+	err = s.Restore(ctx, []string{m.ID}, nil)
+	var re *RestoreError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "has 50 rows after the restore; the backup counted 51") {
+		t.Fatalf("restore: %v", err)
+	}
+	sameRows(t, before, dumpRows(t, dbs.Databases))
+	var leftover bool
+	dbs.Results.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, restoreSchema).Scan(&leftover)
+	if leftover {
+		t.Fatal("the failed restore left its schema behind")
+	}
+}
