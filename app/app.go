@@ -57,6 +57,7 @@ type App struct {
 	embedded       *EmbeddedPG
 	ownsDB         bool
 	resultsStorage string
+	appendOnly     string   // "" when the append-only tables are out of the runtime role's reach
 	started        []string // modules whose OnStart ran, in order
 	runCtx         context.Context
 	cancelRun      context.CancelFunc
@@ -88,6 +89,7 @@ func New(cfg *Config, opts Options) (*App, error) {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newPoolCollector(a.DB))
 	a.metrics = newHTTPMetrics(a.Metrics)
 	var err error
+	processAuditKey.Store(&cfg.AuditKey)
 	if a.Secrets, err = NewSecretBox(cfg.SecretKey); err != nil {
 		return nil, err
 	}
@@ -146,6 +148,7 @@ func (a *App) Handler() http.Handler { return a.echo }
 // configured), migrations, each module's OnStart in dependency order, the event bus and the
 // job scheduler. On failure, whatever was started is stopped again.
 func (a *App) Start(ctx context.Context) (err error) {
+	ctx = WithAuditKey(ctx, a.Config.AuditKey)
 	a.runCtx, a.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
@@ -158,7 +161,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		a.ownsDB = true
 	}
-	if err := Migrate(ctx, a.DB, a.Log); err != nil {
+	if a.appendOnly, err = MigrateAsOwner(ctx, a.Config, a.embedded, a.DB, a.Log); err != nil {
 		return err
 	}
 	if a.resultsStorage, err = ResultsStorage(ctx, a.DB.Results); err != nil {

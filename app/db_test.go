@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,7 +23,8 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 	dbs := apptest.EmptyDatabases(t)
 	ctx := context.Background()
-	if err := app.Migrate(ctx, dbs.Databases, nil); err != nil {
+	owner := dbs.Owner(t)
+	if err := app.Migrate(ctx, owner, nil); err != nil {
 		t.Fatal(err)
 	}
 	for db, table := range map[string]string{app.DBConfig: "processes", app.DBResults: "observations", app.DBJobs: "events"} {
@@ -30,7 +33,7 @@ func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 			t.Errorf("%s database has no %s table (%v)", db, table, err)
 		}
 	}
-	st, err := app.MigrationStatus(ctx, dbs.Databases)
+	st, err := app.MigrationStatus(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +192,8 @@ func TestEventsAreDeliveredAtLeastOnce(t *testing.T) {
 // thingsApp serves POST /api/v1/things, which inserts a row and audits it only when asked to.
 func thingsApp(t *testing.T) (*apptest.Server, *apptest.DBs) {
 	dbs := apptest.Databases(t)
-	if _, err := dbs.Config.Exec(context.Background(), `CREATE TABLE things (name text)`); err != nil {
+	// As the owner, as a migration would: the start grants mipo's runtime role its rows.
+	if _, err := dbs.Owner(t).Config.Exec(context.Background(), `CREATE TABLE things (name text)`); err != nil {
 		t.Fatal(err)
 	}
 	reg := app.NewRegistry()
@@ -245,7 +249,8 @@ func TestHealthAndReadiness(t *testing.T) {
 	r := c.Get("/readyz")
 	var h app.Health
 	r.JSON(t, &h)
-	if r.Status != http.StatusOK || h.Databases["config"] != "ok" || h.Databases["results"] != "ok" || h.Databases["jobs"] != "ok" || h.ResultsStorage != "postgresql-brin" {
+	if r.Status != http.StatusOK || h.Databases["config"] != "ok" || h.Databases["results"] != "ok" || h.Databases["jobs"] != "ok" || h.ResultsStorage != "postgresql-brin" ||
+		(h.AppendOnly != "enforced" && !apptest.SharedServer()) {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
 	c.Get("/healthz")
@@ -268,4 +273,44 @@ func TestUnreachableDatabaseNamesItsVariable(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Variable != "MIPO_RESULTS_DSN" || !strings.Contains(err.Error(), "cannot connect") {
 		t.Fatalf("want an error naming MIPO_RESULTS_DSN, got %v", err)
 	}
+}
+
+// With one role for everything (no MIPO_*_MIGRATE_DSN, the runtime role owns the tables),
+// mipo still runs, and says plainly in /readyz that the audit log is not append-only against it.
+func TestReadinessSaysWhenTheAuditLogIsNotAppendOnly(t *testing.T) {
+	dbs := apptest.Databases(t)
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_ROLE": "manager", "MIPO_TLS": "off",
+		"MIPO_CONFIG_DSN": dbs.OwnerDSN(app.DBConfig), "MIPO_RESULTS_DSN": dbs.OwnerDSN(app.DBResults), "MIPO_JOBS_DSN": dbs.OwnerDSN(app.DBJobs)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOwner := &apptest.DBs{Databases: dbs.Owner(t), Names: dbs.Names}
+	var logged lockedBuffer
+	srv := apptest.Start(t, cfg, asOwner, app.Options{Registry: app.NewRegistry(), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if !strings.Contains(logged.String(), "immutability is not enforced") {
+		t.Fatalf("the log must say the audit log is not append-only against mipo's role:\n%s", logged.String())
+	}
+	var h app.Health
+	r := apptest.NewClient(t, srv.URL).Get("/readyz")
+	r.JSON(t, &h)
+	if r.Status != http.StatusOK || !strings.HasPrefix(h.AppendOnly, "not enforced") || !strings.Contains(h.AppendOnly, "MIPO_CONFIG_MIGRATE_DSN") {
+		t.Fatalf("readyz must say the audit log is not append-only against mipo's role: %d %s", r.Status, r.Body)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -2,7 +2,6 @@ package scans
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -300,7 +299,7 @@ func (h *handlers) export(c echo.Context) error {
 	var finish func()
 	if q.Format == "csv" {
 		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		w := csv.NewWriter(res)
+		w := app.NewCSVWriter(res)
 		w.Write([]string{"observed_at", "address", "port", "service", "scan_id", "job_id", "scanner_id", "rtt_us"})
 		write = func(o results.Observed) error {
 			rtt := ""
