@@ -20,6 +20,18 @@ import (
 
 func TestMain(m *testing.M) { apptest.Main(m) }
 
+// testAuditKey keys the audit records tests write, as MIPO_AUDIT_KEY keys a process's.
+var testAuditKey = []byte("0123456789abcdef0123456789abcdef")
+
+func verifyAudit(t testing.TB, dbs *app.Databases) audit.Verification {
+	t.Helper()
+	v, err := audit.Verify(context.Background(), audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: testAuditKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func newService(t testing.TB, dbs *app.Databases) *Service {
 	t.Helper()
 	key := make([]byte, 32)
@@ -28,13 +40,27 @@ func newService(t testing.TB, dbs *app.Databases) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Service{DB: dbs, Keys: k, Dir: t.TempDir(), Install: "test-install"}
+	return &Service{DB: dbs, Keys: k, Dir: t.TempDir(), Install: "test-install", AuditKey: testAuditKey}
+}
+
+// newOwnedService is newService with the test databases' owner for restores, as mipo has it.
+func newOwnedService(t testing.TB, dbs *apptest.DBs) *Service {
+	t.Helper()
+	s := newService(t, dbs.Databases)
+	s.OpenOwner = func(ctx context.Context) (*app.Databases, func(), error) {
+		owner, err := app.OpenDatabases(ctx, dbs.OwnerDSN(app.DBConfig), dbs.OwnerDSN(app.DBResults), dbs.OwnerDSN(app.DBJobs))
+		if err != nil {
+			return nil, nil, err
+		}
+		return owner, owner.Close, nil
+	}
+	return s
 }
 
 // seed writes audit records (the config database's chain) and observations.
 func seed(t testing.TB, dbs *app.Databases, records, observations int, at time.Time) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := app.WithAuditKey(context.Background(), testAuditKey)
 	for i := range records {
 		if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "test.seed", ResourceType: "test", ResourceID: fmt.Sprint(i),
 			After: map[string]any{"n": i, "text": "tab\tand\nnewline"}, Actor: &audit.Actor{Kind: "system", Name: "seed"}}); err != nil {
@@ -133,7 +159,7 @@ func TestBackupDropRestoreGivesIdenticalRowsAndAVerifyingChain(t *testing.T) {
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
 	seed(t, dbs.Databases, 20, 5000, time.Now().Add(-time.Hour))
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	cfgBackup, err := s.Create(ctx, KindConfig, false)
 	if err != nil {
 		t.Fatal(err)
@@ -152,16 +178,15 @@ func TestBackupDropRestoreGivesIdenticalRowsAndAVerifyingChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameRows(t, before, dumpRows(t, dbs.Databases))
-	v, err := audit.Verify(ctx, dbs.Config)
-	if err != nil || !v.OK || v.Checked != 20 {
-		t.Fatalf("audit chain after restore: %+v %v", v, err)
+	if v := verifyAudit(t, dbs.Databases); !v.OK || v.Checked != 20 {
+		t.Fatalf("audit chain after restore: %+v", v)
 	}
 	if steps[len(steps)-1] != "done" {
 		t.Fatalf("progress did not end in done: %v", steps)
 	}
 	// The restored install works on: a new audit record links to the restored chain.
 	seed(t, dbs.Databases, 1, 0, time.Now())
-	if v, _ := audit.Verify(ctx, dbs.Config); !v.OK {
+	if v := verifyAudit(t, dbs.Databases); !v.OK {
 		t.Fatalf("a record written after restore breaks the chain: %+v", v)
 	}
 }
@@ -169,7 +194,7 @@ func TestBackupDropRestoreGivesIdenticalRowsAndAVerifyingChain(t *testing.T) {
 func TestAFullAndTwoIncrementalsRestoreExactly(t *testing.T) {
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	base := time.Now().Add(-2 * time.Hour)
 	seed(t, dbs.Databases, 0, 3000, base)
 	full, err := s.Create(ctx, KindResults, false)
@@ -230,7 +255,7 @@ func TestDamagedBackupsAndAWrongKeyAreRefusedAndChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
 	seed(t, dbs.Databases, 5, 500, time.Now())
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	m, err := s.Create(ctx, KindConfig, false)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +306,7 @@ func TestACiphertextChangeWithAMatchingChecksumStillFails(t *testing.T) {
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
 	seed(t, dbs.Databases, 3, 100, time.Now())
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	m, err := s.Create(ctx, KindResults, false)
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +352,7 @@ func TestARestoreThatFailsItsRowCountLeavesTheLiveDatabasesAsTheyWere(t *testing
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
 	seed(t, dbs.Databases, 3, 50, time.Now())
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	m, err := s.Create(ctx, KindResults, false)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ func BenchmarkResultsBackupAndRestore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newService(b, dbs.Databases)
+	s := newOwnedService(b, dbs)
 	b.ResetTimer()
 	var backup, restore time.Duration
 	var size int64

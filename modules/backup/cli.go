@@ -223,6 +223,7 @@ func restoreCommand() *cobra.Command {
 			if r.Keys, err = NewKeys(key); err != nil {
 				return err
 			}
+			r.AdoptKeys = true // this command writes the backup's keys into .mipo.env
 			if len(ids) == 0 {
 				if ids, err = newest(r.Service); err != nil {
 					return err

@@ -21,7 +21,9 @@ import (
 
 // Which databases each kind of backup holds.
 var kindDatabases = map[string][]string{
-	KindConfig:  {app.DBConfig, app.DBJobs},
+	// jobs before config: the audit checkpoints in jobs then only vouch for records the later
+	// config snapshot holds.
+	KindConfig:  {app.DBJobs, app.DBConfig},
 	KindResults: {app.DBResults},
 }
 
@@ -46,6 +48,12 @@ type Service struct {
 	Install string // the installation's name, typed to confirm a restore
 	Clock   func() time.Time
 	Secrets map[string]string // the installation's keys, carried by config backups
+	// AuditKey checks a restored audit log; AdoptKeys lets a restore take the backup's own key
+	// (mipo restore, which writes it into .mipo.env) instead of refusing another installation's.
+	AuditKey  []byte
+	AdoptKeys bool
+	// OpenOwner opens the databases as their owner for a restore; nil: DB is the owner.
+	OpenOwner func(context.Context) (*app.Databases, func(), error)
 }
 
 func (s *Service) now() time.Time {
@@ -77,6 +85,13 @@ func (s *Service) Create(ctx context.Context, kind string, full bool) (*Manifest
 	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return nil, err
+	}
+	if kind == KindConfig {
+		cp, err := audit.LatestCheckpoint(ctx, s.DB.Jobs)
+		if err != nil {
+			return nil, err
+		}
+		m.AuditCheckpoint = cp
 	}
 	tmp, err := os.MkdirTemp(s.Dir, ".partial-")
 	if err != nil {

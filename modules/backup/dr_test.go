@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
-	"mipo/modules/audit"
 )
 
 // Disaster recovery, as an operator does it with the real binary: the old installation's
@@ -40,7 +40,8 @@ func TestMipoRestoreOnAFreshDataDirectoryBringsAWholeInstallBack(t *testing.T) {
 	seed(t, dbs.Databases, 12, 2000, time.Now().Add(-time.Hour))
 	oldDir := t.TempDir()
 	oldEnv := []string{"MIPO_DATA_DIR=" + oldDir, "MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults),
-		"MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs), "MIPO_LOG_LEVEL=warn"}
+		"MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs), "MIPO_LOG_LEVEL=warn", "MIPO_AUDIT_KEY=" + base64.RawURLEncoding.EncodeToString(testAuditKey),
+		"MIPO_CONFIG_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBConfig), "MIPO_RESULTS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBResults), "MIPO_JOBS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBJobs)}
 	want := dumpRows(t, dbs.Databases) // before the backups, which note their run in backup_schedules
 	run(oldEnv, "backup", "create", "config")
 	run(oldEnv, "backup", "create", "results")
@@ -85,8 +86,11 @@ func TestMipoRestoreOnAFreshDataDirectoryBringsAWholeInstallBack(t *testing.T) {
 	}
 	defer restored.Close()
 	sameRows(t, want, dumpRows(t, restored))
-	if v, err := audit.Verify(ctx, restored.Config); err != nil || !v.OK || v.Checked != 12 {
-		t.Fatalf("audit chain on the new machine: %+v %v", v, err)
+	if v := verifyAudit(t, restored); !v.OK || v.Checked != 12 {
+		t.Fatalf("audit chain on the new machine: %+v", v)
+	}
+	if envValue(string(newKeys), "MIPO_AUDIT_KEY") != base64.RawURLEncoding.EncodeToString(testAuditKey) {
+		t.Error("the new .mipo.env lacks the old installation's MIPO_AUDIT_KEY")
 	}
 }
 

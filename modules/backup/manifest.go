@@ -32,9 +32,13 @@ type Manifest struct {
 	KeyID       string      `json:"key_id" doc:"a public fingerprint of the key the backup was made with"`
 	Databases   []Database  `json:"databases"`
 	AuditHead   *audit.Head `json:"audit_head,omitempty"`
-	Secrets     *Table      `json:"secrets,omitempty" doc:"config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine"`
-	Snapshot    string      `json:"snapshot,omitempty" doc:"the results database's transaction snapshot, where the next incremental starts"`
-	Signature   string      `json:"signature"`
+	// AuditCheckpoint is the newest signed checkpoint of the audit log when the backup was
+	// made: a restore holds the restored log against it, so a log cut short is caught even
+	// with the checkpoints in the jobs database.
+	AuditCheckpoint *audit.CheckpointRecord `json:"audit_checkpoint,omitempty"`
+	Secrets         *Table                  `json:"secrets,omitempty" doc:"config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine"`
+	Snapshot        string                  `json:"snapshot,omitempty" doc:"the results database's transaction snapshot, where the next incremental starts"`
+	Signature       string                  `json:"signature"`
 }
 
 // Database is one database of a backup: its migration version and its tables.

@@ -55,7 +55,8 @@ func NewRunner(cfg *app.Config, dbs *app.Databases, events *app.Bus, secrets *ap
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{Service: &Service{DB: dbs, Keys: keys, Dir: Dir(cfg), Install: InstallName(cfg), Secrets: installKeys(cfg)},
+	return &Runner{Service: &Service{DB: dbs, Keys: keys, Dir: Dir(cfg), Install: InstallName(cfg), Secrets: installKeys(cfg),
+		AuditKey: cfg.AuditKey, OpenOwner: func(ctx context.Context) (*app.Databases, func(), error) { return app.OpenOwner(ctx, cfg, dbs) }},
 		Events: events, Secrets: secrets}, nil
 }
 

@@ -27,6 +27,9 @@ func testConfig(t testing.TB, dbs *apptest.DBs, dataDir string, roles string, ex
 		"MIPO_CONFIG_DSN": dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN": dbs.DSN(app.DBResults), "MIPO_JOBS_DSN": dbs.DSN(app.DBJobs),
 		"MIPO_INSTALL_NAME": "lab-east",
 	}
+	for _, db := range app.DatabaseNames {
+		flags["MIPO_"+strings.ToUpper(db)+"_MIGRATE_DSN"] = dbs.OwnerDSN(db)
+	}
 	for k, v := range extra {
 		flags[k] = v
 	}

@@ -1,10 +1,13 @@
 package backup
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -66,28 +69,68 @@ func (s *Service) Restore(ctx context.Context, ids []string, progress Progress) 
 	if err := distinctDatabases(plans); err != nil {
 		return err
 	}
+	auditKey, err := s.auditKeyFor(ctx, plans)
+	if err != nil {
+		return err
+	}
+	// Config switches first: the audit checkpointer of a running mipo then never checkpoints
+	// the old, longer log into the restored jobs database.
+	sort.SliceStable(plans, func(i, j int) bool { return plans[i].name == app.DBConfig && plans[j].name != app.DBConfig })
+	// Only the databases' owner may build tables and switch schemas; the running mipo's own
+	// role holds rows, not ownership.
+	owner, closeOwner := s.DB, func() {}
+	if s.OpenOwner != nil {
+		if owner, closeOwner, err = s.OpenOwner(ctx); err != nil {
+			return err
+		}
+	}
+	defer closeOwner()
 	var done int64
+	pools := map[string]*pgxpool.Pool{}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
 	cleanup := func() {
 		for _, p := range plans {
-			s.DB.Pool(p.name).Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+restoreSchema+` CASCADE`)
+			owner.Pool(p.name).Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+restoreSchema+` CASCADE`)
 		}
 	}
 	for _, p := range plans {
-		if err := s.load(ctx, p, func(n int64) { done += n; progress("loading the "+p.name+" database", done, total) }); err != nil {
+		pool, err := s.load(ctx, owner.Pool(p.name), p, func(n int64) { done += n; progress("loading the "+p.name+" database", done, total) })
+		if pool != nil {
+			pools[p.name] = pool
+		}
+		if err != nil {
 			cleanup()
 			return &RestoreError{"restoring the " + p.name + " database", err}
 		}
 	}
+	if cfg, ok := pools[app.DBConfig]; ok {
+		progress("checking the audit chain", done, total)
+		if err := checkAudit(ctx, cfg, pools[app.DBJobs], auditKey, plans[0].chain[len(plans[0].chain)-1]); err != nil {
+			cleanup()
+			return &RestoreError{"checking the restored audit log", err}
+		}
+	}
 	progress("switching to the restored databases", total, total)
+	for _, p := range pools {
+		p.Close()
+	}
+	clear(pools)
 	for _, p := range plans {
-		if err := s.switchSchema(ctx, p.name); err != nil {
+		var role string
+		if err := s.DB.Pool(p.name).QueryRow(ctx, `SELECT current_user`).Scan(&role); err != nil {
+			return err
+		}
+		if err := switchSchema(ctx, owner.Pool(p.name), role); err != nil {
 			return fmt.Errorf("switching the %s database: %w (databases switched before it keep the restored data)", p.name, err)
 		}
 	}
 	for _, p := range plans {
-		pool := s.DB.Pool(p.name)
-		pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+previousSchema+` CASCADE`)
-		pool.Reset() // connections may hold plans of the replaced tables
+		owner.Pool(p.name).Exec(ctx, `DROP SCHEMA IF EXISTS `+previousSchema+` CASCADE`)
+		s.DB.Pool(p.name).Reset() // connections may hold plans of the replaced tables
 	}
 	progress("done", total, total)
 	return nil
@@ -104,21 +147,52 @@ func distinctDatabases(plans []dbPlan) error {
 	return nil
 }
 
+// auditKeyFor returns the key the restored audit log is checked under: the one the config
+// backup carries (an installation's log is keyed with its own MIPO_AUDIT_KEY), else ours. A
+// running installation cannot adopt another key, so restoring another installation's config
+// over it is refused before anything is touched; `mipo restore` adopts it into .mipo.env.
+func (s *Service) auditKeyFor(ctx context.Context, plans []dbPlan) ([]byte, error) {
+	for _, p := range plans {
+		last := p.chain[len(p.chain)-1]
+		if p.name != app.DBConfig || last.Secrets == nil {
+			continue
+		}
+		keys, err := s.ReadSecrets(ctx, last)
+		if err != nil {
+			return nil, err
+		}
+		k, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(keys["MIPO_AUDIT_KEY"], "="))
+		if err != nil || len(k) == 0 {
+			break
+		}
+		if !s.AdoptKeys && len(s.AuditKey) > 0 && !bytes.Equal(k, s.AuditKey) {
+			return nil, app.Conflict("other_installation", "this config backup comes from an installation with another MIPO_AUDIT_KEY: "+
+				"restore it with `mipo restore`, which brings its keys into .mipo.env, with mipo stopped")
+		}
+		return k, nil
+	}
+	return s.AuditKey, nil
+}
+
 // load builds the database's fresh schema: the migrations of the oldest backup, its rows, each
-// incremental, the remaining migrations; then foreign keys, sequences, counts and the audit chain.
-func (s *Service) load(ctx context.Context, p dbPlan, advanced func(int64)) error {
-	live := s.DB.Pool(p.name)
+// incremental, the remaining migrations; then foreign keys, sequences and counts. It returns a
+// pool on the fresh schema (closed by the caller), for the checks that span databases.
+func (s *Service) load(ctx context.Context, live *pgxpool.Pool, p dbPlan, advanced func(int64)) (*pgxpool.Pool, error) {
 	if _, err := live.Exec(ctx, `DROP SCHEMA IF EXISTS `+restoreSchema+` CASCADE; CREATE SCHEMA `+restoreSchema); err != nil {
-		return err
+		return nil, err
 	}
 	cfg := live.Config()
 	cfg.MaxConns = 2
 	cfg.ConnConfig.RuntimeParams["search_path"] = restoreSchema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pool.Close()
+	return pool, s.fill(ctx, pool, p, advanced)
+}
+
+func (s *Service) fill(ctx context.Context, pool *pgxpool.Pool, p dbPlan, advanced func(int64)) error {
+	var err error
 	var fkeys []foreignKey
 	var indexes []string
 	for i, m := range p.chain {
@@ -173,21 +247,24 @@ func (s *Service) load(ctx context.Context, p dbPlan, advanced func(int64)) erro
 			return fmt.Errorf("table %s has %d rows after the restore; the backup counted %d", t.Name, n, t.Total)
 		}
 	}
-	if p.name == app.DBConfig {
-		return checkAudit(ctx, pool, last)
-	}
 	return nil
 }
 
-func checkAudit(ctx context.Context, pool *pgxpool.Pool, m *Manifest) error {
-	v, err := audit.Verify(ctx, pool)
+// checkAudit verifies the restored audit log under its key, against the restored checkpoints
+// and the one the manifest carries, and that it ends where the backup's did.
+func checkAudit(ctx context.Context, config, jobs *pgxpool.Pool, key []byte, m *Manifest) error {
+	chain := audit.Chain{Config: config, Jobs: jobs, Key: key}
+	if m.AuditCheckpoint != nil {
+		chain.Anchors = []audit.CheckpointRecord{*m.AuditCheckpoint}
+	}
+	v, err := audit.Verify(ctx, chain)
 	if err != nil {
 		return err
 	}
 	if !v.OK {
 		return errors.New("the restored audit log does not verify: " + v.Reason)
 	}
-	h, err := audit.ReadHead(ctx, pool)
+	h, err := audit.ReadHead(ctx, config)
 	if err != nil {
 		return err
 	}
@@ -351,13 +428,17 @@ func resetSequences(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// switchSchema makes the restored schema the live one, in one transaction.
-func (s *Service) switchSchema(ctx context.Context, name string) error {
-	return pgx.BeginFunc(ctx, s.DB.Pool(name), func(tx pgx.Tx) error {
+// switchSchema makes the restored schema the live one and grants mipo's runtime role its rows
+// there, in one transaction: the running mipo sees the old tables or the new ones, never a gap.
+func switchSchema(ctx context.Context, owner *pgxpool.Pool, runtimeRole string) error {
+	return pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+previousSchema+` CASCADE;
 			ALTER SCHEMA public RENAME TO `+previousSchema+`;
 			ALTER SCHEMA `+restoreSchema+` RENAME TO public`)
-		return err
+		if err != nil {
+			return err
+		}
+		return app.GrantRuntime(ctx, tx, runtimeRole)
 	})
 }
 

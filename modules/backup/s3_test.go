@@ -51,7 +51,7 @@ func TestReplicationListingRetentionAndRestoreFromS3(t *testing.T) {
 	ctx := context.Background()
 	dbs := apptest.Databases(t)
 	seed(t, dbs.Databases, 4, 300, time.Now())
-	s := newService(t, dbs.Databases)
+	s := newOwnedService(t, dbs)
 	target := startS3(t)
 	now := time.Now().UTC()
 	s.Clock = func() time.Time { return now.Add(-10 * 24 * time.Hour) }
