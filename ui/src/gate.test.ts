@@ -44,7 +44,7 @@ describe('navigation', () => {
   it('shows every group with entries to a user holding every scope, in the features page’s order', () => {
     const all = labels(() => true);
     expect(all).toContain('Scanners: Scanners, Fleet health, Scanner groups, Firewall allowlist');
-    expect(all.slice(-2)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings']);
+    expect(all.slice(-2)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings, Backups']);
     const groups = all.map((g) => g.slice(0, g.indexOf(':')));
     expect(groups).toEqual(NAV_GROUPS.filter((g) => groups.includes(g)));
   });
