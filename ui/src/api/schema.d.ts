@@ -140,6 +140,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backups, oldest first, with their manifests, locally or in the S3 bucket */
+        get: operations["get_backups"];
+        put?: never;
+        /**
+         * Make a backup now
+         * @description Waits until the backup is written (and replicated when S3 replication is on).
+         */
+        post: operations["post_backups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The running or last backup or restore, with its progress */
+        get: operations["get_backups_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore backups over the running installation
+         * @description Checks every manifest and checksum, loads fresh databases, checks row counts and the audit chain, and only then switches. Follow /api/v1/backups/activity.
+         */
+        post: operations["post_backups_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backup schedules, retention and S3 replication (without the secret key) */
+        get: operations["get_backups_settings"];
+        /** Change backup schedules, retention and S3 replication */
+        put: operations["put_backups_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/settings/s3-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored S3 secret key (an audited read) */
+        get: operations["get_backups_settings_s3_secret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One backup's manifest */
+        get: operations["get_backups_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decrypt and check a backup and the chain it needs, without restoring it */
+        post: operations["post_backups_by_id_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exclusions": {
         parameters: {
             query?: never;
@@ -1767,12 +1894,132 @@ export interface components {
             old: unknown;
             new: unknown;
         };
+        "audit.Head": {
+            count: number;
+            last_id: number;
+            hash: string;
+        };
         "audit.Verification": {
             ok: boolean;
             checked: number;
             first_bad_id: number | null;
             reason?: string;
             checkpoint?: components["schemas"]["audit.CheckpointRecord"];
+        };
+        "backup.Activity": {
+            /** @description backup, restore or verify */
+            op: string;
+            running: boolean;
+            step: string;
+            /** @description bytes processed */
+            done: number;
+            /** @description bytes to process; 0 while unknown */
+            total: number;
+            error?: string;
+            backup_ids: string[];
+            /** Format: date-time */
+            started_at: string;
+            finished_at: string | null;
+        };
+        "backup.BackupList": {
+            items: components["schemas"]["backup.Manifest"][];
+            install: string;
+            /** @description the current key's public id; a backup with another cannot be restored here */
+            key_id: string;
+        };
+        "backup.CreateRequest": {
+            /** @description config (the config and jobs databases) or results */
+            kind: string;
+            /** @description results only: a full backup even when an incremental would do */
+            full: boolean;
+        };
+        "backup.Database": {
+            name: string;
+            migration: number;
+            tables: components["schemas"]["backup.Table"][];
+        };
+        "backup.Manifest": {
+            format: number;
+            id: string;
+            /** @description config or results */
+            kind: string;
+            incremental: boolean;
+            /** @description the backup this incremental follows */
+            parent?: string;
+            /** Format: date-time */
+            created_at: string;
+            install: string;
+            mipo_version: string;
+            /** @description a public fingerprint of the key the backup was made with */
+            key_id: string;
+            databases: components["schemas"]["backup.Database"][];
+            audit_head?: components["schemas"]["audit.Head"];
+            audit_checkpoint?: components["schemas"]["audit.CheckpointRecord"];
+            /** @description config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine */
+            secrets?: components["schemas"]["backup.Table"];
+            /** @description the results database's transaction snapshot, where the next incremental starts */
+            snapshot?: string;
+            signature: string;
+        };
+        "backup.Replication": {
+            enabled: boolean;
+            endpoint: string;
+            bucket: string;
+            prefix: string;
+            region: string;
+            access_key: string;
+            has_secret_key: boolean;
+            insecure: boolean;
+            retention_days: number;
+        };
+        "backup.ReplicationUpdate": {
+            enabled: boolean;
+            endpoint: string;
+            bucket: string;
+            prefix: string;
+            region: string;
+            access_key: string;
+            has_secret_key: boolean;
+            insecure: boolean;
+            retention_days: number;
+            secret_key?: string;
+        };
+        "backup.RestoreRequest": {
+            /** @description a config backup, a results backup, or one of each; a results incremental brings its chain */
+            ids: string[];
+            /** @description local or s3 */
+            source: string;
+            /** @description the installation's name, typed to confirm */
+            confirm?: string;
+        };
+        "backup.S3Secret": {
+            secret_key: string;
+        };
+        "backup.Schedule": {
+            /** @description config or results */
+            kind: string;
+            enabled: boolean;
+            timing: components["schemas"]["scans.Timing"];
+            /** @description 1 to 365: backups older than this are deleted, locally and in S3 */
+            retention_days: number;
+            next_run_at: string | null;
+            last_run_at: string | null;
+        };
+        "backup.Settings": {
+            schedules: components["schemas"]["backup.Schedule"][];
+            replication: components["schemas"]["backup.Replication"];
+        };
+        "backup.SettingsUpdate": {
+            schedules?: components["schemas"]["backup.Schedule"][];
+            replication?: components["schemas"]["backup.ReplicationUpdate"];
+        };
+        "backup.Table": {
+            name: string;
+            rows: number;
+            total: number;
+            part: string;
+            bytes: number;
+            sha256: string;
         };
         "catalog.Entry": {
             port: number;
@@ -3163,6 +3410,286 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups: {
+        parameters: {
+            query?: {
+                /** @description local (default) or s3 */
+                source?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.BackupList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.CreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_activity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Activity"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.RestoreRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Activity"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Settings"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_backups_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Settings"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_settings_s3_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.S3Secret"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups_by_id_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"][];
+                };
             };
             /** @description An error in the one error shape */
             default: {
