@@ -27,7 +27,7 @@ type S3 struct {
 
 // partSize is the multipart chunk: parts above it are uploaded in pieces of this size, so a
 // large part is retried piecewise and never held in memory whole.
-const partSize = 16 << 20
+var partSize uint64 = 16 << 20
 
 func (c S3) client() (*minio.Client, error) {
 	if c.Endpoint == "" || c.Bucket == "" {

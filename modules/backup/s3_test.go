@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,13 @@ import (
 // startS3 runs s3rver (an S3-compatible server from npm) on a free loopback port, installing it
 // into the user's cache on first use, and returns a target for a fresh bucket.
 func startS3(t testing.TB) S3 {
+	t.Helper()
+	target, _ := startS3Logged(t)
+	return target
+}
+
+// startS3Logged is startS3 that also returns the file where s3rver logs each request.
+func startS3Logged(t testing.TB) (S3, string) {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -31,7 +39,13 @@ func startS3(t testing.TB) S3 {
 	}
 	addr := apptest.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("node", bin, "-d", t.TempDir(), "-a", host, "-p", port, "-s", "--configure-bucket", "mipo-backups")
+	logPath := filepath.Join(t.TempDir(), "s3rver.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", bin, "-d", t.TempDir(), "-a", host, "-p", port, "--configure-bucket", "mipo-backups")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +58,7 @@ func startS3(t testing.TB) S3 {
 		return err == nil
 	})
 	time.Sleep(300 * time.Millisecond) // the bucket is configured just after the port opens
-	return S3{Endpoint: addr, Bucket: "mipo-backups", Prefix: "site-a/", Region: "us-east-1", AccessKey: "S3RVER", SecretKey: "S3RVER", Insecure: true}
+	return S3{Endpoint: addr, Bucket: "mipo-backups", Prefix: "site-a/", Region: "us-east-1", AccessKey: "S3RVER", SecretKey: "S3RVER", Insecure: true}, logPath
 }
 
 func TestReplicationListingRetentionAndRestoreFromS3(t *testing.T) {
@@ -106,4 +120,43 @@ func TestReplicationListingRetentionAndRestoreFromS3(t *testing.T) {
 		}
 	}
 	sameRows(t, before, after)
+}
+
+// A part larger than the multipart chunk goes up in pieces and comes back byte for byte.
+func TestALargePartIsUploadedInPartsAndRestoresFromS3(t *testing.T) {
+	ctx := context.Background()
+	dbs := apptest.Databases(t)
+	seed(t, dbs.Databases, 0, 150_000, time.Now()) // random ids: about 10 MiB encrypted
+	s := newOwnedService(t, dbs)
+	target, log := startS3Logged(t)
+	defer func(old uint64) { partSize = old }(partSize)
+	partSize = 5 << 20 // S3's smallest multipart chunk
+	m, err := s.Create(ctx, KindResults, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var largest int64
+	for _, tb := range m.Parts() {
+		largest = max(largest, tb.Bytes)
+	}
+	if largest <= int64(partSize) {
+		t.Fatalf("the largest part has %d bytes, not above the %d-byte chunk", largest, partSize)
+	}
+	if err := s.Replicate(ctx, target, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The store saw the parts of a multipart upload.
+	requests, _ := os.ReadFile(log)
+	if !strings.Contains(string(requests), "partNumber=2") {
+		t.Fatalf("the large part was not uploaded in parts; the store logged:\n%s", requests)
+	}
+	if err := os.RemoveAll(filepath.Join(s.Dir, m.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fetch(ctx, target, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, m.ID); err != nil {
+		t.Fatalf("the fetched backup does not verify: %v", err)
+	}
 }
