@@ -12,13 +12,15 @@ import (
 	"mipo/modules/audit"
 )
 
-// The events this module emits; the alarms module's backup rules listen for them.
+// The events this module emits, each with the kind (config or results) as its subject. The
+// alarms module's rules fire on the failures and resolve on the successes.
 const (
-	EventCompleted         = "backup.completed"          // a backup was made (and replicated when replication is on)
-	EventFailed            = "backup.failed"             // a backup could not be made
-	EventMissed            = "backup.missed"             // a scheduled backup started late: no backup process ran at its time
-	EventReplicationFailed = "backup.replication_failed" // a backup was made but not copied to S3, or S3 retention failed
-	EventRestored          = "backup.restored"           // a restore switched the databases
+	EventSucceeded            = "backup.succeeded"             // a backup was made
+	EventFailed               = "backup.failed"                // a backup could not be made, or its local retention failed
+	EventMissed               = "backup.missed"                // a scheduled backup started late: no backup process ran at its time
+	EventReplicationSucceeded = "backup.replication.succeeded" // a backup was copied to S3 and S3 retention applied
+	EventReplicationFailed    = "backup.replication.failed"    // a backup was not copied to S3, or S3 retention failed
+	EventRestored             = "backup.restored"              // a restore switched the databases
 )
 
 // missedAfter is how late a scheduled backup may start before it counts as missed.
@@ -132,7 +134,7 @@ func (r *Runner) backup(ctx context.Context, kind string, full bool) (*Manifest,
 		r.emit(ctx, EventFailed, kind, map[string]any{"kind": kind, "backup": m.ID, "error": "retention: " + err.Error()})
 	}
 	r.replicate(ctx, m)
-	r.emit(ctx, EventCompleted, kind, map[string]any{"kind": kind, "backup": m.ID, "bytes": m.Size(), "incremental": m.Incremental})
+	r.emit(ctx, EventSucceeded, kind, map[string]any{"kind": kind, "backup": m.ID, "bytes": m.Size(), "incremental": m.Incremental})
 	return m, nil
 }
 
@@ -151,7 +153,9 @@ func (r *Runner) replicate(ctx context.Context, m *Manifest) {
 	}
 	if err != nil {
 		r.emit(ctx, EventReplicationFailed, m.Kind, map[string]any{"kind": m.Kind, "backup": m.ID, "bucket": target.Bucket, "error": err.Error()})
+		return
 	}
+	r.emit(ctx, EventReplicationSucceeded, m.Kind, map[string]any{"kind": m.Kind, "backup": m.ID, "bucket": target.Bucket})
 }
 
 // Tick runs the schedules that are due. A schedule is claimed by moving its next run in one
