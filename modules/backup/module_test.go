@@ -14,6 +14,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/alarms"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 )
@@ -166,6 +167,12 @@ func TestAMissedScheduleAndAFailedReplicationEmitTheirEvents(t *testing.T) {
 			t.Errorf("events %v lack %s", got, want)
 		}
 	}
+	// The alarm rules turn them into alarms: "Backup missed or failed" and "Backup replication failed".
+	apptest.WaitFor(t, 30*time.Second, "the backup alarms", func() bool {
+		var n int
+		dbs.Config.QueryRow(ctx, `SELECT count(DISTINCT rule_id) FROM alarms WHERE rule_id IN ('backup.failed', 'backup.replication.failed') AND subject = 'config'`).Scan(&n)
+		return n == 2
+	})
 	if ms, _ := runner.Service.List(); len(ms) != 1 || ms[0].Kind != KindConfig {
 		t.Fatalf("the missed schedule did not run once: %v", ms)
 	}
