@@ -49,6 +49,20 @@ test('trigger a backup and see it listed with its size and manifest', async () =
   await dialog().getByRole('button', { name: 'Close' }).click();
 });
 
+test('backup settings: an out-of-range retention is refused on its field, a valid one saved', async () => {
+  const form = p.getByRole('form', { name: 'Backup settings' });
+  await form.getByLabel('S3 retention (days)').fill('400');
+  await form.getByRole('button', { name: 'Save backup settings' }).click();
+  await expect(form.getByLabel('S3 retention (days)')).toHaveAttribute('aria-invalid', 'true');
+  await form.getByLabel('S3 retention (days)').fill('60');
+  await form.getByLabel('Secret key').fill('e2e-secret');
+  await form.getByRole('button', { name: 'Save backup settings' }).click();
+  await expect(p.getByText('Backup settings saved.')).toBeVisible();
+  const s = await (await p.request.get('/api/v1/backups/settings')).json();
+  expect(s.replication.retention_days).toBe(60);
+  expect(s.replication.has_secret_key).toBe(true);
+});
+
 test('restore it with the installation name typed, and watch the progress to done', async () => {
   const install = (await (await p.request.get('/api/v1/backups')).json()).install as string;
   const row = p.getByRole('table', { name: 'Backups' }).getByRole('row').filter({ hasText: 'config' }).first();

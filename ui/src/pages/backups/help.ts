@@ -24,10 +24,16 @@ export default help({
     { name: 'Size', description: 'The encrypted parts\' total size.' },
     { name: 'Rows', description: 'Rows the backup\'s parts hold (for an incremental, only the new ones).' },
     { name: 'Source', description: 'Local backups are in the backup role\'s folder (`MIPO_BACKUP_DIR`); S3 lists the replication bucket.' },
+    { name: 'Preset', description: 'When each kind runs: hourly, daily, weekly or monthly (UTC). A run more than 15 minutes late raises the "Backup missed or failed" alarm.' },
+    { name: 'Retention (days)', description: '1 to 365: older backups are deleted after each backup, locally; a full backup stays while a kept incremental needs it.' },
+    { name: 'Endpoint, Bucket, Prefix, Region', description: 'The S3-compatible store (AWS S3, MinIO, Backblaze B2, Wasabi …): host[:port], bucket, a folder inside it, and the region.' },
+    { name: 'Access key, Secret key', description: 'Credentials for the bucket; the secret key is stored encrypted with `MIPO_SECRET_KEY` and never shown on this page.' },
+    { name: 'S3 retention (days)', description: '1 to 365: backups older than this are deleted from the bucket after each upload. A failed upload raises the "Backup replication failed" alarm.' },
     { name: 'Progress', description: 'The running backup or restore: its step and how much of the parts it has processed.' },
   ],
   howto: [
     { title: 'Make a backup now', steps: ['Press Back up config or Back up results.', 'The new backup appears in the list with its size; open Manifest to see what it holds.'] },
+    { title: 'Schedule backups and replicate them to S3', steps: ['Under Schedules and retention, pick each kind\'s preset and how many days to keep its backups (1 to 365).', 'Under Replication to S3, tick the box and give endpoint, bucket, prefix, region and keys; the secret key is stored encrypted.', 'Press Save backup settings. The change is audited; reading the secret key back (GET /api/v1/backups/settings/s3-secret) is audited too.'] },
     {
       title: 'Restore a backup',
       steps: [
