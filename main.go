@@ -7,6 +7,7 @@ import (
 
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
+	_ "mipo/modules/backup"
 	_ "mipo/modules/config"
 	_ "mipo/modules/discovery"
 	_ "mipo/modules/ingest"

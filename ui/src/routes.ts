@@ -12,6 +12,7 @@ import alarmRoutesHelp from './pages/alarm-routes/help';
 import alarmRulesHelp from './pages/alarm-rules/help';
 import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
+import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
 import exclusionsHelp from './pages/exclusions/help';
@@ -122,6 +123,8 @@ export const routes: RouteDef[] = [
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Sign-in providers' } },
   { path: '/tls', component: () => import('./pages/tls/Tls.svelte'), access: 'signed-in', help: tlsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'TLS certificate' } },
+  { path: '/backups', component: () => import('./pages/backups/Backups.svelte'), access: 'signed-in', help: backupsHelp,
+    scopes: ['backups:view'], nav: { group: 'Administration', label: 'Backups' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
   { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
   { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },
