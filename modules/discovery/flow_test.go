@@ -13,6 +13,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/alarms"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
@@ -176,6 +177,7 @@ func TestAFailedSourceEmitsTheEventAndChangesNothing(t *testing.T) {
 		t.Fatalf("a failed run changed the group: %v", got)
 	}
 	apptest.WaitFor(t, 10*time.Second, "discovery.failed", func() bool { return f.events(EventFailed) == 1 })
+	apptest.WaitFor(t, 20*time.Second, "the discovery alarm", func() bool { return f.alarmState(src.ID) == "open" })
 
 	r = f.run(src.ID, map[string]any{"upload": csvOf("127.0.5.0/24,new", "127.0.6.300/24,bad"), "accept_partial": true})
 	if r.Status != "applied" {
@@ -185,6 +187,21 @@ func TestAFailedSourceEmitsTheEventAndChangesNothing(t *testing.T) {
 		t.Fatalf("the good rows were not applied: %v", got)
 	}
 	apptest.WaitFor(t, 10*time.Second, "discovery.recovered", func() bool { return f.events(EventRecovered) == 1 })
+	apptest.WaitFor(t, 20*time.Second, "the discovery alarm resolved", func() bool { return f.alarmState(src.ID) == "resolved" })
+}
+
+// alarmState is the state of the alarms module's alarm about a source, "" when there is none.
+func (f *fixture) alarmState(sourceID string) string {
+	var page struct {
+		Items []struct{ Subject, State string }
+	}
+	f.must(f.owner.Get("/api/v1/alarms?rule=discovery.source.failed"), http.StatusOK, &page)
+	for _, a := range page.Items {
+		if a.Subject == sourceID {
+			return a.State
+		}
+	}
+	return ""
 }
 
 // scanner registers a scanner as mipo-scanner would.
