@@ -77,7 +77,10 @@ func serveCommand() *cobra.Command {
 			"  dispatcher  scan orchestration (a singleton; a second one waits as hot standby)\n" +
 			"  backup      encrypted backup and restore\n" +
 			"  all         every role (the default)\n\n" +
-			"With no database URLs, mipo starts an embedded PostgreSQL cluster in the data directory.\n\n" +
+			"With no database URLs, mipo starts an embedded PostgreSQL cluster in <data dir>/postgres.\n" +
+			"As root, PostgreSQL runs as the unprivileged postgres user; when that user cannot enter the\n" +
+			"data directory (a checkout under /root, say), the cluster lives in " + PlacementRoot + "/postgres-<hash>\n" +
+			"instead, and <data dir>/postgres links to it. mipo never loosens a directory it did not make.\n\n" +
 			"Every setting is also an environment variable:\n" + settingsHelp(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if listRoles {

@@ -53,6 +53,10 @@ func run(m *testing.M) (int, error) {
 			return 0, err
 		}
 		defer os.RemoveAll(dir)
+		// Ours to open: as root, PostgreSQL runs as another user who must pass through it.
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return 0, err
+		}
 		pg, err := app.NewEmbeddedPG(filepath.Join(dir, "pg"), os.Getenv("MIPO_PG_BIN"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			return 0, err
