@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,5 +202,18 @@ func TestServeAsRootInsideAPrivateDirectory(t *testing.T) {
 	}
 	if left := postgresProcesses(target); len(left) > 0 {
 		t.Fatalf("PostgreSQL processes left behind: %v", left)
+	}
+}
+
+// A start that fails prints the failing step's error and exits non-zero, without a panic.
+func TestAFailedStartSaysWhyAndExitsNonZero(t *testing.T) {
+	nowhere := "postgres://mipo@/mipo?host=" + filepath.Join(t.TempDir(), "no-socket-here")
+	cmd := exec.Command(mipoBinary(t), "serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--tls", "off",
+		"--config-dsn", nowhere, "--results-dsn", nowhere, "--jobs-dsn", nowhere)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 || strings.Contains(string(out), "panic") ||
+		!strings.Contains(string(out), "mipo: starting databases: MIPO_CONFIG_DSN") {
+		t.Fatalf("want a non-zero exit naming the step and the variable, got %v:\n%s", err, out)
 	}
 }
