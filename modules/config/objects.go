@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
@@ -206,15 +205,11 @@ func setRefs(ctx context.Context, tx pgx.Tx, w write) error {
 
 // storeError turns the constraint violations a concurrent change can cause into answers.
 func storeError(w write, err error) error {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return err
-	}
-	switch pgErr.Code {
-	case "23505":
+	switch {
+	case app.IsUniqueViolation(err):
 		return &app.Error{Status: http.StatusConflict, Code: "name_taken", Field: "name",
 			Message: aNoun(w.kind) + " named " + strconv.Quote(w.name) + " exists"}
-	case "23503":
+	case app.IsForeignKeyViolation(err):
 		return app.Conflict("changed_meanwhile", "an object this change involves was deleted or came into use meanwhile; reload and try again")
 	}
 	return err

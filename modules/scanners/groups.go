@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 	"mipo/modules/config"
@@ -187,8 +186,7 @@ func createGroup(ctx context.Context, tx pgx.Tx, in GroupInput, now time.Time) (
 
 // uniqueName turns a race on a unique name into the same 409 as the check before it.
 func uniqueName(err error) error {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if app.IsUniqueViolation(err) {
 		return &app.Error{Status: 409, Code: "name_taken", Message: "that name is taken", Field: "name"}
 	}
 	return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -226,7 +224,7 @@ func (h *handlers) diff(c echo.Context) error {
 	var from *Scan
 	if against := c.QueryParam("against"); against != "" {
 		if from, err = Get(ctx, h.m.DB.Config, against); err != nil {
-			return app.Invalid("against", "unknown_scan", "no scan with that id")
+			return app.IfNotFound(err, app.Invalid("against", "unknown_scan", "no scan with that id"))
 		}
 	} else if from, err = previous(ctx, h.m.DB.Config, to); err != nil {
 		return err
@@ -476,9 +474,4 @@ func (h *handlers) deleteSchedule(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func isUnique(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

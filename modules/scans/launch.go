@@ -38,7 +38,7 @@ func launch(ctx context.Context, tx pgx.Tx, in Launch, scheduleID *string, now t
 	case in.TemplateGroupID != "":
 		ids, err := config.TemplateGroupMembers(ctx, tx, in.TemplateGroupID)
 		if err != nil {
-			return nil, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id")
+			return nil, app.IfNotFound(err, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id"))
 		}
 		if len(ids) == 0 {
 			return nil, app.Invalid("template_group_id", "empty_template_group", "the template group holds no templates")
@@ -51,10 +51,7 @@ func launch(ctx context.Context, tx pgx.Tx, in Launch, scheduleID *string, now t
 	for _, tid := range templates {
 		scope, err := config.ResolveScope(ctx, tx, tid, now)
 		if err != nil {
-			if e, ok := err.(*app.Error); ok && e.Status == 404 {
-				return nil, app.Invalid("template_id", "unknown_template", e.Message)
-			}
-			return nil, err
+			return nil, app.IfNotFound(err, app.Invalid("template_id", "unknown_template", "no template with that id"))
 		}
 		if err := CheckSize(scope.Targets, scope.Ports, limit); err != nil {
 			return nil, err

@@ -172,7 +172,7 @@ func previous(ctx context.Context, db Querier, s *Scan) (*Scan, error) {
 	p, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
 		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, s.TemplateID, s.CreatedAt))
 	if err != nil {
-		return nil, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with")
+		return nil, app.IfNotFound(err, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with"))
 	}
 	return p, nil
 }
@@ -182,7 +182,7 @@ func latestAt(ctx context.Context, db Querier, templateID string, t time.Time, f
 	s, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
 		AND finished_at <= $2 ORDER BY finished_at DESC LIMIT 1`, templateID, t))
 	if err != nil {
-		return nil, app.Invalid(field, "no_scan", "no completed scan of this template had finished by "+t.UTC().Format(time.RFC3339))
+		return nil, app.IfNotFound(err, app.Invalid(field, "no_scan", "no completed scan of this template had finished by "+t.UTC().Format(time.RFC3339)))
 	}
 	return s, nil
 }
