@@ -9,6 +9,7 @@ import (
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
+	_ "mipo/modules/results"
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"

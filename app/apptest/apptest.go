@@ -269,3 +269,42 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// EndConnectionsReading makes one of the test's databases end every connection that reads (or
+// writes) table, as a shutdown does (SQLSTATE 57P01, "terminating connection due to
+// administrator command"), until the test ends: the database goes away under a request at
+// exactly the query the test means, while what came before it (sign-in, sessions) worked.
+// It holds an exclusive lock on the table and terminates whoever waits for it.
+func (d *DBs) EndConnectionsReading(t testing.TB, db, table string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	locker, err := pgx.Connect(ctx, SuperuserDSN(d.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := locker.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, `LOCK TABLE `+pgx.Identifier{table}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	killer, err := pgx.Connect(ctx, SuperuserDSN(d.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			killer.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, table)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		killer.Close(context.Background())
+		locker.Close(context.Background())
+	})
+}

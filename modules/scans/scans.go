@@ -167,17 +167,19 @@ func openScans(ctx context.Context, db Querier) ([]*Scan, error) {
 	return collect(db.Query(ctx, `SELECT `+columns+` FROM scans WHERE status IN ('pending', 'running') ORDER BY created_at`))
 }
 
-// previous returns the latest scan of the same template that finished before s was launched.
-func previous(ctx context.Context, db Querier, s *Scan) (*Scan, error) {
+// previous returns the latest scan of the same template that finished before s was launched:
+// what a scan is compared with by default.
+func previous(ctx context.Context, db Querier, templateID string, launched time.Time) (*Scan, error) {
 	p, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
-		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, s.TemplateID, s.CreatedAt))
+		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, templateID, launched))
 	if err != nil {
 		return nil, app.IfNotFound(err, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with"))
 	}
 	return p, nil
 }
 
-// latestAt returns the latest completed scan of a template that finished at or before t.
+// latestAt returns the latest completed scan of a template that finished at or before t; field
+// names the request field t came from, for the refusal when there is none.
 func latestAt(ctx context.Context, db Querier, templateID string, t time.Time, field string) (*Scan, error) {
 	s, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
 		AND finished_at <= $2 ORDER BY finished_at DESC LIMIT 1`, templateID, t))

@@ -1,0 +1,32 @@
+package results
+
+import (
+	"errors"
+
+	"mipo/app"
+)
+
+// The results module serves what the results database knows: history and its export, diffs
+// between scans or points in time, an address's timeline and vantage comparisons. Which scans
+// to compare it asks the scans module, through the ScanSource that module provides; the
+// observations are its own.
+func init() {
+	app.Register(app.Module{
+		Name:     "results",
+		Roles:    []string{app.RoleManager},
+		Requires: []string{"rbac", "scans"},
+		Provision: func(m *app.Mount) error {
+			if scanSource == nil {
+				return errors.New("no scan source: the scans module's package (mipo/modules/scans) is not linked in")
+			}
+			h := &handlers{m: m}
+			m.Routes(h.historyRoutes()...)
+			m.Routes(h.diffRoutes()...)
+			m.Routes(h.timelineRoutes()...)
+			m.Routes(h.vantageRoutes()...)
+			return nil
+		},
+	})
+}
+
+type handlers struct{ m *app.Mount }
