@@ -235,8 +235,11 @@ func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) 
 	return s, err
 }
 
-// FailQueued fails a job still waiting in the queue (no scanner took it in time).
-func FailQueued(ctx context.Context, db Querier, id, reason string, now time.Time) (bool, error) {
-	tag, err := db.Exec(ctx, `UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'queued'`, id, reason, now)
-	return tag.RowsAffected() == 1, err
+
+// FailUnclaimed fails every job that waited in the queue since before cutoff (no scanner took
+// it), giving reason, and returns how many it failed.
+func FailUnclaimed(ctx context.Context, db Querier, cutoff time.Time, reason string, now time.Time) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 WHERE status = 'queued' AND created_at < $1`,
+		cutoff, reason, now)
+	return tag.RowsAffected(), err
 }

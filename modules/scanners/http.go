@@ -72,17 +72,18 @@ func (h *handlers) routes() []app.Route {
 	}
 }
 
-// withActiveJobs fills each scanner's active jobs from the jobs database.
+// withActiveJobs fills each scanner's active jobs from the jobs database, in one query.
 func (h *handlers) withActiveJobs(ctx context.Context, ss ...*Scanner) error {
+	ids := make([]string, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	active, err := jobs.ActiveByScanner(ctx, h.m.DB.Jobs, ids)
+	if err != nil {
+		return err
+	}
 	for _, s := range ss {
-		js, err := jobs.ActiveForScanner(ctx, h.m.DB.Jobs, s.ID)
-		if err != nil {
-			return err
-		}
-		s.ActiveJobs = make([]string, len(js))
-		for i, j := range js {
-			s.ActiveJobs[i] = j.ID
-		}
+		s.ActiveJobs = active[s.ID]
 	}
 	return nil
 }

@@ -235,20 +235,8 @@ func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 
 // failUnclaimed fails queued jobs of running scans that no scanner took within the limit.
 func (d *dispatcher) failUnclaimed(ctx context.Context, now time.Time) error {
-	rows, err := d.DB.Jobs.Query(ctx, `SELECT id FROM jobs WHERE status = 'queued' AND created_at < $1`, now.Add(-d.queueLimit))
-	if err != nil {
-		return err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := jobs.FailQueued(ctx, d.DB.Jobs, id, "no scanner took the job within "+d.queueLimit.String(), now); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := jobs.FailUnclaimed(ctx, d.DB.Jobs, now.Add(-d.queueLimit), "no scanner took the job within "+d.queueLimit.String(), now)
+	return err
 }
 
 // stopCancelled makes sure the jobs of recently cancelled scans are stopped (the cancel

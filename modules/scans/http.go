@@ -103,33 +103,21 @@ func (h *handlers) list(c echo.Context) error {
 // liveCompletion fills in the completion of open scans from their jobs, in one query.
 func (h *handlers) liveCompletion(ctx context.Context, scans []*Scan) error {
 	var open []string
-	byID := map[string]*Scan{}
 	for _, s := range scans {
 		if s.Open() {
 			open = append(open, s.ID)
-			byID[s.ID] = s
 		}
 	}
-	if len(open) == 0 {
-		return nil
-	}
-	rows, err := h.m.DB.Jobs.Query(ctx, `SELECT scan_id::text, COALESCE(sum(ports_probed), 0), COALESCE(sum(ports_total), 0)
-		FROM jobs WHERE scan_id = ANY ($1::uuid[]) GROUP BY scan_id`, open)
+	done, err := jobs.ScanCompletion(ctx, h.m.DB.Jobs, open)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var probed, total int64
-		if err := rows.Scan(&id, &probed, &total); err != nil {
-			return err
-		}
-		if total > 0 {
-			byID[id].Completion = min(100, 100*float64(probed)/float64(total))
+	for _, s := range scans {
+		if pct, ok := done[s.ID]; ok && s.Open() {
+			s.Completion = pct
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 func (h *handlers) get(c echo.Context) error {
