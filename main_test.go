@@ -217,3 +217,26 @@ func TestAFailedStartSaysWhyAndExitsNonZero(t *testing.T) {
 		t.Fatalf("want a non-zero exit naming the step and the variable, got %v:\n%s", err, out)
 	}
 }
+
+// The role graph is printed from the one place it is declared, and a role with no module yet is
+// refused with a message rather than started empty.
+func TestRoleGraphIsPrintedAndAnEmptyRoleRefused(t *testing.T) {
+	out, err := exec.Command(mipoBinary(t), "serve", "--list-roles").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, want := range []string{"ROLE", "MODULE", "REQUIRES", "backup      refused", "results     rbac, scans"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--list-roles does not print %q:\n%s", want, out)
+		}
+	}
+	for _, role := range app.Roles {
+		if !strings.Contains(string(out), "\n"+role+" ") {
+			t.Errorf("--list-roles leaves out the role %s", role)
+		}
+	}
+	out, err = exec.Command(mipoBinary(t), "serve", "--role", "backup", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `role "backup" runs no module yet`) {
+		t.Fatalf("want the backup role refused with a message, got %v:\n%s", err, out)
+	}
+}

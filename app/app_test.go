@@ -24,12 +24,14 @@ func TestAFailedStartStopsOnlyWhatStarted(t *testing.T) {
 	os.Chmod(parent, 0o711) // as root, PostgreSQL runs as a user who must pass through
 	var events []string
 	r := NewRegistry()
-	r.Register(Module{Name: "a", Roles: []string{RoleManager}, Provision: func(m *Mount) error {
+	r.Role(RoleManager, "a")
+	r.Register(Module{Name: "a", Provision: func(m *Mount) error {
 		m.OnStart(func(context.Context) error { events = append(events, "start a"); return nil })
 		m.OnStop(func(context.Context) error { events = append(events, "stop a"); return nil })
 		return nil
 	}})
-	r.Register(Module{Name: "b", Roles: []string{RoleManager}, Requires: []string{"a"}, Provision: func(m *Mount) error {
+	r.Role(RoleManager, "b")
+	r.Register(Module{Name: "b", Requires: []string{"a"}, Provision: func(m *Mount) error {
 		m.Every("tick", time.Hour, func(context.Context) error { return nil })
 		m.On("seen", "test.*", func(context.Context, Event) error { return nil })
 		m.OnStop(func(ctx context.Context) error {

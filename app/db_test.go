@@ -91,7 +91,8 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 // eventApp is a process with one module that may subscribe to "thing.*".
 func eventApp(t *testing.T, dbs *apptest.DBs, got chan<- app.Event, failFirst *atomic.Int32) *app.App {
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "watcher", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "watcher")
+	reg.Register(app.Module{Name: "watcher", Provision: func(m *app.Mount) error {
 		if got != nil {
 			m.On("things", "thing.*", func(_ context.Context, e app.Event) error {
 				if failFirst != nil && failFirst.Add(-1) >= 0 {
@@ -193,7 +194,8 @@ func thingsApp(t *testing.T) (*apptest.Server, *apptest.DBs) {
 		t.Fatal(err)
 	}
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "things", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "things")
+	reg.Register(app.Module{Name: "things", Provision: func(m *app.Mount) error {
 		m.ProvideGuard(app.GuardUser, func(app.Route) echo.MiddlewareFunc { return func(n echo.HandlerFunc) echo.HandlerFunc { return n } })
 		m.Route(app.Route{Method: http.MethodPost, Path: "/api/v1/things", Scope: "things:write", Handler: func(c echo.Context) error {
 			if _, err := app.Tx(c).Exec(c.Request().Context(), `INSERT INTO things VALUES ($1)`, c.QueryParam("name")); err != nil {

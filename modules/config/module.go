@@ -12,7 +12,6 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "config",
-		Roles:     []string{app.RoleManager},
 		Requires:  []string{"rbac"},
 		Provision: provision,
 	})

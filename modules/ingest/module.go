@@ -11,7 +11,6 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "ingest",
-		Roles:     []string{app.RoleIngest},
 		Provision: provision,
 	})
 }

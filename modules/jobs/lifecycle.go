@@ -235,7 +235,6 @@ func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) 
 	return s, err
 }
 
-
 // FailUnclaimed fails every job that waited in the queue since before cutoff (no scanner took
 // it), giving reason, and returns how many it failed.
 func FailUnclaimed(ctx context.Context, db Querier, cutoff time.Time, reason string, now time.Time) (int64, error) {

@@ -14,7 +14,6 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "rbac",
-		Roles:     []string{app.RoleManager},
 		Provision: provision,
 	})
 	app.RegisterCommand(setupCommand)

@@ -13,7 +13,6 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:     "results",
-		Roles:    []string{app.RoleManager},
 		Requires: []string{"rbac", "scans"},
 		Provision: func(m *app.Mount) error {
 			if scanSource == nil {

@@ -17,7 +17,6 @@ const offlineCheckEvery = 15 * time.Second
 func init() {
 	app.Register(app.Module{
 		Name:      "scanners",
-		Roles:     []string{app.RoleManager},
 		Requires:  []string{"rbac"},
 		Provision: provision,
 	})

@@ -7,7 +7,6 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:     "settings",
-		Roles:    []string{app.RoleManager},
 		Requires: []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			m.Routes(handlers{m}.routes()...)
