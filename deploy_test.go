@@ -118,6 +118,30 @@ func TestReadmeNamesEverySetting(t *testing.T) {
 	}
 }
 
+// Every module the role graph names is registered in the mipo binary.
+func TestTopologyNamesRegisteredModules(t *testing.T) {
+	registered := app.DefaultRegistry().Names()
+	for role, modules := range app.Topology {
+		for _, m := range modules {
+			if !slices.Contains(registered, m) {
+				t.Errorf("role %s runs module %q, which main.go does not import", role, m)
+			}
+		}
+	}
+	for _, m := range registered {
+		named := false
+		for _, modules := range app.Topology {
+			named = named || slices.Contains(modules, m)
+		}
+		for _, other := range registered {
+			named = named || slices.Contains(app.DefaultRegistry().Requires(other), m)
+		}
+		if !named {
+			t.Errorf("module %s is registered but no role runs it and no module requires it", m)
+		}
+	}
+}
+
 // Every module folder's package is imported by main.go: a forgotten import fails here, not in
 // production (each modules/<name>/module.go registers a module called <name>).
 func TestRegistryHoldsEveryModule(t *testing.T) {

@@ -67,6 +67,24 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 	return nil
 }
 
+// ReadSnapshot runs fn in a read-only REPEATABLE READ transaction of its own: every read sees
+// the database as of one moment, so a change that commits meanwhile is seen by all of fn's
+// reads or by none. Writes do not belong here but in a Change (READ COMMITTED), whose audit
+// record reads the chain's last hash after taking the chain's lock — from a snapshot taken
+// before the lock it would fork the chain. A handler calls it before its change begins, so it
+// never holds two connections at once.
+func ReadSnapshot(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
 // changeMiddleware wraps a TxAuto route: open the transaction, buffer the response, and on
 // success require an audit record, commit, then send.
 func changeMiddleware(pool func() *pgxpool.Pool) echo.MiddlewareFunc {

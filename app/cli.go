@@ -136,7 +136,7 @@ func printRoles(cmd *cobra.Command) error {
 	}
 	fmt.Fprintln(w, "\nMODULE\tREQUIRES")
 	for _, name := range defaultRegistry.Names() {
-		req := strings.Join(defaultRegistry.modules[name].Requires, ", ")
+		req := strings.Join(defaultRegistry.Requires(name), ", ")
 		if req == "" {
 			req = "-"
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -269,5 +270,34 @@ func TestUnreachableDatabaseNamesItsVariable(t *testing.T) {
 	var ce *app.ConfigError
 	if !errors.As(err, &ce) || ce.Variable != "MIPO_RESULTS_DSN" || !strings.Contains(err.Error(), "cannot connect") {
 		t.Fatalf("want an error naming MIPO_RESULTS_DSN, got %v", err)
+	}
+}
+
+// A snapshot sees one moment: a change committed between two of its reads is in neither.
+func TestReadSnapshotSeesOneMoment(t *testing.T) {
+	dbs := apptest.Databases(t)
+	ctx := context.Background()
+	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE moments (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	var first, second int
+	err := app.ReadSnapshot(ctx, dbs.Config, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM moments`).Scan(&first); err != nil {
+			return err
+		}
+		if _, err := dbs.Config.Exec(ctx, `INSERT INTO moments VALUES (1)`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM moments`).Scan(&second)
+	})
+	if err != nil || first != 0 || second != 0 {
+		t.Fatalf("the snapshot saw %d then %d rows (%v); want 0 both times", first, second, err)
+	}
+	err = app.ReadSnapshot(ctx, dbs.Config, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO moments VALUES (2)`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a snapshot must be read-only")
 	}
 }

@@ -47,6 +47,7 @@ func (h *handlers) routes() []app.Route {
 	get, post := http.MethodGet, http.MethodPost
 	return []app.Route{
 		{Method: post, Path: "/api/v1/scans", Scope: "scans:execute", Handler: h.launch, Request: Launch{}, Response: Launched{}, Status: http.StatusCreated,
+			Tx:      app.TxOwn, // the scope is resolved from a snapshot before the write transaction begins
 			Summary: "Launch a template (or every template of a group) now; returns at once with the recorded scans"},
 		{Method: get, Path: "/api/v1/scans", Scope: "scans:view", Handler: h.list, Query: ListQuery{}, Response: app.Page[*Scan]{},
 			Summary: "List scans; filter by status, scanner, template and launch time"},
@@ -72,9 +73,16 @@ func (h *handlers) launch(c echo.Context) error {
 	if err := app.BindJSON(c, &in); err != nil {
 		return err
 	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
-	scans, err := launch(ctx, tx, in, nil, h.m.Clock.Now(), h.maxProbes)
+	ctx, now := c.Request().Context(), h.m.Clock.Now()
+	r, err := resolveLaunch(ctx, h.m.DB.Config, in, now)
 	if err != nil {
+		return err
+	}
+	var scans []*Scan
+	if err := app.InTx(ctx, h.m.DB.Config, func(ctx context.Context, ch *app.Change) (err error) {
+		scans, err = recordLaunch(ctx, ch.Tx, r, nil, now, h.maxProbes)
+		return err
+	}); err != nil {
 		return err
 	}
 	for _, s := range scans {

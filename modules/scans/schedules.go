@@ -261,7 +261,12 @@ func (d *dispatcher) launchInSavepoint(ctx context.Context, tx pgx.Tx, s *Schedu
 	if s.TemplateGroupID != nil {
 		in.TemplateGroupID = *s.TemplateGroupID
 	}
-	scans, err := launch(ctx, sp, in, &s.ID, now, d.maxProbes)
+	r, err := resolveLaunch(ctx, d.DB.Config, in, now)
+	if err != nil {
+		sp.Rollback(ctx)
+		return err
+	}
+	scans, err := recordLaunch(ctx, sp, r, &s.ID, now, d.maxProbes)
 	if err != nil {
 		sp.Rollback(ctx)
 		return err
