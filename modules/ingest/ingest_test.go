@@ -23,6 +23,7 @@ import (
 	_ "mipo/modules/audit"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
+	_ "mipo/modules/scans" // the results module ingest writes to asks scans about scans
 	_ "mipo/modules/settings"
 )
 

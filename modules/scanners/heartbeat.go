@@ -52,9 +52,10 @@ type HeartbeatReport struct {
 
 // Heartbeat records a scanner's heartbeat: its version, capacity and metrics, a row of history,
 // and that it was seen now. A heartbeat from a scanner marked offline marks it online again,
-// records it in the connection history and emits scanner.online — emitted before the change
-// commits, so a failure cannot lose the event (it may, rarely, be sent twice).
+// records it in the connection history and, once that has committed, emits scanner.online
+// (as every event is emitted: after its change commits, never for a change rolled back).
 func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id string, hb HeartbeatReport, now time.Time) (cameOnline bool, err error) {
+	var cameEvent StatusEvent
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var name string
 		var online bool
@@ -106,8 +107,12 @@ func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id strin
 		if err := addConnection(ctx, tx, id, now, "online", src, ""); err != nil {
 			return err
 		}
-		return events.Emit(ctx, EventOnline, id, StatusEvent{ScannerID: id, Name: name, LastSeenAt: &now, Address: src})
+		cameEvent = StatusEvent{ScannerID: id, Name: name, LastSeenAt: &now, Address: src}
+		return nil
 	})
+	if err == nil && cameOnline {
+		err = events.Emit(ctx, EventOnline, id, cameEvent)
+	}
 	return cameOnline, err
 }
 
@@ -144,6 +149,7 @@ func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
 // offline once. It returns the ids it marked.
 func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now time.Time) ([]string, error) {
 	var ids []string
+	var gone []StatusEvent
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE scanners SET online = false, updated_at = $1
 			WHERE online AND NOT disabled AND COALESCE(last_seen_at, registered_at) < $2
@@ -151,7 +157,6 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 		if err != nil {
 			return err
 		}
-		var gone []StatusEvent
 		for rows.Next() {
 			var e StatusEvent
 			if err := rows.Scan(&e.ScannerID, &e.Name, &e.LastSeenAt, &e.Address); err != nil {
@@ -164,7 +169,6 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ids = ids[:0]
 		for _, e := range gone {
 			silent := "never heard from"
 			if e.LastSeenAt != nil {
@@ -173,14 +177,18 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 			if err := addConnection(ctx, tx, e.ScannerID, now, "offline", e.Address, silent); err != nil {
 				return err
 			}
-			if err := events.Emit(ctx, EventOffline, e.ScannerID, e); err != nil {
-				return err
-			}
-			ids = append(ids, e.ScannerID)
 		}
 		return nil
 	})
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, e := range gone {
+		errs = append(errs, events.Emit(ctx, EventOffline, e.ScannerID, e))
+		ids = append(ids, e.ScannerID)
+	}
+	return ids, errors.Join(errs...)
 }
 
 func addConnection(ctx context.Context, db Querier, id string, at time.Time, event, address, detail string) error {

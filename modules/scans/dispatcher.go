@@ -328,19 +328,18 @@ func (d *dispatcher) completeScans(ctx context.Context) error {
 // finish closes a scan, audits it and announces it.
 func (d *dispatcher) finish(ctx context.Context, s *Scan, status, detail string, failedJobs int, completion float64) error {
 	now := d.Clock.Now()
-	err := app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	return app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
 		tag, err := ch.Tx.Exec(ctx, `UPDATE scans SET status = $2, status_detail = $3, jobs_failed = $4, completion = $5, finished_at = $6
 			WHERE id = $1 AND status IN ('pending', 'running')`, s.ID, status, detail, failedJobs, completion, now)
 		if err != nil || tag.RowsAffected() == 0 {
-			return err
+			return err // failed, or closed meanwhile (cancelled, say): nothing to announce
 		}
+		ch.AfterCommit(func(ctx context.Context) {
+			d.emit(ctx, "scan."+status, s.ID, map[string]any{"template": s.TemplateName, "detail": detail})
+		})
 		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "scan." + status, ResourceType: "scan", ResourceID: s.ID,
 			Detail: map[string]any{"template": s.TemplateName, "detail": detail, "failed_jobs": failedJobs, "completion": completion}})
 	})
-	if err == nil {
-		d.emit(ctx, "scan."+status, s.ID, map[string]any{"template": s.TemplateName, "detail": detail})
-	}
-	return err
 }
 
 func (d *dispatcher) emit(ctx context.Context, typ, subject string, payload any) {
