@@ -25,11 +25,16 @@ func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 	if err := app.Migrate(ctx, dbs.Databases, nil); err != nil {
 		t.Fatal(err)
 	}
-	for db, table := range map[string]string{app.DBConfig: "processes", app.DBResults: "observations", app.DBJobs: "events"} {
+	for db, table := range map[string]string{app.DBConfig: "audit_log", app.DBResults: "observations", app.DBJobs: "events"} {
 		var exists bool
 		if err := dbs.Databases.Pool(db).QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
 			t.Errorf("%s database has no %s table (%v)", db, table, err)
 		}
+	}
+	var processes bool
+	dbs.Config.QueryRow(ctx, `SELECT to_regclass('processes') IS NOT NULL`).Scan(&processes)
+	if processes {
+		t.Error("the unused processes table is still there")
 	}
 	st, err := app.MigrationStatus(ctx, dbs.Databases)
 	if err != nil {
@@ -299,5 +304,23 @@ func TestReadSnapshotSeesOneMoment(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a snapshot must be read-only")
+	}
+}
+
+// A database migrated before a lower-numbered migration existed (config 00007 came after
+// 00030) gets it on the next start instead of refusing to start.
+func TestAMigrationNumberedBelowTheLatestIsApplied(t *testing.T) {
+	dbs := apptest.Databases(t)
+	ctx := context.Background()
+	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE processes (id text); DELETE FROM goose_db_version WHERE version_id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(ctx, dbs.Databases, nil); err != nil {
+		t.Fatal(err)
+	}
+	var processes bool
+	dbs.Config.QueryRow(ctx, `SELECT to_regclass('processes') IS NOT NULL`).Scan(&processes)
+	if processes {
+		t.Fatal("migration 00007 was not applied")
 	}
 }

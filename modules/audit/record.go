@@ -75,7 +75,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 		return err
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	ua, ip := truncate(meta.UserAgent, 512), truncate(meta.RemoteIP, 64)
+	ua, ip := app.Truncate(meta.UserAgent, 512), app.Truncate(meta.RemoteIP, 64)
 	hash, err := computeHash(prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
 	if err != nil {
 		return err

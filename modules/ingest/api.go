@@ -257,7 +257,7 @@ func observations(in []WireResult, j *jobs.Job) ([]results.Observation, error) {
 		}
 		a, err := netip.ParseAddr(r.Address)
 		if err != nil || a.Zone() != "" {
-			return nil, bad("address", "invalid_address", fmt.Sprintf("%q is not an IP address", truncate(r.Address, 64)))
+			return nil, bad("address", "invalid_address", fmt.Sprintf("%q is not an IP address", app.Truncate(r.Address, 64)))
 		}
 		a = a.Unmap()
 		if !j.Targets.Contains(a) {

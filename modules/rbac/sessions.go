@@ -86,7 +86,7 @@ func (s *sessions) create(ctx context.Context, tx pgx.Tx, userID, method string)
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.max)}
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, csrf_token, method, source_ip, user_agent, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-		sess.ID, sum[:], userID, sess.CSRF, method, meta.RemoteIP, truncate(meta.UserAgent, 512), now, sess.ExpiresAt)
+		sess.ID, sum[:], userID, sess.CSRF, method, meta.RemoteIP, app.Truncate(meta.UserAgent, 512), now, sess.ExpiresAt)
 	if err != nil {
 		return "", nil, err
 	}
@@ -213,12 +213,4 @@ func (s *sessions) setCookie(c echo.Context, value string) {
 func (s *sessions) clearCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secure || c.Scheme() == "https"})
-}
-
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -31,7 +31,7 @@ func ParseFormat(s string) (string, error) {
 	case "":
 		return "", app.Invalid("format", "required", "choose a format: iptables, nginx or cloudflare")
 	default:
-		return "", app.Invalid("format", "invalid_format", fmt.Sprintf("%q is not an export format: use iptables, nginx or cloudflare", truncate(s, 32)))
+		return "", app.Invalid("format", "invalid_format", fmt.Sprintf("%q is not an export format: use iptables, nginx or cloudflare", app.Truncate(s, 32)))
 	}
 }
 

@@ -89,7 +89,7 @@ func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id strin
 		src := hb.Source.Unmap().String()
 		_, err = tx.Exec(ctx, `UPDATE scanners SET hostname = $2, version = $3, capacity = $4, metrics = $5, active_jobs = $6,
 			last_seen_at = $7, last_address = $8, online = true, updated_at = $7 WHERE id = $1`,
-			id, cleanHostname(hb.Hostname), truncate(hb.Version, 64), capacity, metrics, hb.ActiveJobs, now, src)
+			id, cleanHostname(hb.Hostname), app.Truncate(hb.Version, 64), capacity, metrics, hb.ActiveJobs, now, src)
 		if err != nil {
 			return err
 		}

@@ -257,7 +257,7 @@ func register(ctx context.Context, tx pgx.Tx, asn *ASNDatabase, r Registration, 
 	_, err = tx.Exec(ctx, `INSERT INTO scanners (id, name, hostname, version, key_lookup, key_hash, key_created_at, binding,
 		online, registered_at, registered_from, last_seen_at, last_address, capacity, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $7, $9, $7, $9, $10, $7)`,
-		scannerID, name, hostname, truncate(r.Version, 64), keyLookup, keyHash, now, b.String(), src.String(), capacity)
+		scannerID, name, hostname, app.Truncate(r.Version, 64), keyLookup, keyHash, now, b.String(), src.String(), capacity)
 	if err != nil {
 		return nil, err
 	}
@@ -293,17 +293,7 @@ func cleanHostname(h string) string {
 		}
 		return r
 	}, strings.TrimSpace(h))
-	return truncate(h, 64)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xc0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
+	return app.Truncate(h, 64)
 }
 
 // freeName is the host name, or host name-2, -3 … when another scanner is called that.
@@ -312,7 +302,7 @@ func freeName(ctx context.Context, db Querier, hostname string) (string, error) 
 	if base == "" {
 		base = "scanner"
 	}
-	base = truncate(base, 56)
+	base = app.Truncate(base, 56)
 	name := base
 	for i := 2; ; i++ {
 		var taken bool
