@@ -96,3 +96,11 @@ func (h *handlers) health(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+func (h *handlers) healthRoutes() []app.Route {
+	get := http.MethodGet
+	return []app.Route{
+		{Method: get, Path: "/api/v1/scanners/health", Scope: "scanners:view", Handler: h.health, Query: HealthQuery{}, Response: FleetHealth{},
+			Summary: "Fleet health: every scanner's status, last heartbeat, jobs, and CPU, memory and network I/O over time"},
+	}
+}
