@@ -137,15 +137,15 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 
 // scannersFor picks who runs a scan: the healthy scanners of its pool, or every enabled member
 // of its scanner groups (offline ones too: a vantage job waits for its scanner).
-func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]Capacity, string, error) {
-	var out []Capacity
+func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacity, string, error) {
+	var out []ScannerCapacity
 	if s.Mode != jobs.KindVantage {
 		healthy, err := scanners.Healthy(ctx, d.DB.Config, s.Scope.ScannerIDs)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, h := range healthy {
-			out = append(out, Capacity{ScannerID: h.ID, MaxRate: h.Capacity.MaxRate, MaxConcurrency: h.Capacity.MaxConcurrency})
+			out = append(out, ScannerCapacity{ScannerID: h.ID, MaxRate: h.Capacity.MaxRate, MaxConcurrency: h.Capacity.MaxConcurrency})
 		}
 		return out, "no scanner of its pool is online and enabled", nil
 	}
@@ -161,7 +161,7 @@ func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]Capacity, stri
 				continue
 			}
 			seen[id] = true
-			out = append(out, Capacity{ScannerID: id, MaxRate: sc.Capacity.MaxRate, MaxConcurrency: sc.Capacity.MaxConcurrency})
+			out = append(out, ScannerCapacity{ScannerID: id, MaxRate: sc.Capacity.MaxRate, MaxConcurrency: sc.Capacity.MaxConcurrency})
 		}
 	}
 	return out, "its scanner groups hold no enabled scanner", nil
