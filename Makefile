@@ -9,7 +9,7 @@ APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-go test-scanner test-ui bench ui ui-deps node chromium postgres nmap clean
+.PHONY: all build run test test-go test-scanner test-ui test-site bench ui ui-deps site site-deps node chromium postgres nmap clean
 
 all: build
 
@@ -22,13 +22,14 @@ build:
 run: postgres build
 	./bin/mipo serve $(ARGS)
 
-## test: every test: Go (server and scanner), then the web UI's unit and browser tests
+## test: every test: Go (server and scanner), the web UI's unit and browser tests, then the website's
 test: postgres
 	$(GO) vet ./...
 	cd scanner && $(GO) vet ./... && test "$$($(GO) list -m all)" = "mipo/scanner"
 	$(GO) test -timeout 20m ./...
 	cd scanner && $(GO) test -timeout 10m ./...
 	$(MAKE) --no-print-directory test-ui
+	$(MAKE) --no-print-directory test-site
 
 ## test-ui: the web UI's type check, unit tests (vitest) and browser tests (Playwright driving
 ## Debian's Chromium against a real `mipo serve` on the embedded PostgreSQL)
@@ -36,6 +37,29 @@ test-ui: postgres ui-deps chromium
 	cd ui && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings --output human
 	cd ui && npx vitest run
 	cd ui && npx playwright test
+
+## test-site: build the website, then check it: every internal link resolves, every UI help file
+## has its page, the API reference lists every route of the OpenAPI document, and Debian's
+## Chromium walks home -> a feature's docs -> the API reference from a plain static file server
+test-site: site chromium
+	cd website && npm test
+
+## site: the public website (website/: Astro + Starlight) into website/dist, generated from the UI's
+## help files, README.md, docs/*.md and ui/src/api/openapi.json; any static host can serve it.
+## Preview: `cd website && npm run preview`. Needs only the npm registry (no remote fonts or images);
+## the scripts turn Astro's telemetry off, so building sends nothing anywhere.
+site: site-deps
+	cd website && npm run build
+
+## site-deps: the website's npm packages (npm ci in website/) when missing or older than the lock
+## file. Astro 5 is the newest that runs on Node.js 20 (Astro 6 and later need Node.js 22.12); the
+## EBADENGINE warning npm prints for undici concerns Astro's remote-fonts client, which the site never loads.
+site-deps: node website/node_modules/.package-lock.json
+
+website/node_modules/.package-lock.json: website/package-lock.json
+	@echo "make: installing the website's npm packages with npm ci in website/ (Astro, Starlight, playwright-core; no browser download)"
+	cd website && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
 
 ## ui: regenerate the API client from the server's OpenAPI document, rebuild ui/dist (embedded by
 ## ui/embed.go) and stamp it with its sources' hash; commit ui/dist afterwards
@@ -86,4 +110,4 @@ nmap:
 	@command -v nmap >/dev/null 2>&1 || { echo "make: installing nmap with apt-get (the benchmark's reference scanner)"; $(APT) update -q && $(APT) install -y -q nmap; }
 
 clean:
-	rm -rf bin
+	rm -rf bin website/dist

@@ -222,7 +222,7 @@ func BuildOpenAPI(routes []Route) ([]byte, error) {
 		"components": map[string]any{
 			"schemas": b.defs,
 			"securitySchemes": map[string]any{
-				"session":    map[string]any{"type": "apiKey", "in": "cookie", "name": "mipo_session"},
+				"session":    map[string]any{"type": "apiKey", "in": "cookie", "name": "mipo_session", "description": "Over TLS the cookie is named __Host-mipo_session."},
 				"apiToken":   map[string]any{"type": "http", "scheme": "bearer", "description": "A mipo API token (mipo_…)."},
 				"scannerKey": map[string]any{"type": "http", "scheme": "bearer", "description": "A scanner's API key (msk_…)."},
 			},

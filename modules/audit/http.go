@@ -33,9 +33,16 @@ func (h handlers) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := list(c.Request().Context(), h.m.DB.Config, q)
+	ctx := c.Request().Context()
+	q.actorIDOnly = !seesPeople(ctx)
+	page, err := list(ctx, h.m.DB.Config, q)
 	if err != nil {
 		return err
+	}
+	if q.actorIDOnly {
+		for _, r := range page.Items {
+			r.hidePersonal()
+		}
 	}
 	return c.JSON(http.StatusOK, page)
 }
@@ -48,6 +55,9 @@ func (h handlers) get(c echo.Context) error {
 	r, err := get(c.Request().Context(), h.m.DB.Config, id)
 	if err != nil {
 		return err
+	}
+	if !seesPeople(c.Request().Context()) {
+		r.hidePersonal()
 	}
 	return c.JSON(http.StatusOK, r)
 }
@@ -77,9 +87,11 @@ func (h handlers) export(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	q.actorIDOnly = !seesPeople(ctx)
 	filter, _ := json.Marshal(q)
 	var detail map[string]any
 	json.Unmarshal(filter, &detail)
+	detail["personal_fields_hidden"] = q.actorIDOnly
 	if err := RecordNow(ctx, h.m.DB.Config, Entry{Action: "audit.export", ResourceType: "audit_log", Detail: detail}); err != nil {
 		return err
 	}
@@ -91,6 +103,9 @@ func (h handlers) export(c echo.Context) error {
 	res.WriteHeader(http.StatusOK)
 	n := 0
 	err = each(ctx, h.m.DB.Config, q, func(r *AuditRecord) error {
+		if q.actorIDOnly {
+			r.hidePersonal()
+		}
 		if err := w.write(r); err != nil {
 			return err
 		}

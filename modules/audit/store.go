@@ -23,6 +23,8 @@ type Query struct {
 	Limit        int    `query:"limit" json:"limit,omitempty" doc:"Records per page, 1 to 500 (default 50)."`
 	Cursor       string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
 	Format       string `query:"format" json:"format,omitempty" doc:"Export format: jsonl (default) or csv."`
+
+	actorIDOnly bool // the reader may not see people (privacy.go): Actor matches ids, never names
 }
 
 // where turns a Query into SQL conditions, validating each field.
@@ -30,7 +32,11 @@ func (q Query) where() (*app.Where, error) {
 	w := &app.Where{}
 	if q.Actor != "" {
 		p := w.Arg(q.Actor)
-		w.Add("(actor_name = " + p + " OR actor_id = " + p + ")")
+		if q.actorIDOnly {
+			w.Add("actor_id = " + p)
+		} else {
+			w.Add("(actor_name = " + p + " OR actor_id = " + p + ")")
+		}
 	}
 	if q.Action != "" {
 		if prefix, ok := strings.CutSuffix(q.Action, "*"); ok {

@@ -60,10 +60,10 @@ func (h *handlers) login(c echo.Context) error {
 	}
 	if !ok {
 		err := pgx.BeginFunc(ctx, h.pool(), func(tx pgx.Tx) error {
-			if err := recordFailure(ctx, tx, now, accountKey, accountLimit); err != nil {
+			if err := recordFailure(ctx, tx, now, accountKey, accountDelay); err != nil {
 				return err
 			}
-			if err := recordFailure(ctx, tx, now, addressKey, addressLimit); err != nil {
+			if err := recordFailure(ctx, tx, now, addressKey, addressDelay); err != nil {
 				return err
 			}
 			return audit.Record(ctx, tx, loginEntry(in.Username, userID, audit.Failure, "invalid credentials"))
@@ -79,8 +79,8 @@ func (h *handlers) login(c echo.Context) error {
 			return err
 		}
 		// Rotate: whatever session the browser brought is ended, and a new one begins.
-		if old, err := c.Cookie(SessionCookie); err == nil {
-			if hash, ok := h.sessions.verify(old.Value); ok {
+		if old := h.sessions.presented(c); old != "" {
+			if hash, ok := h.sessions.verify(old); ok {
 				ch.Tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash)
 			}
 		}

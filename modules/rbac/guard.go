@@ -65,11 +65,11 @@ func (g *guard) authenticate(c echo.Context, mutates bool) (*app.Principal, *ses
 		p, err := tokenPrincipal(ctx, g.pool(), g.clock, strings.TrimSpace(bearer))
 		return p, nil, err
 	}
-	cookie, err := c.Cookie(SessionCookie)
-	if err != nil || cookie.Value == "" {
+	cookie := g.sessions.presented(c)
+	if cookie == "" {
 		return nil, nil, errUnauthenticated
 	}
-	sess, err := g.sessions.lookup(ctx, g.pool(), cookie.Value)
+	sess, err := g.sessions.lookup(ctx, g.pool(), cookie)
 	if errors.Is(err, errNoSession) {
 		return nil, nil, errUnauthenticated
 	}
@@ -88,16 +88,17 @@ func (g *guard) authenticate(c echo.Context, mutates bool) (*app.Principal, *ses
 	return p, sess, nil
 }
 
+// scopesOfUser is the SQL for the union of the scopes of user u's roles.
+const scopesOfUser = `COALESCE((SELECT array_agg(DISTINCT s) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, unnest(r.scopes) s
+	WHERE ur.user_id = u.id), '{}')`
+
 // userPrincipal loads a user with the union of their roles' scopes.
 func userPrincipal(ctx context.Context, db querier, userID string) (*app.Principal, error) {
 	var name string
 	var owner, disabled bool
 	var scopes []string
-	err := db.QueryRow(ctx, `
-		SELECT u.username, u.owner, u.disabled,
-			COALESCE((SELECT array_agg(DISTINCT s) FROM user_roles ur JOIN roles r ON r.id = ur.role_id, unnest(r.scopes) s
-				WHERE ur.user_id = u.id), '{}')
-		FROM users u WHERE u.id = $1`, userID).Scan(&name, &owner, &disabled, &scopes)
+	err := db.QueryRow(ctx, `SELECT u.username, u.owner, u.disabled, `+scopesOfUser+` FROM users u WHERE u.id = $1`, userID).
+		Scan(&name, &owner, &disabled, &scopes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errUnauthenticated
 	}

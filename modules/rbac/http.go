@@ -65,7 +65,7 @@ func (h *handlers) routes() []app.Route {
 		{Method: post, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: h.createToken, Request: CreateToken{}, Response: NewToken{}, Status: http.StatusCreated,
 			Summary: "Create an API token with a subset of your scopes; its secret is shown once"},
 		{Method: del, Path: "/api/v1/tokens/:id", Scope: app.SignedIn, Handler: h.deleteToken, Status: http.StatusNoContent,
-			Summary: "Revoke one of your API tokens"},
+			Summary: "Revoke one of your API tokens and every token minted from it"},
 	}
 }
 
@@ -243,11 +243,12 @@ func (h *handlers) createToken(c echo.Context) error {
 
 func (h *handlers) deleteToken(c echo.Context) error {
 	ctx, tx := c.Request().Context(), app.Tx(c)
-	t, err := deleteToken(ctx, tx, app.PrincipalFrom(ctx).UserID, c.Param("id"))
+	t, children, err := deleteToken(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t}); err != nil {
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t,
+		Detail: map[string]any{"children_revoked": children}}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

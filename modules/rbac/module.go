@@ -21,7 +21,7 @@ func init() {
 
 func provision(m *app.Mount) error {
 	s := &sessions{key: m.Config.SessionKey, idle: settingSessionIdle.Get(m.Config), max: settingSessionMax.Get(m.Config),
-		clock: m.Clock, secure: m.Config.TLS}
+		limit: settingSessionCap.Get(m.Config), clock: m.Clock, secure: m.Config.TLS}
 	pool := func() *pgxpool.Pool { return m.DB.Config }
 	h := &handlers{m: m, clock: m.Clock, sessions: s, gate: &setupGate{pool: pool}}
 	g := &guard{pool: pool, sessions: s, clock: m.Clock}

@@ -193,6 +193,12 @@ func TestNobodyGrantsScopesTheyDoNotHold(t *testing.T) {
 	if r := delegate.Post("/api/v1/roles", map[string]any{"name": "grab", "scopes": []string{"audit:export"}}); r.Status != http.StatusForbidden || r.ErrorCode() != "scope_escalation" {
 		t.Fatalf("a role with scopes the creator lacks: %d %s", r.Status, r.Body)
 	}
+	stronger := owner.Post("/api/v1/roles", map[string]any{"name": "auditors", "scopes": []string{"audit:view", "audit:export"}})
+	var role struct{ ID string }
+	stronger.JSON(t, &role)
+	if r := delegate.Patch("/api/v1/roles/"+role.ID, map[string]any{"scopes": []string{}}); r.Status != http.StatusForbidden || r.ErrorCode() != "scope_escalation" {
+		t.Fatalf("emptying a role with scopes the editor lacks: %d %s", r.Status, r.Body)
+	}
 	if r := delegate.Post("/api/v1/users", map[string]any{"username": "sock", "password": "a-puppet-password-xyz", "roles": []string{rbactest.RoleID(t, owner, "admin")}}); r.Status != http.StatusForbidden {
 		t.Fatalf("assigning admin without holding its scopes: %d %s", r.Status, r.Body)
 	}

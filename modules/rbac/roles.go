@@ -118,6 +118,11 @@ func updateRole(ctx context.Context, tx pgx.Tx, actor *app.Principal, id string,
 	if before.Builtin {
 		return nil, nil, errRoleBuiltin
 	}
+	// A role holding scopes the actor lacks is as strong as its strongest holder: changing it
+	// (even taking scopes away) is changing accounts the actor may not touch.
+	if err := mayGrant(actor, "scopes", before.Scopes); err != nil {
+		return nil, nil, err
+	}
 	name, desc, scopes := before.Name, before.Description, before.Scopes
 	if in.Name != nil {
 		name = strings.TrimSpace(*in.Name)

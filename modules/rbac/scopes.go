@@ -21,6 +21,7 @@ var catalogue = []Scope{
 	{Scope: "users:write", Description: "Create, change, disable and delete users and assign their roles."},
 	{Scope: "roles:view", Description: "See roles and the scopes they grant."},
 	{Scope: "roles:write", Description: "Create, change and delete custom roles."},
+	{Scope: "tokens:write", Description: "Lets an API token create and revoke its user's tokens (never beyond its own scopes and expiry). Sessions need no scope for their own tokens."},
 	{Scope: "audit:view", Description: "Read the audit log and verify its hash chain."},
 	{Scope: "audit:export", Description: "Download the audit log."},
 	{Scope: "settings:view", Description: "See system settings."},
@@ -80,7 +81,7 @@ var builtinRoles = []builtinRole{
 	{RoleOperator, "Runs scans and looks after scanners and alarms: scan execution and scheduling, results, scanner viewing, alerting, health.",
 		fixed("scans:view", "scans:execute", "scans:schedule", "results:view", "results:export", "scanners:view",
 			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "health:view")},
-	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log; no user profiles, secrets or exports.",
+	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log (with people's names and addresses hidden); no user profiles, secrets or exports.",
 		fixed("targets:view", "ports:view", "templates:view", "scanners:view", "scans:view", "results:view",
 			"alarms:view", "health:view", "audit:view")},
 }

@@ -22,10 +22,16 @@ import (
 var (
 	settingSessionIdle = app.DurationSetting("MIPO_SESSION_IDLE", 30*time.Minute, "A session ends after this long without a request.")
 	settingSessionMax  = app.DurationSetting("MIPO_SESSION_MAX", 12*time.Hour, "A session ends this long after sign-in, however active.")
+	settingSessionCap  = app.IntSetting("MIPO_SESSION_LIMIT", 10, 1, 1000, "Sessions one user may hold at once; a sign-in past it ends that user's oldest session.")
 )
 
-// SessionCookie is the name of the session cookie.
-const SessionCookie = "mipo_session"
+// SessionCookie is the name of the session cookie over plain HTTP. Over TLS it carries the
+// __Host- prefix (SecureSessionCookie): the browser then accepts it only with Secure, Path=/
+// and no Domain, so neither a sibling host nor a plain-HTTP page can set or shadow it.
+const (
+	SessionCookie       = "mipo_session"
+	SecureSessionCookie = "__Host-" + SessionCookie
+)
 
 // sessions issues and checks session tokens. A token is "s1.<random>.<HMAC of random>": the
 // signature lets a forged cookie be refused without a database read, and only a SHA-256 of
@@ -33,6 +39,7 @@ const SessionCookie = "mipo_session"
 type sessions struct {
 	key       []byte
 	idle, max time.Duration
+	limit     int // sessions per user
 	clock     app.Clock
 	secure    bool // TLS served by mipo itself
 }
@@ -87,6 +94,14 @@ func (s *sessions) create(ctx context.Context, tx pgx.Tx, userID, method string)
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, csrf_token, method, source_ip, user_agent, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
 		sess.ID, sum[:], userID, sess.CSRF, method, meta.RemoteIP, app.Truncate(meta.UserAgent, 512), now, sess.ExpiresAt)
+	if err != nil {
+		return "", nil, err
+	}
+	// Past the limit the user's oldest sessions end, so sign-ins in a loop cannot pile up
+	// sessions without bound; the new session is never one of them.
+	_, err = s.end(app.WithPrincipal(ctx, app.System("rbac.session-limit")), tx, "limit", `
+		SELECT id FROM sessions WHERE user_id = $1 AND id <> $2 ORDER BY created_at DESC, id OFFSET $3 FOR UPDATE`,
+		userID, sess.ID, s.limit-1)
 	if err != nil {
 		return "", nil, err
 	}
@@ -163,54 +178,82 @@ func (s *sessions) expireBatch(ctx context.Context, pool interface {
 		return 0, err
 	}
 	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `
-		DELETE FROM sessions WHERE id IN (
-			SELECT id FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT 200 FOR UPDATE SKIP LOCKED)
-		RETURNING id, user_id, source_ip, created_at, last_seen_at, expires_at,
-			(SELECT username FROM users WHERE users.id = sessions.user_id)`, now, now.Add(-s.idle))
+	n, err := s.end(ctx, tx, "", `SELECT id FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT 200 FOR UPDATE SKIP LOCKED`,
+		now, now.Add(-s.idle))
 	if err != nil {
 		return 0, err
 	}
-	type expiredSession struct {
+	return n, tx.Commit(ctx)
+}
+
+// end deletes the sessions the selection names and audits each as session.expire with its
+// reason: "limit", or for an expiry (reason "") "idle" or "absolute".
+func (s *sessions) end(ctx context.Context, tx pgx.Tx, reason, selection string, args ...any) (int, error) {
+	rows, err := tx.Query(ctx, `
+		DELETE FROM sessions WHERE id IN (`+selection+`)
+		RETURNING id, user_id, source_ip, created_at, last_seen_at, expires_at,
+			(SELECT username FROM users WHERE users.id = sessions.user_id)`, args...)
+	if err != nil {
+		return 0, err
+	}
+	type endedSession struct {
 		id, userID, ip, username string
 		created, seen, expires   time.Time
 	}
-	var gone []expiredSession
-	for rows.Next() {
-		var e expiredSession
-		if err := rows.Scan(&e.id, &e.userID, &e.ip, &e.created, &e.seen, &e.expires, &e.username); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		gone = append(gone, e)
-	}
-	if err := rows.Err(); err != nil {
+	gone, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (endedSession, error) {
+		var e endedSession
+		return e, row.Scan(&e.id, &e.userID, &e.ip, &e.created, &e.seen, &e.expires, &e.username)
+	})
+	if err != nil {
 		return 0, err
 	}
+	now := s.clock.Now()
 	for _, e := range gone {
-		reason := "idle"
-		if !now.Before(e.expires) {
-			reason = "absolute"
+		why := reason
+		if why == "" {
+			why = "idle"
+			if !now.Before(e.expires) {
+				why = "absolute"
+			}
 		}
 		err := audit.Record(ctx, tx, audit.Entry{Action: "session.expire", ResourceType: "session", ResourceID: e.id,
-			Detail: map[string]any{"user_id": e.userID, "username": e.username, "reason": reason, "source_ip": e.ip,
+			Detail: map[string]any{"user_id": e.userID, "username": e.username, "reason": why, "source_ip": e.ip,
 				"created_at": e.created, "last_seen_at": e.seen}})
 		if err != nil {
 			return 0, err
 		}
 	}
-	return len(gone), tx.Commit(ctx)
+	return len(gone), nil
 }
 
-// setCookie sends the session cookie: HttpOnly, SameSite=Lax, and Secure whenever the browser
-// reached mipo over TLS (directly, or through a proxy that says so).
+// setCookie sends the session cookie: HttpOnly, SameSite=Lax, and Secure with the __Host-
+// name whenever the browser reached mipo over TLS (directly, or through a proxy that says so).
 // The browser keeps it for the absolute lifetime; the server's expiry is the one that counts.
 func (s *sessions) setCookie(c echo.Context, value string) {
-	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: int(s.max.Seconds()), HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.secure || c.Scheme() == "https"})
+	name, secure := s.cookie(c)
+	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(s.max.Seconds()), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: secure})
 }
 
 func (s *sessions) clearCookie(c echo.Context) {
-	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.secure || c.Scheme() == "https"})
+	name, secure := s.cookie(c)
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: secure})
+}
+
+// cookie names the session cookie of this request and says whether it is sent Secure.
+func (s *sessions) cookie(c echo.Context) (name string, secure bool) {
+	if s.secure || c.Scheme() == "https" {
+		return SecureSessionCookie, true
+	}
+	return SessionCookie, false
+}
+
+// presented is the session cookie the browser sent, or "".
+func (s *sessions) presented(c echo.Context) string {
+	name, _ := s.cookie(c)
+	if ck, err := c.Cookie(name); err == nil {
+		return ck.Value
+	}
+	return ""
 }

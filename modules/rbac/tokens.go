@@ -11,6 +11,12 @@ import (
 	"mipo/app"
 )
 
+// scopeTokensWrite lets an API token create and revoke its user's tokens. A session needs no
+// scope for its own tokens; a token without this one may only revoke itself.
+const scopeTokensWrite = "tokens:write"
+
+var errTokenNeedsScope = app.Forbidden("forbidden", "an API token creates or revokes tokens only with the "+scopeTokensWrite+" scope")
+
 // TokenPrefix starts every API token, so a leaked one is recognisable in logs and scanners.
 const TokenPrefix = "mipo"
 
@@ -81,10 +87,27 @@ func createToken(ctx context.Context, tx pgx.Tx, p *app.Principal, in CreateToke
 	if err := mayGrant(p, "scopes", scopes); err != nil {
 		return nil, err
 	}
+	expires := now.AddDate(0, 0, in.ExpiresInDays)
+	var parent *string
+	if p.Kind == app.PrincipalToken {
+		// A token minting a token is a child that lives no longer than its parent, and the
+		// foreign key on parent_id takes it along when the parent is revoked.
+		if !p.Can(scopeTokensWrite) {
+			return nil, errTokenNeedsScope
+		}
+		var parentExpires time.Time
+		if err := tx.QueryRow(ctx, `SELECT expires_at FROM api_tokens WHERE id = $1`, p.ID).Scan(&parentExpires); err != nil {
+			return nil, err
+		}
+		if parentExpires.Before(expires) {
+			expires = parentExpires
+		}
+		parent = &p.ID
+	}
 	secret, lookup, hash := app.NewCredential(TokenPrefix)
 	id := uuid.NewString()
-	_, err = tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, lookup, secret_hash, scopes, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, p.UserID, in.Name, lookup, hash, scopes, now, now.AddDate(0, 0, in.ExpiresInDays))
+	_, err = tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, lookup, secret_hash, scopes, created_at, expires_at, parent_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, p.UserID, in.Name, lookup, hash, scopes, now, expires, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -95,16 +118,34 @@ func createToken(ctx context.Context, tx pgx.Tx, p *app.Principal, in CreateToke
 	return &NewToken{Token: *t, Secret: secret}, nil
 }
 
-func deleteToken(ctx context.Context, tx pgx.Tx, userID, id string) (*Token, error) {
+// deleteToken revokes one of the user's tokens and, through parent_id, every token minted
+// from it; it returns the token and the ids of the descendants that went with it. A token
+// may revoke itself, and others only with tokens:write.
+func deleteToken(ctx context.Context, tx pgx.Tx, p *app.Principal, id string) (*Token, []string, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, app.NotFound("token")
+		return nil, nil, app.NotFound("token")
 	}
-	t, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID))
+	if p.Kind == app.PrincipalToken && p.ID != id && !p.Can(scopeTokensWrite) {
+		return nil, nil, errTokenNeedsScope
+	}
+	t, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1 AND user_id = $2`, id, p.UserID))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rows, err := tx.Query(ctx, `
+		WITH RECURSIVE below AS (
+			SELECT id FROM api_tokens WHERE parent_id = $1
+			UNION SELECT a.id FROM api_tokens a JOIN below ON a.parent_id = below.id)
+		SELECT id::text FROM below ORDER BY id`, id)
+	children, err := app.Collect(rows, err, func(row pgx.Row) (string, error) {
+		var s string
+		return s, row.Scan(&s)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
-	return t, err
+	return t, children, err
 }
 
 // tokenPrincipal checks a bearer token and returns who it acts as. The token's scopes are cut

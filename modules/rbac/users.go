@@ -234,31 +234,15 @@ func setUserRoles(ctx context.Context, tx pgx.Tx, actor *app.Principal, userID s
 	return nil
 }
 
-// mayGrant refuses to let anyone hand out scopes they do not hold themselves, so roles:write
-// and users:write cannot be turned into more power than the actor has.
-func mayGrant(actor *app.Principal, field string, scopes []string) error {
-	if actor == nil || actor.Kind == app.PrincipalSystem {
-		return nil
-	}
-	var missing []string
-	for _, s := range scopes {
-		if !actor.Can(s) {
-			missing = append(missing, s)
-		}
-	}
-	if len(missing) > 0 {
-		return &app.Error{Status: 403, Code: "scope_escalation", Field: field,
-			Message: "you cannot grant scopes you do not hold yourself: " + strings.Join(missing, ", ")}
-	}
-	return nil
-}
-
 func updateUser(ctx context.Context, tx pgx.Tx, actor *app.Principal, id string, in UpdateUser, now time.Time) (before, after *User, err error) {
 	if before, err = GetUser(ctx, tx, id); err != nil {
 		return nil, nil, err
 	}
 	if before.Owner && ((in.Disabled != nil && *in.Disabled) || in.Roles != nil) {
 		return nil, nil, errOwnerProtected
+	}
+	if err := mayActOn(ctx, tx, actor, id); err != nil {
+		return nil, nil, err
 	}
 	if in.DisplayName != nil {
 		if err := validateText("display_name", *in.DisplayName, 128); err != nil {
@@ -330,6 +314,9 @@ func deleteUser(ctx context.Context, tx pgx.Tx, actor *app.Principal, id string)
 	}
 	if actor != nil && actor.UserID == id {
 		return nil, app.Conflict("self_delete", "you cannot delete your own account")
+	}
+	if err := mayActOn(ctx, tx, actor, id); err != nil {
+		return nil, err
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 	return u, err

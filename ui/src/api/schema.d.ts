@@ -1413,7 +1413,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke one of your API tokens */
+        /** Revoke one of your API tokens and every token minted from it */
         delete: operations["delete_tokens_by_id"];
         options?: never;
         head?: never;

@@ -34,6 +34,7 @@ export default help({
     'From and To are read as UTC, like every time mipo shows.',
     'Action takes the exact action name; the list of names in use grows with each module.',
     'An export can be large: narrow the time window first.',
+    'Without `users:view` (the viewer role, for one) the log shows people’s names, email addresses, source addresses and browsers as [hidden], and the Actor filter matches actor ids only: the viewer role promises no user profiles, and the log keeps them.',
   ],
   api: ['GET /api/v1/audit', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify'],
 });

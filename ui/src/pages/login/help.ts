@@ -18,7 +18,7 @@ export default help({
     { title: 'Sign out', steps: ['Use Sign out at the bottom of the navigation. Your session ends on the server at once.'] },
   ],
   gotchas: [
-    'After several failed attempts mipo refuses further tries for a while (`too_many_attempts`); wait and try again.',
+    'After three failed attempts for one account from one address, each further try waits longer (1 second, then doubling up to 15 minutes; `too_many_attempts`); wait and try again. Failures elsewhere never slow you down from your own address.',
     'A disabled account cannot sign in even with the right password; ask an administrator.',
   ],
   api: ['POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'GET /api/v1/auth/me'],

@@ -30,7 +30,8 @@ export default help({
   gotchas: [
     'A role that users still hold cannot be deleted (`role_in_use`); the error names them. Take it away from them first.',
     'Built-in roles answer `role_builtin` to any change; copy their scopes into a custom role instead.',
-    '`audit:export` lets a role download the whole audit log, including source addresses: grant it sparingly.',
+    '`audit:export` lets a role download the whole audit log: grant it sparingly. Without `users:view`, audit readers see names, email addresses, source addresses and browsers as [hidden].',
+    'You cannot change a role that grants a scope you do not hold yourself (`scope_escalation`).',
   ],
   api: ['GET /api/v1/roles', 'POST /api/v1/roles', 'GET /api/v1/roles/{id}', 'PATCH /api/v1/roles/{id}', 'DELETE /api/v1/roles/{id}', 'GET /api/v1/scopes'],
 });

@@ -25,6 +25,7 @@ export default help({
   ],
   gotchas: [
     'The secret is shown once. If it is lost, revoke the token and create a new one.',
+    'A token can create or revoke tokens only if it holds `tokens:write`; it may always revoke itself. A token it creates never holds more scopes or lives longer than it, and is revoked with it.',
     'Creating, using for a change, and revoking a token are all in the audit log, with the token’s name as the actor.',
   ],
   api: ['GET /api/v1/tokens', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/{id}', 'GET /api/v1/scopes'],

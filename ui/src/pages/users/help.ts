@@ -32,7 +32,8 @@ export default help({
     { title: 'Take access away now', steps: ['Press Edit on the user.', 'Tick Disabled and save, or press Disable on the row. They can no longer sign in; their history stays.'] },
   ],
   gotchas: [
-    'The owner cannot be deleted, disabled or have roles taken away (`owner_protected`).',
+    'The owner cannot be deleted, disabled or have roles taken away (`owner_protected`), and only the owner can change the owner’s account (`owner_only`).',
+    'You can change or delete another user only if you hold every scope they hold (`stronger_account`): users:write never lets anyone reset a stronger user’s password or email and sign in as them.',
     'Deleting a user is permanent; disabling keeps the account for the audit trail and can be undone.',
     'Changing a user’s roles takes effect on their next request.',
   ],
