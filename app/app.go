@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -93,11 +94,14 @@ func New(cfg *Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	for _, mod := range a.modules {
+		m := &Mount{Module: mod.Name, Config: cfg, Log: a.Log.With("module", mod.Name), Clock: a.Clock,
+			Events: a.Events, Secrets: a.Secrets, app: a}
+		if err := a.handDatabases(m, mod); err != nil {
+			return nil, err
+		}
 		if mod.Provision == nil {
 			continue
 		}
-		m := &Mount{Module: mod.Name, Config: cfg, Log: a.Log.With("module", mod.Name), Clock: a.Clock,
-			DB: a.DB, Events: a.Events, Secrets: a.Secrets, app: a}
 		if err := mod.Provision(m); err != nil {
 			return nil, fmt.Errorf("module %s: %w", mod.Name, err)
 		}
@@ -112,6 +116,25 @@ func New(cfg *Config, opts Options) (*App, error) {
 	}
 	a.Events.subs = a.subscribers
 	return a, nil
+}
+
+// handDatabases gives a module the handles of the databases it declared, and to the others a
+// handle that names the omission.
+func (a *App) handDatabases(m *Mount, mod Module) error {
+	m.ConfigDB, m.ResultsDB, m.JobsDB = ConfigDB{module: mod.Name}, ResultsDB{module: mod.Name}, JobsDB{module: mod.Name}
+	for _, db := range mod.Databases {
+		switch db {
+		case DBConfig:
+			m.ConfigDB = a.DB.ConfigDB()
+		case DBResults:
+			m.ResultsDB = a.DB.ResultsDB()
+		case DBJobs:
+			m.JobsDB = a.DB.JobsDB()
+		default:
+			return fmt.Errorf("module %s declares the database %q; the databases are %s", mod.Name, db, strings.Join(DatabaseNames, ", "))
+		}
+	}
+	return nil
 }
 
 // NewLogger returns the structured logger the configuration asks for.

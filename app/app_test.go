@@ -31,12 +31,12 @@ func TestAFailedStartStopsOnlyWhatStarted(t *testing.T) {
 		return nil
 	}})
 	r.Role(RoleManager, "b")
-	r.Register(Module{Name: "b", Requires: []string{"a"}, Provision: func(m *Mount) error {
+	r.Register(Module{Name: "b", Requires: []string{"a"}, Databases: []string{DBJobs}, Provision: func(m *Mount) error {
 		m.Every("tick", time.Hour, func(context.Context) error { return nil })
 		m.On("seen", "test.*", func(context.Context, Event) error { return nil })
 		m.OnStop(func(ctx context.Context) error {
 			events = append(events, "stop b")
-			_, err := m.DB.Jobs.Exec(ctx, `SELECT 1`)
+			_, err := m.JobsDB.Exec(ctx, `SELECT 1`)
 			return err
 		})
 		return nil
@@ -105,5 +105,30 @@ func TestAFailedStartStopsOnlyWhatStarted(t *testing.T) {
 	}
 	if err := a.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A module gets the databases it declares; one it did not declare answers with an error that
+// names the module and the database, before any pool is touched.
+func TestAModuleGetsOnlyTheDatabasesItDeclares(t *testing.T) {
+	var m *Mount
+	r := NewRegistry()
+	r.Role(RoleManager, "reader")
+	r.Register(Module{Name: "reader", Databases: []string{DBResults}, Provision: func(mt *Mount) error { m = mt; return nil }})
+	if _, err := New(testConfig(t, nil), Options{Registry: r, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.ConfigDB.Exec(context.Background(), `SELECT 1`)
+	if err == nil || !strings.Contains(err.Error(), "module reader uses the config database without declaring it") {
+		t.Fatalf("an undeclared database must be refused by name, got %v", err)
+	}
+	if m.ResultsDB.pool == nil {
+		t.Fatal("the declared results database was not handed over")
+	}
+	r = NewRegistry()
+	r.Role(RoleManager, "typo")
+	r.Register(Module{Name: "typo", Databases: []string{"result"}})
+	if _, err := New(testConfig(t, nil), Options{Registry: r}); err == nil || !strings.Contains(err.Error(), `declares the database "result"`) {
+		t.Fatalf("an unknown database must be refused, got %v", err)
 	}
 }

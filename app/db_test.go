@@ -286,7 +286,7 @@ func TestReadSnapshotSeesOneMoment(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first, second int
-	err := app.ReadSnapshot(ctx, dbs.Config, func(ctx context.Context, tx pgx.Tx) error {
+	err := app.ReadSnapshot(ctx, dbs.ConfigDB(), func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM moments`).Scan(&first); err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func TestReadSnapshotSeesOneMoment(t *testing.T) {
 	if err != nil || first != 0 || second != 0 {
 		t.Fatalf("the snapshot saw %d then %d rows (%v); want 0 both times", first, second, err)
 	}
-	err = app.ReadSnapshot(ctx, dbs.Config, func(ctx context.Context, tx pgx.Tx) error {
+	err = app.ReadSnapshot(ctx, dbs.ConfigDB(), func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO moments VALUES (2)`)
 		return err
 	})

@@ -25,6 +25,7 @@ import (
 type Module struct {
 	Name      string
 	Requires  []string // modules that must be mounted, and started, before this one
+	Databases []string // the databases it reads and writes: DBConfig, DBResults, DBJobs
 	Provision func(m *Mount) error
 }
 

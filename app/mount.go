@@ -15,14 +15,18 @@ import (
 // jobs, event handlers and lifecycle hooks. It is deliberately small: a module reaches another
 // module through that module's exported Go API or through events, never through the kernel.
 type Mount struct {
-	Module  string
-	Config  *Config
-	Log     *slog.Logger
-	Clock   Clock
-	DB      *Databases // pools are open by the time OnStart hooks and handlers run
-	Events  *Bus
-	Secrets *SecretBox
-	app     *App
+	Module string
+	Config *Config
+	Log    *slog.Logger
+	Clock  Clock
+	// The databases the module declared (Module.Databases); the pools are open by the time
+	// OnStart hooks and handlers run. An undeclared one answers every query with an error.
+	ConfigDB  ConfigDB
+	ResultsDB ResultsDB
+	JobsDB    JobsDB
+	Events    *Bus
+	Secrets   *SecretBox
+	app       *App
 }
 
 type hook struct {

@@ -336,7 +336,7 @@ func BenchmarkAuditInsert(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: "1", Before: before, After: after}); err != nil {
+		if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: "1", Before: before, After: after}); err != nil {
 			b.Fatal(err)
 		}
 	}

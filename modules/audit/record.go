@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 )
@@ -93,7 +92,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 
 // RecordNow writes an entry in its own transaction: for what is not a change of state (a
 // sensitive read) or must be kept although the request fails (a refused sign-in).
-func RecordNow(ctx context.Context, pool *pgxpool.Pool, e Entry) error {
+func RecordNow(ctx context.Context, pool app.ConfigDB, e Entry) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return Record(ctx, tx, e) })
 }
 

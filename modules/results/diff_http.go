@@ -31,16 +31,16 @@ func (h *handlers) diffRoutes() []app.Route {
 
 func (h *handlers) scanDiff(c echo.Context) error {
 	ctx := c.Request().Context()
-	to, err := scanSource.Scan(ctx, h.m.DB.Config, c.Param("id"))
+	to, err := scanSource.Scan(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	var from Scan
 	if against := c.QueryParam("against"); against != "" {
-		if from, err = scanSource.Scan(ctx, h.m.DB.Config, against); err != nil {
+		if from, err = scanSource.Scan(ctx, h.m.ConfigDB, against); err != nil {
 			return app.IfNotFound(err, app.Invalid("against", "unknown_scan", "no scan with that id"))
 		}
-	} else if from, err = scanSource.Previous(ctx, h.m.DB.Config, to); err != nil {
+	} else if from, err = scanSource.Previous(ctx, h.m.ConfigDB, to); err != nil {
 		return err
 	}
 	return h.diff(c, from, to)
@@ -62,11 +62,11 @@ func (h *handlers) timeDiff(c echo.Context) error {
 	if tmpl == "" {
 		return app.Invalid("template", "required", "give the template (id) whose scans to compare")
 	}
-	from, err := scanSource.LatestAt(ctx, h.m.DB.Config, tmpl, fromT, "from")
+	from, err := scanSource.LatestAt(ctx, h.m.ConfigDB, tmpl, fromT, "from")
 	if err != nil {
 		return err
 	}
-	to, err := scanSource.LatestAt(ctx, h.m.DB.Config, tmpl, toT, "to")
+	to, err := scanSource.LatestAt(ctx, h.m.ConfigDB, tmpl, toT, "to")
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (h *handlers) diff(c echo.Context, from, to Scan) error {
 	if from.LaunchedAt.After(to.LaunchedAt) {
 		from, to = to, from
 	}
-	d, err := DiffScans(c.Request().Context(), h.m.DB.Results, from.ID, to.ID, from.Vantage && to.Vantage)
+	d, err := DiffScans(c.Request().Context(), h.m.ResultsDB, from.ID, to.ID, from.Vantage && to.Vantage)
 	if err != nil {
 		return err
 	}

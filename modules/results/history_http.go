@@ -36,7 +36,7 @@ func (h *handlers) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := History(c.Request().Context(), h.m.DB.Results, q)
+	page, err := History(c.Request().Context(), h.m.ResultsDB, q)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (h *handlers) export(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	detail := map[string]any{"subnet": q.Subnet, "ports": q.Ports, "scanner": q.Scanner, "scan": q.Scan, "from": q.From, "to": q.To, "format": q.Format}
-	if err := audit.RecordNow(ctx, h.m.DB.Config, audit.Entry{Action: "results.export", ResourceType: "results", Detail: detail}); err != nil {
+	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "results.export", ResourceType: "results", Detail: detail}); err != nil {
 		return err
 	}
 	res := c.Response()
@@ -98,7 +98,7 @@ func (h *handlers) export(c echo.Context) error {
 		finish = func() { res.Write([]byte("]\n")) }
 	}
 	res.WriteHeader(http.StatusOK)
-	if err := EachObservation(ctx, h.m.DB.Results, q, write); err != nil {
+	if err := EachObservation(ctx, h.m.ResultsDB, q, write); err != nil {
 		h.m.Log.Error("results export aborted", "err", err)
 		panic(http.ErrAbortHandler)
 	}

@@ -12,8 +12,9 @@ import (
 // observations are its own.
 func init() {
 	app.Register(app.Module{
-		Name:     "results",
-		Requires: []string{"rbac", "scans"},
+		Name:      "results",
+		Databases: []string{app.DBConfig, app.DBResults},
+		Requires:  []string{"rbac", "scans"},
 		Provision: func(m *app.Mount) error {
 			if scanSource == nil {
 				return errors.New("no scan source: the scans module's package (mipo/modules/scans) is not linked in")

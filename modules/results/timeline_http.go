@@ -40,11 +40,11 @@ func (h *handlers) timeline(c echo.Context) error {
 	if _, err := uuid.Parse(tmpl); tmpl != "" && err != nil {
 		return app.Invalid("template", "invalid_id", "template must be an id")
 	}
-	refs, err := scanSource.Completed(ctx, h.m.DB.Config, tmpl)
+	refs, err := scanSource.Completed(ctx, h.m.ConfigDB, tmpl)
 	if err != nil {
 		return err
 	}
-	ports, err := Timeline(ctx, h.m.DB.Results, addr, refs)
+	ports, err := Timeline(ctx, h.m.ResultsDB, addr, refs)
 	if err != nil {
 		return err
 	}

@@ -17,11 +17,11 @@ func (h *handlers) vantageRoutes() []app.Route {
 
 func (h *handlers) vantage(c echo.Context) error {
 	ctx := c.Request().Context()
-	s, err := scanSource.Scan(ctx, h.m.DB.Config, c.Param("id"))
+	s, err := scanSource.Scan(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	v, err := CompareVantage(ctx, h.m.DB.Results, s.ID)
+	v, err := CompareVantage(ctx, h.m.ResultsDB, s.ID)
 	if err != nil {
 		return err
 	}

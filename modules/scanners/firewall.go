@@ -51,7 +51,7 @@ type allowEntry struct {
 // maxASNPrefixes bounds how many of an ASN's networks an export lists.
 const maxASNPrefixes = 10000
 
-func allowlist(ctx context.Context, db Querier, asn *ASNDatabase) ([]allowEntry, error) {
+func allowlist(ctx context.Context, db app.Querier, asn *ASNDatabase) ([]allowEntry, error) {
 	rows, err := db.Query(ctx, `SELECT name, binding FROM scanners WHERE NOT disabled ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func allowlist(ctx context.Context, db Querier, asn *ASNDatabase) ([]allowEntry,
 
 // Export renders the allowlist of every enabled scanner in a format. It returns the body and
 // its content type.
-func Export(ctx context.Context, db Querier, asn *ASNDatabase, format string, now time.Time) ([]byte, string, error) {
+func Export(ctx context.Context, db app.Querier, asn *ASNDatabase, format string, now time.Time) ([]byte, string, error) {
 	entries, err := allowlist(ctx, db, asn)
 	if err != nil {
 		return nil, "", err

@@ -1,8 +1,10 @@
 package scanners
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -14,13 +16,13 @@ func (h *handlers) groupRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/scanner-groups", Scope: "scanners:view", Handler: h.listGroups, Query: GroupQuery{}, Response: app.Page[*Group]{},
 			Summary: "List scanner groups"},
-		{Method: post, Path: "/api/v1/scanner-groups", Scope: "scanners:manage", Handler: h.createGroup, Request: GroupInput{}, Response: Group{},
+		{Method: post, Path: "/api/v1/scanner-groups", Scope: "scanners:manage", Handler: audit.Handler(http.StatusCreated, h.createGroup), Request: GroupInput{}, Response: Group{},
 			Status: http.StatusCreated, Summary: "Create a scanner group for a network location"},
 		{Method: get, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:view", Handler: h.getGroup, Response: Group{},
 			Summary: "One scanner group"},
-		{Method: patch, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: h.updateGroup, Request: GroupUpdate{}, Response: Group{},
+		{Method: patch, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.updateGroup), Request: GroupUpdate{}, Response: Group{},
 			Summary: "Change a scanner group or its members; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: h.deleteGroup, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusNoContent, h.deleteGroup), Status: http.StatusNoContent,
 			Summary: "Delete a scanner group (its scanners stay)"},
 	}
 }
@@ -49,46 +51,26 @@ func (h *handlers) getGroup(c echo.Context) error {
 	return c.JSON(http.StatusOK, g)
 }
 
-func (h *handlers) createGroup(c echo.Context) error {
-	var in GroupInput
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupInput) (any, audit.Entry, error) {
 	g, err := createGroup(ctx, tx, in, h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner_group.create", ResourceType: "scanner_group", ResourceID: g.ID, After: g}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, g)
+	return g, audit.Entry{Action: "scanner_group.create", ResourceType: "scanner_group", ResourceID: g.ID, After: g}, nil
 }
 
-func (h *handlers) updateGroup(c echo.Context) error {
-	var in GroupUpdate
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) updateGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupUpdate) (any, audit.Entry, error) {
 	before, after, err := updateGroup(ctx, tx, c.Param("id"), in, h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner_group.update", ResourceType: "scanner_group", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
+	return after, audit.Entry{Action: "scanner_group.update", ResourceType: "scanner_group", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteGroup(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	g, err := deleteGroup(ctx, tx, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner_group.delete", ResourceType: "scanner_group", ResourceID: g.ID, Before: g}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "scanner_group.delete", ResourceType: "scanner_group", ResourceID: g.ID, Before: g}, nil
 }

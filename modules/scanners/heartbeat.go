@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 )
@@ -54,7 +53,7 @@ type HeartbeatReport struct {
 // and that it was seen now. A heartbeat from a scanner marked offline marks it online again,
 // records it in the connection history and, once that has committed, emits scanner.online
 // (as every event is emitted: after its change commits, never for a change rolled back).
-func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id string, hb HeartbeatReport, now time.Time) (cameOnline bool, err error) {
+func Heartbeat(ctx context.Context, pool app.ConfigDB, events Emitter, id string, hb HeartbeatReport, now time.Time) (cameOnline bool, err error) {
 	var cameEvent StatusEvent
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var name string
@@ -147,7 +146,7 @@ func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
 // for OfflineAfter, records it in its connection history and emits scanner.offline for each.
 // The conditional update makes it safe to run in several processes at once: each scanner goes
 // offline once. It returns the ids it marked.
-func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now time.Time) ([]string, error) {
+func CheckOffline(ctx context.Context, pool app.ConfigDB, events Emitter, now time.Time) ([]string, error) {
 	var ids []string
 	var gone []StatusEvent
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -191,14 +190,14 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 	return ids, errors.Join(errs...)
 }
 
-func addConnection(ctx context.Context, db Querier, id string, at time.Time, event, address, detail string) error {
+func addConnection(ctx context.Context, db app.Querier, id string, at time.Time, event, address, detail string) error {
 	_, err := db.Exec(ctx, `INSERT INTO scanner_connections (scanner_id, at, event, address, detail) VALUES ($1, $2, $3, $4, $5)`,
 		id, at, event, address, detail)
 	return err
 }
 
 // PruneHistory deletes heartbeat history older than before; it returns how many rows went.
-func PruneHistory(ctx context.Context, db Querier, before time.Time) (int64, error) {
+func PruneHistory(ctx context.Context, db app.Querier, before time.Time) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM scanner_heartbeats WHERE at < $1`, before)
 	return tag.RowsAffected(), err
 }
@@ -211,7 +210,7 @@ type Connection struct {
 	Detail  string    `json:"detail"`
 }
 
-func connections(ctx context.Context, db Querier, id string, l app.List) (app.Page[Connection], error) {
+func connections(ctx context.Context, db app.Querier, id string, l app.List) (app.Page[Connection], error) {
 	rows, err := db.Query(ctx, `SELECT at, event, address, detail FROM scanner_connections WHERE scanner_id = $1
 		ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3`, id, l.Limit+1, l.Offset)
 	if err != nil {
@@ -253,7 +252,7 @@ type MetricsQuery struct {
 	Points int    `query:"points" json:"points,omitempty" doc:"Most buckets to return, 10 to 1000 (default 240)."`
 }
 
-func series(ctx context.Context, db Querier, id string, from, to time.Time, points int) (*MetricsSeries, error) {
+func series(ctx context.Context, db app.Querier, id string, from, to time.Time, points int) (*MetricsSeries, error) {
 	bucket := max(time.Minute, to.Sub(from)/time.Duration(points)).Round(time.Second)
 	rows, err := db.Query(ctx, `
 		SELECT date_bin($4::interval, at, $2) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,

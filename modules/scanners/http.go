@@ -1,8 +1,6 @@
 package scanners
 
 import (
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"mipo/app"
 )
 
@@ -11,7 +9,7 @@ type handlers struct {
 	asn *ASNDatabase
 }
 
-func (h *handlers) pool() *pgxpool.Pool { return h.m.DB.Config }
+func (h *handlers) pool() app.ConfigDB { return h.m.ConfigDB }
 
 // routes gathers the module's routes, declared beside the handlers of each resource.
 func (h *handlers) routes() []app.Route {

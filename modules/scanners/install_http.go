@@ -29,7 +29,7 @@ type InstallInfo struct {
 
 // ServerURL is the URL scanners should use: https:// and the public FQDN setting, else the
 // scheme and host this request came with.
-func ServerURL(ctx context.Context, db settings.Querier, c echo.Context) (string, error) {
+func ServerURL(ctx context.Context, db app.Querier, c echo.Context) (string, error) {
 	s, err := settings.Load(ctx, db)
 	if err != nil {
 		return "", err
@@ -40,7 +40,7 @@ func ServerURL(ctx context.Context, db settings.Querier, c echo.Context) (string
 	return c.Scheme() + "://" + c.Request().Host, nil
 }
 
-func (h *handlers) install(ctx context.Context, db settings.Querier, c echo.Context) (*InstallInfo, error) {
+func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) (*InstallInfo, error) {
 	server, err := ServerURL(ctx, db, c)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -20,13 +21,13 @@ func (h *handlers) scannerRoutes() []app.Route {
 			Summary: "List scanners with their status, last heartbeat, version, metrics and active jobs"},
 		{Method: get, Path: "/api/v1/scanners/:id", Scope: "scanners:view", Handler: h.get, Response: Scanner{},
 			Summary: "One scanner"},
-		{Method: patch, Path: "/api/v1/scanners/:id", Scope: "scanners:manage", Handler: h.update, Request: Update{}, Response: Scanner{},
+		{Method: patch, Path: "/api/v1/scanners/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.update), Request: Update{}, Response: Scanner{},
 			Summary: "Rename a scanner, change its binding or its groups; absent fields are left as they are"},
-		{Method: post, Path: "/api/v1/scanners/:id/disable", Scope: "scanners:manage", Handler: h.disable, Response: Scanner{},
+		{Method: post, Path: "/api/v1/scanners/:id/disable", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.setDisabled(true)), Response: Scanner{},
 			Summary: "Disable a scanner: it keeps everything, but its requests are refused and it gets no jobs"},
-		{Method: post, Path: "/api/v1/scanners/:id/enable", Scope: "scanners:manage", Handler: h.enable, Response: Scanner{},
+		{Method: post, Path: "/api/v1/scanners/:id/enable", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.setDisabled(false)), Response: Scanner{},
 			Summary: "Enable a disabled scanner again"},
-		{Method: post, Path: "/api/v1/scanners/:id/rotate-key", Scope: "scanners:manage", Handler: h.rotateKey, Response: NewKey{},
+		{Method: post, Path: "/api/v1/scanners/:id/rotate-key", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.rotateKey), Response: NewKey{},
 			Summary: "Give a scanner a new API key: the old one stops working at once; the new one is shown once"},
 		{Method: get, Path: "/api/v1/scanners/:id/key", Scope: "scanners:manage", Handler: h.key, Response: KeyInfo{}, Sensitive: true,
 			Summary: "A scanner's key: its prefix and age, never the secret (an audited read)"},
@@ -43,7 +44,7 @@ func (h *handlers) withActiveJobs(ctx context.Context, ss ...*Scanner) error {
 	for i, s := range ss {
 		ids[i] = s.ID
 	}
-	active, err := jobs.ActiveByScanner(ctx, h.m.DB.Jobs, ids)
+	active, err := jobs.ActiveByScanner(ctx, h.m.JobsDB, ids)
 	if err != nil {
 		return err
 	}
@@ -81,60 +82,43 @@ func (h *handlers) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, s)
 }
 
-func (h *handlers) update(c echo.Context) error {
-	var in Update
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) update(ctx context.Context, tx pgx.Tx, c echo.Context, in Update) (any, audit.Entry, error) {
 	before, after, err := update(ctx, tx, c.Param("id"), in, h.asn, h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner.update", ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
+	return after, audit.Entry{Action: "scanner.update", ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) setDisabled(c echo.Context, disabled bool) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
-	before, after, err := setDisabled(ctx, tx, c.Param("id"), disabled, h.m.Clock.Now())
-	if err != nil {
-		return err
+// setDisabled is the change of disable (true) and enable (false).
+func (h *handlers) setDisabled(disabled bool) audit.Change[audit.NoBody] {
+	return func(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
+		before, after, err := setDisabled(ctx, tx, c.Param("id"), disabled, h.m.Clock.Now())
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		action, event := "scanner.enable", "scanner.enabled"
+		if disabled {
+			action, event = "scanner.disable", "scanner.disabled"
+		}
+		if before.Disabled != after.Disabled {
+			app.ChangeFrom(ctx).AfterCommit(func(ctx context.Context) {
+				if err := h.m.Events.Emit(ctx, event, after.ID, StatusEvent{ScannerID: after.ID, Name: after.Name, LastSeenAt: after.LastSeenAt}); err != nil {
+					h.m.Log.Warn("event not emitted", "event", event, "scanner", after.ID, "err", err)
+				}
+			})
+		}
+		return after, audit.Entry{Action: action, ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
 	}
-	action, event := "scanner.enable", "scanner.enabled"
-	if disabled {
-		action, event = "scanner.disable", "scanner.disabled"
-	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: action, ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	if before.Disabled != after.Disabled {
-		app.ChangeFrom(ctx).AfterCommit(func(ctx context.Context) {
-			if err := h.m.Events.Emit(ctx, event, after.ID, StatusEvent{ScannerID: after.ID, Name: after.Name, LastSeenAt: after.LastSeenAt}); err != nil {
-				h.m.Log.Warn("event not emitted", "event", event, "scanner", after.ID, "err", err)
-			}
-		})
-	}
-	return c.JSON(http.StatusOK, after)
 }
 
-func (h *handlers) disable(c echo.Context) error { return h.setDisabled(c, true) }
-
-func (h *handlers) enable(c echo.Context) error { return h.setDisabled(c, false) }
-
-func (h *handlers) rotateKey(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) rotateKey(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	before, out, err := rotateKey(ctx, tx, c.Param("id"), h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID,
-		Before: before, After: out.Scanner, Detail: map[string]any{"old_key": before.KeyPrefix, "new_key": out.Scanner.KeyPrefix, "shown_once": true}}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return out, audit.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID,
+		Before: before, After: out.Scanner, Detail: map[string]any{"old_key": before.KeyPrefix, "new_key": out.Scanner.KeyPrefix, "shown_once": true}}, nil
 }
 
 func (h *handlers) key(c echo.Context) error {

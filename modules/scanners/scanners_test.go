@@ -82,7 +82,7 @@ func TestScannersGoOfflineAfterTwoSilentMinutesAndComeBack(t *testing.T) {
 	e := scannerstest.Start(t, nil)
 	reg, sc := e.Scanner(t, "quiet")
 	ctx := context.Background()
-	pool, bus := e.Srv.App.DB.Config, e.Srv.App.Events
+	pool, bus := e.Srv.App.DB.ConfigDB(), e.Srv.App.Events
 	if r := sc.Post("/scanner/v1/heartbeat", scannerstest.Heartbeat(1000, 2000)); r.Status != http.StatusOK {
 		t.Fatal(r.Status, string(r.Body))
 	}

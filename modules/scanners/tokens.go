@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/modules/audit"
@@ -124,7 +123,7 @@ type TokenQuery struct {
 	Status string `query:"status" json:"status,omitempty" doc:"pending, used, expired or revoked."`
 }
 
-func listTokens(ctx context.Context, db Querier, l app.List, status string, now time.Time) (app.Page[*ProvisioningToken], error) {
+func listTokens(ctx context.Context, db app.Querier, l app.List, status string, now time.Time) (app.Page[*ProvisioningToken], error) {
 	cond := "TRUE"
 	switch status {
 	case "":
@@ -187,7 +186,7 @@ type Registered struct {
 // config-database transaction with its audit record: the token is used at most once, even when
 // several ingest nodes receive it at the same moment. A used, expired, revoked or unknown token
 // is a *Refusal with code invalid_token; a source outside the token's binding, binding_mismatch.
-func Register(ctx context.Context, pool *pgxpool.Pool, asn *ASNDatabase, r Registration, now time.Time) (*Registered, error) {
+func Register(ctx context.Context, pool app.ConfigDB, asn *ASNDatabase, r Registration, now time.Time) (*Registered, error) {
 	var out *Registered
 	err := app.InTx(ctx, pool, func(ctx context.Context, ch *app.Change) error {
 		var err error
@@ -297,7 +296,7 @@ func cleanHostname(h string) string {
 }
 
 // freeName is the host name, or host name-2, -3 … when another scanner is called that.
-func freeName(ctx context.Context, db Querier, hostname string) (string, error) {
+func freeName(ctx context.Context, db app.Querier, hostname string) (string, error) {
 	base := hostname
 	if base == "" {
 		base = "scanner"

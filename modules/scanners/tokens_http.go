@@ -1,8 +1,10 @@
 package scanners
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -14,9 +16,9 @@ func (h *handlers) tokenRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/scanners/tokens", Scope: "scanners:manage", Handler: h.listTokens, Query: TokenQuery{}, Response: app.Page[*ProvisioningToken]{},
 			Sensitive: true, Summary: "Provisioning tokens, never their secrets (an audited read)"},
-		{Method: post, Path: "/api/v1/scanners/tokens", Scope: "scanners:manage", Handler: h.createToken, Request: CreateToken{}, Response: NewProvisioningToken{},
+		{Method: post, Path: "/api/v1/scanners/tokens", Scope: "scanners:manage", Handler: audit.Handler(http.StatusCreated, h.createToken), Request: CreateToken{}, Response: NewProvisioningToken{},
 			Status: http.StatusCreated, Summary: "Create a single-use, short-lived provisioning token and the command that installs a scanner with it (shown once)"},
-		{Method: del, Path: "/api/v1/scanners/tokens/:id", Scope: "scanners:manage", Handler: h.revokeToken, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/scanners/tokens/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusNoContent, h.revokeToken), Status: http.StatusNoContent,
 			Summary: "Revoke an unused provisioning token"},
 	}
 }
@@ -48,43 +50,31 @@ func (h *handlers) listTokens(c echo.Context) error {
 	return c.JSON(http.StatusOK, page)
 }
 
-func (h *handlers) createToken(c echo.Context) error {
-	var in CreateToken
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createToken(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateToken) (any, audit.Entry, error) {
 	info, err := h.install(ctx, tx, c)
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	p := app.PrincipalFrom(ctx)
 	t, secret, err := createToken(ctx, tx, in, h.asn, p.Name, h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	out := NewProvisioningToken{Token: *t, Secret: secret, Server: info.Server, Pin: info.Pin, BinaryError: info.BinaryError}
 	if info.Binary != nil {
 		out.SHA256 = info.Binary.SHA256
 	}
 	if out.Command, err = InstallCommand(info.Server, info.Pin, out.SHA256, secret); err != nil {
-		return app.Conflict("server_url", "cannot write the install command: "+err.Error()+"; set the public FQDN under Settings")
+		return nil, audit.Entry{}, app.Conflict("server_url", "cannot write the install command: "+err.Error()+"; set the public FQDN under Settings")
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner_token.create", ResourceType: "scanner_token", ResourceID: t.ID, After: t,
-		Detail: map[string]any{"shown_once": true, "server": info.Server}}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, out)
+	return out, audit.Entry{Action: "scanner_token.create", ResourceType: "scanner_token", ResourceID: t.ID, After: t,
+		Detail: map[string]any{"shown_once": true, "server": info.Server}}, nil
 }
 
-func (h *handlers) revokeToken(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) revokeToken(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	before, after, err := revokeToken(ctx, tx, c.Param("id"), h.m.Clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "scanner_token.revoke", ResourceType: "scanner_token", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "scanner_token.revoke", ResourceType: "scanner_token", ResourceID: after.ID, Before: before, After: after}, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/modules/audit"
@@ -35,7 +34,7 @@ type resolved struct {
 // and each one's scope, in one REPEATABLE READ snapshot (as config.ResolveScope asks), so a
 // configuration change committing meanwhile is in every scope or in none. It runs before the
 // launch's write transaction, never inside it: see app.ReadSnapshot.
-func resolveLaunch(ctx context.Context, pool *pgxpool.Pool, in Launch, now time.Time) (resolved, error) {
+func resolveLaunch(ctx context.Context, pool app.ConfigDB, in Launch, now time.Time) (resolved, error) {
 	var r resolved
 	if in.TemplateID != "" && in.TemplateGroupID != "" {
 		return r, app.Invalid("template_group_id", "template_or_group", "launch a template or a template group, not both")

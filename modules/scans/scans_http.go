@@ -56,12 +56,12 @@ func (h *handlers) launch(c echo.Context) error {
 		return err
 	}
 	ctx, now := c.Request().Context(), h.m.Clock.Now()
-	r, err := resolveLaunch(ctx, h.m.DB.Config, in, now)
+	r, err := resolveLaunch(ctx, h.m.ConfigDB, in, now)
 	if err != nil {
 		return err
 	}
 	var scans []*Scan
-	if err := app.InTx(ctx, h.m.DB.Config, func(ctx context.Context, ch *app.Change) (err error) {
+	if err := app.InTx(ctx, h.m.ConfigDB, func(ctx context.Context, ch *app.Change) (err error) {
 		scans, err = recordLaunch(ctx, ch.Tx, r, nil, now, h.maxProbes)
 		return err
 	}); err != nil {
@@ -80,7 +80,7 @@ func (h *handlers) list(c echo.Context) error {
 	}
 	q := ListQuery{Status: c.QueryParam("status"), Scanner: c.QueryParam("scanner"), Template: c.QueryParam("template"),
 		From: c.QueryParam("from"), To: c.QueryParam("to")}
-	page, err := list(c.Request().Context(), h.m.DB.Config, l, q)
+	page, err := list(c.Request().Context(), h.m.ConfigDB, l, q)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (h *handlers) liveCompletion(ctx context.Context, scans []*Scan) error {
 			open = append(open, s.ID)
 		}
 	}
-	done, err := jobs.ScanCompletion(ctx, h.m.DB.Jobs, open)
+	done, err := jobs.ScanCompletion(ctx, h.m.JobsDB, open)
 	if err != nil {
 		return err
 	}
@@ -112,15 +112,15 @@ func (h *handlers) liveCompletion(ctx context.Context, scans []*Scan) error {
 
 func (h *handlers) get(c echo.Context) error {
 	ctx := c.Request().Context()
-	s, err := Get(ctx, h.m.DB.Config, c.Param("id"))
+	s, err := Get(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	p, err := progressOf(ctx, h.m.DB.Jobs, s, h.m.Clock.Now())
+	p, err := progressOf(ctx, h.m.JobsDB, s, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}
-	js, err := jobs.ListByScan(ctx, h.m.DB.Jobs, s.ID)
+	js, err := jobs.ListByScan(ctx, h.m.JobsDB, s.ID)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (h *handlers) cancel(c echo.Context) error {
 		return err
 	}
 	app.ChangeFrom(ctx).AfterCommit(func(ctx context.Context) {
-		if err := jobs.CancelScan(ctx, h.m.DB.Jobs, s.ID, now); err != nil {
+		if err := jobs.CancelScan(ctx, h.m.JobsDB, s.ID, now); err != nil {
 			h.m.Log.Error("cancelling a scan's jobs; the dispatcher will retry", "scan", s.ID, "err", err)
 		}
 	})

@@ -55,7 +55,7 @@ func newFixtureWith(t *testing.T, clock app.Clock, extra map[string]string) *fix
 	a := srv.App
 	fake, _ := clock.(*app.FakeClock)
 	return &fixture{t: t, srv: srv, owner: rbactest.Owner(t, srv), clock: fake,
-		d: newDispatcher(deps{DB: a.DB, Clock: a.Clock, Events: a.Events, Log: a.Log}, cfg)}
+		d: newDispatcher(deps{ConfigDB: a.DB.ConfigDB(), JobsDB: a.DB.JobsDB(), Clock: a.Clock, Events: a.Events, Log: a.Log}, cfg)}
 }
 
 func (f *fixture) tick() { f.d.Tick(context.Background()) }

@@ -74,7 +74,7 @@ func scanSchedule(row pgx.Row) (*Schedule, error) {
 	return s, nil
 }
 
-func getSchedule(ctx context.Context, db Querier, id string) (*Schedule, error) {
+func getSchedule(ctx context.Context, db app.Querier, id string) (*Schedule, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("schedule")
 	}
@@ -83,7 +83,7 @@ func getSchedule(ctx context.Context, db Querier, id string) (*Schedule, error) 
 
 var scheduleSorts = []string{"name", "next_run_at", "last_run_at", "created_at"}
 
-func listSchedules(ctx context.Context, db Querier, l app.List) (app.Page[*Schedule], error) {
+func listSchedules(ctx context.Context, db app.Querier, l app.List) (app.Page[*Schedule], error) {
 	rows, err := db.Query(ctx, `SELECT `+scheduleColumns+` FROM schedules ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset)
 	out, err := app.Collect(rows, err, scanSchedule)
 	if err != nil {
@@ -95,7 +95,7 @@ func listSchedules(ctx context.Context, db Querier, l app.List) (app.Page[*Sched
 var scheduleName = regexp.MustCompile(`^[^\x00-\x1f]{1,128}$`)
 
 // checkTarget makes sure what a schedule launches exists now.
-func checkTarget(ctx context.Context, db config.Querier, templateID, groupID string, now time.Time) error {
+func checkTarget(ctx context.Context, db app.Querier, templateID, groupID string, now time.Time) error {
 	switch {
 	case templateID != "" && groupID != "":
 		return app.Invalid("template_group_id", "template_or_group", "a schedule launches a template or a template group, not both")
@@ -196,7 +196,7 @@ func updateSchedule(ctx context.Context, tx pgx.Tx, id string, in ScheduleUpdate
 // runs were missed while no dispatcher led — and sets its next run after now.
 func (d *dispatcher) launchDue(ctx context.Context) error {
 	now := d.Clock.Now()
-	rows, err := d.DB.Config.Query(ctx, `SELECT id FROM schedules WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at`, now)
+	rows, err := d.ConfigDB.Query(ctx, `SELECT id FROM schedules WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at`, now)
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (d *dispatcher) launchDue(ctx context.Context) error {
 func (d *dispatcher) runSchedule(ctx context.Context, id string, now time.Time) error {
 	var launched []*Scan
 	ran := false
-	err := app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	err := app.InTx(ctx, d.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		s, err := scanSchedule(ch.Tx.QueryRow(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE id = $1 AND enabled AND next_run_at <= $2
 			FOR UPDATE SKIP LOCKED`, id, now))
 		if app.IsNotFound(err) {
@@ -261,7 +261,7 @@ func (d *dispatcher) launchInSavepoint(ctx context.Context, tx pgx.Tx, s *Schedu
 	if s.TemplateGroupID != nil {
 		in.TemplateGroupID = *s.TemplateGroupID
 	}
-	r, err := resolveLaunch(ctx, d.DB.Config, in, now)
+	r, err := resolveLaunch(ctx, d.ConfigDB, in, now)
 	if err != nil {
 		sp.Rollback(ctx)
 		return err

@@ -1,8 +1,10 @@
 package scans
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -14,13 +16,13 @@ func (h *handlers) scheduleRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/schedules", Scope: "scans:view", Handler: h.listSchedules, Query: app.ListQuery{}, Response: app.Page[*Schedule]{},
 			Summary: "List schedules with their next runs"},
-		{Method: post, Path: "/api/v1/schedules", Scope: "scans:schedule", Handler: h.createSchedule, Request: ScheduleInput{}, Response: Schedule{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/schedules", Scope: "scans:schedule", Handler: audit.Handler(http.StatusCreated, h.createSchedule), Request: ScheduleInput{}, Response: Schedule{}, Status: http.StatusCreated,
 			Summary: "Attach a schedule to a template or template group"},
 		{Method: get, Path: "/api/v1/schedules/:id", Scope: "scans:view", Handler: h.getSchedule, Response: Schedule{},
 			Summary: "One schedule"},
-		{Method: http.MethodPatch, Path: "/api/v1/schedules/:id", Scope: "scans:schedule", Handler: h.updateSchedule, Request: ScheduleUpdate{}, Response: Schedule{},
+		{Method: http.MethodPatch, Path: "/api/v1/schedules/:id", Scope: "scans:schedule", Handler: audit.Handler(http.StatusOK, h.updateSchedule), Request: ScheduleUpdate{}, Response: Schedule{},
 			Summary: "Change a schedule's name, timing or enabled state"},
-		{Method: http.MethodDelete, Path: "/api/v1/schedules/:id", Scope: "scans:schedule", Handler: h.deleteSchedule, Status: http.StatusNoContent,
+		{Method: http.MethodDelete, Path: "/api/v1/schedules/:id", Scope: "scans:schedule", Handler: audit.Handler(http.StatusNoContent, h.deleteSchedule), Status: http.StatusNoContent,
 			Summary: "Delete a schedule (its scans stay)"},
 	}
 }
@@ -30,7 +32,7 @@ func (h *handlers) listSchedules(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := listSchedules(c.Request().Context(), h.m.DB.Config, l)
+	page, err := listSchedules(c.Request().Context(), h.m.ConfigDB, l)
 	if err != nil {
 		return err
 	}
@@ -38,56 +40,36 @@ func (h *handlers) listSchedules(c echo.Context) error {
 }
 
 func (h *handlers) getSchedule(c echo.Context) error {
-	s, err := getSchedule(c.Request().Context(), h.m.DB.Config, c.Param("id"))
+	s, err := getSchedule(c.Request().Context(), h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, s)
 }
 
-func (h *handlers) createSchedule(c echo.Context) error {
-	var in ScheduleInput
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createSchedule(ctx context.Context, tx pgx.Tx, _ echo.Context, in ScheduleInput) (any, audit.Entry, error) {
 	s, err := createSchedule(ctx, tx, in, h.m.Clock.Now(), h.rnd)
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "schedule.create", ResourceType: "schedule", ResourceID: s.ID, After: s}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, s)
+	return s, audit.Entry{Action: "schedule.create", ResourceType: "schedule", ResourceID: s.ID, After: s}, nil
 }
 
-func (h *handlers) updateSchedule(c echo.Context) error {
-	var in ScheduleUpdate
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) updateSchedule(ctx context.Context, tx pgx.Tx, c echo.Context, in ScheduleUpdate) (any, audit.Entry, error) {
 	before, after, err := updateSchedule(ctx, tx, c.Param("id"), in, h.m.Clock.Now(), h.rnd)
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "schedule.update", ResourceType: "schedule", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
+	return after, audit.Entry{Action: "schedule.update", ResourceType: "schedule", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteSchedule(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteSchedule(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
 	s, err := getSchedule(ctx, tx, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM schedules WHERE id = $1`, s.ID); err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "schedule.delete", ResourceType: "schedule", ResourceID: s.ID, Before: s}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "schedule.delete", ResourceType: "schedule", ResourceID: s.ID, Before: s}, nil
 }
