@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -101,5 +102,139 @@ func TestWhereNumbersItsParameters(t *testing.T) {
 	}
 	if Contains(`50%_\`) != `%50\%\_\\%` {
 		t.Fatalf("LIKE escaping: %s", Contains(`50%_\`))
+	}
+}
+
+// edgeBody has a field of each kind CheckInput holds to what the databases store.
+type edgeBody struct {
+	Name  string `json:"name"`
+	Notes string `json:"notes" maxlen:"4096"`
+	embeddedEdge
+	Batch int      `json:"batch"`
+	Count int64    `json:"count"`
+	Bytes uint64   `json:"bytes"`
+	Tags  []string `json:"tags"`
+	Items []struct {
+		Port int    `json:"port"`
+		Text string `json:"text"`
+	} `json:"items"`
+	Extra map[string]any `json:"extra"`
+}
+
+type embeddedEdge struct {
+	Description string `json:"description"`
+}
+
+func bindEdge(body []byte) (edgeBody, error) {
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	var v edgeBody
+	return v, BindJSON(echo.New().NewContext(req, httptest.NewRecorder()), &v)
+}
+
+func TestCheckInputNamesTheFieldAtFault(t *testing.T) {
+	long := strings.Repeat("x", MaxText+1)
+	for body, want := range map[string]string{
+		`{"name":"a\u0000b"}`:                                 "name invalid_character",
+		`{"name":"` + long + `"}`:                             "name too_long",
+		`{"description":"` + long + `"}`:                      "description too_long",
+		`{"tags":["ok","\u0000"]}`:                            "tags[1] invalid_character",
+		`{"items":[{"port":1},{"port":4611686018427387904}]}`: "items[1].port out_of_range",
+		`{"batch":2147483648}`:                                "batch out_of_range",
+		`{"batch":-2147483649}`:                               "batch out_of_range",
+		`{"bytes":18446744073709551615}`:                      "bytes out_of_range",
+		`{"extra":{"k":["\u0000"]}}`:                          "extra.k[0] invalid_character",
+		`{"notes":"` + strings.Repeat("é", 2048) + `"}`:       "",
+		`{"notes":"` + strings.Repeat("é", 2049) + `"}`:       "notes too_long",
+		`{"name":"` + long[1:] + `","count":9223372036854775807,"bytes":9223372036854775807,"batch":-2147483648}`: "",
+	} {
+		_, err := bindEdge([]byte(body))
+		got := ""
+		if e, ok := err.(*Error); ok {
+			got = e.Field + " " + e.Code
+			if e.Status != http.StatusBadRequest || !strings.Contains(e.Message, e.Field) {
+				t.Errorf("%.60s: %#v", body, e)
+			}
+		} else if err != nil {
+			t.Fatalf("%.60s: %v", body, err)
+		}
+		if got != want && !(want == "" && err == nil) {
+			t.Errorf("%.60s: got %q, want %q", body, got, want)
+		}
+	}
+}
+
+// FuzzCheckInput: whatever a body holds, the edge either refuses it with a 400 naming a field
+// or hands the handler only text and numbers the databases can store.
+func FuzzCheckInput(f *testing.F) {
+	for _, s := range []string{`{"name":"owner\u0000"}`, `{"batch":4611686018427387904}`, `{"items":[{"port":-1,"text":"x"}]}`,
+		`{"bytes":18446744073709551615,"count":-9223372036854775808}`, `{"extra":{"\u0000":1e400}}`, `{"description":"ok","tags":[""]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v, err := bindEdge(body)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Status != 400 || e.Code == "" {
+				t.Fatalf("%q: %#v", body, err)
+			}
+			return
+		}
+		texts := append([]string{v.Name, v.Description}, v.Tags...)
+		for _, it := range v.Items {
+			texts = append(texts, it.Text)
+			if it.Port != int(int32(it.Port)) {
+				t.Fatalf("%q accepted port %d", body, it.Port)
+			}
+		}
+		for _, s := range texts {
+			if strings.ContainsRune(s, 0) || len(s) > MaxText {
+				t.Fatalf("%q accepted text %q", body, s)
+			}
+		}
+		if len(v.Notes) > 4096 || v.Batch != int(int32(v.Batch)) || v.Bytes > 1<<63-1 {
+			t.Fatalf("%q accepted %+v", body, v)
+		}
+	})
+}
+
+// FuzzCheckParam: a query or path parameter is refused with a 400 naming it, or is UTF-8
+// without a NUL.
+func FuzzCheckParam(f *testing.F) {
+	f.Add("q", "web server")
+	f.Add("id", "00000000-0000-4000-8000-000000000000")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		err := checkParam(name, value)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Status != 400 || !utf8.ValidString(e.Field) || strings.ContainsRune(e.Field, 0) {
+				t.Fatalf("%q=%q: %#v", name, value, err)
+			}
+			return
+		}
+		if !utf8.ValidString(value) || strings.ContainsRune(value, 0) || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+			t.Fatalf("%q=%q passed", name, value)
+		}
+	})
+}
+
+// BenchmarkCheckInput: the edge's walk over a full results batch (5,000 results), the largest
+// body a scanner sends.
+func BenchmarkCheckInput(b *testing.B) {
+	type result struct {
+		Address    string `json:"address"`
+		Port       int    `json:"port"`
+		ObservedAt string `json:"observed_at"`
+		RTTMicros  int64  `json:"rtt_us"`
+	}
+	batch := struct {
+		Batch   int      `json:"batch"`
+		Results []result `json:"results"`
+	}{Batch: 1, Results: make([]result, 5000)}
+	for i := range batch.Results {
+		batch.Results[i] = result{Address: "10.0.0.1", Port: 1 + i, ObservedAt: "2026-11-23T11:20:00.123456Z", RTTMicros: 84}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckInput(&batch); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -18,17 +18,13 @@ import (
 
 // newEcho builds the process's one HTTP server with the middleware every request passes:
 // request id, panic recovery, request metadata for the audit log, structured access log,
-// metrics, security headers and a body limit.
+// metrics, security headers, a body limit and the check of query and path parameters.
 func (a *App) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(a.Log)
 	e.IPExtractor = ipExtractor(a.Config.TrustedProxies)
 	e.Use(middleware.RequestID())
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		a.Log.Error("panic in handler", "err", err, "path", c.Path(), "stack", string(stack))
-		return err
-	}}))
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent()}
@@ -38,11 +34,19 @@ func (a *App) newEcho() *echo.Echo {
 	})
 	e.Use(a.accessLog())
 	e.Use(a.metrics.middleware())
+	// Inside the log and the metrics: a panic and a handler's error are answered here, so both
+	// read the one status the client received from the response itself.
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		a.Log.Error("panic in handler", "err", err, "path", c.Path(), "stack", string(stack))
+		return err
+	}}))
+	e.Use(answerErrors)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		HSTSMaxAge: hstsAge(a.Config.TLS), ReferrerPolicy: "same-origin",
 	}))
 	e.Use(middleware.BodyLimit("32M"))
+	e.Use(checkParams)
 	return e
 }
 
@@ -71,6 +75,7 @@ func (a *App) accessLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true, LogRoutePath: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			v.Status = sentStatus(c)
 			level := slog.LevelInfo
 			if v.Status >= 500 {
 				level = slog.LevelError
@@ -84,6 +89,31 @@ func (a *App) accessLog() echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// answerErrors sends a handler's error in the one error shape at once (echo would otherwise
+// send it only after every middleware has returned), so the access log and the metrics, which
+// run outside it, see the status that went to the client.
+func answerErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		return nil
+	}
+}
+
+// StatusClientClosed is recorded for a request whose client left before any answer was sent
+// (nginx's 499): nothing failed, and nothing was answered.
+const StatusClientClosed = 499
+
+// sentStatus is the status the client received: the one source of truth of the access log and
+// the metrics.
+func sentStatus(c echo.Context) int {
+	if !c.Response().Committed && c.Request().Context().Err() != nil {
+		return StatusClientClosed
+	}
+	return c.Response().Status
 }
 
 // mountRoutes adds every declared route to echo, each behind its prefix middleware, its guard
@@ -137,16 +167,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				if he, ok := err.(*echo.HTTPError); ok {
-					status = he.Code
-				} else if ae, ok := err.(*Error); ok {
-					status = ae.Status
-				} else {
-					status = http.StatusInternalServerError
-				}
-			}
+			status := sentStatus(c)
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"

@@ -40,6 +40,9 @@ func (e *APIError) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("server answered %d", e.Status)
 	}
+	if e.Field != "" {
+		return fmt.Sprintf("server answered %d %s (%s): %s", e.Status, e.Code, e.Field, e.Message)
+	}
 	return fmt.Sprintf("server answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 

@@ -327,7 +327,7 @@ func (s *Spool) dropFiles(jobID string) {
 // quarantine moves a message ingest refused for good into rejected/, for
 // an operator to look at.
 func (s *Spool) quarantine(e entry, why error) {
-	s.log.Error("spool: message refused for good; moved to rejected/", "file", e.name, "err", why)
+	s.log.Error("spool: message refused for good; not retried, moved to rejected/", "file", e.name, "err", why)
 	rej := filepath.Join(s.dir, "rejected")
 	os.MkdirAll(rej, 0o700)
 	if os.Rename(filepath.Join(s.dir, e.name), filepath.Join(rej, e.name)) != nil {

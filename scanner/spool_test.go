@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -200,3 +205,56 @@ func TestParseEntry(t *testing.T) {
 		}
 	}
 }
+
+// The answers ingest gives input it can never store (400, 422: a NUL, a batch number out of
+// range, a result outside the job's lease) are not retried: the message is set aside after one
+// try, and the log names the field ingest refused and says it is not retried.
+func TestSpoolDoesNotRetryARefusedBatch(t *testing.T) {
+	var posts atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		w.Write([]byte(`{"error":{"code":"outside_lease","message":"observed_at is outside this job's lease","field":"results[0].observed_at"}}`))
+	}))
+	defer ts.Close()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	sp, err := OpenSpool(dir, slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.backoffMin, sp.backoffMax = time.Millisecond, time.Millisecond
+	c, err := newClient(ts.URL, "", "msk_test", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Put(jobA, 1, batchOf(1, 22))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sp.Send(ctx, c, nil) }()
+	eventually(t, 5*time.Second, "the batch to be set aside", func() bool {
+		rej, _ := os.ReadDir(filepath.Join(dir, "rejected"))
+		return len(rej) == 1
+	})
+	time.Sleep(50 * time.Millisecond) // fifty backoffs' time: a retry would have come
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if n := posts.Load(); n != 1 {
+		t.Fatalf("a refused batch was sent %d times", n)
+	}
+	if line := logs.String(); !strings.Contains(line, "not retried") || !strings.Contains(line, "results[0].observed_at") {
+		t.Fatalf("the log does not say what was refused and that it is not retried:\n%s", line)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -42,7 +42,7 @@ func aNoun(kind string) string {
 // Base is what every object has.
 type Base struct {
 	Name        string `json:"name" doc:"Unique among objects of its kind (ignoring case); 1 to 64 characters."`
-	Description string `json:"description,omitempty" doc:"Free text, up to 1024 characters."`
+	Description string `json:"description,omitempty" maxlen:"4096" doc:"Free text, up to 1024 characters."`
 }
 
 func (b *Base) base() *Base { return b }

@@ -14,7 +14,7 @@ import (
 // everywhere (global) or in the templates that list it.
 type ExclusionSpec struct {
 	Base
-	Targets string `json:"targets" doc:"Addresses, CIDRs and ranges such as 10.0.0.5, 10.1.0.0/16, 10.2.0.1-10.2.0.9, separated by commas or new lines; stored merged and normalised."`
+	Targets string `json:"targets" maxlen:"1048576" doc:"Addresses, CIDRs and ranges such as 10.0.0.5, 10.1.0.0/16, 10.2.0.1-10.2.0.9, separated by commas or new lines; stored merged and normalised."`
 	Global  bool   `json:"global" doc:"true: subtracted from every template's targets; false: only from the templates that list it."`
 }
 

@@ -19,7 +19,7 @@ import (
 // PortListSpec is a port list as the API takes it.
 type PortListSpec struct {
 	Base
-	Ports string `json:"ports" doc:"TCP ports and ranges such as 22,80,443,8000-8100; stored merged and sorted."`
+	Ports string `json:"ports" maxlen:"1048576" doc:"TCP ports and ranges such as 22,80,443,8000-8100; stored merged and sorted."`
 }
 
 // PortList is a port list as the API shows it.

@@ -231,7 +231,7 @@ func (h *handlers) results(c echo.Context) error {
 		}
 		return errGone
 	}
-	obs, err := observations(in.Results, j)
+	obs, err := observations(in.Results, j, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -246,10 +246,18 @@ func (h *handlers) results(c echo.Context) error {
 	return c.JSON(http.StatusOK, ResultsResponse{Accepted: len(obs), Duplicate: dup})
 }
 
+// clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
+// was leased, or after now, by more than this cannot be true (docs/scanner-protocol.md).
+const clockSkew = 10 * time.Minute
+
 // observations checks a batch against its job: every result a canonical address among the job's
-// targets and a port among its ports. A batch that breaks the rules can never be accepted: 422.
-func observations(in []WireResult, j *jobs.Job) ([]results.Observation, error) {
-	out := make([]results.Observation, len(in))
+// targets, a port among its ports, and observed while the job was leased, give or take the
+// clock skew. A batch that breaks the rules can never be accepted: 422. The same address and
+// port twice in one batch is one fact: it is stored once.
+func observations(in []WireResult, j *jobs.Job, now time.Time) ([]results.Observation, error) {
+	from, to := leasedSince(j).Add(-clockSkew), now.Add(clockSkew)
+	out := make([]results.Observation, 0, len(in))
+	seen := make(map[netip.AddrPort]bool, len(in))
 	for i, r := range in {
 		field := func(f string) string { return fmt.Sprintf("results[%d].%s", i, f) }
 		bad := func(f, code, msg string) error {
@@ -272,12 +280,27 @@ func observations(in []WireResult, j *jobs.Job) ([]results.Observation, error) {
 		if r.ObservedAt.IsZero() {
 			return nil, bad("observed_at", "required", "observed_at is required: when the connection was accepted")
 		}
+		if r.ObservedAt.Before(from) || r.ObservedAt.After(to) {
+			return nil, bad("observed_at", "outside_lease", fmt.Sprintf("observed_at %s is outside this job's lease, from %s to now, give or take %v of clock skew: is the scanner's clock right?",
+				r.ObservedAt.UTC().Format(time.RFC3339), from.Add(clockSkew).UTC().Format(time.RFC3339), clockSkew))
+		}
 		if r.RTTMicros < 0 {
 			return nil, bad("rtt_us", "invalid_rtt", "rtt_us must not be negative")
 		}
-		out[i] = results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: r.ObservedAt.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))}
+		if key := netip.AddrPortFrom(a, uint16(r.Port)); !seen[key] {
+			seen[key] = true
+			out = append(out, results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: r.ObservedAt.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))})
+		}
 	}
 	return out, nil
+}
+
+// leasedSince is when the scanner's lease of the job began.
+func leasedSince(j *jobs.Job) time.Time {
+	if j.LeasedAt != nil {
+		return *j.LeasedAt
+	}
+	return j.CreatedAt
 }
 
 func (h *handlers) complete(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"testing"
+	"time"
 
 	"mipo/app"
 	"mipo/modules/config/netset"
@@ -49,14 +50,15 @@ func FuzzResultsBody(f *testing.F) {
 	f.Add([]byte(`{"batch":1,"results":[{"address":"::ffff:127.0.0.1","port":0,"observed_at":"yesterday"}]}`))
 	f.Add([]byte(`{"batch":"1"}`))
 	targets, _ := netset.Parse("127.0.0.0/8,::1")
-	job := &jobs.Job{ID: "j", Targets: targets, Ports: portset.MustParse("1-1024,8080")}
+	leased, now := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	job := &jobs.Job{ID: "j", Targets: targets, Ports: portset.MustParse("1-1024,8080"), LeasedAt: &leased}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r ResultsRequest
 		if err := decodeBytes(bytes.NewReader(body), maxResultsBody, &r); err != nil {
 			apiError(t, body, err)
 			return
 		}
-		obs, err := observations(r.Results, job)
+		obs, err := observations(r.Results, job, now)
 		if err != nil {
 			apiError(t, body, err)
 			if e := err.(*app.Error); e.Status != http.StatusUnprocessableEntity || e.Field == "" {
@@ -65,7 +67,8 @@ func FuzzResultsBody(f *testing.F) {
 			return
 		}
 		for _, o := range obs {
-			if !targets.Contains(o.Address) || o.Address.Is4In6() || !job.Ports.Contains(o.Port) || o.RTTMicros < 0 || o.ObservedAt.IsZero() {
+			if !targets.Contains(o.Address) || o.Address.Is4In6() || !job.Ports.Contains(o.Port) || o.RTTMicros < 0 ||
+				o.ObservedAt.Before(leased.Add(-clockSkew)) || o.ObservedAt.After(now.Add(clockSkew)) {
 				t.Fatalf("%q accepted %+v", body, o)
 			}
 		}

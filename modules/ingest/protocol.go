@@ -127,7 +127,7 @@ type ResultsResponse struct {
 // CompleteRequest is the body of POST /scanner/v1/jobs/{id}/complete.
 type CompleteRequest struct {
 	Status      string `json:"status" doc:"done, failed or cancelled."`
-	Error       string `json:"error"`
+	Error       string `json:"error" maxlen:"65536"` // kept to its first 2,000 bytes
 	HostsDone   int64  `json:"hosts_done"`
 	PortsProbed int64  `json:"ports_probed"`
 	Batches     int    `json:"batches"`
@@ -145,7 +145,8 @@ const (
 )
 
 // decode reads a JSON body of at most limit bytes. Unknown fields are ignored; a wrong type
-// names the field; a body over the limit is 413.
+// names the field; a body over the limit is 413; text and numbers the databases cannot store
+// are refused as on every route (app.CheckInput).
 func decode(c echo.Context, limit int64, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
@@ -167,7 +168,7 @@ func decodeBytes(r io.Reader, limit int64, v any) error {
 	var timeErr *time.ParseError
 	switch {
 	case err == nil:
-		return nil
+		return app.CheckInput(v)
 	case errors.As(err, &tooBig):
 		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	case errors.Is(err, io.EOF):
