@@ -87,6 +87,56 @@ func TestComposeTopology(t *testing.T) {
 	}
 }
 
+// The serving processes connect as a role that owns nothing (so the audit log stays
+// append-only against them); only the one-shot migrate service holds the owners' DSNs, and
+// every serving process waits for it.
+func TestComposeServesAsARoleThatOwnsNothing(t *testing.T) {
+	raw, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			DependsOn   map[string]struct {
+				Condition string `yaml:"condition"`
+			} `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	// The user of a DSN whose password is still a ${…} for compose to fill in.
+	user := func(dsn string) string {
+		if m := regexp.MustCompile(`^postgres://([^:@/]+)[:@]`).FindStringSubmatch(dsn); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	m := c.Services["migrate"]
+	if !slices.Contains(m.Command, "migrate") {
+		t.Fatalf("compose.yaml needs a one-shot migrate service, has %v", m.Command)
+	}
+	for _, db := range []string{"CONFIG", "RESULTS", "JOBS"} {
+		owner, runtime := user(m.Environment["MIPO_"+db+"_MIGRATE_DSN"]), user(m.Environment["MIPO_"+db+"_DSN"])
+		if owner == "" || runtime == "" || owner == runtime {
+			t.Errorf("migrate: MIPO_%s_MIGRATE_DSN (%q) must name the owner and MIPO_%s_DSN (%q) another role", db, owner, db, runtime)
+		}
+	}
+	for _, name := range []string{"manager", "ingest", "dispatcher", "backup"} {
+		s := c.Services[name]
+		for k, v := range s.Environment {
+			if strings.HasSuffix(k, "_MIGRATE_DSN") || (strings.HasSuffix(k, "_DSN") && user(v) == user(m.Environment["MIPO_CONFIG_MIGRATE_DSN"])) {
+				t.Errorf("%s holds the owner's DSN in %s", name, k)
+			}
+		}
+		if s.DependsOn["migrate"].Condition != "service_completed_successfully" {
+			t.Errorf("%s must wait for the migrate service to complete", name)
+		}
+	}
+}
+
 func TestDockerfileBuildsWithTheMakefile(t *testing.T) {
 	raw, err := os.ReadFile("Dockerfile")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,6 +88,18 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 	p := startMipo(t, env, args...)
 	waitStatus(t, p, "https://"+addr+"/healthz", 200)
 	waitStatus(t, p, "https://"+addr+"/readyz", 200)
+	// The embedded cluster runs mipo as a role that owns nothing, so the audit log is
+	// append-only against mipo itself.
+	if res, err := insecure.Get("https://" + addr + "/readyz"); err != nil {
+		t.Fatal(err)
+	} else {
+		var h app.Health
+		json.NewDecoder(res.Body).Decode(&h)
+		res.Body.Close()
+		if h.AppendOnly != "enforced" {
+			t.Fatalf("the embedded cluster must enforce the audit log's immutability, /readyz says %q", h.AppendOnly)
+		}
+	}
 	if !strings.Contains(p.Output(), "is running at https://"+addr) {
 		t.Fatalf("the address was not printed:\n%s", p.Output())
 	}
@@ -123,7 +136,8 @@ func TestServeEmbeddedStopsCleanlyAndRestartsOnItsData(t *testing.T) {
 func TestIngestAndManagerShareTheDatabases(t *testing.T) {
 	dbs := apptest.EmptyDatabases(t)
 	env := []string{"MIPO_LOG_LEVEL=warn", "MIPO_TLS=off",
-		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs)}
+		"MIPO_CONFIG_DSN=" + dbs.DSN(app.DBConfig), "MIPO_RESULTS_DSN=" + dbs.DSN(app.DBResults), "MIPO_JOBS_DSN=" + dbs.DSN(app.DBJobs),
+		"MIPO_CONFIG_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBConfig), "MIPO_RESULTS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBResults), "MIPO_JOBS_MIGRATE_DSN=" + dbs.OwnerDSN(app.DBJobs)}
 	var procs []*apptest.Process
 	var addrs []string
 	for _, role := range []string{"ingest", "manager"} {

@@ -57,6 +57,7 @@ type App struct {
 	scheduler      gocron.Scheduler
 	embedded       *EmbeddedPG
 	resultsStorage string
+	appendOnly     string      // "" when the append-only tables are out of the runtime role's reach
 	steps          []startStep // what Start does, in order (startSteps)
 	running        []startStep // the steps that completed, in order: what Stop undoes
 	runCtx         context.Context
@@ -87,6 +88,7 @@ func New(cfg *Config, opts Options) (*App, error) {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newPoolCollector(a.DB))
 	a.metrics = newHTTPMetrics(a.Metrics)
 	var err error
+	processAuditKey.Store(&cfg.AuditKey)
 	if a.Secrets, err = NewSecretBox(cfg.SecretKey); err != nil {
 		return nil, err
 	}
@@ -168,6 +170,7 @@ func (a *App) Handler() http.Handler { return a.echo }
 // order, the event bus and the job scheduler. When a step fails, the steps that completed are
 // undone in reverse order and the error names the step; nothing that never started is stopped.
 func (a *App) Start(ctx context.Context) error {
+	ctx = WithAuditKey(ctx, a.Config.AuditKey)
 	a.runCtx, a.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	if a.steps == nil {
 		a.steps = a.startSteps()
@@ -201,7 +204,10 @@ func (a *App) startSteps() []startStep {
 		steps = append(steps, startStep{"databases", a.openDatabases, func(context.Context) error { a.DB.Close(); return nil }})
 	}
 	steps = append(steps,
-		startStep{"migrations", func(ctx context.Context) error { return Migrate(ctx, a.DB, a.Log) }, nil},
+		startStep{"migrations", func(ctx context.Context) (err error) {
+			a.appendOnly, err = MigrateAsOwner(ctx, a.Config, a.embedded, a.DB, a.Log)
+			return err
+		}, nil},
 		startStep{"results storage", func(ctx context.Context) (err error) {
 			a.resultsStorage, err = ResultsStorage(ctx, a.DB.Results)
 			return err

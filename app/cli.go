@@ -64,7 +64,12 @@ func LoadCLIConfig(cmd *cobra.Command) (*Config, error) {
 			flags[env] = f.Value.String()
 		}
 	}
-	return LoadConfig(flags, os.Environ())
+	cfg, err := LoadConfig(flags, os.Environ())
+	if err == nil {
+		// A command is one installation's process, like a server: what it audits is keyed.
+		processAuditKey.Store(&cfg.AuditKey)
+	}
+	return cfg, err
 }
 
 func serveCommand() *cobra.Command {
@@ -209,7 +214,7 @@ func OpenDatabasesForCLI(ctx context.Context, cfg *Config) (dbs *Databases, clos
 		stopPG()
 		return nil, nil, err
 	}
-	if err = Migrate(ctx, dbs, nil); err != nil {
+	if _, err = MigrateAsOwner(ctx, cfg, pg, dbs, nil); err != nil {
 		dbs.Close()
 		stopPG()
 		return nil, nil, err

@@ -43,6 +43,7 @@ type Config struct {
 	SessionKey []byte
 	SecretKey  []byte
 	BackupKey  []byte
+	AuditKey   []byte // keys the audit log's HMAC chain and its checkpoints
 }
 
 // ConfigError names the variable that is wrong and why.
@@ -155,7 +156,7 @@ func (c *Config) validate() error {
 	for _, k := range []struct {
 		s   *Setting
 		dst *[]byte
-	}{{settingSessionKey.s, &c.SessionKey}, {settingSecretKey.s, &c.SecretKey}, {settingBackupKey.s, &c.BackupKey}} {
+	}{{settingSessionKey.s, &c.SessionKey}, {settingSecretKey.s, &c.SecretKey}, {settingBackupKey.s, &c.BackupKey}, {settingAuditKey.s, &c.AuditKey}} {
 		b, err := decodeKey(c.lookup(k.s))
 		if err != nil {
 			errs = append(errs, &ConfigError{k.s.Name, err.Error()})

@@ -38,6 +38,37 @@ func TestEnvFileCreatedPrivateAndNeverOverwritten(t *testing.T) {
 	}
 }
 
+// An install made before MIPO_AUDIT_KEY (and MIPO_APP_DB_PASSWORD) existed gets them appended
+// on its next start; every line it had stays as it was.
+func TestEnvFileOfAnOlderReleaseGetsTheNewSecretsAppended(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, EnvFileName)
+	old := "# mipo secrets\nMIPO_SESSION_KEY=" + strings.Repeat("a", 43) + "\nMIPO_SECRET_KEY=" + strings.Repeat("b", 43) + "\n"
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	values, err := EnsureEnvFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(after), old) {
+		t.Fatalf("the older lines were changed:\n%s", after)
+	}
+	for _, name := range []string{"MIPO_AUDIT_KEY", "MIPO_APP_DB_PASSWORD"} {
+		if _, err := decodeKey(values[name]); err != nil {
+			t.Fatalf("%s was not appended: %v", name, err)
+		}
+	}
+	if _, ok := values["MIPO_BACKUP_KEY"]; ok {
+		t.Fatal("a secret that existed from the first release was invented: restoring it is the operator's call")
+	}
+	again, _ := EnsureEnvFile(dir)
+	if again["MIPO_AUDIT_KEY"] != values["MIPO_AUDIT_KEY"] {
+		t.Fatal("a second start changed the appended key")
+	}
+}
+
 func TestSecretsDifferBetweenInstalls(t *testing.T) {
 	a, _ := EnsureEnvFile(t.TempDir())
 	b, _ := EnsureEnvFile(t.TempDir())

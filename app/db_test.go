@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,7 +24,8 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 	dbs := apptest.EmptyDatabases(t)
 	ctx := context.Background()
-	if err := app.Migrate(ctx, dbs.Databases, nil); err != nil {
+	owner := dbs.Owner(t)
+	if err := app.Migrate(ctx, owner, nil); err != nil {
 		t.Fatal(err)
 	}
 	for db, table := range map[string]string{app.DBConfig: "audit_log", app.DBResults: "observations", app.DBJobs: "events"} {
@@ -36,7 +39,7 @@ func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 	if processes {
 		t.Error("the unused processes table is still there")
 	}
-	st, err := app.MigrationStatus(ctx, dbs.Databases)
+	st, err := app.MigrationStatus(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +199,8 @@ func TestEventsAreDeliveredAtLeastOnce(t *testing.T) {
 // thingsApp serves POST /api/v1/things, which inserts a row and audits it only when asked to.
 func thingsApp(t *testing.T) (*apptest.Server, *apptest.DBs) {
 	dbs := apptest.Databases(t)
-	if _, err := dbs.Config.Exec(context.Background(), `CREATE TABLE things (name text)`); err != nil {
+	// As the owner, as a migration would: the start grants mipo's runtime role its rows.
+	if _, err := dbs.Owner(t).Config.Exec(context.Background(), `CREATE TABLE things (name text)`); err != nil {
 		t.Fatal(err)
 	}
 	reg := app.NewRegistry()
@@ -253,7 +257,8 @@ func TestHealthAndReadiness(t *testing.T) {
 	r := c.Get("/readyz")
 	var h app.Health
 	r.JSON(t, &h)
-	if r.Status != http.StatusOK || h.Databases["config"] != "ok" || h.Databases["results"] != "ok" || h.Databases["jobs"] != "ok" || h.ResultsStorage != "postgresql-brin" {
+	if r.Status != http.StatusOK || h.Databases["config"] != "ok" || h.Databases["results"] != "ok" || h.Databases["jobs"] != "ok" || h.ResultsStorage != "postgresql-brin" ||
+		(h.AppendOnly != "enforced" && !apptest.SharedServer()) {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
 	c.Get("/healthz")
@@ -280,7 +285,7 @@ func TestUnreachableDatabaseNamesItsVariable(t *testing.T) {
 
 // A snapshot sees one moment: a change committed between two of its reads is in neither.
 func TestReadSnapshotSeesOneMoment(t *testing.T) {
-	dbs := apptest.Databases(t)
+	dbs := apptest.Databases(t).Owner(t) // the owner may create tables; mipo's runtime role may not
 	ctx := context.Background()
 	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE moments (n int)`); err != nil {
 		t.Fatal(err)
@@ -310,12 +315,12 @@ func TestReadSnapshotSeesOneMoment(t *testing.T) {
 // A database migrated before a lower-numbered migration existed (config 00007 came after
 // 00030) gets it on the next start instead of refusing to start.
 func TestAMigrationNumberedBelowTheLatestIsApplied(t *testing.T) {
-	dbs := apptest.Databases(t)
+	dbs := apptest.Databases(t).Owner(t) // migrations run as the owner
 	ctx := context.Background()
 	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE processes (id text); DELETE FROM goose_db_version WHERE version_id = 7`); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Migrate(ctx, dbs.Databases, nil); err != nil {
+	if err := app.Migrate(ctx, dbs, nil); err != nil {
 		t.Fatal(err)
 	}
 	var processes bool
@@ -323,4 +328,44 @@ func TestAMigrationNumberedBelowTheLatestIsApplied(t *testing.T) {
 	if processes {
 		t.Fatal("migration 00007 was not applied")
 	}
+}
+
+// With one role for everything (no MIPO_*_MIGRATE_DSN, the runtime role owns the tables),
+// mipo still runs, and says plainly in /readyz that the audit log is not append-only against it.
+func TestReadinessSaysWhenTheAuditLogIsNotAppendOnly(t *testing.T) {
+	dbs := apptest.Databases(t)
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_ROLE": "manager", "MIPO_TLS": "off",
+		"MIPO_CONFIG_DSN": dbs.OwnerDSN(app.DBConfig), "MIPO_RESULTS_DSN": dbs.OwnerDSN(app.DBResults), "MIPO_JOBS_DSN": dbs.OwnerDSN(app.DBJobs)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOwner := &apptest.DBs{Databases: dbs.Owner(t), Names: dbs.Names}
+	var logged lockedBuffer
+	srv := apptest.Start(t, cfg, asOwner, app.Options{Registry: app.NewRegistry(), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if !strings.Contains(logged.String(), "immutability is not enforced") {
+		t.Fatalf("the log must say the audit log is not append-only against mipo's role:\n%s", logged.String())
+	}
+	var h app.Health
+	r := apptest.NewClient(t, srv.URL).Get("/readyz")
+	r.JSON(t, &h)
+	if r.Status != http.StatusOK || !strings.HasPrefix(h.AppendOnly, "not enforced") || !strings.Contains(h.AppendOnly, "MIPO_CONFIG_MIGRATE_DSN") {
+		t.Fatalf("readyz must say the audit log is not append-only against mipo's role: %d %s", r.Status, r.Body)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

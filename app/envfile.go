@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -24,24 +25,90 @@ var (
 	_                 = SecretSetting("MIPO_CONFIG_DB_PASSWORD", "Password of the config database, used by compose.yaml. Generated into .mipo.env.")
 	_                 = SecretSetting("MIPO_RESULTS_DB_PASSWORD", "Password of the results database, used by compose.yaml. Generated into .mipo.env.")
 	_                 = SecretSetting("MIPO_JOBS_DB_PASSWORD", "Password of the jobs database, used by compose.yaml. Generated into .mipo.env.")
+	settingAuditKey   = SecretSetting("MIPO_AUDIT_KEY", "Key of the audit log's HMAC chain and checkpoints (base64, 32 bytes). Generated into .mipo.env; appended to an older one.")
+	_                 = SecretSetting("MIPO_APP_DB_PASSWORD", "Password of mipo_app, the database role compose.yaml's serving processes use (it owns nothing). Generated into .mipo.env; appended to an older one.")
 )
 
 // EnvFileName is the secrets file kept in the data directory.
 const EnvFileName = ".mipo.env"
 
-var generatedSecrets = []string{
+var generatedSecrets = append([]string{
 	"MIPO_SESSION_KEY", "MIPO_SECRET_KEY", "MIPO_BACKUP_KEY",
 	"MIPO_CONFIG_DB_PASSWORD", "MIPO_RESULTS_DB_PASSWORD", "MIPO_JOBS_DB_PASSWORD",
-}
+}, addedSecrets...)
+
+// addedSecrets came after the first release: a .mipo.env without them gets them appended.
+// The older secrets are never invented for an existing file — a missing MIPO_SECRET_KEY must
+// be restored from a backup, not replaced by one that decrypts nothing.
+var addedSecrets = []string{"MIPO_AUDIT_KEY", "MIPO_APP_DB_PASSWORD"}
 
 // EnsureEnvFile creates dir/.mipo.env (mode 0600) with fresh random secrets if it does not
-// exist — it never overwrites one — and returns the values it holds.
+// exist — it never overwrites one, only appends the secrets added since it was made — and
+// returns the values it holds.
 func EnsureEnvFile(dir string) (map[string]string, error) {
 	path := filepath.Join(dir, EnvFileName)
 	if err := createEnvFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	return readEnvFile(path)
+	values, err := readEnvFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range addedSecrets {
+		if _, ok := values[name]; !ok {
+			if err := appendSecrets(path); err != nil {
+				return nil, fmt.Errorf("appending to %s: %w", path, err)
+			}
+			return readEnvFile(path)
+		}
+	}
+	return values, nil
+}
+
+// appendSecrets adds the missing added secrets at the end of the file, under an exclusive lock
+// so that two processes starting at once append each secret once.
+func appendSecrets(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	present, err := readEnvFile(path)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			buf.WriteByte('\n')
+		}
+	}
+	for _, name := range addedSecrets {
+		if _, ok := present[name]; ok {
+			continue
+		}
+		v, err := randomSecret()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&buf, "%s=%s\n", name, v)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func randomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func createEnvFile(path string) error {
@@ -50,11 +117,11 @@ func createEnvFile(path string) error {
 	buf.WriteString("# without MIPO_SECRET_KEY the encrypted settings cannot be read, without\n")
 	buf.WriteString("# MIPO_BACKUP_KEY the backups cannot be restored.\n")
 	for _, name := range generatedSecrets {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
+		v, err := randomSecret()
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&buf, "%s=%s\n", name, base64.RawURLEncoding.EncodeToString(b))
+		fmt.Fprintf(&buf, "%s=%s\n", name, v)
 	}
 	// O_EXCL: two processes starting at once cannot both write it, and an existing file is kept.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

@@ -28,7 +28,7 @@ func (a *App) newEcho() *echo.Echo {
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent()}
-			c.SetRequest(c.Request().WithContext(WithRequestMeta(c.Request().Context(), meta)))
+			c.SetRequest(c.Request().WithContext(WithAuditKey(WithRequestMeta(c.Request().Context(), meta), a.Config.AuditKey)))
 			return next(c)
 		}
 	})
@@ -220,7 +220,10 @@ type Health struct {
 	Roles          []string          `json:"roles"`
 	Databases      map[string]string `json:"databases"` // name → "ok" or the error
 	ResultsStorage string            `json:"results_storage"`
-	Version        string            `json:"version"`
+	// AppendOnly says whether the audit log is append-only against mipo's own database role:
+	// "enforced", or "not enforced: …" with the reason and the setting that fixes it.
+	AppendOnly string `json:"append_only"`
+	Version    string `json:"version"`
 }
 
 func (a *App) kernelRoutes() []Route {
@@ -237,7 +240,10 @@ func (a *App) kernelRoutes() []Route {
 func (a *App) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
-	h := Health{Status: "ok", Roles: a.Config.Roles, Databases: map[string]string{}, ResultsStorage: a.resultsStorage, Version: Version}
+	h := Health{Status: "ok", Roles: a.Config.Roles, Databases: map[string]string{}, ResultsStorage: a.resultsStorage, Version: Version, AppendOnly: "enforced"}
+	if a.appendOnly != "" {
+		h.AppendOnly = a.appendOnly
+	}
 	for _, name := range DatabaseNames {
 		pool := a.DB.Pool(name)
 		if pool == nil {

@@ -346,10 +346,8 @@ func (pg *EmbeddedPG) createDatabases(ctx context.Context) error {
 		return fmt.Errorf("embedded PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mipo') THEN CREATE ROLE mipo LOGIN; END IF;
-		END $$`); err != nil {
-		return fmt.Errorf("embedded PostgreSQL: creating role: %w", err)
+	if err := pg.createRoles(ctx, conn); err != nil {
+		return err
 	}
 	for _, name := range DatabaseNames {
 		db := EmbeddedDatabase(name)
@@ -358,9 +356,12 @@ func (pg *EmbeddedPG) createDatabases(ctx context.Context) error {
 			return err
 		}
 		if !exists {
-			if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER mipo"); err != nil {
+			if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER "+embeddedOwnerRole); err != nil {
 				return fmt.Errorf("embedded PostgreSQL: creating %s: %w", db, err)
 			}
+		}
+		if err := pg.handOverToOwner(ctx, db); err != nil {
+			return err
 		}
 	}
 	return nil

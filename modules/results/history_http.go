@@ -1,7 +1,6 @@
 package results
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -69,7 +68,7 @@ func (h *handlers) export(c echo.Context) error {
 	var finish func()
 	if q.Format == "csv" {
 		res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-		w := csv.NewWriter(res)
+		w := app.NewCSVWriter(res)
 		w.Write([]string{"observed_at", "address", "port", "service", "scan_id", "job_id", "scanner_id", "rtt_us"})
 		write = func(o Observed) error {
 			rtt := ""

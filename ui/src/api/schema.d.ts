@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the hash chain and name the first record that does not match */
+        /** Recompute the keyed chain, hold it against the checkpoints, and name the first bad record or the missing tail */
         get: operations["get_audit_verify"];
         put?: never;
         post?: never;
@@ -1753,6 +1753,15 @@ export interface components {
             prev_hash: string;
             hash: string;
         };
+        "audit.CheckpointRecord": {
+            /** Format: date-time */
+            at: string;
+            count: number;
+            last_id: number;
+            head: string;
+            anchor: boolean;
+            mac: string;
+        };
         "audit.FieldChange": {
             field: string;
             old: unknown;
@@ -1763,6 +1772,7 @@ export interface components {
             checked: number;
             first_bad_id: number | null;
             reason?: string;
+            checkpoint?: components["schemas"]["audit.CheckpointRecord"];
         };
         "catalog.Entry": {
             port: number;

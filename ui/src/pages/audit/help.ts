@@ -6,8 +6,9 @@ export default help({
   group: 'Audit',
   summary: 'Every change to mipo, every sign-in and every sensitive read, with who, when, from where and exactly what changed.',
   about: [
-    'The audit log is written by the server in the same database transaction as the change it records, before the response is sent: no change exists without its record. Records are append-only; nobody, not even the owner, can change or delete them.',
-    'Each record is chained to the one before it by a hash. Verify chain recomputes the chain and reports the first record that does not fit, which is how tampering with the database behind mipo’s back shows up.',
+    'The audit log is written by the server in the same database transaction as the change it records, before the response is sent: no change exists without its record. Records are append-only; nobody, not even the owner, can change or delete them — and neither can mipo’s own database role, which may only add and read records (the tables belong to a separate owner role that runs the migrations).',
+    'Each record is chained to the one before it by a keyed hash (HMAC-SHA256 under MIPO_AUDIT_KEY, which lives in .mipo.env, not in the database), so nobody with only the database can rewrite a record or append one that fits. Shortly after records are written (and every 10 seconds) mipo also writes a checkpoint — how many records, the last one’s hash, the time, itself keyed — into the jobs database. Verify chain recomputes the chain, holds it against every checkpoint, and reports the first record that does not fit, or a missing tail (“the checkpoint says 812 records …, the table has 809”).',
+    'Records written before an installation had MIPO_AUDIT_KEY carry unkeyed hashes; the first checkpoint after the upgrade vouches for them, and any unkeyed record after it is reported as forged.',
     'Filters are part of the page address, so a filtered view can be bookmarked or handed to an auditor; Export downloads exactly the records the filters select.',
   ],
   scopes: [
@@ -21,7 +22,7 @@ export default help({
     { name: 'Resource', description: 'The type and id of what was acted on; the id (shortened) links to every record about that resource.' },
     { name: 'Outcome', description: '`success`, or `failure` for refused attempts such as a wrong password.' },
     { name: 'Changes', description: 'The field-level diff: each field with its old and new value. Secrets are never shown, only that they changed.' },
-    { name: 'Hash', description: 'The record’s link in the hash chain: a hash over the record and the previous record’s hash.' },
+    { name: 'Hash', description: 'The record’s link in the chain: HMAC-SHA256 under MIPO_AUDIT_KEY over the record and the previous record’s hash.' },
     { name: 'Source', description: 'The client address (behind a trusted proxy, the forwarded one) and browser.' },
   ],
   howto: [
@@ -34,6 +35,8 @@ export default help({
     'From and To are read as UTC, like every time mipo shows.',
     'Action takes the exact action name; the list of names in use grows with each module.',
     'An export can be large: narrow the time window first.',
+    'In the CSV export a cell that begins with =, +, -, @, a tab or a carriage return starts with a single quote, so a spreadsheet shows it as text instead of running it as a formula (a failed sign-in’s username is whatever the stranger typed).',
+    'A tail cut off before the next checkpoint (within a second of its writing), or cut together with the checkpoints by a superuser of both databases, is caught only by a checkpoint kept outside them (a copy of GET /api/v1/audit/verify’s checkpoint, kept with your exports).',
     'Without `users:view` (the viewer role, for one) the log shows people’s names, email addresses, source addresses and browsers as [hidden], and the Actor filter matches actor ids only: the viewer role promises no user profiles, and the log keeps them.',
   ],
   api: ['GET /api/v1/audit', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify'],
