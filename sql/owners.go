@@ -32,6 +32,7 @@ var Owners = map[string]string{
 	"job_coverage":   "results",
 	// jobs database
 	"jobs":              "jobs",
+	"audit_checkpoints": "audit",
 	"ingest_nodes":      "ingest",
 	"events":            "kernel",
 	"event_deliveries":  "kernel",
