@@ -5,6 +5,7 @@ package main
 import (
 	"mipo/app"
 
+	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
@@ -13,6 +14,7 @@ import (
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"
+	_ "mipo/modules/tls"
 	_ "mipo/modules/webui"
 )
 

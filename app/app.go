@@ -305,7 +305,9 @@ func (a *App) startScheduler() error {
 
 // Serve answers HTTP on ln until ctx is cancelled, then stops the process gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	// IdleTimeout: an idle keep-alive connection closes, so a replaced certificate reaches every
+	// client at its next request instead of never.
+	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
 	a.echo.Server = srv
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -370,5 +372,8 @@ func Listen(cfg *Config) (net.Listener, *tls.Certificate, error) {
 		ln.Close()
 		return nil, nil, err
 	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), &cert, nil
+	if cfg.Certificate.Load() == nil { // the tls module may have loaded the database's already
+		cfg.Certificate.Store(&cert)
+	}
+	return tls.NewListener(ln, ServerTLSConfig(cfg.Certificate)), cfg.Certificate.Load(), nil
 }

@@ -44,6 +44,8 @@ type Config struct {
 	SecretKey  []byte
 	BackupKey  []byte
 	AuditKey   []byte // keys the audit log's HMAC chain and its checkpoints
+	// Certificate is what the TLS listener serves; the tls module replaces it at run time.
+	Certificate *LiveCertificate
 }
 
 // ConfigError names the variable that is wrong and why.
@@ -63,7 +65,7 @@ func LoadConfig(flags map[string]string, environ []string) (*Config, error) {
 	for k, v := range flags {
 		values[k] = v
 	}
-	c := &Config{values: values}
+	c := &Config{values: values, Certificate: &LiveCertificate{}}
 	c.DataDir = c.lookup(settingDataDir.s)
 	if c.DataDir == "" {
 		return nil, &ConfigError{"MIPO_DATA_DIR", "must not be empty"}

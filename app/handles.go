@@ -56,6 +56,13 @@ func (h DB[K]) err() error {
 	return nil
 }
 
+// Key identifies the database a handle reaches: the handles two modules of one process hold
+// for the same database have the same key (a map key for state they share).
+func (h DB[K]) Key() any { return h.pool }
+
+// Declared reports whether the module holding the handle declared its database.
+func (h DB[K]) Declared() bool { return h.pool != nil }
+
 // Pool is the underlying pool (nil before Start, or when the module did not declare it).
 func (h DB[K]) Pool() *pgxpool.Pool {
 	if h.pool == nil {

@@ -43,18 +43,25 @@ func (a *App) newEcho() *echo.Echo {
 	e.Use(answerErrors)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
-		HSTSMaxAge: hstsAge(a.Config.TLS), ReferrerPolicy: "same-origin",
+		ReferrerPolicy: "same-origin",
 	}))
+	e.Use(hsts(a.Config))
 	e.Use(middleware.BodyLimit("32M"))
 	e.Use(checkParams)
 	return e
 }
 
-func hstsAge(tls bool) int {
-	if tls {
-		return 31536000
+// hsts sends Strict-Transport-Security only while a trusted certificate is served: with a
+// self-signed one it would take away the browser's "continue anyway" and lock operators out.
+func hsts(cfg *Config) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if cfg.TLS && cfg.Certificate != nil && cfg.Certificate.Trusted() {
+				c.Response().Header().Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
 	}
-	return 0
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies; otherwise the

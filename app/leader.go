@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Leadership makes one process of many the active one for a piece of work, by holding a
@@ -127,4 +128,17 @@ func (l *Leadership) watch(ctx context.Context, conn *pgx.Conn) error {
 			}
 		}
 	}
+}
+
+// LeaderActive reports whether some process holds the named leadership lock now, by looking
+// for the advisory lock in pg_locks of the jobs database (the alarms module asks it of
+// "dispatcher"). A session advisory lock on a bigint key shows its high half as classid and
+// its low half as objid, with objsubid 1.
+func LeaderActive(ctx context.Context, jobs *pgxpool.Pool, name string) (bool, error) {
+	key := uint64(lockKey(name))
+	var held bool
+	err := jobs.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid = $1::bigint::oid AND objid = $2::bigint::oid)`, int64(key>>32), int64(key&0xffffffff)).Scan(&held)
+	return held, err
 }

@@ -22,9 +22,9 @@ var Roles = []string{RoleManager, RoleIngest, RoleDispatcher, RoleBackup}
 // everything those modules require (each module's Requires, in its module.go), each started
 // after what it requires; `mipo serve --list-roles` prints the whole graph.
 var Topology = map[string][]string{
-	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results"},
-	RoleIngest:     {"ingest"},
-	RoleDispatcher: {"dispatcher"},
+	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls"},
+	RoleIngest:     {"ingest", "tls-serve"},
+	RoleDispatcher: {"dispatcher", "notifier"},
 	RoleBackup:     nil, // its module (backup) does not exist yet: the role is refused until it does
 }
 

@@ -5,19 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Agent is `mipo-scanner run`: it heartbeats, leases jobs one at a time,
+// Agent is `mipo-scanner run`: it heartbeats, leases jobs (up to
+// capacity.MaxJobs at once, all sharing one engine and so its limits),
 // scans, and hands results and completions to the spool, which sends them.
 type Agent struct {
 	client   *Client
 	spool    *Spool
 	capacity Capacity
+	engine   Engine
 	hostname string
 	log      *slog.Logger
 
@@ -41,11 +45,15 @@ var (
 
 func NewAgent(c *Client, sp *Spool, capa Capacity, heartbeat time.Duration, log *slog.Logger) *Agent {
 	host, _ := os.Hostname()
+	if capa.MaxJobs <= 0 {
+		capa.MaxJobs = defaultMaxJobs
+	}
 	a := &Agent{
 		client: c, spool: sp, capacity: capa, hostname: host, log: log,
 		leaseWait: 25 * time.Second, progressEvery: 10 * time.Second,
 		batchMax: 5000, batchEvery: 2 * time.Second, flushTimeout: 5 * time.Second,
 		active: map[string]context.CancelCauseFunc{},
+		engine: NewEngine(Limits{Rate: float64(capa.MaxRate), Concurrency: capa.MaxConcurrency}),
 	}
 	a.heartbeat.Store(int64(heartbeat))
 	sp.onGone = func(id string) { a.stopJob(id, errGone) }
@@ -70,6 +78,7 @@ func (a *Agent) Run(ctx context.Context) {
 		}
 	}
 	a.leaseLoop(ctx)
+	a.engine.Close()
 
 	flush <- struct{}{}
 	deadline := time.Now().Add(a.flushTimeout)
@@ -105,12 +114,24 @@ func (a *Agent) heartbeats(ctx context.Context) {
 	}
 }
 
+// leaseLoop leases while fewer than MaxJobs jobs run, and returns once ctx
+// ended and every running job finished.
 func (a *Agent) leaseLoop(ctx context.Context) {
 	backoff := backoffMin
+	slots := make(chan struct{}, a.capacity.MaxJobs)
+	var running sync.WaitGroup
+	defer running.Wait()
 	for ctx.Err() == nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		release := func() { <-slots }
 		start := time.Now()
 		data, err := a.client.Lease(ctx, a.leaseWait)
 		if err != nil {
+			release()
 			if ctx.Err() == nil {
 				a.log.Warn("lease failed", "err", err, "retry_in", backoff)
 				sleepCtx(ctx, backoff)
@@ -120,6 +141,7 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 		}
 		backoff = backoffMin
 		if data == nil {
+			release()
 			if time.Since(start) < time.Second { // a 204 without waiting: do not spin
 				sleepCtx(ctx, time.Second)
 			}
@@ -128,13 +150,20 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 		id, job, err := decodeLease(data)
 		switch {
 		case err != nil && id == "":
+			release()
 			a.log.Error("lease answer unusable", "err", err)
 			sleepCtx(ctx, backoffMin) // do not spin on a server that keeps sending it
 		case err != nil:
+			release()
 			a.log.Error("job refused", "job", id, "err", err)
 			a.complete(id, completeRequest{Status: "failed", Error: err.Error()})
 		default:
-			a.runJob(ctx, job)
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				defer release()
+				a.runJob(ctx, job)
+			}()
 		}
 	}
 }
@@ -246,13 +275,16 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 		}
 	}()
 
-	stats, err := Scan(ctx, p, &prog, func(o Open) { opens <- o })
+	cpu := startCPUShare(a.engine)
+	stats, err := a.engine.Scan(ctx, p, &prog, func(o Open) { opens <- o })
+	cpuSeconds := cpu.share(stats.Attempts)
 	close(opens)
 	<-batcherDone
 	close(progStop)
 	<-progDone
 
-	c := completeRequest{Status: "done", HostsDone: prog.HostsDone.Load(), PortsProbed: prog.PortsProbed.Load(), Batches: batches}
+	c := completeRequest{Status: "done", HostsDone: prog.HostsDone.Load(), PortsProbed: prog.PortsProbed.Load(), Batches: batches,
+		CPUSeconds: cpuSeconds}
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errGone) || a.spool.Gone(job.ID):
@@ -273,7 +305,8 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 	}
 	a.complete(job.ID, c)
 	log.Info("job finished", "status", c.Status, "error", c.Error, "batches", batches,
-		"open", stats.Open, "closed", stats.Closed, "filtered", stats.Filtered, "attempts", stats.Attempts)
+		"open", stats.Open, "closed", stats.Closed, "filtered", stats.Filtered, "attempts", stats.Attempts,
+		"local_errors", stats.LocalErrors, "cpu_seconds", cpuSeconds)
 }
 
 // progress reports the job's counters; ingest's answer may cancel the job.
@@ -294,6 +327,37 @@ func (a *Agent) progress(ctx context.Context, cancel context.CancelCauseFunc, jo
 		a.log.Info("ingest cancelled the job", "job", job.ID)
 		cancel(errCancelled)
 	}
+}
+
+// cpuShare apportions the process's CPU time to one job: the CPU seconds
+// the process used while the job ran, times the job's share of the
+// connection attempts the engine made meanwhile (jobs running at once split
+// the time by their work; a job alone gets it all).
+type cpuShare struct {
+	engine   Engine
+	cpu      float64
+	attempts uint64
+}
+
+func startCPUShare(e Engine) cpuShare {
+	return cpuShare{engine: e, cpu: processCPUSeconds(), attempts: e.Attempts()}
+}
+
+func (c cpuShare) share(jobAttempts uint64) float64 {
+	used := processCPUSeconds() - c.cpu
+	if all := c.engine.Attempts() - c.attempts; all > jobAttempts && all > 0 {
+		used *= float64(jobAttempts) / float64(all)
+	}
+	return math.Round(used*1e6) / 1e6
+}
+
+// processCPUSeconds is this process's user and system CPU time so far.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // capTo is the job's ask, or the scanner's own limit when the job says 0

@@ -228,3 +228,23 @@ func TestAgentFailsInvalidJob(t *testing.T) {
 		t.Fatalf("complete %+v", c)
 	}
 }
+
+// A long job does not keep a short one waiting: the scanner runs several at
+// once on its one engine, and a completion carries the job's CPU seconds.
+func TestAgentRunsJobsAtOnce(t *testing.T) {
+	const longID = "0e4b3a2c-1d5f-4e6a-8b7c-9d0e1f2a3b4c"
+	short, want := loopbackJob(t)
+	f := newFakeIngest(t)
+	f.queue = []string{strings.Replace(blackholeJob(t, nil), testJobID, longID, 1), short}
+	a := newTestAgent(t, f, t.TempDir())
+	stop := start(a)
+	defer stop()
+	eventually(t, 20*time.Second, "the short job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
+	c, _ := f.completed(testJobID)
+	if got := f.opens(testJobID); !slices.Equal(got, want) || c.Status != "done" || c.CPUSeconds <= 0 {
+		t.Fatalf("short job: stored %v, want %v; complete %+v", got, want, c)
+	}
+	if _, ok := f.completed(longID); ok || !slices.Contains(a.activeJobs(), longID) {
+		t.Fatalf("the long job is not running beside the short one: active %v", a.activeJobs())
+	}
+}

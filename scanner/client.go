@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -60,9 +61,10 @@ func parsePin(pin string) ([]byte, error) {
 	return sum, nil
 }
 
-// newClient checks the server URL and builds the TLS policy: with a pin,
-// exactly the server key whose SPKI hashes to it (chain and name are not
-// checked: the pin is the trust); without one, the system roots. Plain
+// newClient checks the server URL and builds the TLS policy: with a pin, the
+// server key whose SPKI hashes to it (chain and name are not checked: the pin
+// is the trust), or else a certificate the system roots trust for the
+// server's name; without one, the system roots. Plain
 // http:// is refused unless insecureHTTP, which exists for tests.
 func newClient(server, pin, apiKey string, insecureHTTP bool) (*Client, error) {
 	u, err := url.Parse(server)
@@ -86,16 +88,22 @@ func newClient(server, pin, apiKey string, insecureHTTP bool) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc.InsecureSkipVerify = true // replaced by the pin check below
+		tc.InsecureSkipVerify = true // replaced by the pin-or-roots check below
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("server sent no certificate")
 			}
 			got := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
-			if subtle.ConstantTimeCompare(got[:], want) != 1 {
-				return fmt.Errorf("server key sha256//%s does not match the pin", base64.StdEncoding.EncodeToString(got[:]))
+			if subtle.ConstantTimeCompare(got[:], want) == 1 {
+				return nil
 			}
-			return nil
+			// Not the pinned key: the server may have moved from its self-signed certificate
+			// to a trusted one. Accept it if the system roots (or $SSL_CERT_FILE's CA) verify
+			// it for the server's name, so a certificate change never strands a scanner.
+			if verifyChain(cs, u.Hostname()) == nil {
+				return nil
+			}
+			return fmt.Errorf("server key sha256//%s does not match the pin, and the system roots do not trust its certificate", base64.StdEncoding.EncodeToString(got[:]))
 		}
 	}
 	tr := &http.Transport{
@@ -116,6 +124,21 @@ func newClient(server, pin, apiKey string, insecureHTTP bool) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}, nil
+}
+
+// serverRoots is what verifyChain trusts; nil means the system roots, which
+// honour $SSL_CERT_FILE and $SSL_CERT_DIR. Tests set their own.
+var serverRoots *x509.CertPool
+
+// verifyChain checks a server's chain for host, as the default TLS
+// verification would.
+func verifyChain(cs tls.ConnectionState, host string) error {
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter, Roots: serverRoots})
+	return err
 }
 
 // do POSTs body as JSON to path and decodes a 2xx answer into out (if not

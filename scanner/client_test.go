@@ -58,6 +58,14 @@ func TestPinning(t *testing.T) {
 	if err := hb(""); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("no pin, self-signed certificate: %v", err)
 	}
+	// The server moved from the pinned self-signed certificate to one the roots trust: a
+	// stale pin must not strand the scanner.
+	serverRoots = x509.NewCertPool()
+	serverRoots.AddCert(ts.Certificate())
+	defer func() { serverRoots = nil }()
+	if err := hb(otherPin); err != nil {
+		t.Fatalf("stale pin, certificate trusted by the roots: %v", err)
+	}
 }
 
 func TestClientRefusals(t *testing.T) {

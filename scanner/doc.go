@@ -22,13 +22,16 @@
 //     configured capacity) allows, nor the process file-descriptor limit, and
 //     closes every probe socket with a reset so no TIME_WAIT sockets pile up.
 //
-// The scanner runs one job at a time: the capacity it reports (concurrency,
-// rate, file descriptors) is what that one job may use.
+// The scanner runs up to max_jobs jobs at once on one engine: the capacity
+// it reports (concurrency, rate, file descriptors) is what all of them
+// together may use.
 //
 // The wire protocol is described in docs/scanner-protocol.md at the root of
 // the mipo repository. Files: main.go (command line), config.go (stored
 // config and key), protocol.go (wire types, job validation), targets.go
-// (address intervals), scan.go (the connect-scan engine), ratelimit.go,
+// (address intervals), scan.go (what both connect-scan engines share),
+// scan_linux.go (the epoll engine), scan_dial.go (the portable net.Dialer
+// engine), ratelimit.go,
 // metrics.go (/proc), client.go (HTTP and key pinning), spool.go, agent.go
 // (the run loop).
 package main

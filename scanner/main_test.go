@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	if spec := os.Getenv(benchScanEnv); spec != "" {
+		benchScanMain(spec)
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -14,6 +14,7 @@ type Capacity struct {
 	MaxConcurrency int `json:"max_concurrency"`
 	MaxRate        int `json:"max_rate"`
 	FDLimit        int `json:"fd_limit"`
+	MaxJobs        int `json:"max_jobs,omitempty"` // jobs at once, sharing the limits above
 }
 
 type registerRequest struct {
@@ -71,11 +72,12 @@ type wireResult struct {
 }
 
 type completeRequest struct {
-	Status      string `json:"status"` // done, failed or cancelled
-	Error       string `json:"error"`
-	HostsDone   uint64 `json:"hosts_done"`
-	PortsProbed uint64 `json:"ports_probed"`
-	Batches     int    `json:"batches"`
+	Status      string  `json:"status"` // done, failed or cancelled
+	Error       string  `json:"error"`
+	HostsDone   uint64  `json:"hosts_done"`
+	PortsProbed uint64  `json:"ports_probed"`
+	Batches     int     `json:"batches"`
+	CPUSeconds  float64 `json:"cpu_seconds,omitempty"` // this scanner's CPU time for the job
 }
 
 // wireJob is a job exactly as ingest sends it; Job is the checked form.

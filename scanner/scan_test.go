@@ -429,12 +429,24 @@ func TestScanRespectsFDLimit(t *testing.T) {
 	}
 	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
 	lo, hi := ports[0]-min(ports[0]-1, 500), ports[len(ports)-1]+min(65535-ports[len(ports)-1], 500)
+	before := listeningPorts(t, "127.0.0.1", lo, hi)
 	c, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: []PortRange{{lo, hi}}, Concurrency: 5000, Timeout: time.Second})
 	if st.Concurrency > 40 || st.MaxInFlight > 40 || st.LocalErrors != 0 {
 		t.Fatalf("fd budget 40: ran with concurrency %d, %d in flight, %d local errors", st.Concurrency, st.MaxInFlight, st.LocalErrors)
 	}
-	if got, want := c.ports("127.0.0.1"), listeningPorts(t, "127.0.0.1", lo, hi); !slices.Equal(got, want) {
-		t.Fatalf("found %v, want %v", got, want)
+	// Other processes on this machine may open or close ports meanwhile: a
+	// port listening before and after must be found, and no port found that
+	// listened at neither time. (TestFDLimit256 is exact, in a namespace.)
+	got, after := c.ports("127.0.0.1"), listeningPorts(t, "127.0.0.1", lo, hi)
+	for _, p := range before {
+		if slices.Contains(after, p) && !slices.Contains(got, p) {
+			t.Fatalf("found %v, missing %d (listening before %v and after %v)", got, p, before, after)
+		}
+	}
+	for _, p := range got {
+		if !slices.Contains(before, p) && !slices.Contains(after, p) {
+			t.Fatalf("found %v: %d listened neither before %v nor after %v", got, p, before, after)
+		}
 	}
 }
 
@@ -442,10 +454,10 @@ func TestScanRespectsFDLimit(t *testing.T) {
 // sooner than (n - burst) / r. (A lower bound only: it cannot flake.)
 func TestScanRateLimit(t *testing.T) {
 	closed := closedPort(t)
-	lo := max(closed, 1000) - 300
+	lo := max(closed, 1000) - 600
 	start := time.Now()
-	_, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: []PortRange{{lo, lo + 299}}, Concurrency: 50, Rate: 1000, Timeout: time.Second})
-	if el, least := time.Since(start), time.Duration(float64(st.Attempts-10)/1000*float64(time.Second)); el < least {
+	_, st := scanWith(t, ScanParams{Targets: one("127.0.0.1"), Ports: []PortRange{{lo, lo + 599}}, Concurrency: 50, Rate: 1000, Timeout: time.Second})
+	if el, least := time.Since(start), time.Duration(float64(st.Attempts-100)/1000*float64(time.Second)); el < least { // burst: 100
 		t.Fatalf("%d attempts at 1000/s took %v, less than %v", st.Attempts, el, least)
 	}
 }

@@ -326,7 +326,7 @@ func (h *handlers) complete(c echo.Context) error {
 	}
 	now := h.m.Clock.Now()
 	done, err := jobs.Complete(ctx, h.m.JobsDB, j.ID, j.ScannerID, jobs.Completion{Status: in.Status, Error: in.Error,
-		HostsDone: in.HostsDone, PortsProbed: in.PortsProbed, Batches: in.Batches}, now)
+		HostsDone: in.HostsDone, PortsProbed: in.PortsProbed, Batches: in.Batches, CPUSeconds: in.CPUSeconds}, now)
 	if errors.Is(err, jobs.ErrGone) && j.Finished() && j.Status == in.Status {
 		// The same completion again (its answer was lost): finish what the first one began.
 		done, err = j, nil
@@ -344,6 +344,6 @@ func (h *handlers) complete(c echo.Context) error {
 	if err := results.RecordCoverage(ctx, h.m.ResultsDB, cov); err != nil {
 		return err
 	}
-	h.m.Log.Info("job completed", "job", done.ID, "scanner", done.ScannerID, "status", done.Status, "batches", in.Batches)
+	h.m.Log.Info("job completed", "job", done.ID, "scanner", done.ScannerID, "status", done.Status, "batches", in.Batches, "cpu_seconds", in.CPUSeconds)
 	return c.JSON(http.StatusOK, CompleteResponse{})
 }

@@ -227,8 +227,9 @@ func TestTheJobProtocol(t *testing.T) {
 	}
 	accept(batch(2, [2]any{"127.0.0.1", 8000}), false)
 	scannerstest.WantError(t, "a bad status", sc.Post(base+"/complete", map[string]any{"status": "finished"}), http.StatusBadRequest, "invalid_status")
+	scannerstest.WantError(t, "negative CPU seconds", sc.Post(base+"/complete", map[string]any{"status": "done", "batches": 3, "cpu_seconds": -1}), http.StatusBadRequest, "invalid_cpu_seconds")
 	for range 2 { // the second time, as after a lost answer
-		if r := sc.Post(base+"/complete", map[string]any{"status": "done", "hosts_done": 2, "ports_probed": 206, "batches": 3}); r.Status != http.StatusOK {
+		if r := sc.Post(base+"/complete", map[string]any{"status": "done", "hosts_done": 2, "ports_probed": 206, "batches": 3, "cpu_seconds": 0.25}); r.Status != http.StatusOK {
 			t.Fatalf("complete: %d %s", r.Status, r.Body)
 		}
 	}
@@ -252,6 +253,13 @@ func TestTheJobProtocol(t *testing.T) {
 	j, _ := jobs.Get(ctx, e.Srv.App.DB.Jobs, id)
 	if j.Status != jobs.Done || j.Batches == nil || *j.Batches != 3 {
 		t.Fatalf("job after complete: %+v", j)
+	}
+	var fleet scanners.FleetHealth
+	e.Owner.Get("/api/v1/scanners/health").JSON(t, &fleet)
+	for _, s := range fleet.Scanners { // 206 probes in 0.25 CPU seconds
+		if r := s.ProbesPerCPUSecond; s.ID == reg.ScannerID && (r == nil || *r != 824) || s.ID != reg.ScannerID && r != nil {
+			t.Fatalf("fleet health: %s makes %v probes per CPU second", s.Name, r)
+		}
 	}
 	// The scanner list shows active jobs from the jobs database.
 	var list struct{ Items []scanners.Scanner }

@@ -126,11 +126,12 @@ type ResultsResponse struct {
 
 // CompleteRequest is the body of POST /scanner/v1/jobs/{id}/complete.
 type CompleteRequest struct {
-	Status      string `json:"status" doc:"done, failed or cancelled."`
-	Error       string `json:"error" maxlen:"65536"` // kept to its first 2,000 bytes
-	HostsDone   int64  `json:"hosts_done"`
-	PortsProbed int64  `json:"ports_probed"`
-	Batches     int    `json:"batches"`
+	Status      string   `json:"status" doc:"done, failed or cancelled."`
+	Error       string   `json:"error" maxlen:"65536"` // kept to its first 2,000 bytes
+	HostsDone   int64    `json:"hosts_done"`
+	PortsProbed int64    `json:"ports_probed"`
+	Batches     int      `json:"batches"`
+	CPUSeconds  *float64 `json:"cpu_seconds,omitempty" doc:"The scanner's own CPU seconds for the job (optional; older scanners omit it)."`
 }
 
 // CompleteResponse is empty.
@@ -138,6 +139,7 @@ type CompleteResponse struct{}
 
 // Protocol limits.
 const (
+	maxCPUSeconds    = 1e9 // some thirty CPU-years: more is a broken clock, not a job
 	maxBatchResults  = 5000
 	maxResultsBody   = 8 << 20  // 5,000 results are about 0.6 MB
 	maxSmallBody     = 64 << 10 // every other call
@@ -268,6 +270,9 @@ func (r *CompleteRequest) validate() error {
 	}
 	if r.Batches < 0 || r.Batches > 1<<24 {
 		return app.Invalid("batches", "invalid_batches", "batches must be a whole number from 0 to 16777216")
+	}
+	if c := r.CPUSeconds; c != nil && !(*c >= 0 && *c <= maxCPUSeconds) {
+		return app.Invalid("cpu_seconds", "invalid_cpu_seconds", "cpu_seconds must be a number from 0 to 1e9")
 	}
 	if r.HostsDone < 0 || r.PortsProbed < 0 {
 		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")

@@ -139,6 +139,7 @@ type Completion struct {
 	HostsDone   int64
 	PortsProbed int64
 	Batches     int
+	CPUSeconds  *float64 // the scanner's own CPU time for the job; nil: it did not say
 }
 
 // Complete ends a job the scanner holds. It returns the job as it now is.
@@ -148,9 +149,9 @@ func Complete(ctx context.Context, db app.Querier, id, scannerID string, c Compl
 	}
 	j, err := scan(db.QueryRow(ctx, `
 		UPDATE jobs SET status = $3, error = $4, hosts_done = GREATEST(hosts_done, $5), ports_probed = GREATEST(ports_probed, $6),
-			batches = $7, progress_at = $8, finished_at = $8
+			batches = $7, progress_at = $8, finished_at = $8, cpu_seconds = $9
 		WHERE id = $1 AND scanner_id = $2 AND status IN ('leased', 'running')
-		RETURNING `+columns, id, scannerID, c.Status, c.Error, c.HostsDone, c.PortsProbed, c.Batches, now))
+		RETURNING `+columns, id, scannerID, c.Status, c.Error, c.HostsDone, c.PortsProbed, c.Batches, now, c.CPUSeconds))
 	if errors.Is(err, ErrNotFound) {
 		return nil, gone(ctx, db, id)
 	}

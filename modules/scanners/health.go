@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
+	"mipo/modules/jobs"
 )
 
 // HealthQuery is the window of the fleet health page.
@@ -32,6 +33,8 @@ type ScannerHealth struct {
 	Scanner
 	Stale  bool           `json:"stale" doc:"Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check)."`
 	Series []MetricsPoint `json:"series" doc:"Its metrics over the window, in buckets."`
+	// ProbesPerCPUSecond is what scanning costs the scanner's host.
+	ProbesPerCPUSecond *float64 `json:"probes_per_cpu_second" doc:"Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did."`
 }
 
 // maxFleet bounds how many scanners the health page shows.
@@ -57,6 +60,10 @@ func (h *handlers) health(c echo.Context) error {
 		return err
 	}
 	from := now.Add(-time.Duration(hours) * time.Hour)
+	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
+	if err != nil {
+		return err
+	}
 	bucket := time.Duration(hours) * time.Hour / 48
 	rows, err := h.pool().Query(ctx, `
 		SELECT scanner_id::text, date_bin($3::interval, at, $1) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,
@@ -88,6 +95,9 @@ func (h *handlers) health(c echo.Context) error {
 			out.Disabled++
 		}
 		sh := ScannerHealth{Scanner: *s, Series: points[s.ID]}
+		if r, ok := perCPU[s.ID]; ok {
+			sh.ProbesPerCPUSecond = &r
+		}
 		if sh.Series == nil {
 			sh.Series = []MetricsPoint{}
 		}

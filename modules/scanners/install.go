@@ -135,12 +135,6 @@ func elfArch(r io.ReaderAt) (string, error) {
 	return "", fmt.Errorf("unknown machine %s", f.Machine)
 }
 
-var certCache struct {
-	sync.Mutex
-	pin string
-	ok  bool
-}
-
 // ProvisioningPin is the pin a provisioning command carries: MIPO_PROVISIONING_PIN, else the
 // pin of mipo's own certificate when mipo serves TLS with a self-signed one, else "" (scanners
 // then trust the system roots).
@@ -154,33 +148,27 @@ func ProvisioningPin(cfg *app.Config) (string, error) {
 	if !cfg.TLS {
 		return "", nil
 	}
-	certCache.Lock()
-	defer certCache.Unlock()
-	if certCache.ok {
-		return certCache.pin, nil
-	}
-	cert, err := app.EnsureCertificate(cfg.DataDir)
-	if err != nil {
-		return "", err
-	}
-	pin := ""
-	if app.SelfSigned(cert) {
-		if pin, err = app.CertificatePin(cert); err != nil {
+	// The certificate served now (the tls module replaces it at run time), else the data
+	// directory's, for a process that has not started listening.
+	cert := cfg.Certificate.Load()
+	if cert == nil {
+		c, err := app.EnsureCertificate(cfg.DataDir)
+		if err != nil {
 			return "", err
 		}
+		cert = &c
 	}
-	certCache.pin, certCache.ok = pin, true
-	return pin, nil
+	if !app.SelfSigned(*cert) {
+		return "", nil
+	}
+	return app.CertificatePin(*cert)
 }
 
-// ResetCaches forgets the cached binary checksum and certificate pin (tests that switch them).
+// ResetCaches forgets the cached binary checksum (tests that switch binaries).
 func ResetCaches() {
 	binaryCache.Lock()
 	binaryCache.stamp, binaryCache.bin = "", nil
 	binaryCache.Unlock()
-	certCache.Lock()
-	certCache.pin, certCache.ok = "", false
-	certCache.Unlock()
 }
 
 var (

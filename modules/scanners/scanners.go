@@ -145,6 +145,32 @@ func Get(ctx context.Context, db app.Querier, id string) (*Scanner, error) {
 	return scanScanner(db.QueryRow(ctx, `SELECT `+scannerColumns+` FROM scanners s WHERE s.id = $1`, id))
 }
 
+// RegisteredAt is when a scanner registered: the tls module works out from it which
+// certificate pin the scanner was given.
+type RegisteredAt struct {
+	ID           string
+	Name         string
+	RegisteredAt time.Time
+}
+
+// Registrations lists every scanner's registration time, by name.
+func Registrations(ctx context.Context, db app.Querier) ([]RegisteredAt, error) {
+	rows, err := db.Query(ctx, `SELECT id, name, registered_at FROM scanners ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RegisteredAt
+	for rows.Next() {
+		var r RegisteredAt
+		if err := rows.Scan(&r.ID, &r.Name, &r.RegisteredAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // Healthy returns the scanners among ids that may be given work now: enabled and online, each
 // with the capacity its last heartbeat reported. nil ids means every scanner. The order is by
 // name.

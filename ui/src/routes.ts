@@ -5,6 +5,12 @@
 import type { Component } from 'svelte';
 import type { HelpPage, NavGroup } from './lib/help';
 import accountHelp from './pages/account/help';
+import alarmHelp from './pages/alarm/help';
+import alarmChannelsHelp from './pages/alarm-channels/help';
+import alarmDeliveriesHelp from './pages/alarm-deliveries/help';
+import alarmRoutesHelp from './pages/alarm-routes/help';
+import alarmRulesHelp from './pages/alarm-rules/help';
+import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
 import diffHelp from './pages/diff/help';
 import exclusionsHelp from './pages/exclusions/help';
@@ -23,6 +29,7 @@ import rolesHelp from './pages/roles/help';
 import scansHelp from './pages/scans/help';
 import schedulesHelp from './pages/schedules/help';
 import settingsHelp from './pages/settings/help';
+import tlsHelp from './pages/tls/help';
 import setupHelp from './pages/setup/help';
 import subnetGroupsHelp from './pages/subnet-groups/help';
 import subnetsHelp from './pages/subnets/help';
@@ -88,6 +95,17 @@ export const routes: RouteDef[] = [
   { path: '/scanner-groups', component: () => import('./pages/scanner-groups/ScannerGroups.svelte'), access: 'signed-in', help: scannerGroupsHelp, scopes: ['scanners:view'], nav: { group: 'Scanners', label: 'Scanner groups' } },
   { path: '/scanners/firewall', component: () => import('./pages/scanner-firewall/Firewall.svelte'), access: 'signed-in', help: scannerFirewallHelp, scopes: ['scanners:manage'], nav: { group: 'Scanners', label: 'Firewall allowlist' } },
   { path: '/scanners/:id', component: () => import('./pages/scanner/Scanner.svelte'), access: 'signed-in', help: scannerHelp },
+  { path: '/alarms', component: () => import('./pages/alarms/Alarms.svelte'), access: 'signed-in', help: alarmsHelp,
+    scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Alarms' } },
+  { path: '/alarms/rules', component: () => import('./pages/alarm-rules/AlarmRules.svelte'), access: 'signed-in', help: alarmRulesHelp,
+    scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Rules' } },
+  { path: '/alarms/channels', component: () => import('./pages/alarm-channels/AlarmChannels.svelte'), access: 'signed-in', help: alarmChannelsHelp,
+    scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Channels' } },
+  { path: '/alarms/routes', component: () => import('./pages/alarm-routes/AlarmRoutes.svelte'), access: 'signed-in', help: alarmRoutesHelp,
+    scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Routes' } },
+  { path: '/alarms/deliveries', component: () => import('./pages/alarm-deliveries/AlarmDeliveries.svelte'), access: 'signed-in', help: alarmDeliveriesHelp,
+    scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Delivery log' } },
+  { path: '/alarms/:id', component: () => import('./pages/alarm/Alarm.svelte'), access: 'signed-in', help: alarmHelp },
   { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,
     scopes: ['audit:view'], nav: { group: 'Audit', label: 'Audit log' } },
   { path: '/users', component: () => import('./pages/users/Users.svelte'), access: 'signed-in', help: usersHelp,
@@ -96,6 +114,8 @@ export const routes: RouteDef[] = [
     scopes: ['roles:view'], nav: { group: 'Administration', label: 'Roles and scopes' } },
   { path: '/settings', component: () => import('./pages/settings/Settings.svelte'), access: 'signed-in', help: settingsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Settings' } },
+  { path: '/tls', component: () => import('./pages/tls/Tls.svelte'), access: 'signed-in', help: tlsHelp,
+    scopes: ['settings:view'], nav: { group: 'Administration', label: 'TLS certificate' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
   { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
   { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },

@@ -4,6 +4,305 @@
  */
 
 export interface paths {
+    "/api/v1/alarm-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notification channels: webhooks, Slack, email and syslog; never their secrets */
+        get: operations["get_alarm_channels"];
+        put?: never;
+        /** Create a channel; a webhook's signing secret is generated and shown once */
+        post: operations["post_alarm_channels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One channel */
+        get: operations["get_alarm_channels_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a channel and its routes */
+        delete: operations["delete_alarm_channels_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a channel, or enable it again; a secret left empty is kept */
+        patch: operations["patch_alarm_channels_by_id"];
+        trace?: never;
+    };
+    "/api/v1/alarm-channels/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a webhook channel a new signing secret, shown once; the old one stops signing at once */
+        post: operations["post_alarm_channels_by_id_rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a real test message through the channel now and say how it went (it is in the delivery log too) */
+        post: operations["post_alarm_channels_by_id_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The delivery log: every attempt with its status code, latency and error, newest first (read-only) */
+        get: operations["get_alarm_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Routes: which transitions of which severities and rules go to which channel */
+        get: operations["get_alarm_routes"];
+        put?: never;
+        /** Create a route */
+        post: operations["post_alarm_routes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-routes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a route */
+        delete: operations["delete_alarm_routes_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a route; absent fields are left as they are */
+        patch: operations["patch_alarm_routes_by_id"];
+        trace?: never;
+    };
+    "/api/v1/alarm-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in alarm rules, each with its defaults and the override in force */
+        get: operations["get_alarm_rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alarm rule */
+        get: operations["get_alarm_rules_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Override a rule's severity, thresholds or escalation window, disable it, or reset it to its defaults
+         * @description Built-in rules cannot be deleted; disable one instead.
+         */
+        patch: operations["patch_alarm_rules_by_id"];
+        trace?: never;
+    };
+    "/api/v1/alarm-snoozes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Snoozes (maintenance windows), latest ending first */
+        get: operations["get_alarm_snoozes"];
+        put?: never;
+        /** Snooze a rule or one alarm key until a time, with a reason: its alarms still open but notify nobody */
+        post: operations["post_alarm_snoozes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarm-snoozes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a snooze now */
+        delete: operations["delete_alarm_snoozes_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List alarms, newest activity first, filtered by state, severity, rule, component or text */
+        get: operations["get_alarms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge several alarms with one comment; alarms that are not open are skipped */
+        post: operations["post_alarms_acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many alarms are open and acknowledged (the count in the navigation) */
+        get: operations["get_alarms_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alarm with its timeline: opened, escalated, acknowledged, resolved, and where each was sent */
+        get: operations["get_alarms_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an open alarm: someone is on it; it stops escalating */
+        post: operations["post_alarms_by_id_acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve an alarm by hand, for faults whose recovery sends no event */
+        post: operations["post_alarms_by_id_resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -1385,6 +1684,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The certificate mipo serves, the ones before it, and the public FQDN it should cover */
+        get: operations["get_tls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Configure ACME issuance and renewal; credentials are stored sealed */
+        put: operations["put_tls_acme"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The DNS provider credentials, decrypted (an audited read) */
+        get: operations["get_tls_acme_credentials"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/acme/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run an issuance attempt now; the attempt is recorded whether it succeeds or fails */
+        post: operations["post_tls_acme_issue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/certificate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Serve an uploaded PEM certificate chain and key, after checking them
+         * @description Checks, in order: PEM, key type and size, key matches the first certificate, chain order, validity dates, chain reaches a trusted root, names cover the public FQDN. Each failure has its own error code.
+         */
+        post: operations["post_tls_certificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/self-signed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Serve a new self-signed certificate for the public FQDN (on the previous self-signed key, so scanner pins stay valid) */
+        post: operations["post_tls_self_signed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tls/stale-pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scanners that hold the pin of a self-signed certificate no longer served */
+        get: operations["get_tls_stale_pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -1614,6 +2035,331 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        "alarms.Alarm": {
+            id: string;
+            /** @description rule id and subject: repeats of an unresolved alarm with this key bump it. */
+            key: string;
+            rule_id: string;
+            component: string;
+            subject: string;
+            severity: string;
+            /** @description open, acknowledged or resolved. */
+            state: string;
+            summary: string;
+            detail: unknown;
+            /** @description How many times the fault was reported while this occurrence was unresolved. */
+            count: number;
+            escalations: number;
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            acknowledged_at: string | null;
+            acknowledged_by: string;
+            resolved_at: string | null;
+            /** @description The earlier occurrence of the same key, resolved before this one opened. */
+            previous_id: string | null;
+        };
+        "alarms.AlarmDetail": {
+            id: string;
+            /** @description rule id and subject: repeats of an unresolved alarm with this key bump it. */
+            key: string;
+            rule_id: string;
+            component: string;
+            subject: string;
+            severity: string;
+            /** @description open, acknowledged or resolved. */
+            state: string;
+            summary: string;
+            detail: unknown;
+            /** @description How many times the fault was reported while this occurrence was unresolved. */
+            count: number;
+            escalations: number;
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** Format: date-time */
+            acknowledged_at: string;
+            acknowledged_by: string;
+            /** Format: date-time */
+            resolved_at: string;
+            /** @description The earlier occurrence of the same key, resolved before this one opened. */
+            previous_id: string;
+            rule_name: string;
+            timeline: components["schemas"]["alarms.Transition"][];
+        };
+        "alarms.BulkAcknowledge": {
+            /** @description 1 to 500 alarm ids. */
+            ids: string[];
+            comment?: string;
+        };
+        "alarms.BulkResult": {
+            acknowledged: components["schemas"]["alarms.Alarm"][];
+            /** @description Alarms already acknowledged or resolved. */
+            skipped: number;
+        };
+        "alarms.Channel": {
+            id: string;
+            name: string;
+            /** @description webhook, slack, email or syslog. */
+            kind: string;
+            enabled: boolean;
+            webhook?: components["schemas"]["alarms.WebhookConfig"];
+            slack?: components["schemas"]["alarms.SlackConfig"];
+            email?: components["schemas"]["alarms.EmailConfig"];
+            syslog?: components["schemas"]["alarms.SyslogConfig"];
+            has_secret: boolean;
+            /** @description Why mipo disabled it (a webhook answering 410 Gone), if it did. */
+            disabled_reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "alarms.ChannelInput": {
+            name: string;
+            kind: string;
+            enabled?: boolean;
+            webhook?: components["schemas"]["alarms.WebhookConfig"];
+            slack?: components["schemas"]["alarms.SlackConfig"];
+            email?: components["schemas"]["alarms.EmailConfig"];
+            syslog?: components["schemas"]["alarms.SyslogConfig"];
+        };
+        "alarms.ChannelUpdate": {
+            name?: string;
+            enabled?: boolean;
+            webhook?: components["schemas"]["alarms.WebhookConfig"];
+            slack?: components["schemas"]["alarms.SlackConfig"];
+            email?: components["schemas"]["alarms.EmailConfig"];
+            syslog?: components["schemas"]["alarms.SyslogConfig"];
+        };
+        "alarms.Comment": {
+            /** @description Up to 1000 characters, kept in the timeline. */
+            comment?: string;
+        };
+        "alarms.CreatedChannel": {
+            id: string;
+            name: string;
+            /** @description webhook, slack, email or syslog. */
+            kind: string;
+            enabled: boolean;
+            webhook?: components["schemas"]["alarms.WebhookConfig"];
+            slack?: components["schemas"]["alarms.SlackConfig"];
+            email?: components["schemas"]["alarms.EmailConfig"];
+            syslog?: components["schemas"]["alarms.SyslogConfig"];
+            has_secret: boolean;
+            /** @description Why mipo disabled it (a webhook answering 410 Gone), if it did. */
+            disabled_reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description whsec_…: the key receivers verify webhook-signature with. Shown once. */
+            signing_secret?: string;
+            /** @description Made with the first channel of an install: its critical and major alarms. */
+            default_route?: components["schemas"]["alarms.Route"];
+        };
+        "alarms.Delivery": {
+            id: number;
+            /** @description The notification's webhook-id; the same on each retry. Null for a test. */
+            message_id: string | null;
+            channel_id: string;
+            channel_name: string;
+            alarm_id: string | null;
+            /** @description alarm.opened, alarm.escalated, alarm.acknowledged, alarm.resolved, or test. */
+            kind: string;
+            /** Format: date-time */
+            at: string;
+            attempt: number;
+            ok: boolean;
+            status_code: number;
+            latency_ms: number;
+            error: string;
+        };
+        "alarms.EmailConfig": {
+            host: string;
+            /** @description 587 for STARTTLS, 465 for implicit TLS, 25 for none. */
+            port: number;
+            /** @description starttls, tls (implicit) or none. */
+            security: string;
+            username?: string;
+            /** @description Write only; sealed at rest. */
+            password?: string;
+            from: string;
+            to: string[];
+            /** @description PEM certificates to trust for the server besides the system's (a private CA). */
+            ca_pem?: string;
+        };
+        "alarms.NewChannel": {
+            id: string;
+            name: string;
+            /** @description webhook, slack, email or syslog. */
+            kind: string;
+            enabled: boolean;
+            webhook?: components["schemas"]["alarms.WebhookConfig"];
+            slack?: components["schemas"]["alarms.SlackConfig"];
+            email?: components["schemas"]["alarms.EmailConfig"];
+            syslog?: components["schemas"]["alarms.SyslogConfig"];
+            has_secret: boolean;
+            /** @description Why mipo disabled it (a webhook answering 410 Gone), if it did. */
+            disabled_reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description whsec_…: the key receivers verify webhook-signature with. Shown once. */
+            signing_secret?: string;
+        };
+        "alarms.OpenCount": {
+            open: number;
+            acknowledged: number;
+            /** @description Open alarms per severity. */
+            by_severity: {
+                [key: string]: number;
+            };
+        };
+        "alarms.Route": {
+            id: string;
+            name: string;
+            channel_id: string;
+            channel_name: string;
+            /** @description opened, escalated, acknowledged, resolved; empty means all. */
+            transitions: string[];
+            /** @description critical, major, minor, warning, info; empty means all. */
+            severities: string[];
+            /** @description Rule ids; empty means all. */
+            rules: string[];
+            enabled: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "alarms.RouteInput": {
+            name: string;
+            channel_id: string;
+            transitions?: string[];
+            severities?: string[];
+            rules?: string[];
+            enabled?: boolean;
+        };
+        "alarms.RouteUpdate": {
+            name?: string;
+            channel_id?: string;
+            transitions?: string[];
+            severities?: string[];
+            rules?: string[];
+            enabled?: boolean;
+        };
+        "alarms.RuleUpdate": {
+            /** @description critical, major, minor, warning or info. */
+            severity?: string;
+            disabled?: boolean;
+            /** @description Values for the rule's thresholds; names it does not have are refused. */
+            thresholds?: {
+                [key: string]: number;
+            };
+            /** @description 0 to 10080 (a week); 0 never escalates. */
+            escalate_after_minutes?: number;
+            /** @description Drop the override: the rule's defaults apply again. */
+            reset?: boolean;
+        };
+        "alarms.RuleView": {
+            id: string;
+            name: string;
+            /** @description The part of mipo the alarm is about: database, scanner, dispatcher, ingest, tls, backup, dns, notifications. */
+            component: string;
+            description: string;
+            /** @description Event types that open the alarm, or bump it if it is open. */
+            fire_on: string[];
+            /** @description Event types that resolve it. */
+            resolve_on: string[];
+            default_severity: string;
+            default_thresholds: {
+                [key: string]: number;
+            };
+            /** @description The severity a new alarm of this rule opens with. */
+            severity: string;
+            /** @description A disabled rule opens no alarms; its recovery events still resolve open ones. */
+            disabled: boolean;
+            thresholds: {
+                [key: string]: number;
+            };
+            /** @description An alarm still open (not acknowledged) this long moves one severity up, and again after each further window; 0 never. */
+            escalate_after_minutes: number;
+            default_escalate_after_minutes: number;
+            overridden: boolean;
+            updated_at: string | null;
+        };
+        "alarms.SlackConfig": {
+            /** @description The incoming webhook URL (write only). */
+            url?: string;
+            /** @description The URL's host, to recognise it. */
+            url_host?: string;
+        };
+        "alarms.Snooze": {
+            id: string;
+            /** @description The rule snoozed, or empty when a key is. */
+            rule_id: string;
+            /** @description The alarm key snoozed, or empty when a rule is. */
+            alarm_key: string;
+            /** Format: date-time */
+            until: string;
+            reason: string;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        "alarms.SnoozeInput": {
+            rule_id?: string;
+            alarm_key?: string;
+            /**
+             * Format: date-time
+             * @description When notifications start again, RFC 3339, within 30 days.
+             */
+            until: string;
+            /** @description Why, for the timeline and the audit log (a maintenance ticket, say). */
+            reason: string;
+        };
+        "alarms.SyslogConfig": {
+            /** @description host:port of the syslog receiver. */
+            address: string;
+            /** @description tcp or tls. */
+            transport: string;
+            /** @description PEM certificates to trust for TLS besides the system's. */
+            ca_pem?: string;
+            /** @description APP-NAME of each message (default mipo). */
+            app_name?: string;
+        };
+        "alarms.TestResult": {
+            ok: boolean;
+            /** @description The receiver's HTTP status, or SMTP reply code; 0 when it did not answer. */
+            status_code: number;
+            error: string;
+            latency_ms: number;
+            /** @description The webhook-id (or Message-ID) the test message carried. */
+            message_id: string;
+        };
+        "alarms.Transition": {
+            id: number;
+            alarm_id: string;
+            /** Format: date-time */
+            at: string;
+            /** @description opened, escalated, acknowledged or resolved. */
+            kind: string;
+            severity: string;
+            actor: string;
+            comment: string;
+            /** @description Routed into the notification outbox. */
+            queued: boolean;
+            /** @description What routing did with it: how many channels, or why none (snoozed, no route). */
+            note: string;
+        };
+        "alarms.WebhookConfig": {
+            /** @description http or https URL that receives a POST per notification. */
+            url: string;
+        };
         "app.Error": {
             code: string;
             message: string;
@@ -1622,6 +2368,30 @@ export interface components {
         };
         "app.ErrorBody": {
             error: components["schemas"]["app.Error"] | null;
+        };
+        "app.Page_alarms.Alarm": {
+            items: components["schemas"]["alarms.Alarm"][];
+            next_cursor?: string;
+        };
+        "app.Page_alarms.Channel": {
+            items: components["schemas"]["alarms.Channel"][];
+            next_cursor?: string;
+        };
+        "app.Page_alarms.Delivery": {
+            items: components["schemas"]["alarms.Delivery"][];
+            next_cursor?: string;
+        };
+        "app.Page_alarms.Route": {
+            items: components["schemas"]["alarms.Route"][];
+            next_cursor?: string;
+        };
+        "app.Page_alarms.RuleView": {
+            items: components["schemas"]["alarms.RuleView"][];
+            next_cursor?: string;
+        };
+        "app.Page_alarms.Snooze": {
+            items: components["schemas"]["alarms.Snooze"][];
+            next_cursor?: string;
         };
         "app.Page_audit.AuditRecord": {
             items: components["schemas"]["audit.AuditRecord"][];
@@ -2220,6 +2990,8 @@ export interface components {
             hosts_done: number;
             ports_probed: number;
             batches: number;
+            /** @description The scanner's own CPU seconds for the job (optional; older scanners omit it). */
+            cpu_seconds?: number;
         };
         "ingest.CompleteResponse": Record<string, never>;
         "ingest.HeartbeatMetrics": {
@@ -2739,6 +3511,8 @@ export interface components {
             stale: boolean;
             /** @description Its metrics over the window, in buckets. */
             series: components["schemas"]["scanners.MetricsPoint"][];
+            /** @description Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did. */
+            probes_per_cpu_second: number | null;
         };
         "scanners.Update": {
             name?: string;
@@ -2886,6 +3660,112 @@ export interface components {
             /** @description Host name and optional port mipo is reached at, such as mipo.example.com or mipo.example.com:8443. Empty: the request's host. */
             public_fqdn: string;
         };
+        "tls.ACME": {
+            /** @description Whether mipo obtains and renews its certificate by ACME. */
+            enabled: boolean;
+            /** @description The ACME directory, such as https://acme-v02.api.letsencrypt.org/directory. */
+            directory_url: string;
+            /** @description The account's contact address. */
+            email: string;
+            /** @description http-01 (the CA fetches a token from this mipo on port 80) or dns-01 (a TXT record through the DNS provider). */
+            challenge: string;
+            /** @description For dns-01: cloudflare, route53 or ovh. */
+            dns_provider: string;
+            /** @description Whether DNS provider credentials are stored (sealed). */
+            credentials_set: boolean;
+            /** @description The ACME account, once registered. */
+            account_uri: string;
+            /** @description When the next issuance or renewal attempt is due. */
+            next_attempt_at: string | null;
+            /** @description Failed attempts since the last success; retries back off. */
+            failures: number;
+        };
+        "tls.ACMEInput": {
+            enabled: boolean;
+            directory_url: string;
+            email: string;
+            challenge: string;
+            dns_provider: string;
+            /** @description cloudflare: api_token [, base_url]. route53: access_key_id, secret_access_key, region, hosted_zone_id [, endpoint]. ovh: endpoint, application_key, application_secret, consumer_key. */
+            credentials?: {
+                [key: string]: string;
+            };
+        };
+        "tls.Attempt": {
+            id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string;
+            ok: boolean;
+            error: string;
+            certificate_id: string | null;
+        };
+        "tls.ChainLink": {
+            subject: string;
+            issuer: string;
+            /** Format: date-time */
+            not_after: string;
+        };
+        "tls.Info": {
+            id: string;
+            /** @description self-signed, uploaded or acme. */
+            source: string;
+            /** @description Whether mipo serves this certificate now. */
+            active: boolean;
+            subject: string;
+            /** @description The DNS names and addresses the certificate covers. */
+            names: string[];
+            issuer: string;
+            /** @description Serial number, hexadecimal. */
+            serial: string;
+            /** Format: date-time */
+            not_before: string;
+            /** Format: date-time */
+            not_after: string;
+            /** @description SHA-256 of the leaf certificate, hexadecimal. */
+            fingerprint: string;
+            /** @description sha256//BASE64 of the public key: what scanners pin while the certificate is self-signed. */
+            pin: string;
+            self_signed: boolean;
+            /** @description The leaf first, then each issuer the chain carries. */
+            chain: components["schemas"]["tls.ChainLink"][];
+            /** Format: date-time */
+            created_at: string;
+        };
+        "tls.Overview": {
+            /** @description The certificate served now. */
+            active: components["schemas"]["tls.Info"] | null;
+            /** @description The latest certificates, newest first, the active one included. */
+            certificates: components["schemas"]["tls.Info"][];
+            /** @description The public FQDN setting; empty: the request's host is used. */
+            public_fqdn: string;
+            /** @description Whether Strict-Transport-Security is sent: only while a trusted (not self-signed) certificate is served. */
+            hsts: boolean;
+            /** @description The ACME configuration; null until configured. */
+            acme: components["schemas"]["tls.ACME"] | null;
+            /** @description The latest ACME attempts, newest first. */
+            attempts: components["schemas"]["tls.Attempt"][];
+        };
+        "tls.StalePin": {
+            scanner_id: string;
+            name: string;
+            /** @description The pin the scanner was given. */
+            pin: string;
+            /** Format: date-time */
+            registered_at: string;
+        };
+        "tls.StalePins": {
+            /** @description The pin of the certificate served now; empty when it is not self-signed (scanners then need no pin). */
+            current_pin: string;
+            items: components["schemas"]["tls.StalePin"][];
+        };
+        "tls.Upload": {
+            /** @description PEM certificate chain: the server certificate first, then each intermediate. */
+            certificate: string;
+            /** @description PEM private key (PKCS#8, PKCS#1 or EC), unencrypted. */
+            key: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2895,6 +3775,785 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_alarm_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.Channel"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarm_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.ChannelInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.CreatedChannel"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_channels_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Channel"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alarm_channels_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_alarm_channels_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.ChannelUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Channel"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarm_channels_by_id_rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.NewChannel"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarm_channels_by_id_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.TestResult"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                cursor?: string;
+                channel_id?: string;
+                alarm_id?: string;
+                /** @description true for delivered attempts, false for failed ones. */
+                ok?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.Delivery"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_routes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.Route"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarm_routes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.RouteInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Route"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alarm_routes_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_alarm_routes_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.RouteUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Route"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.RuleView"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_rules_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.RuleView"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_alarm_rules_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.RuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.RuleView"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarm_snoozes: {
+        parameters: {
+            query?: {
+                /** @description Only snoozes that have not ended. */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.Snooze"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarm_snoozes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.SnoozeInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Snooze"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alarm_snoozes_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarms: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description open, acknowledged, resolved, or unresolved (open and acknowledged). */
+                state?: string;
+                /** @description One severity, or several separated by commas. */
+                severity?: string;
+                /** @description A rule id. */
+                rule?: string;
+                component?: string;
+                /** @description Text in the summary, key or subject. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_alarms.Alarm"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarms_acknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.BulkAcknowledge"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.BulkResult"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarms_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.OpenCount"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alarms_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.AlarmDetail"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarms_by_id_acknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.Comment"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Alarm"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_alarms_by_id_resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["alarms.Comment"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["alarms.Alarm"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_audit: {
         parameters: {
             query?: {
@@ -6777,6 +8436,219 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Version_config.TemplateSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Overview"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_tls_acme: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["tls.ACMEInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.ACME"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls_acme_credentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_acme_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Attempt"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["tls.Upload"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Info"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_tls_self_signed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.Info"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_tls_stale_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["tls.StalePins"];
                 };
             };
             /** @description An error in the one error shape */

@@ -13,7 +13,8 @@ export default help({
   fields: [
     { name: 'Status', description: 'online, offline or disabled; late: online, but its last heartbeat is over 2 minutes old (it goes offline at the next check).' },
     { name: 'CPU, Memory, Network', description: 'The curve over the chosen window, averaged in buckets, and the last heartbeat’s value.' },
-    { name: 'Jobs', description: 'The jobs it holds now.' },
+    { name: 'Probes / CPU-s', description: 'Probes per CPU second of mipo-scanner itself, over the jobs it finished in the window: what scanning costs its host. Empty for a scanner whose jobs did not report their CPU time (older versions).' },
+    { name: 'Jobs', description: 'The jobs it holds now (several at once, up to its max_jobs, sharing its capacity).' },
   ],
   howto: [{ title: 'Look further back', steps: ['Choose a longer Window; the page refreshes every 15 seconds.'] }],
   gotchas: ['Network I/O is the whole host’s (all interfaces but loopback), not only mipo-scanner’s.'],

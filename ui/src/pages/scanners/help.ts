@@ -8,6 +8,7 @@ export default help({
   about: [
     'A scanner is mipo-scanner, one static binary built from the Go standard library only, running on a host inside a network you want to see from. It talks only to mipo’s ingest API, never updates itself, and keeps every result on disk until mipo acknowledged it.',
     'Adding a scanner makes a provisioning token and a one-line command. Run it on the host: it downloads mipo-scanner from this mipo, checks its SHA-256, exchanges the token for the scanner’s own API key and installs the systemd service.',
+    'A scanner’s default capacity fits a small machine (one core, 512 MiB): 2,000 connection attempts in flight (about 11 MiB of memory; silent addresses are probed at 2,000 per second with a 1 s timeout) and 20,000 attempts per second (about a fifth of one core, and few enough SYNs for the firewalls on the way), shared by up to 4 jobs at once so a long job does not keep a short one waiting. Change it with register’s --max-concurrency, --max-rate and --max-jobs, or max_concurrency, max_rate and max_jobs in its config.json; a job’s own rate and concurrency never exceed it.',
     'Scanners heartbeat every 60 seconds. Two minutes without one marks a scanner offline and raises the scanner.offline event; the next heartbeat marks it online again.',
   ],
   scopes: [
@@ -38,6 +39,7 @@ export default help({
     'The command holds the token and is shown once. If it is lost, revoke the token and make another.',
     'The command uses the public FQDN setting (Administration → Settings), or the address you browse with: the scanner’s host must reach it.',
     'Without a binding, a scanner is bound to the address it registered from; change it on its page if it sits behind changing NAT.',
+    'The command carries the certificate pin only while mipo’s certificate is self-signed. When the certificate changes to another key, a notice above the list names the scanners that hold the old pin: they keep working only if their host trusts the new certificate.',
   ],
-  api: ['GET /api/v1/scanners', 'POST /api/v1/scanners/tokens', 'GET /api/v1/scanners/tokens', 'DELETE /api/v1/scanners/tokens/{id}', 'GET /api/v1/scanners/install'],
+  api: ['GET /api/v1/scanners', 'POST /api/v1/scanners/tokens', 'GET /api/v1/scanners/tokens', 'DELETE /api/v1/scanners/tokens/{id}', 'GET /api/v1/scanners/install', 'GET /api/v1/tls/stale-pins'],
 });

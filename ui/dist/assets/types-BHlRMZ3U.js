@@ -1,0 +1,1 @@
+var e=[`critical`,`major`,`minor`,`warning`,`info`],t=[`opened`,`escalated`,`acknowledged`,`resolved`];function n(e){return e===`critical`||e===`major`?`badge bad`:e===`minor`||e===`warning`?`badge warn`:`badge`}function r(e){return e===`open`?`badge bad`:e===`acknowledged`?`badge warn`:`badge ok`}export{r as i,t as n,n as r,e as t};
