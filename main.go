@@ -7,8 +7,10 @@ import (
 
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
+	_ "mipo/modules/backup"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/oidc"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/results"
 	_ "mipo/modules/scanners"

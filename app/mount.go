@@ -85,6 +85,16 @@ func (m *Mount) OnStop(fn func(context.Context) error) {
 	m.app.stops = append(m.app.stops, hook{m.Module, fn})
 }
 
+// Databases returns the process's three pools together, for a module whose work is all of them
+// at once (backup copies and restores every database). It is nil unless the module declared
+// all three.
+func (m *Mount) Databases() *Databases {
+	if !m.ConfigDB.Declared() || !m.ResultsDB.Declared() || !m.JobsDB.Declared() {
+		return nil
+	}
+	return m.app.DB
+}
+
 // ProvideGuard installs the guard of a kind (GuardUser, GuardScanner) for every route.
 func (m *Mount) ProvideGuard(kind string, g GuardFunc) {
 	m.app.guards[kind] = g

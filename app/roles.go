@@ -22,10 +22,10 @@ var Roles = []string{RoleManager, RoleIngest, RoleDispatcher, RoleBackup}
 // everything those modules require (each module's Requires, in its module.go), each started
 // after what it requires; `mipo serve --list-roles` prints the whole graph.
 var Topology = map[string][]string{
-	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls"},
+	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls", "oidc", "backup"},
 	RoleIngest:     {"ingest", "tls-serve"},
 	RoleDispatcher: {"dispatcher", "notifier"},
-	RoleBackup:     nil, // its module (backup) does not exist yet: the role is refused until it does
+	RoleBackup:     {"backup"},
 }
 
 // ParseRoles reads a comma list such as "manager,dispatcher"; "all" means every role that

@@ -33,6 +33,11 @@ var Owners = map[string]string{
 	"alarm_snoozes":         "alarms",
 	"alarm_rule_overrides":  "alarms",
 	"tls_certificates":      "tls",
+	"oidc_providers":        "oidc",
+	"oidc_logins":           "oidc",
+	"oidc_sessions":         "oidc",
+	"backup_schedules":      "backup",
+	"backup_replication":    "backup",
 	"tls_acme":              "tls",
 	"tls_acme_attempts":     "tls",
 	// results database

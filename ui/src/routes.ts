@@ -12,6 +12,7 @@ import alarmRoutesHelp from './pages/alarm-routes/help';
 import alarmRulesHelp from './pages/alarm-rules/help';
 import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
+import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
 import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
@@ -29,6 +30,7 @@ import rolesHelp from './pages/roles/help';
 import scansHelp from './pages/scans/help';
 import schedulesHelp from './pages/schedules/help';
 import settingsHelp from './pages/settings/help';
+import ssoHelp from './pages/sso/help';
 import tlsHelp from './pages/tls/help';
 import setupHelp from './pages/setup/help';
 import subnetGroupsHelp from './pages/subnet-groups/help';
@@ -114,8 +116,12 @@ export const routes: RouteDef[] = [
     scopes: ['roles:view'], nav: { group: 'Administration', label: 'Roles and scopes' } },
   { path: '/settings', component: () => import('./pages/settings/Settings.svelte'), access: 'signed-in', help: settingsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Settings' } },
+  { path: '/sso', component: () => import('./pages/sso/Providers.svelte'), access: 'signed-in', help: ssoHelp,
+    scopes: ['settings:view'], nav: { group: 'Administration', label: 'Sign-in providers' } },
   { path: '/tls', component: () => import('./pages/tls/Tls.svelte'), access: 'signed-in', help: tlsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'TLS certificate' } },
+  { path: '/backups', component: () => import('./pages/backups/Backups.svelte'), access: 'signed-in', help: backupsHelp,
+    scopes: ['backups:view'], nav: { group: 'Administration', label: 'Backups' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
   { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
   { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },
