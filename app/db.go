@@ -115,7 +115,9 @@ func provider(pool *pgxpool.Pool, name string, log *slog.Logger) (*goose.Provide
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true)}
+	// Out of order: a migration numbered below one already applied (numbers are handed out
+	// ahead, per database, to branches that land in any order) is applied, not refused.
+	opts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	if log != nil {
 		opts = append(opts, goose.WithSlog(log.With("database", name)))
 	}

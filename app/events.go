@@ -242,7 +242,7 @@ func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
 			b.log.Warn("event handler failed; will retry", "subscriber", name, "event", c.ev.Type, "id", c.ev.ID, "err", herr, "retry_in", backoff)
 			_, err = tx.Exec(ctx, `UPDATE event_deliveries SET attempts = attempts + 1, last_error = $3,
 				next_attempt_at = now() + $4::interval WHERE subscriber = $1 AND event_id = $2`,
-				name, c.ev.ID, truncate(herr.Error(), 1000), backoff.String())
+				name, c.ev.ID, Truncate(herr.Error(), 1000), backoff.String())
 		} else {
 			_, err = tx.Exec(ctx, `DELETE FROM event_deliveries WHERE subscriber = $1 AND event_id = $2`, name, c.ev.ID)
 		}
@@ -287,11 +287,4 @@ func matchPattern(pattern, typ string) bool {
 		rest = rest[i+len(p):]
 	}
 	return strings.HasSuffix(rest, parts[len(parts)-1])
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

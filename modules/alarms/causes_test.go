@@ -75,7 +75,7 @@ func TestKillingTheDispatcherRaisesNoActiveDispatcher(t *testing.T) {
 	}
 	d := start()
 	apptest.WaitFor(t, 30*time.Second, "the dispatcher to lead", func() bool {
-		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs, "dispatcher")
+		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs.Pool(), "dispatcher")
 		return held
 	})
 	check()
@@ -87,7 +87,7 @@ func TestKillingTheDispatcherRaisesNoActiveDispatcher(t *testing.T) {
 	d.Cmd.Process.Kill()
 	<-d.Exited()
 	apptest.WaitFor(t, 10*time.Second, "the lock to go", func() bool {
-		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs, "dispatcher")
+		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs.Pool(), "dispatcher")
 		return !held
 	})
 	check() // absent from now

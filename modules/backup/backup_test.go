@@ -62,7 +62,7 @@ func seed(t testing.TB, dbs *app.Databases, records, observations int, at time.T
 	t.Helper()
 	ctx := app.WithAuditKey(context.Background(), testAuditKey)
 	for i := range records {
-		if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "test.seed", ResourceType: "test", ResourceID: fmt.Sprint(i),
+		if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "test.seed", ResourceType: "test", ResourceID: fmt.Sprint(i),
 			After: map[string]any{"n": i, "text": "tab\tand\nnewline"}, Actor: &audit.Actor{Kind: "system", Name: "seed"}}); err != nil {
 			t.Fatal(err)
 		}

@@ -144,7 +144,7 @@ func (h handlers) restore(c echo.Context) error {
 }
 
 func (h handlers) settings(c echo.Context) error {
-	s, err := loadSettings(c.Request().Context(), h.m.DB.Config)
+	s, err := loadSettings(c.Request().Context(), h.m.ConfigDB)
 	if err != nil {
 		return err
 	}
@@ -176,12 +176,12 @@ func (h handlers) putSettings(c echo.Context) error {
 
 func (h handlers) secret(c echo.Context) error {
 	ctx := c.Request().Context()
-	target, _, err := loadTarget(ctx, h.m.DB.Config, h.m.Secrets)
+	target, _, err := loadTarget(ctx, h.m.ConfigDB, h.m.Secrets)
 	if err != nil {
 		return err
 	}
 	// Recorded before the secret leaves: a read that cannot be audited does not happen.
-	if err := audit.RecordNow(ctx, h.m.DB.Config, audit.Entry{Action: "backup.s3_secret.read", ResourceType: "backup_settings", ResourceID: "replication"}); err != nil {
+	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "backup.s3_secret.read", ResourceType: "backup_settings", ResourceID: "replication"}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, S3Secret{SecretKey: target.SecretKey})

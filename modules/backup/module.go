@@ -24,7 +24,7 @@ var (
 func init() {
 	app.Register(app.Module{
 		Name:      "backup",
-		Roles:     []string{app.RoleBackup, app.RoleManager},
+		Databases: []string{app.DBConfig, app.DBResults, app.DBJobs}, // it copies and restores them all
 		Provision: provision,
 	})
 }
@@ -82,7 +82,7 @@ func provision(m *app.Mount) error {
 	if err != nil {
 		return err
 	}
-	runner, err := NewRunner(m.Config, m.DB, m.Events, m.Secrets)
+	runner, err := NewRunner(m.Config, m.Databases(), m.Events, m.Secrets)
 	if err != nil {
 		return err
 	}

@@ -244,7 +244,7 @@ func (r *Runner) restore(ctx context.Context, source string, ids []string) error
 		return err
 	}
 	// The restored audit log goes on from the backup's head: say in it that it was restored.
-	audit.RecordNow(ctx, r.DB.Config, audit.Entry{Action: "backup.restore", ResourceType: "backup", ResourceID: ids[0],
+	audit.RecordNow(ctx, r.DB.ConfigDB(), audit.Entry{Action: "backup.restore", ResourceType: "backup", ResourceID: ids[0],
 		Detail: map[string]any{"backups": ids, "source": source}, Actor: &audit.Actor{Kind: "system", Name: "backup"}})
 	r.emit(ctx, EventRestored, "restore", map[string]any{"backups": ids, "source": source})
 	return nil

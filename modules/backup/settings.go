@@ -13,12 +13,6 @@ import (
 	"mipo/modules/scans"
 )
 
-// pgxQuerier is what the store reads through: a pool or a transaction.
-type pgxQuerier interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
-
 // Schedule is when one kind of backup runs and how long its backups are kept.
 type Schedule struct {
 	Kind          string       `json:"kind" doc:"config or results"`
@@ -60,7 +54,7 @@ type ReplicationUpdate struct {
 	SecretKey string `json:"secret_key,omitempty"`
 }
 
-func loadSchedules(ctx context.Context, db pgxQuerier) ([]Schedule, error) {
+func loadSchedules(ctx context.Context, db app.Querier) ([]Schedule, error) {
 	rows, err := db.Query(ctx, `SELECT kind, enabled, timing, retention_days, next_run_at, last_run_at FROM backup_schedules ORDER BY kind`)
 	if err != nil {
 		return nil, err
@@ -76,7 +70,7 @@ func loadSchedules(ctx context.Context, db pgxQuerier) ([]Schedule, error) {
 }
 
 // target is the replication target with its secret opened; ok is false when replication is off.
-func loadTarget(ctx context.Context, db pgxQuerier, box *app.SecretBox) (S3, Replication, error) {
+func loadTarget(ctx context.Context, db app.Querier, box *app.SecretBox) (S3, Replication, error) {
 	var r Replication
 	var sealed string
 	err := db.QueryRow(ctx, `SELECT enabled, endpoint, bucket, prefix, region, access_key, secret_sealed, insecure, retention_days
@@ -96,7 +90,7 @@ func loadTarget(ctx context.Context, db pgxQuerier, box *app.SecretBox) (S3, Rep
 
 const secretPurpose = "backup.s3.secret_key"
 
-func loadSettings(ctx context.Context, db pgxQuerier) (Settings, error) {
+func loadSettings(ctx context.Context, db app.Querier) (Settings, error) {
 	var s Settings
 	var err error
 	if s.Schedules, err = loadSchedules(ctx, db); err != nil {

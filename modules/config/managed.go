@@ -43,16 +43,16 @@ func (m *Managed) RemoveSubnet(ctx context.Context, tx pgx.Tx, id string) error 
 }
 
 // SubnetExists reports whether a subnet with this id is live.
-func SubnetExists(ctx context.Context, db Querier, id string) (bool, error) {
+func SubnetExists(ctx context.Context, db app.Querier, id string) (bool, error) {
 	return exists(ctx, db, kindSubnet, id)
 }
 
 // SubnetGroupExists reports whether a subnet group with this id is live.
-func SubnetGroupExists(ctx context.Context, db Querier, id string) (bool, error) {
+func SubnetGroupExists(ctx context.Context, db app.Querier, id string) (bool, error) {
 	return exists(ctx, db, kindSubnetGroup, id)
 }
 
-func exists(ctx context.Context, db Querier, kind, id string) (bool, error) {
+func exists(ctx context.Context, db app.Querier, kind, id string) (bool, error) {
 	_, err := getObject(ctx, db, kind, id)
 	var e *app.Error
 	if errors.As(err, &e) && e.Status == http.StatusNotFound {

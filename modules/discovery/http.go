@@ -66,7 +66,7 @@ func page[T any](items []T) app.Page[T] {
 }
 
 func (h *handlers) list(c echo.Context) error {
-	out, err := listSources(c.Request().Context(), h.r.m.DB.Config)
+	out, err := listSources(c.Request().Context(), h.r.m.ConfigDB)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (h *handlers) list(c echo.Context) error {
 }
 
 func (h *handlers) get(c echo.Context) error {
-	s, err := getSource(c.Request().Context(), h.r.m.DB.Config, c.Param("id"), false)
+	s, err := getSource(c.Request().Context(), h.r.m.ConfigDB, c.Param("id"), false)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (h *handlers) remove(c echo.Context) error {
 }
 
 func (h *handlers) credentials(c echo.Context) error {
-	s, err := getSource(c.Request().Context(), h.r.m.DB.Config, c.Param("id"), false)
+	s, err := getSource(c.Request().Context(), h.r.m.ConfigDB, c.Param("id"), false)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (h *handlers) credentials(c echo.Context) error {
 		}
 	}
 	// The read is on record before the secret leaves: no record, no secret.
-	if err := audit.RecordNow(c.Request().Context(), h.r.m.DB.Config, audit.Entry{Action: "discovery_source.credentials.read",
+	if err := audit.RecordNow(c.Request().Context(), h.r.m.ConfigDB, audit.Entry{Action: "discovery_source.credentials.read",
 		ResourceType: "discovery_source", ResourceID: s.ID, Detail: map[string]any{"name": s.Name}}); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (h *handlers) run(c echo.Context) error {
 }
 
 func (h *handlers) runs(c echo.Context) error {
-	out, err := listRuns(c.Request().Context(), h.r.m.DB.Config, c.Param("id"))
+	out, err := listRuns(c.Request().Context(), h.r.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -174,10 +174,10 @@ func (h *handlers) runs(c echo.Context) error {
 
 func (h *handlers) items(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := getSource(ctx, h.r.m.DB.Config, c.Param("id"), false); err != nil {
+	if _, err := getSource(ctx, h.r.m.ConfigDB, c.Param("id"), false); err != nil {
 		return err
 	}
-	out, err := items(ctx, h.r.m.DB.Config, c.Param("id"))
+	out, err := items(ctx, h.r.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}

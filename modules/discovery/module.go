@@ -12,7 +12,7 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "discovery",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig},
 		Requires:  []string{"config"},
 		Provision: provision,
 	})
@@ -31,7 +31,7 @@ func (r *runner) runDue(ctx context.Context) error {
 	for {
 		var id string
 		var next *time.Time
-		err := app.InTx(ctx, r.m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+		err := app.InTx(ctx, r.m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 			now := r.m.Clock.Now().UTC()
 			row := ch.Tx.QueryRow(ctx, `SELECT id::text FROM discovery_sources WHERE next_run_at <= $1 ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED`, now)
 			if err := row.Scan(&id); err != nil {

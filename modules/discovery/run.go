@@ -61,7 +61,7 @@ func (r *runner) system(ctx context.Context) context.Context {
 // fetch that fails (or an export with bad rows nobody accepted) changes nothing but the
 // source's status and the run's record, and emits discovery.failed.
 func (r *runner) run(ctx context.Context, sourceID, trigger string, in RunInput) (*Run, error) {
-	src, err := getSource(ctx, r.m.DB.Config, sourceID, false)
+	src, err := getSource(ctx, r.m.ConfigDB, sourceID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (r *runner) run(ctx context.Context, sourceID, trigger string, in RunInput)
 		run.Status, run.Error = "failed", ferr.Error()
 		return run, r.fail(ctx, src, run)
 	}
-	err = app.InTx(ctx, r.m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	err = app.InTx(ctx, r.m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		src, err := getSource(ctx, ch.Tx, sourceID, true)
 		if err != nil {
 			return err
@@ -306,7 +306,7 @@ func (r *runner) finish(ctx context.Context, ch *app.Change, src *Source, run *R
 // fail records a failed run and emits discovery.failed. Nothing else changes.
 func (r *runner) fail(ctx context.Context, src *Source, run *Run) error {
 	run.Diff = Diff{Add: []Proposed{}, Change: []Proposed{}, Retire: []Item{}, Pinned: []string{}, Excluded: []string{}}
-	return app.InTx(ctx, r.m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	return app.InTx(ctx, r.m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		if err := insertRun(ctx, ch.Tx, run); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func scanRun(row pgx.Row) (*Run, error) {
 	return run, nil
 }
 
-func getRun(ctx context.Context, db config.Querier, id string, lock bool) (*Run, error) {
+func getRun(ctx context.Context, db app.Querier, id string, lock bool) (*Run, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("discovery run")
 	}
@@ -399,7 +399,7 @@ func getRun(ctx context.Context, db config.Querier, id string, lock bool) (*Run,
 	return scanRun(db.QueryRow(ctx, q, id))
 }
 
-func listRuns(ctx context.Context, db config.Querier, sourceID string) ([]*Run, error) {
+func listRuns(ctx context.Context, db app.Querier, sourceID string) ([]*Run, error) {
 	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM discovery_runs WHERE source_id::text = $1 ORDER BY started_at DESC LIMIT 50`, sourceID)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 // waiting for the process's minute-long job interval.
 func (f *fixture) runner() *runner {
 	a := f.srv.App
-	m := &app.Mount{Module: "discovery", Config: a.Config, Log: a.Log, Clock: a.Clock, DB: a.DB, Events: a.Events, Secrets: a.Secrets}
+	m := &app.Mount{Module: "discovery", Config: a.Config, Log: a.Log, Clock: a.Clock, ConfigDB: a.DB.ConfigDB(), Events: a.Events, Secrets: a.Secrets}
 	return &runner{m: m, managed: config.NewManaged(a.Clock), rnd: rand.New(rand.NewPCG(1, 2))}
 }
 

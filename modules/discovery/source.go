@@ -192,7 +192,7 @@ func scanSource(row pgx.Row) (*Source, error) {
 	return s, json.Unmarshal(settings, &s.Settings)
 }
 
-func getSource(ctx context.Context, db config.Querier, id string, lock bool) (*Source, error) {
+func getSource(ctx context.Context, db app.Querier, id string, lock bool) (*Source, error) {
 	q := `SELECT ` + sourceColumns + ` FROM discovery_sources WHERE id::text = $1`
 	if lock {
 		q += ` FOR UPDATE`
@@ -200,7 +200,7 @@ func getSource(ctx context.Context, db config.Querier, id string, lock bool) (*S
 	return scanSource(db.QueryRow(ctx, q, id))
 }
 
-func listSources(ctx context.Context, db config.Querier) ([]*Source, error) {
+func listSources(ctx context.Context, db app.Querier) ([]*Source, error) {
 	rows, err := db.Query(ctx, `SELECT `+sourceColumns+` FROM discovery_sources ORDER BY lower(name)`)
 	if err != nil {
 		return nil, err
@@ -208,7 +208,7 @@ func listSources(ctx context.Context, db config.Querier) ([]*Source, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Source, error) { return scanSource(r) })
 }
 
-func items(ctx context.Context, db config.Querier, sourceID string) ([]Item, error) {
+func items(ctx context.Context, db app.Querier, sourceID string) ([]Item, error) {
 	rows, err := db.Query(ctx, `SELECT cidr::text, subnet_id::text, name, origin, state FROM discovery_subnets
 		WHERE source_id = $1 ORDER BY cidr`, sourceID)
 	if err != nil {

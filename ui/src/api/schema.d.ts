@@ -3964,6 +3964,12 @@ export interface components {
             updated_at: string;
             last_login_at: string | null;
         };
+        "results.AddressTimeline": {
+            address: string;
+            /** @description Completed scans considered. */
+            scans: number;
+            ports: components["schemas"]["results.PortTimeline"][];
+        };
         "results.Change": {
             scanner_id?: string;
             address: string;
@@ -4392,12 +4398,6 @@ export interface components {
             name?: string;
             timing?: components["schemas"]["scans.Timing"];
             enabled?: boolean;
-        };
-        "scans.Timeline": {
-            address: string;
-            /** @description Completed scans considered. */
-            scans: number;
-            ports: components["schemas"]["results.PortTimeline"][];
         };
         "scans.Timing": {
             /** @description A five-field cron expression (minute hour day-of-month month day-of-week), such as '30 2 * * 1-5'. Give this or preset. */
@@ -7645,7 +7645,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["scans.Timeline"];
+                    "application/json": components["schemas"]["results.AddressTimeline"];
                 };
             };
             /** @description An error in the one error shape */
