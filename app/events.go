@@ -253,12 +253,17 @@ func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The deliveries are claimed before the join: joined first, a backlog of thousands would be
+	// joined and sorted whole for every batch taken from it.
 	rows, err := tx.Query(ctx, `
+		WITH d AS (
+			SELECT event_id, attempts FROM event_deliveries
+			WHERE subscriber = $1 AND next_attempt_at <= now()
+			ORDER BY event_id LIMIT $2
+			FOR UPDATE SKIP LOCKED)
 		SELECT e.id, e.type, e.subject, e.source, e.payload, e.created_at, d.attempts
-		FROM event_deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.subscriber = $1 AND d.next_attempt_at <= now()
-		ORDER BY d.event_id LIMIT 50
-		FOR UPDATE OF d SKIP LOCKED`, name)
+		FROM d JOIN events e ON e.id = d.event_id
+		ORDER BY e.id`, name, b.batchSize(name))
 	if err != nil {
 		return 0, err
 	}
@@ -350,6 +355,21 @@ func (b *Bus) handleAll(ctx context.Context, name string, events []Event) (err e
 		}
 	}
 	return nil
+}
+
+// Claims take up to this many deliveries. A plain handler holds its claim while it runs each
+// event, so its batches stay small; a batch handler does a claim in one go, and a bigger one
+// spreads the cost of finding it in a backlog over more events.
+const (
+	claimSize      = 50
+	batchClaimSize = 500
+)
+
+func (b *Bus) batchSize(name string) int {
+	if b.batched(name) {
+		return batchClaimSize
+	}
+	return claimSize
 }
 
 // batched reports whether any of the subscriber's handlers takes batches; only then is a
