@@ -9,6 +9,7 @@ import (
 	_ "mipo/modules/audit"
 	_ "mipo/modules/backup"
 	_ "mipo/modules/config"
+	_ "mipo/modules/discovery"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/oidc"

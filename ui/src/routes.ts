@@ -14,6 +14,7 @@ import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
 import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
+import discoveryHelp from './pages/discovery/help';
 import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
@@ -82,6 +83,8 @@ export const routes: RouteDef[] = [
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnet groups' } },
   { path: '/exclusions', component: () => import('./pages/exclusions/Exclusions.svelte'), access: 'signed-in', help: exclusionsHelp,
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Exclusions' } },
+  { path: '/discovery', component: () => import('./pages/discovery/Discovery.svelte'), access: 'signed-in', help: discoveryHelp,
+    scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Discovery' } },
   { path: '/port-lists', component: () => import('./pages/port-lists/PortLists.svelte'), access: 'signed-in', help: portListsHelp,
     scopes: ['ports:view'], nav: { group: 'Configuration', label: 'Port lists' } },
   { path: '/port-list-groups', component: () => import('./pages/port-list-groups/PortListGroups.svelte'), access: 'signed-in', help: portListGroupsHelp,

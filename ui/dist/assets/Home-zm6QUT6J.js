@@ -1,1 +1,0 @@
-import{nt as e,tt as t}from"./vendor-D3WUEmha.js";import{k as n,kt as r}from"./app-BXZYkIYU.js";function i(i,a){e(a,!0),r(n(),{replace:!0}),t()}export{i as default};
