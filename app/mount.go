@@ -75,6 +75,13 @@ func (m *Mount) On(name, pattern string, fn EventHandler) {
 	m.app.subscribers = append(m.app.subscribers, subscriber{name: m.Module + "." + name, pattern: pattern, fn: fn})
 }
 
+// OnBatch subscribes like On, but the handler gets the events the bus claims together (up to
+// a batch) in one call, so that it can handle them in one transaction. If it fails, the bus
+// hands it the same events again one at a time, retrying each failure with backoff.
+func (m *Mount) OnBatch(name, pattern string, fn BatchHandler) {
+	m.app.subscribers = append(m.app.subscribers, subscriber{name: m.Module + "." + name, pattern: pattern, batch: fn})
+}
+
 // OnStart runs fn when the process starts, after the modules this one requires have started.
 func (m *Mount) OnStart(fn func(context.Context) error) {
 	m.app.starts = append(m.app.starts, hook{m.Module, fn})

@@ -96,7 +96,8 @@ func provisionAlarms(m *app.Mount) error {
 	m.Routes(h.routeRoutes()...)
 	m.Routes(h.deliveryRoutes()...)
 	for _, typ := range eventTypes() {
-		m.On("rules", typ, func(ctx context.Context, e app.Event) error { return svc.Apply(ctx, e) })
+		// A batch: the rules apply a claimed batch of events in one transaction.
+		m.OnBatch("rules", typ, func(ctx context.Context, es []app.Event) error { return svc.Apply(ctx, es...) })
 	}
 	chk := newChecker(svc, m.Events)
 	m.Every("checks", checkEvery, chk.Check)
