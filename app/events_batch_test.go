@@ -17,7 +17,8 @@ import (
 func batchApp(t *testing.T, dbs *apptest.DBs, fn app.BatchHandler) *app.App {
 	t.Helper()
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "batcher", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "batcher")
+	reg.Register(app.Module{Name: "batcher", Provision: func(m *app.Mount) error {
 		if fn != nil {
 			m.OnBatch("things", "thing.*", fn)
 		}
