@@ -8,6 +8,7 @@ import (
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
+	_ "mipo/modules/health"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/scanners"
