@@ -31,7 +31,7 @@ func Compact(ctx context.Context, db jobs.Querier, now time.Time) error {
 		if _, err := db.Exec(ctx, `WITH gone AS (
 				DELETE FROM health_series WHERE step = $1 AND at < $3 RETURNING series, at, min, avg, max, n)
 			INSERT INTO health_series (series, step, at, min, avg, max, n)
-			SELECT series, $2, to_timestamp(floor(extract(epoch FROM at) / $2) * $2), min(min), sum(avg * n) / sum(n), max(max), sum(n)
+			SELECT series, $2::integer, to_timestamp(floor(extract(epoch FROM at) / $2::integer) * $2::integer), min(min), sum(avg * n) / sum(n), max(max), sum(n)
 			FROM gone GROUP BY 1, 3
 			ON CONFLICT (series, step, at) DO UPDATE SET
 				min = least(health_series.min, excluded.min),

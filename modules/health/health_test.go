@@ -1,0 +1,131 @@
+package health
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mipo/app"
+	"mipo/app/apptest"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+func status(o Overview, id string) string {
+	for _, n := range o.Nodes {
+		if n.ID == id {
+			return n.Status
+		}
+	}
+	return "absent"
+}
+
+// Stopping the jobs database's cluster turns its node red; starting it turns it green again.
+// (The alarm itself is opened by the alarms module's database check: modules/alarms/causes_test.go.)
+func TestStoppingTheJobsClusterTurnsItsNodeRed(t *testing.T) {
+	dbs := apptest.Databases(t)
+	dir, err := os.MkdirTemp("", "mipo-health-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	pg, err := app.NewEmbeddedPG(filepath.Join(dir, "jobs-pg"), "", apptest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Fast = true
+	ctx := context.Background()
+	if err := pg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Stop() })
+	split, err := app.OpenDatabases(ctx, dbs.DSN("config"), dbs.DSN("results"), pg.AppDSN(app.DBJobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer split.Close()
+	if err := app.Migrate(ctx, split, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := &app.Mount{Config: apptest.Config(t, dbs, app.RoleManager), Log: apptest.Logger(t), Clock: app.SystemClock{}, DB: split}
+	h := &handlers{m: m, probes: newProber(m)}
+	look := func() string {
+		h.probes.database(ctx, app.DBJobs)
+		return status(h.overview(ctx), "database:jobs")
+	}
+	if s := look(); s != StatusOK {
+		t.Fatalf("a running jobs database shows %s", s)
+	}
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := look(); s != StatusDown {
+		t.Fatalf("a stopped jobs database shows %s, want down", s)
+	}
+	if err := pg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	apptest.WaitFor(t, 20*time.Second, "the node to turn green", func() bool { return look() == StatusOK })
+}
+
+// The SQL fold (Compact) agrees with the pure one (Downsample) on a random raw series.
+func TestCompactAgreesWithDownsample(t *testing.T) {
+	dbs := apptest.Databases(t)
+	ctx := context.Background()
+	db := dbs.Jobs
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(7, 7))
+	var raw []Point
+	for at := now.Add(-40 * 24 * time.Hour); at.Before(now.Add(-25 * time.Hour)); at = at.Add(time.Duration(1+r.IntN(900)) * time.Second) {
+		p := Raw(at.Truncate(time.Second), math.Round(r.NormFloat64()*1000)/8)
+		raw = append(raw, p)
+		if err := Record(ctx, db, p.At, map[string]float64{"test:compact/v": p.Avg}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Compact(ctx, db, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := Compact(ctx, db, now); err != nil { // twice: idempotent
+		t.Fatal(err)
+	}
+	var got []Point
+	for _, step := range []int{Step5Min, StepHour} {
+		rows, _ := db.Query(ctx, `SELECT at, min, avg, max, n FROM health_series WHERE series = 'test:compact/v' AND step = $1 ORDER BY at`, step)
+		for rows.Next() {
+			var p Point
+			rows.Scan(&p.At, &p.Min, &p.Avg, &p.Max, &p.N)
+			got = append(got, p)
+		}
+	}
+	var n int
+	db.QueryRow(ctx, `SELECT count(*) FROM health_series WHERE series = 'test:compact/v' AND step = 0`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d raw points older than a day remain", n)
+	}
+	want := Downsample(raw, Step5Min)
+	cut := now.Add(-30 * 24 * time.Hour).Truncate(time.Hour)
+	var keep5, old []Point
+	for _, p := range want {
+		if p.At.Before(cut) {
+			old = append(old, p)
+		} else {
+			keep5 = append(keep5, p)
+		}
+	}
+	want = append(keep5, Downsample(old, StepHour)...)
+	if len(got) != len(want) {
+		t.Fatalf("%d buckets stored, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !g.At.Equal(w.At) || g.N != w.N || g.Min != w.Min || g.Max != w.Max || math.Abs(g.Avg-w.Avg) > 1e-9 {
+			t.Fatalf("bucket %d: got %+v, want %+v", i, g, w)
+		}
+	}
+}
