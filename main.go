@@ -11,6 +11,7 @@ import (
 	_ "mipo/modules/health"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
+	_ "mipo/modules/oidc"
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"

@@ -23,7 +23,8 @@ func seesPeople(ctx context.Context) bool { return app.PrincipalFrom(ctx).Can("u
 // personalKeys are the detail and diff fields, at any depth, that describe a person. "actor"
 // is the actor filter an audit.export record keeps.
 var personalKeys = map[string]bool{"username": true, "email": true, "display_name": true, "source_ip": true,
-	"user_agent": true, "last_login_at": true, "actor": true}
+	"user_agent": true, "last_login_at": true, "actor": true,
+	"subject": true} // a person's id at an OpenID Connect provider (sign-in records)
 
 // hidePersonal blanks what would tell its reader who someone is. Scanners and mipo's own
 // jobs are not people: their names and addresses stay.

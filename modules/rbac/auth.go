@@ -78,12 +78,6 @@ func (h *handlers) login(c echo.Context) error {
 		if err := clearFailures(ctx, ch.Tx, accountKey); err != nil {
 			return err
 		}
-		// Rotate: whatever session the browser brought is ended, and a new one begins.
-		if old := h.sessions.presented(c); old != "" {
-			if hash, ok := h.sessions.verify(old); ok {
-				ch.Tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash)
-			}
-		}
 		if me, err = h.startSession(c, ctx, ch.Tx, userID, "local"); err != nil {
 			return err
 		}
@@ -116,12 +110,7 @@ func (h *handlers) checkCredentials(ctx context.Context, in Login) (userID strin
 }
 
 func loginEntry(username, userID, outcome, reason string) audit.Entry {
-	detail := map[string]any{"method": "local", "username": username}
-	if reason != "" {
-		detail["reason"] = reason
-	}
-	return audit.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, Outcome: outcome, Detail: detail,
-		Actor: &audit.Actor{Kind: app.PrincipalUser, ID: userID, Name: username}}
+	return LoginEntry("local", username, userID, outcome, reason, nil)
 }
 
 func (h *handlers) recordLogin(ctx context.Context, username, userID, outcome, reason string) {
@@ -130,16 +119,12 @@ func (h *handlers) recordLogin(ctx context.Context, username, userID, outcome, r
 	}
 }
 
-// startSession creates a session, sets its cookie and stamps the user's last sign-in.
+// startSession rotates the browser's session (sessions.begin) and says who is now signed in.
 func (h *handlers) startSession(c echo.Context, ctx context.Context, tx pgx.Tx, userID, method string) (*Me, error) {
-	token, sess, err := h.sessions.create(ctx, tx, userID, method)
+	sess, err := h.sessions.begin(c, ctx, tx, userID, method)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, userID, sess.CreatedAt); err != nil {
-		return nil, err
-	}
-	h.sessions.setCookie(c, token)
 	p, err := userPrincipal(ctx, tx, userID)
 	if err != nil {
 		return nil, err
@@ -185,11 +170,12 @@ func (h *handlers) logout(c echo.Context) error {
 		return app.Invalid("", "not_a_session", "API tokens are revoked, not signed out: DELETE /api/v1/tokens/{id}")
 	}
 	tx := app.Tx(c)
-	if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, sess.ID); err != nil {
+	var method string
+	if err := tx.QueryRow(ctx, `DELETE FROM sessions WHERE id = $1 RETURNING method`, sess.ID).Scan(&method); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Action: "session.logout", ResourceType: "session", ResourceID: sess.ID,
-		Detail: map[string]any{"user_id": p.UserID, "username": p.Name}}); err != nil {
+		Detail: map[string]any{"user_id": p.UserID, "username": p.Name, "method": method}}); err != nil {
 		return err
 	}
 	h.sessions.clearCookie(c)

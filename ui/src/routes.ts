@@ -29,6 +29,7 @@ import rolesHelp from './pages/roles/help';
 import scansHelp from './pages/scans/help';
 import schedulesHelp from './pages/schedules/help';
 import settingsHelp from './pages/settings/help';
+import ssoHelp from './pages/sso/help';
 import tlsHelp from './pages/tls/help';
 import setupHelp from './pages/setup/help';
 import subnetGroupsHelp from './pages/subnet-groups/help';
@@ -114,6 +115,8 @@ export const routes: RouteDef[] = [
     scopes: ['roles:view'], nav: { group: 'Administration', label: 'Roles and scopes' } },
   { path: '/settings', component: () => import('./pages/settings/Settings.svelte'), access: 'signed-in', help: settingsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Settings' } },
+  { path: '/sso', component: () => import('./pages/sso/Providers.svelte'), access: 'signed-in', help: ssoHelp,
+    scopes: ['settings:view'], nav: { group: 'Administration', label: 'Sign-in providers' } },
   { path: '/tls', component: () => import('./pages/tls/Tls.svelte'), access: 'signed-in', help: tlsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'TLS certificate' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },

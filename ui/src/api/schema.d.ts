@@ -422,6 +422,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oidc/end-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The provider's logout URL for this session (RP-initiated logout), to open after signing out */
+        get: operations["get_auth_oidc_end_session"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The providers offered on the sign-in page */
+        get: operations["get_auth_oidc_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the provider sends the browser back; signs in and redirects to the UI (or to the sign-in page with the reason) */
+        get: operations["get_auth_oidc_by_id_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Begin signing in through a provider: redirects the browser to it */
+        get: operations["get_auth_oidc_by_id_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -519,6 +587,60 @@ export interface paths {
         };
         /** One version of the exclusion */
         get: operations["get_exclusions_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect providers, with the callback URL to register at each */
+        get: operations["get_oidc_providers"];
+        put?: never;
+        /** Add an OpenID Connect provider */
+        post: operations["post_oidc_providers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One OpenID Connect provider */
+        get: operations["get_oidc_providers_by_id"];
+        put?: never;
+        post?: never;
+        /** Remove an OpenID Connect provider; its users keep their accounts */
+        delete: operations["delete_oidc_providers_by_id"];
+        options?: never;
+        head?: never;
+        /** Change an OpenID Connect provider; absent fields are left as they are */
+        patch: operations["patch_oidc_providers_by_id"];
+        trace?: never;
+    };
+    "/api/v1/oidc/providers/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A provider's client secret, decrypted (an audited read) */
+        get: operations["get_oidc_providers_by_id_secret"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2457,6 +2579,14 @@ export interface components {
             items: components["schemas"]["config.Version_config.TemplateSpec"][];
             next_cursor?: string;
         };
+        "app.Page_oidc.Provider": {
+            items: components["schemas"]["oidc.Provider"][];
+            next_cursor?: string;
+        };
+        "app.Page_oidc.PublicProvider": {
+            items: components["schemas"]["oidc.PublicProvider"][];
+            next_cursor?: string;
+        };
         "app.Page_rbac.Role": {
             items: components["schemas"]["rbac.Role"][];
             next_cursor?: string;
@@ -3078,6 +3208,71 @@ export interface components {
             first: string;
             /** @description The last address, inclusive. */
             last: string;
+        };
+        "oidc.EndSession": {
+            /** @description Where to send the browser after signing out to end the provider's session too; empty when the session did not come from a provider that offers it. */
+            url: string;
+        };
+        "oidc.Provider": {
+            id: string;
+            /** @description The provider's name in mipo's pages and audit log. */
+            display_name: string;
+            /** @description The text of its button on the sign-in page. */
+            button_label: string;
+            /** @description The issuer URL; mipo reads <issuer>/.well-known/openid-configuration. */
+            issuer: string;
+            client_id: string;
+            /** @description Whether a client secret is stored (it is shown only through GET …/secret). */
+            client_secret_set: boolean;
+            /** @description Scopes requested; openid is always among them. */
+            scopes: string[];
+            /** @description Only enabled providers are offered on the sign-in page and accepted. */
+            enabled: boolean;
+            /** @description Bind a first sign-in to the existing user with the same email address, when the provider says the address is verified. */
+            link_by_email: boolean;
+            /** @description Create a user at the first sign-in of someone mipo does not know (just-in-time). */
+            create_users: boolean;
+            /** @description Role given when no rule matches; none: such a sign-in is refused. */
+            default_role_id: string | null;
+            /** @description Claim value to role rules, re-evaluated at every sign-in: the user's roles become exactly the matched ones. */
+            role_rules: components["schemas"]["oidc.RoleRule"][];
+            /** @description The redirect URI to register at the provider. */
+            callback_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "oidc.ProviderInput": {
+            display_name?: string;
+            button_label?: string;
+            issuer?: string;
+            client_id?: string;
+            /** @description Stored encrypted; never returned by reads of the provider. */
+            client_secret?: string;
+            scopes?: string[];
+            enabled?: boolean;
+            link_by_email?: boolean;
+            create_users?: boolean;
+            /** @description A role id, or "" for none. */
+            default_role_id?: string;
+            role_rules?: components["schemas"]["oidc.RoleRule"][];
+        };
+        "oidc.ProviderSecret": {
+            client_secret: string;
+        };
+        "oidc.PublicProvider": {
+            id: string;
+            button_label: string;
+            /** @description Open this in the browser to sign in through the provider. */
+            login_url: string;
+        };
+        "oidc.RoleRule": {
+            /** @description A claim of the ID token or userinfo, such as groups, roles or department. */
+            claim: string;
+            /** @description The value it must hold (or contain, for a list), compared exactly. */
+            value: string;
+            role_id: string;
         };
         "rbac.ChangePassword": {
             current_password: string;
@@ -4803,6 +4998,122 @@ export interface operations {
             };
         };
     };
+    get_auth_oidc_end_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["oidc.EndSession"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_auth_oidc_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_oidc.PublicProvider"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_auth_oidc_by_id_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_auth_oidc_by_id_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     put_auth_password: {
         parameters: {
             query?: never;
@@ -5097,6 +5408,201 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Version_config.ExclusionSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_oidc_providers: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_oidc.Provider"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_oidc_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["oidc.ProviderInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["oidc.Provider"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_oidc_providers_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["oidc.Provider"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_oidc_providers_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_oidc_providers_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["oidc.ProviderInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["oidc.Provider"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_oidc_providers_by_id_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["oidc.ProviderSecret"];
                 };
             };
             /** @description An error in the one error shape */

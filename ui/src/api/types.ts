@@ -28,3 +28,5 @@ export interface Page<T> {
   items: T[];
   next_cursor?: string;
 }
+export type OidcProvider = Ok<'/api/v1/oidc/providers/{id}', 'get'>;
+export type SignInProvider = ItemOf<Ok<'/api/v1/auth/oidc/providers', 'get'>>;

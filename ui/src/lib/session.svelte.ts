@@ -56,10 +56,22 @@ class Session {
   }
 
   async logout() {
+    // A session begun through a provider may end the provider's session too (RP-initiated
+    // logout): ask where to go before this session, which the answer depends on, ends.
+    let providerLogout = '';
+    try {
+      providerLogout = (await call(api.GET('/api/v1/auth/oidc/end-session'))).url;
+    } catch {
+      /* no provider logout */
+    }
     try {
       await call(api.POST('/api/v1/auth/logout'));
     } catch {
       /* signed out either way */
+    }
+    if (providerLogout) {
+      location.assign(providerLogout);
+      return;
     }
     this.me = null;
     this.status = 'signed-out';
