@@ -42,6 +42,7 @@ type handlers struct {
 func provision(m *app.Mount) error {
 	h := &handlers{m: m, probes: newProber(m)}
 	m.Every("probe", probeEvery, h.probes.Run)
+	m.Metrics().MustRegister(collector{h})
 	m.Every("compact", compactEvery, func(ctx context.Context) error { return Compact(ctx, m.DB.Jobs, m.Clock.Now()) })
 	m.Routes(
 		app.Route{Method: http.MethodGet, Path: "/api/v1/health/overview", Scope: "health:view", Handler: h.getOverview, Response: Overview{},

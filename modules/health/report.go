@@ -27,11 +27,13 @@ type PoolReport struct {
 
 // Report is what a process says about itself every 15 s.
 type Report struct {
-	CPUSeconds float64               `json:"cpu_seconds" doc:"User and system CPU time since start."`
-	CPUPercent float64               `json:"cpu_percent" doc:"Over the last interval, of one core."`
-	MemoryMB   float64               `json:"memory_mb" doc:"Memory obtained from the system by the Go runtime."`
-	Goroutines int                   `json:"goroutines"`
-	Pools      map[string]PoolReport `json:"pools"`
+	CPUSeconds   float64               `json:"cpu_seconds" doc:"User and system CPU time since start."`
+	CPUPercent   float64               `json:"cpu_percent" doc:"Over the last interval, of one core."`
+	MemoryMB     float64               `json:"memory_mb" doc:"Memory obtained from the system by the Go runtime."`
+	Goroutines   int                   `json:"goroutines"`
+	RequestsPerS float64               `json:"requests_per_s" doc:"HTTP requests per second over the last interval."`
+	LatencyMS    float64               `json:"latency_ms" doc:"Mean HTTP request latency over the last interval."`
+	Pools        map[string]PoolReport `json:"pools"`
 }
 
 // reporter measures its own process; lastCPU makes the CPU percentage a rate.
@@ -40,6 +42,27 @@ type reporter struct {
 	started time.Time
 	lastAt  time.Time
 	lastCPU float64
+	lastReq httpTotals
+}
+
+// httpTotals are the kernel's request counters, read from its registry.
+type httpTotals struct{ count, seconds float64 }
+
+func (r *reporter) httpTotals() httpTotals {
+	var t httpTotals
+	fams, err := r.m.Metrics().Gather()
+	if err != nil {
+		return t
+	}
+	for _, f := range fams {
+		if f.GetName() == "mipo_http_request_duration_seconds" {
+			for _, m := range f.GetMetric() {
+				t.count += float64(m.GetHistogram().GetSampleCount())
+				t.seconds += m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return t
 }
 
 func cpuSeconds() float64 {
@@ -55,10 +78,16 @@ func (r *reporter) measure(now time.Time) Report {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rep := Report{CPUSeconds: cpuSeconds(), MemoryMB: float64(ms.Sys) / (1 << 20), Goroutines: runtime.NumGoroutine(), Pools: map[string]PoolReport{}}
+	req := r.httpTotals()
 	if !r.lastAt.IsZero() && now.After(r.lastAt) {
-		rep.CPUPercent = (rep.CPUSeconds - r.lastCPU) * 100 / now.Sub(r.lastAt).Seconds()
+		secs := now.Sub(r.lastAt).Seconds()
+		rep.CPUPercent = (rep.CPUSeconds - r.lastCPU) * 100 / secs
+		rep.RequestsPerS = (req.count - r.lastReq.count) / secs
+		if n := req.count - r.lastReq.count; n > 0 {
+			rep.LatencyMS = (req.seconds - r.lastReq.seconds) * 1000 / n
+		}
 	}
-	r.lastAt, r.lastCPU = now, rep.CPUSeconds
+	r.lastAt, r.lastCPU, r.lastReq = now, rep.CPUSeconds, req
 	for _, name := range app.DatabaseNames {
 		if p := r.m.DB.Pool(name); p != nil {
 			st := p.Stat()
@@ -82,7 +111,8 @@ func (r *reporter) report(ctx context.Context) error {
 		return err
 	}
 	base := "process:" + r.m.Process() + "/"
-	points := map[string]float64{base + "cpu_percent": rep.CPUPercent, base + "memory_mb": rep.MemoryMB, base + "goroutines": float64(rep.Goroutines)}
+	points := map[string]float64{base + "cpu_percent": rep.CPUPercent, base + "memory_mb": rep.MemoryMB, base + "goroutines": float64(rep.Goroutines),
+		base + "requests_per_s": rep.RequestsPerS, base + "latency_ms": rep.LatencyMS}
 	for name, p := range rep.Pools {
 		points["database:"+name+"/pool_in_use"] = float64(p.InUse)
 	}
