@@ -12,7 +12,7 @@ import (
 	"mipo/modules/rbac/rbactest"
 )
 
-func newServer(t *testing.T, clock app.Clock) (*apptest.Server, *apptest.Client) {
+func newServer(t testing.TB, clock app.Clock) (*apptest.Server, *apptest.Client) {
 	t.Helper()
 	dbs := apptest.Databases(t)
 	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": "manager",

@@ -45,22 +45,43 @@ func Compact(ctx context.Context, db jobs.Querier, now time.Time) error {
 	return err
 }
 
-// History reads a series from since on, choosing the finest step that still covers since.
-func History(ctx context.Context, db jobs.Querier, series string, since, now time.Time) ([]Point, error) {
+// stepFor is the finest step whose retention still covers since.
+func stepFor(since, now time.Time) int {
 	step := StepHour
 	for _, s := range []int{Step5Min, StepRaw} {
 		if now.Sub(since) <= retention[s] {
 			step = s
 		}
 	}
-	rows, err := db.Query(ctx, `SELECT at, min, avg, max, n FROM health_series
-		WHERE series = $1 AND step = $2 AND at >= $3 ORDER BY at`, series, step, since)
+	return step
+}
+
+// History reads every series of a component (names starting with prefix and a slash) from
+// since on, keyed by the rest of the name, at the finest step that still covers since. One
+// range scan of the primary key (series is in the C collation, where '0' follows '/').
+func History(ctx context.Context, db jobs.Querier, prefix string, since, now time.Time) (map[string][]Point, error) {
+	rows, err := db.Query(ctx, `SELECT substr(series, length($1) + 2), at, min, avg, max, n FROM health_series
+		WHERE series >= $1 || '/' AND series < $1 || '0' AND step = $2 AND at >= $3 ORDER BY series, at`, prefix, stepFor(since, now), since)
 	if err != nil {
 		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Point])
-	if out == nil {
-		out = []Point{}
+	out := map[string][]Point{}
+	var name string
+	var p Point
+	_, err = pgx.ForEachRow(rows, []any{&name, &p.At, &p.Min, &p.Avg, &p.Max, &p.N}, func() error {
+		out[name] = append(out[name], p)
+		return nil
+	})
+	// A chart has a few hundred pixels: more points than chartPoints are folded (min/avg/max
+	// kept) into wider buckets, so a day of raw points does not travel to the browser.
+	width := int(now.Sub(since).Seconds()) / chartPoints
+	for k, ps := range out {
+		if len(ps) > chartPoints {
+			out[k] = Downsample(ps, width)
+		}
 	}
 	return out, err
 }
+
+// chartPoints is about the most points a component chart draws.
+const chartPoints = 500

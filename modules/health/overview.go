@@ -7,12 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
 	"mipo/modules/ingest"
-	"mipo/modules/jobs"
 )
 
 // Node statuses, as colours on the overview.
@@ -175,24 +173,10 @@ func (h *handlers) getComponent(c echo.Context) error {
 		return app.NotFound("component " + id)
 	}
 	now := h.m.Clock.Now()
-	names, err := seriesOf(ctx, h.m.DB.Jobs, id)
+	series, err := History(ctx, h.m.DB.Jobs, id, now.Add(-time.Duration(q.Hours)*time.Hour), now)
 	if err != nil {
 		return err
 	}
-	out := Component{Node: *node, Series: map[string][]Point{}}
-	for _, s := range names {
-		if out.Series[strings.TrimPrefix(s, id+"/")], err = History(ctx, h.m.DB.Jobs, s, now.Add(-time.Duration(q.Hours)*time.Hour), now); err != nil {
-			return err
-		}
-	}
+	out := Component{Node: *node, Series: series}
 	return c.JSON(http.StatusOK, out)
-}
-
-// seriesOf lists the series of a component (their names start with its id and a slash).
-func seriesOf(ctx context.Context, db jobs.Querier, id string) ([]string, error) {
-	rows, err := db.Query(ctx, `SELECT DISTINCT series FROM health_series WHERE series LIKE $1 || '/%' AND step = 0`, id)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

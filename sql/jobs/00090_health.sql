@@ -22,7 +22,7 @@ CREATE TABLE health_probes (
 -- Metric history: raw points (step 0) for a day, 5-minute buckets (step 300) for 30 days,
 -- hourly buckets (step 3600) for a year. min/avg/max survive every downsampling; n weighs avg.
 CREATE TABLE health_series (
-    series text             NOT NULL, -- component/metric, e.g. database:jobs/latency_ms
+    series text COLLATE "C" NOT NULL, -- component/metric, e.g. database:jobs/latency_ms (C: prefix scans use the key)
     step   integer          NOT NULL CHECK (step IN (0, 300, 3600)),
     at     timestamptz      NOT NULL,
     min    double precision NOT NULL,
