@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"mipo/app"
 	"mipo/app/apptest"
 )
@@ -49,7 +51,20 @@ func TestStoppingTheJobsClusterTurnsItsNodeRed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer split.Close()
-	if err := app.Migrate(ctx, split, nil); err != nil {
+	// Migrate the new cluster's jobs database as its superuser and grant mipo's role its rows,
+	// as a deployment's migration step does (the runtime role may not create tables).
+	su, err := pgxpool.New(ctx, pg.SuperuserDSN(app.EmbeddedDatabase(app.DBJobs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer su.Close()
+	own := dbs.Owner(t)
+	if err := app.Migrate(ctx, &app.Databases{Config: own.Config, Results: own.Results, Jobs: su}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var role string
+	split.Jobs.QueryRow(ctx, `SELECT current_user`).Scan(&role)
+	if err := app.GrantRuntime(ctx, su, role); err != nil {
 		t.Fatal(err)
 	}
 	m := &app.Mount{Config: apptest.Config(t, dbs, app.RoleManager), Log: apptest.Logger(t), Clock: app.SystemClock{}, DB: split}
