@@ -13,6 +13,8 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/alarms"
+	"mipo/modules/rbac/rbactest"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -26,9 +28,9 @@ func status(o Overview, id string) string {
 	return "absent"
 }
 
-// Stopping the jobs database's cluster turns its node red; starting it turns it green again.
-// (The alarm itself is opened by the alarms module's database check: modules/alarms/causes_test.go.)
-func TestStoppingTheJobsClusterTurnsItsNodeRed(t *testing.T) {
+// Stopping the jobs database's cluster turns its node red on the overview and opens the
+// alarm; starting it again turns the node green and resolves the alarm.
+func TestStoppingTheJobsClusterTurnsItsNodeRedAndOpensTheAlarm(t *testing.T) {
 	dbs := apptest.Databases(t)
 	dir, err := os.MkdirTemp("", "mipo-health-pg-")
 	if err != nil {
@@ -50,14 +52,14 @@ func TestStoppingTheJobsClusterTurnsItsNodeRed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer split.Close()
+	t.Cleanup(split.Close) // after the server stops (cleanups run last first)
 	// Migrate the new cluster's jobs database as its superuser and grant mipo's role its rows,
 	// as a deployment's migration step does (the runtime role may not create tables).
 	su, err := pgxpool.New(ctx, pg.SuperuserDSN(app.EmbeddedDatabase(app.DBJobs)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer su.Close()
+	t.Cleanup(su.Close)
 	own := dbs.Owner(t)
 	if err := app.Migrate(ctx, &app.Databases{Config: own.Config, Results: own.Results, Jobs: su}, nil); err != nil {
 		t.Fatal(err)
@@ -67,25 +69,32 @@ func TestStoppingTheJobsClusterTurnsItsNodeRed(t *testing.T) {
 	if err := app.GrantRuntime(ctx, su, role); err != nil {
 		t.Fatal(err)
 	}
-	m := &app.Mount{Config: apptest.Config(t, dbs, app.RoleManager), Log: apptest.Logger(t), Clock: app.SystemClock{}, DB: split}
-	h := &handlers{m: m, probes: newProber(m)}
-	look := func() string {
-		h.probes.database(ctx, app.DBJobs)
-		return status(h.overview(ctx), "database:jobs")
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": "manager,dispatcher",
+		"MIPO_CONFIG_DSN": dbs.DSN("config"), "MIPO_RESULTS_DSN": dbs.DSN("results"), "MIPO_JOBS_DSN": pg.AppDSN(app.DBJobs)}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s := look(); s != StatusOK {
-		t.Fatalf("a running jobs database shows %s", s)
+	srv := apptest.Start(t, cfg, &apptest.DBs{Databases: split, Names: dbs.Names}, app.Options{})
+	owner := rbactest.Owner(t, srv)
+	node := func() string {
+		var o Overview
+		owner.Get("/api/v1/health/overview").JSON(t, &o)
+		return status(o, "database:jobs")
 	}
+	alarm := func(state string) bool {
+		var page struct{ Items []struct{ Key string } }
+		owner.Get("/api/v1/alarms?state="+state+"&rule=database.jobs.unreachable").JSON(t, &page)
+		return len(page.Items) == 1
+	}
+	apptest.WaitFor(t, 40*time.Second, "the jobs node green", func() bool { return node() == StatusOK })
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if s := look(); s != StatusDown {
-		t.Fatalf("a stopped jobs database shows %s, want down", s)
-	}
+	apptest.WaitFor(t, 40*time.Second, "the jobs node red and its alarm open", func() bool { return node() == StatusDown && alarm("open") })
 	if err := pg.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	apptest.WaitFor(t, 20*time.Second, "the node to turn green", func() bool { return look() == StatusOK })
+	apptest.WaitFor(t, 40*time.Second, "the jobs node green and its alarm resolved", func() bool { return node() == StatusOK && alarm("resolved") })
 }
 
 // The SQL fold (Compact) agrees with the pure one (Downsample) on a random raw series.
