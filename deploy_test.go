@@ -20,6 +20,7 @@ import (
 type composeFile struct {
 	Services map[string]struct {
 		Command  []string               `yaml:"command"`
+		Profiles []string               `yaml:"profiles"`
 		Image    string                 `yaml:"image"`
 		Networks []string               `yaml:"networks"`
 		Labels   []string               `yaml:"labels"`
@@ -43,6 +44,14 @@ func TestComposeTopology(t *testing.T) {
 		s, ok := c.Services[service]
 		if !ok || !slices.Contains(s.Command, "--role="+role) {
 			t.Errorf("service %s must run `serve --role=%s`, runs %v", service, role, s.Command)
+		}
+		if len(app.Topology[role]) == 0 {
+			// A role whose module is not built yet refuses to start: its service stays off
+			// unless asked for.
+			if !slices.Contains(s.Profiles, role) {
+				t.Errorf("service %s runs a role with no module yet; it must be behind the profile %q", service, role)
+			}
+			continue
 		}
 		if _, err := app.ParseRoles(role); err != nil {
 			t.Error(err)
@@ -155,6 +164,30 @@ func TestReadmeNamesEverySetting(t *testing.T) {
 	for _, s := range app.Settings() {
 		if !strings.Contains(string(raw), s.Name) {
 			t.Errorf("README.md does not mention %s (%s)", s.Name, s.Help)
+		}
+	}
+}
+
+// Every module the role graph names is registered in the mipo binary.
+func TestTopologyNamesRegisteredModules(t *testing.T) {
+	registered := app.DefaultRegistry().Names()
+	for role, modules := range app.Topology {
+		for _, m := range modules {
+			if !slices.Contains(registered, m) {
+				t.Errorf("role %s runs module %q, which main.go does not import", role, m)
+			}
+		}
+	}
+	for _, m := range registered {
+		named := false
+		for _, modules := range app.Topology {
+			named = named || slices.Contains(modules, m)
+		}
+		for _, other := range registered {
+			named = named || slices.Contains(app.DefaultRegistry().Requires(other), m)
+		}
+		if !named {
+			t.Errorf("module %s is registered but no role runs it and no module requires it", m)
 		}
 	}
 }

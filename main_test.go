@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -161,5 +162,91 @@ func TestUnknownRoleIsAClearError(t *testing.T) {
 	out, err := exec.Command(mipoBinary(t), "serve", "--role", "janitor", "--data-dir", t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `MIPO_ROLE: unknown role "janitor"`) || !strings.Contains(string(out), "manager, ingest, dispatcher, backup") {
 		t.Fatalf("want a clear unknown-role error, got %v:\n%s", err, out)
+	}
+}
+
+// A checkout in a private directory, as root: PostgreSQL runs as the unprivileged postgres user,
+// who cannot enter it, so the cluster is placed where that user can reach and linked from the
+// data directory; the user's directories keep their modes. Ctrl-C then leaves no process behind.
+func TestServeAsRootInsideAPrivateDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs only as root: the embedded PostgreSQL then runs as another user, who cannot enter a 0700 directory")
+	}
+	home := t.TempDir()
+	os.Chmod(home, 0o700) // owned by root, private, as /root is
+	checkout := filepath.Join(home, "mipo")
+	if err := os.Mkdir(checkout, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(checkout, "mipo-data")
+	link := filepath.Join(data, "postgres")
+	t.Cleanup(func() { // after the process is stopped: the placed cluster is ours to remove
+		if target, err := os.Readlink(link); err == nil && strings.HasPrefix(target, app.PlacementRoot) {
+			os.RemoveAll(target)
+		}
+	})
+	addr := apptest.FreeAddr(t)
+	p := startMipo(t, []string{"MIPO_LOG_FORMAT=text"}, "serve", "--data-dir", data, "--listen", addr)
+	waitStatus(t, p, "https://"+addr+"/readyz", 200)
+
+	target, err := os.Readlink(link)
+	if err != nil || !strings.HasPrefix(target, app.PlacementRoot+"/") {
+		t.Fatalf("%s should link to a cluster under %s: %q, %v", link, app.PlacementRoot, target, err)
+	}
+	if !strings.Contains(p.Output(), "cluster="+target) {
+		t.Fatalf("the log does not say where the cluster lives:\n%s", p.Output())
+	}
+	for _, d := range []string{home, checkout} {
+		if fi, _ := os.Stat(d); fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s was loosened to %v", d, fi.Mode().Perm())
+		}
+	}
+	if len(postgresProcesses(target)) == 0 {
+		t.Fatal("no embedded PostgreSQL runs in the placed cluster")
+	}
+
+	p.Cmd.Process.Signal(os.Interrupt) // Ctrl-C
+	select {
+	case <-p.Exited():
+		if err := p.Err(); err != nil {
+			t.Fatalf("mipo exited with %v after Ctrl-C:\n%s", err, p.Output())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("mipo did not stop within 15 s of Ctrl-C:\n%s", p.Output())
+	}
+	if left := postgresProcesses(target); len(left) > 0 {
+		t.Fatalf("PostgreSQL processes left behind: %v", left)
+	}
+}
+
+// A start that fails prints the failing step's error and exits non-zero, without a panic.
+func TestAFailedStartSaysWhyAndExitsNonZero(t *testing.T) {
+	nowhere := "postgres://mipo@/mipo?host=" + filepath.Join(t.TempDir(), "no-socket-here")
+	cmd := exec.Command(mipoBinary(t), "serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--tls", "off",
+		"--config-dsn", nowhere, "--results-dsn", nowhere, "--jobs-dsn", nowhere)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 || strings.Contains(string(out), "panic") ||
+		!strings.Contains(string(out), "mipo: starting databases: MIPO_CONFIG_DSN") {
+		t.Fatalf("want a non-zero exit naming the step and the variable, got %v:\n%s", err, out)
+	}
+}
+
+// The role graph is printed from the one place it is declared. (A role with no module is
+// refused: TestParseRoles.)
+func TestRoleGraphIsPrinted(t *testing.T) {
+	out, err := exec.Command(mipoBinary(t), "serve", "--list-roles").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, want := range []string{"ROLE", "MODULE", "REQUIRES", "backup      backup", "results     rbac"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--list-roles does not print %q:\n%s", want, out)
+		}
+	}
+	for _, role := range app.Roles {
+		if !strings.Contains(string(out), "\n"+role+" ") {
+			t.Errorf("--list-roles leaves out the role %s", role)
+		}
 	}
 }

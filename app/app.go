@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -55,10 +56,10 @@ type App struct {
 	metrics        *httpMetrics
 	scheduler      gocron.Scheduler
 	embedded       *EmbeddedPG
-	ownsDB         bool
 	resultsStorage string
-	appendOnly     string   // "" when the append-only tables are out of the runtime role's reach
-	started        []string // modules whose OnStart ran, in order
+	appendOnly     string      // "" when the append-only tables are out of the runtime role's reach
+	steps          []startStep // what Start does, in order (startSteps)
+	running        []startStep // the steps that completed, in order: what Stop undoes
 	runCtx         context.Context
 	cancelRun      context.CancelFunc
 }
@@ -79,8 +80,6 @@ func New(cfg *Config, opts Options) (*App, error) {
 	}
 	if a.DB == nil {
 		a.DB = &Databases{}
-	} else {
-		a.ownsDB = false
 	}
 	host, _ := os.Hostname()
 	a.process = fmt.Sprintf("%s:%d", host, os.Getpid())
@@ -97,11 +96,14 @@ func New(cfg *Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	for _, mod := range a.modules {
+		m := &Mount{Module: mod.Name, Config: cfg, Log: a.Log.With("module", mod.Name), Clock: a.Clock,
+			Events: a.Events, Secrets: a.Secrets, app: a}
+		if err := a.handDatabases(m, mod); err != nil {
+			return nil, err
+		}
 		if mod.Provision == nil {
 			continue
 		}
-		m := &Mount{Module: mod.Name, Config: cfg, Log: a.Log.With("module", mod.Name), Clock: a.Clock,
-			DB: a.DB, Events: a.Events, Secrets: a.Secrets, app: a}
 		if err := mod.Provision(m); err != nil {
 			return nil, fmt.Errorf("module %s: %w", mod.Name, err)
 		}
@@ -116,6 +118,25 @@ func New(cfg *Config, opts Options) (*App, error) {
 	}
 	a.Events.subs = a.subscribers
 	return a, nil
+}
+
+// handDatabases gives a module the handles of the databases it declared, and to the others a
+// handle that names the omission.
+func (a *App) handDatabases(m *Mount, mod Module) error {
+	m.ConfigDB, m.ResultsDB, m.JobsDB = ConfigDB{module: mod.Name}, ResultsDB{module: mod.Name}, JobsDB{module: mod.Name}
+	for _, db := range mod.Databases {
+		switch db {
+		case DBConfig:
+			m.ConfigDB = a.DB.ConfigDB()
+		case DBResults:
+			m.ResultsDB = a.DB.ResultsDB()
+		case DBJobs:
+			m.JobsDB = a.DB.JobsDB()
+		default:
+			return fmt.Errorf("module %s declares the database %q; the databases are %s", mod.Name, db, strings.Join(DatabaseNames, ", "))
+		}
+	}
+	return nil
 }
 
 // NewLogger returns the structured logger the configuration asks for.
@@ -144,53 +165,108 @@ func (a *App) Routes() []Route { return slices.Clone(a.routes) }
 // Handler is the process's HTTP handler.
 func (a *App) Handler() http.Handler { return a.echo }
 
-// Start brings the process up: the databases (starting the embedded cluster when no DSN is
-// configured), migrations, each module's OnStart in dependency order, the event bus and the
-// job scheduler. On failure, whatever was started is stopped again.
-func (a *App) Start(ctx context.Context) (err error) {
+// Start brings the process up, one step at a time (startSteps): the databases (starting the
+// embedded cluster when no DSN is configured), migrations, each module's OnStart in dependency
+// order, the event bus and the job scheduler. When a step fails, the steps that completed are
+// undone in reverse order and the error names the step; nothing that never started is stopped.
+func (a *App) Start(ctx context.Context) error {
 	ctx = WithAuditKey(ctx, a.Config.AuditKey)
 	a.runCtx, a.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
-	defer func() {
-		if err != nil {
-			a.Stop(context.Background())
-		}
-	}()
-	if a.DB.Config == nil {
-		if err := a.openDatabases(ctx); err != nil {
+	if a.steps == nil {
+		a.steps = a.startSteps()
+	}
+	for _, s := range a.steps {
+		if err := s.start(ctx); err != nil {
+			err = fmt.Errorf("starting %s: %w", s.name, err)
+			if stopErr := a.Stop(context.WithoutCancel(ctx)); stopErr != nil {
+				err = errors.Join(err, stopErr)
+			}
 			return err
 		}
-		a.ownsDB = true
+		a.running = append(a.running, s)
 	}
-	if a.appendOnly, err = MigrateAsOwner(ctx, a.Config, a.embedded, a.DB, a.Log); err != nil {
-		return err
-	}
-	if a.resultsStorage, err = ResultsStorage(ctx, a.DB.Results); err != nil {
-		return err
-	}
-	for _, h := range a.starts {
-		if err := h.fn(ctx); err != nil {
-			return fmt.Errorf("starting module %s: %w", h.module, err)
+	return nil
+}
+
+// A startStep is one thing Start brings up, and what takes it down again (nil: nothing).
+type startStep struct {
+	name  string
+	start func(context.Context) error
+	stop  func(context.Context) error
+}
+
+func (a *App) startSteps() []startStep {
+	var steps []startStep
+	if a.DB.Config == nil { // the databases are this process's to open and close
+		if a.Config.Embedded() {
+			steps = append(steps, startStep{"embedded PostgreSQL", a.startEmbedded, a.stopEmbedded})
 		}
-		a.started = append(a.started, h.module)
+		steps = append(steps, startStep{"databases", a.openDatabases, func(context.Context) error { a.DB.Close(); return nil }})
 	}
-	if err := a.Events.start(ctx, a.DB.Jobs); err != nil {
+	steps = append(steps,
+		startStep{"migrations", func(ctx context.Context) (err error) {
+			a.appendOnly, err = MigrateAsOwner(ctx, a.Config, a.embedded, a.DB, a.Log)
+			return err
+		}, nil},
+		startStep{"results storage", func(ctx context.Context) (err error) {
+			a.resultsStorage, err = ResultsStorage(ctx, a.DB.Results)
+			return err
+		}, nil})
+	for _, mod := range a.modules {
+		steps = append(steps, startStep{"module " + mod.Name, a.runHooks(a.starts, mod.Name, false), a.runHooks(a.stops, mod.Name, true)})
+	}
+	return append(steps,
+		startStep{"event bus", func(ctx context.Context) error { return a.Events.start(ctx, a.DB.Jobs) },
+			func(context.Context) error { a.Events.shutdown(); return nil }},
+		startStep{"job scheduler", func(context.Context) error { return a.startScheduler() }, a.stopScheduler})
+}
+
+// runHooks runs one module's OnStart (or, reversed, OnStop) hooks.
+func (a *App) runHooks(hooks []hook, module string, reverse bool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		var errs []error
+		for i := range hooks {
+			h := hooks[i]
+			if reverse {
+				h = hooks[len(hooks)-1-i]
+			}
+			if h.module != module {
+				continue
+			}
+			if err := h.fn(ctx); err != nil {
+				if !reverse {
+					return err
+				}
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func (a *App) startEmbedded(ctx context.Context) error {
+	pg, err := NewEmbeddedPG(filepath.Join(a.Config.DataDir, "postgres"), settingPGBin.Get(a.Config), a.Log)
+	if err != nil {
 		return err
 	}
-	return a.startScheduler()
+	if err := pg.Start(ctx); err != nil {
+		pg.Stop() // whatever of it did start
+		return err
+	}
+	a.embedded = pg
+	return nil
+}
+
+func (a *App) stopEmbedded(context.Context) error {
+	err := a.embedded.Stop()
+	a.embedded = nil
+	return err
 }
 
 func (a *App) openDatabases(ctx context.Context) error {
 	cfg := a.Config
-	if cfg.Embedded() {
-		pg, err := NewEmbeddedPG(filepath.Join(cfg.DataDir, "postgres"), settingPGBin.Get(cfg), a.Log)
-		if err != nil {
-			return err
-		}
-		if err := pg.Start(ctx); err != nil {
-			return err
-		}
-		a.embedded = pg
-		cfg = cfg.WithDSNs(pg.AppDSN(DBConfig), pg.AppDSN(DBResults), pg.AppDSN(DBJobs))
+	if a.embedded != nil {
+		cfg = cfg.WithDSNs(a.embedded.AppDSN(DBConfig), a.embedded.AppDSN(DBResults), a.embedded.AppDSN(DBJobs))
 	}
 	db, err := OpenDatabases(ctx, cfg.ConfigDSN, cfg.ResultsDSN, cfg.JobsDSN)
 	if err != nil {
@@ -251,50 +327,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.Stop(sctx)
 }
 
-// Stop stops jobs, the event bus and the modules (in reverse start order), closes the pools
-// and stops the embedded cluster. It is safe to call more than once.
+// Stop undoes what Start did, in reverse: the job scheduler, the event bus, the modules
+// (each before what it requires), the pools and the embedded cluster. It is safe to call more
+// than once.
 func (a *App) Stop(ctx context.Context) error {
-	var errs []error
 	if a.cancelRun != nil {
 		a.cancelRun()
 	}
-	if a.scheduler != nil {
-		if err := a.scheduler.Shutdown(); err != nil {
-			errs = append(errs, err)
-		}
-		a.scheduler = nil
-	}
-	a.Events.shutdown()
-	for i := len(a.stops) - 1; i >= 0; i-- {
-		h := a.stops[i]
-		if !slices.Contains(a.started, h.module) && !a.moduleHasNoStart(h.module) {
+	var errs []error
+	for i := len(a.running) - 1; i >= 0; i-- {
+		s := a.running[i]
+		if s.stop == nil {
 			continue
 		}
-		if err := h.fn(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stopping module %s: %w", h.module, err))
+		if err := s.stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", s.name, err))
 		}
 	}
-	a.stops, a.started = nil, nil
-	if a.ownsDB {
-		a.DB.Close()
-		a.ownsDB = false
-	}
-	if a.embedded != nil {
-		if err := a.embedded.Stop(); err != nil {
-			errs = append(errs, err)
-		}
-		a.embedded = nil
-	}
+	a.running = nil
 	return errors.Join(errs...)
 }
 
-func (a *App) moduleHasNoStart(module string) bool {
-	for _, h := range a.starts {
-		if h.module == module {
-			return false
-		}
+func (a *App) stopScheduler(context.Context) error {
+	if a.scheduler == nil {
+		return nil
 	}
-	return true
+	err := a.scheduler.Shutdown()
+	a.scheduler = nil
+	return err
 }
 
 // Listen opens the configured address, with TLS unless it is switched off. It returns the

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 )
 
@@ -47,7 +46,7 @@ func Tx(c echo.Context) pgx.Tx {
 
 // InTx runs fn in a config-database transaction outside any request (background jobs, the
 // CLI, and handlers of TxOwn routes). Audit records written in it are checked by the caller.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, ch *Change) error) error {
+func InTx(ctx context.Context, pool ConfigDB, fn func(ctx context.Context, ch *Change) error) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -67,9 +66,27 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, 
 	return nil
 }
 
+// ReadSnapshot runs fn in a read-only REPEATABLE READ transaction of its own: every read sees
+// the database as of one moment, so a change that commits meanwhile is seen by all of fn's
+// reads or by none. Writes do not belong here but in a Change (READ COMMITTED), whose audit
+// record reads the chain's last hash after taking the chain's lock — from a snapshot taken
+// before the lock it would fork the chain. A handler calls it before its change begins, so it
+// never holds two connections at once.
+func ReadSnapshot(ctx context.Context, pool ConfigDB, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
 // changeMiddleware wraps a TxAuto route: open the transaction, buffer the response, and on
 // success require an audit record, commit, then send.
-func changeMiddleware(pool func() *pgxpool.Pool) echo.MiddlewareFunc {
+func changeMiddleware(pool ConfigDB) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -80,7 +97,7 @@ func changeMiddleware(pool func() *pgxpool.Pool) echo.MiddlewareFunc {
 				c.Response().Writer = real
 				c.Response().Committed, c.Response().Size, c.Response().Status = false, 0, http.StatusOK
 			}
-			err := InTx(req.Context(), pool(), func(ctx context.Context, ch *Change) error {
+			err := InTx(req.Context(), pool, func(ctx context.Context, ch *Change) error {
 				c.SetRequest(req.WithContext(ctx))
 				if err := next(c); err != nil {
 					return err

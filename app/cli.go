@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -80,9 +81,12 @@ func serveCommand() *cobra.Command {
 			"  manager     web UI and admin API (one instance)\n" +
 			"  ingest      scanner API (run two or more)\n" +
 			"  dispatcher  scan orchestration (a singleton; a second one waits as hot standby)\n" +
-			"  backup      encrypted backup and restore\n" +
+			"  backup      encrypted backup and restore (refused until its module is built)\n" +
 			"  all         every role (the default)\n\n" +
-			"With no database URLs, mipo starts an embedded PostgreSQL cluster in the data directory.\n\n" +
+			"With no database URLs, mipo starts an embedded PostgreSQL cluster in <data dir>/postgres.\n" +
+			"As root, PostgreSQL runs as the unprivileged postgres user; when that user cannot enter the\n" +
+			"data directory (a checkout under /root, say), the cluster lives in " + PlacementRoot + "/postgres-<hash>\n" +
+			"instead, and <data dir>/postgres links to it. mipo never loosens a directory it did not make.\n\n" +
 			"Every setting is also an environment variable:\n" + settingsHelp(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if listRoles {
@@ -98,7 +102,7 @@ func serveCommand() *cobra.Command {
 	cmd.Flags().String("role", "", "comma list of roles: manager, ingest, dispatcher, backup, all (MIPO_ROLE)")
 	cmd.Flags().String("listen", "", "address to listen on (MIPO_LISTEN; default :8443)")
 	cmd.Flags().String("tls", "", "on: HTTPS with the data directory's certificate; off: plain HTTP behind a proxy (MIPO_TLS)")
-	cmd.Flags().BoolVar(&listRoles, "list-roles", false, "print each role with the modules it runs, and exit")
+	cmd.Flags().BoolVar(&listRoles, "list-roles", false, "print the role graph (what each role runs, what each module requires) and exit")
 	return cmd
 }
 
@@ -114,10 +118,17 @@ func settingsHelp() string {
 	return b.String()
 }
 
+// printRoles prints the role graph: what each role runs (its modules and what they require, in
+// start order), then what each module requires.
 func printRoles(cmd *cobra.Command) error {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	for _, role := range append(Roles, RoleAll) {
-		roles, _ := ParseRoles(role)
+	fmt.Fprintln(w, "ROLE\tRUNS, IN START ORDER")
+	for _, role := range append(slices.Clone(Roles), RoleAll) {
+		roles, err := ParseRoles(role)
+		if err != nil {
+			fmt.Fprintf(w, "%s\trefused: no module of this role is built yet\n", role)
+			continue
+		}
 		mods, err := defaultRegistry.Resolve(roles)
 		if err != nil {
 			return err
@@ -127,6 +138,14 @@ func printRoles(cmd *cobra.Command) error {
 			names[i] = m.Name
 		}
 		fmt.Fprintf(w, "%s\t%s\n", role, strings.Join(names, ", "))
+	}
+	fmt.Fprintln(w, "\nMODULE\tREQUIRES")
+	for _, name := range defaultRegistry.Names() {
+		req := strings.Join(defaultRegistry.Requires(name), ", ")
+		if req == "" {
+			req = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\n", name, req)
 	}
 	return w.Flush()
 }

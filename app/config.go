@@ -75,7 +75,7 @@ func LoadConfig(flags map[string]string, environ []string) (*Config, error) {
 		return nil, &ConfigError{"MIPO_DATA_DIR", err.Error()}
 	}
 	c.DataDir = abs
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := makeDataDir(c.DataDir); err != nil {
 		return nil, &ConfigError{"MIPO_DATA_DIR", fmt.Sprintf("cannot create %s: %v", c.DataDir, err)}
 	}
 	fileValues, err := EnsureEnvFile(c.DataDir)
@@ -91,6 +91,23 @@ func LoadConfig(flags map[string]string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// makeDataDir creates the data directory when it is missing. As root it is made 0711: the
+// embedded PostgreSQL runs as an unprivileged user who must pass through it to its own folder
+// (never list or read it; the secrets in it are 0600). A directory that already exists is the
+// user's and is left as it is.
+func makeDataDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		return os.Chmod(dir, 0o711)
+	}
+	return nil
 }
 
 // lookup returns a setting's value or its default.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -114,7 +115,9 @@ func provider(pool *pgxpool.Pool, name string, log *slog.Logger) (*goose.Provide
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true)}
+	// Out of order: a migration numbered below one already applied (numbers are handed out
+	// ahead, per database, to branches that land in any order) is applied, not refused.
+	opts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	if log != nil {
 		opts = append(opts, goose.WithSlog(log.With("database", name)))
 	}
@@ -177,4 +180,47 @@ func ResultsStorage(ctx context.Context, results *pgxpool.Pool) (string, error) 
 		return "timescaledb-hypertable", nil
 	}
 	return "postgresql-brin", nil
+}
+
+// MigrateTo applies the migrations of one database (config, results or jobs) to the pool,
+// up to and including version (0: every one). The pool's search_path picks the schema, so a
+// restore can build a fresh copy of the schema beside the live one before switching to it.
+func MigrateTo(ctx context.Context, pool *pgxpool.Pool, name string, version int64) error {
+	p, err := provider(pool, name, nil)
+	if err != nil {
+		return fmt.Errorf("%s database: %w", name, err)
+	}
+	if version == 0 {
+		_, err = p.Up(ctx)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
+		return fmt.Errorf("migrating the %s database: %w", name, err)
+	}
+	return nil
+}
+
+// MigrationVersion returns the newest migration applied to one database (0 before the first).
+func MigrationVersion(ctx context.Context, pool *pgxpool.Pool, name string) (int64, error) {
+	p, err := provider(pool, name, nil)
+	if err != nil {
+		return 0, err
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// LatestMigration returns the newest migration this binary carries for one database.
+func LatestMigration(name string) (int64, error) {
+	entries, err := fs.ReadDir(migrations.FS(name), ".")
+	if err != nil {
+		return 0, err
+	}
+	var newest int64
+	for _, e := range entries {
+		if v, err := goose.NumericComponent(e.Name()); err == nil && v > newest {
+			newest = v
+		}
+	}
+	return newest, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -27,11 +28,16 @@ func TestMigrationsApplyOnAllThreeDatabases(t *testing.T) {
 	if err := app.Migrate(ctx, owner, nil); err != nil {
 		t.Fatal(err)
 	}
-	for db, table := range map[string]string{app.DBConfig: "processes", app.DBResults: "observations", app.DBJobs: "events"} {
+	for db, table := range map[string]string{app.DBConfig: "audit_log", app.DBResults: "observations", app.DBJobs: "events"} {
 		var exists bool
 		if err := dbs.Databases.Pool(db).QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
 			t.Errorf("%s database has no %s table (%v)", db, table, err)
 		}
+	}
+	var processes bool
+	dbs.Config.QueryRow(ctx, `SELECT to_regclass('processes') IS NOT NULL`).Scan(&processes)
+	if processes {
+		t.Error("the unused processes table is still there")
 	}
 	st, err := app.MigrationStatus(ctx, owner)
 	if err != nil {
@@ -94,7 +100,8 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 // eventApp is a process with one module that may subscribe to "thing.*".
 func eventApp(t *testing.T, dbs *apptest.DBs, got chan<- app.Event, failFirst *atomic.Int32) *app.App {
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "watcher", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "watcher")
+	reg.Register(app.Module{Name: "watcher", Provision: func(m *app.Mount) error {
 		if got != nil {
 			m.On("things", "thing.*", func(_ context.Context, e app.Event) error {
 				if failFirst != nil && failFirst.Add(-1) >= 0 {
@@ -197,7 +204,8 @@ func thingsApp(t *testing.T) (*apptest.Server, *apptest.DBs) {
 		t.Fatal(err)
 	}
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "things", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "things")
+	reg.Register(app.Module{Name: "things", Provision: func(m *app.Mount) error {
 		m.ProvideGuard(app.GuardUser, func(app.Route) echo.MiddlewareFunc { return func(n echo.HandlerFunc) echo.HandlerFunc { return n } })
 		m.Route(app.Route{Method: http.MethodPost, Path: "/api/v1/things", Scope: "things:write", Handler: func(c echo.Context) error {
 			if _, err := app.Tx(c).Exec(c.Request().Context(), `INSERT INTO things VALUES ($1)`, c.QueryParam("name")); err != nil {
@@ -272,6 +280,53 @@ func TestUnreachableDatabaseNamesItsVariable(t *testing.T) {
 	var ce *app.ConfigError
 	if !errors.As(err, &ce) || ce.Variable != "MIPO_RESULTS_DSN" || !strings.Contains(err.Error(), "cannot connect") {
 		t.Fatalf("want an error naming MIPO_RESULTS_DSN, got %v", err)
+	}
+}
+
+// A snapshot sees one moment: a change committed between two of its reads is in neither.
+func TestReadSnapshotSeesOneMoment(t *testing.T) {
+	dbs := apptest.Databases(t).Owner(t) // the owner may create tables; mipo's runtime role may not
+	ctx := context.Background()
+	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE moments (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	var first, second int
+	err := app.ReadSnapshot(ctx, dbs.ConfigDB(), func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM moments`).Scan(&first); err != nil {
+			return err
+		}
+		if _, err := dbs.Config.Exec(ctx, `INSERT INTO moments VALUES (1)`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM moments`).Scan(&second)
+	})
+	if err != nil || first != 0 || second != 0 {
+		t.Fatalf("the snapshot saw %d then %d rows (%v); want 0 both times", first, second, err)
+	}
+	err = app.ReadSnapshot(ctx, dbs.ConfigDB(), func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO moments VALUES (2)`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a snapshot must be read-only")
+	}
+}
+
+// A database migrated before a lower-numbered migration existed (config 00007 came after
+// 00030) gets it on the next start instead of refusing to start.
+func TestAMigrationNumberedBelowTheLatestIsApplied(t *testing.T) {
+	dbs := apptest.Databases(t).Owner(t) // migrations run as the owner
+	ctx := context.Background()
+	if _, err := dbs.Config.Exec(ctx, `CREATE TABLE processes (id text); DELETE FROM goose_db_version WHERE version_id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(ctx, dbs, nil); err != nil {
+		t.Fatal(err)
+	}
+	var processes bool
+	dbs.Config.QueryRow(ctx, `SELECT to_regclass('processes') IS NOT NULL`).Scan(&processes)
+	if processes {
+		t.Fatal("migration 00007 was not applied")
 	}
 }
 

@@ -186,3 +186,38 @@ func checkDSN(dsn string) error {
 }
 
 func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
+
+// UpdateEnvFile sets values in dir/.mipo.env (a restore on a new machine brings back the
+// installation's keys), keeping the previous file as .mipo.env.before-restore. Other lines and
+// comments stay as they were.
+func UpdateEnvFile(dir string, values map[string]string) error {
+	path := filepath.Join(dir, EnvFileName)
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path+".before-restore", old, 0o600); err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	var buf bytes.Buffer
+	for _, line := range strings.SplitAfter(string(old), "\n") {
+		k, _, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if v, set := values[k]; ok && set {
+			fmt.Fprintf(&buf, "%s=%s\n", k, v)
+			done[k] = true
+			continue
+		}
+		buf.WriteString(line)
+	}
+	for k, v := range values {
+		if !done[k] {
+			fmt.Fprintf(&buf, "%s=%s\n", k, v)
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

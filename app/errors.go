@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 )
 
@@ -56,6 +57,34 @@ func Forbidden(code, message string) *Error {
 // Unauthorized is a 401.
 func Unauthorized(code, message string) *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: code, Message: message}
+}
+
+// IsNotFound reports whether err is, or wraps, a 404 made by NotFound (or the like).
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// IfNotFound returns instead when err is a not-found error, and err itself otherwise: only a
+// missing thing may become the client's fault; a database failure stays a 5xx.
+func IfNotFound(err error, instead *Error) error {
+	if IsNotFound(err) {
+		return instead
+	}
+	return err
+}
+
+// IsUniqueViolation reports whether err is PostgreSQL refusing a duplicate (SQLSTATE 23505):
+// a race on a unique name that the check before the write could not see.
+func IsUniqueViolation(err error) bool { return hasSQLState(err, "23505") }
+
+// IsForeignKeyViolation reports whether err is PostgreSQL refusing a reference to a row that
+// is gone, or the deletion of one still referred to (SQLSTATE 23503).
+func IsForeignKeyViolation(err error) bool { return hasSQLState(err, "23503") }
+
+func hasSQLState(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
 }
 
 // WithDetail attaches machine-readable detail to an error.

@@ -31,10 +31,17 @@ func (e Event) Decode(v any) error { return json.Unmarshal(e.Payload, v) }
 // handler must be safe to run more than once for the same event.
 type EventHandler func(ctx context.Context, e Event) error
 
+// A BatchHandler handles a batch of events in one call, so that it can do them in one
+// transaction. The same rule holds as for an EventHandler: an error means the bus tries again
+// (each event then on its own, so that one bad event holds back only itself), and a handler
+// must be safe to run more than once for the same events.
+type BatchHandler func(ctx context.Context, events []Event) error
+
 type subscriber struct {
 	name    string
 	pattern string
 	fn      EventHandler
+	batch   BatchHandler // set instead of fn by Mount.OnBatch
 }
 
 const eventChannel = "mipo_events"
@@ -86,6 +93,41 @@ func (b *Bus) Emit(ctx context.Context, typ, subject string, payload any) error 
 			return err
 		}
 		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, eventChannel, typ)
+		return err
+	})
+}
+
+// EmitAll records many events in one transaction, with a few statements whatever their
+// number, for a producer whose events come in bursts. Each event's Type, Subject and Payload
+// are used (an empty payload is stored as {}); the bus sets the rest.
+func (b *Bus) EmitAll(ctx context.Context, events ...Event) error {
+	if b.pool == nil {
+		return fmt.Errorf("event bus not started")
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	types, subjects, payloads := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		types[i], subjects[i], payloads[i] = e.Type, e.Subject, "{}"
+		if len(e.Payload) > 0 {
+			payloads[i] = string(e.Payload)
+		}
+	}
+	return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			WITH new AS (
+				INSERT INTO events (type, subject, source, payload)
+				SELECT t, s, $4, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS e(t, s, p)
+				RETURNING id, type)
+			INSERT INTO event_deliveries (subscriber, event_id)
+			SELECT sub.name, new.id FROM new JOIN event_subscribers sub
+			ON EXISTS (SELECT 1 FROM unnest(sub.patterns) p WHERE new.type LIKE replace(replace(p, '_', '\_'), '*', '%'))`,
+			types, subjects, payloads, b.source)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, eventChannel, types[0])
 		return err
 	})
 }
@@ -211,12 +253,17 @@ func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The deliveries are claimed before the join: joined first, a backlog of thousands would be
+	// joined and sorted whole for every batch taken from it.
 	rows, err := tx.Query(ctx, `
+		WITH d AS (
+			SELECT event_id, attempts FROM event_deliveries
+			WHERE subscriber = $1 AND next_attempt_at <= now()
+			ORDER BY event_id LIMIT $2
+			FOR UPDATE SKIP LOCKED)
 		SELECT e.id, e.type, e.subject, e.source, e.payload, e.created_at, d.attempts
-		FROM event_deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.subscriber = $1 AND d.next_attempt_at <= now()
-		ORDER BY d.event_id LIMIT 50
-		FOR UPDATE OF d SKIP LOCKED`, name)
+		FROM d JOIN events e ON e.id = d.event_id
+		ORDER BY e.id`, name, b.batchSize(name))
 	if err != nil {
 		return 0, err
 	}
@@ -236,13 +283,29 @@ func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	if len(batch) > 1 && b.batched(name) {
+		events := make([]Event, len(batch))
+		ids := make([]int64, len(batch))
+		for i, c := range batch {
+			events[i], ids[i] = c.ev, c.ev.ID
+		}
+		herr := b.handleAll(ctx, name, events)
+		if herr == nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM event_deliveries WHERE subscriber = $1 AND event_id = ANY($2)`, name, ids); err != nil {
+				return 0, err
+			}
+			return len(batch), tx.Commit(ctx)
+		}
+		// Retry one by one below, so that a bad event fails alone and the rest go through.
+		b.log.Warn("event batch failed; retrying its events one by one", "subscriber", name, "events", len(batch), "err", herr)
+	}
 	for _, c := range batch {
 		if herr := b.handle(ctx, name, c.ev); herr != nil {
 			backoff := time.Duration(1<<min(c.attempts, 10)) * time.Second
 			b.log.Warn("event handler failed; will retry", "subscriber", name, "event", c.ev.Type, "id", c.ev.ID, "err", herr, "retry_in", backoff)
 			_, err = tx.Exec(ctx, `UPDATE event_deliveries SET attempts = attempts + 1, last_error = $3,
 				next_attempt_at = now() + $4::interval WHERE subscriber = $1 AND event_id = $2`,
-				name, c.ev.ID, truncate(herr.Error(), 1000), backoff.String())
+				name, c.ev.ID, Truncate(herr.Error(), 1000), backoff.String())
 		} else {
 			_, err = tx.Exec(ctx, `DELETE FROM event_deliveries WHERE subscriber = $1 AND event_id = $2`, name, c.ev.ID)
 		}
@@ -253,20 +316,71 @@ func (b *Bus) deliverBatch(ctx context.Context, name string) (int, error) {
 	return len(batch), tx.Commit(ctx)
 }
 
-func (b *Bus) handle(ctx context.Context, name string, e Event) (err error) {
+func (b *Bus) handle(ctx context.Context, name string, e Event) error {
+	return b.handleAll(ctx, name, []Event{e})
+}
+
+// handleAll runs each of the subscriber's handlers on the events its pattern matches: a batch
+// handler once with all of them, a plain one once per event.
+func (b *Bus) handleAll(ctx context.Context, name string, events []Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
+	ctx = WithPrincipal(ctx, System("event:"+name))
 	for _, s := range b.subs {
-		if s.name == name && matchPattern(s.pattern, e.Type) {
-			if err := s.fn(WithPrincipal(ctx, System("event:"+name)), e); err != nil {
+		if s.name != name {
+			continue
+		}
+		var matched []Event
+		for _, e := range events {
+			if matchPattern(s.pattern, e.Type) {
+				matched = append(matched, e)
+			}
+		}
+		if len(matched) == 0 {
+			continue
+		}
+		if s.batch != nil {
+			if err := s.batch(ctx, matched); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, e := range matched {
+			if err := s.fn(ctx, e); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// Claims take up to this many deliveries. A plain handler holds its claim while it runs each
+// event, so its batches stay small; a batch handler does a claim in one go, and a bigger one
+// spreads the cost of finding it in a backlog over more events.
+const (
+	claimSize      = 50
+	batchClaimSize = 500
+)
+
+func (b *Bus) batchSize(name string) int {
+	if b.batched(name) {
+		return batchClaimSize
+	}
+	return claimSize
+}
+
+// batched reports whether any of the subscriber's handlers takes batches; only then is a
+// claimed batch handed over whole.
+func (b *Bus) batched(name string) bool {
+	for _, s := range b.subs {
+		if s.name == name && s.batch != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // matchPattern matches an event type against a pattern where * stands for any text.
@@ -287,11 +401,4 @@ func matchPattern(pattern, typ string) bool {
 		rest = rest[i+len(p):]
 	}
 	return strings.HasSuffix(rest, parts[len(parts)-1])
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,7 +148,7 @@ func (a *App) mountRoutes() error {
 			mws = append(mws, g(r))
 		}
 		if r.changeWrapped() {
-			mws = append(mws, changeMiddleware(func() *pgxpool.Pool { return a.DB.Config }))
+			mws = append(mws, changeMiddleware(a.DB.ConfigDB()))
 		}
 		a.echo.Add(r.Method, r.Path, r.Handler, mws...)
 	}

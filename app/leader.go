@@ -72,7 +72,7 @@ func (l *Leadership) campaign(ctx context.Context, m *Mount, work func(context.C
 // term is one connection's worth of trying: wait for the lock, then lead until the
 // connection fails or the process stops.
 func (l *Leadership) term(ctx context.Context, m *Mount, work func(context.Context)) error {
-	cfg := m.DB.Jobs.Config().ConnConfig.Copy()
+	cfg := m.app.DB.Jobs.Config().ConnConfig.Copy() // the kernel's: leadership locks live in the jobs database
 	// Keepalives make a leader cut off by the network lose its connection, and so its lock,
 	// in well under a minute.
 	cfg.RuntimeParams["tcp_keepalives_idle"], cfg.RuntimeParams["tcp_keepalives_interval"], cfg.RuntimeParams["tcp_keepalives_count"] = "10", "5", "3"

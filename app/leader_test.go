@@ -12,7 +12,8 @@ import (
 func leaderApp(t *testing.T, dbs *apptest.DBs, leading chan<- string, name string) (*app.App, *app.Leadership) {
 	var l *app.Leadership
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "worker", Roles: []string{app.RoleDispatcher}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleDispatcher, "worker")
+	reg.Register(app.Module{Name: "worker", Provision: func(m *app.Mount) error {
 		l = m.Lead("test-work", func(ctx context.Context) {
 			leading <- name
 			<-ctx.Done()

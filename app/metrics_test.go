@@ -26,7 +26,8 @@ func metricsApp(t *testing.T, extra map[string]string) *apptest.Server {
 		t.Fatal(err)
 	}
 	reg := app.NewRegistry()
-	reg.Register(app.Module{Name: "guard", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "guard")
+	reg.Register(app.Module{Name: "guard", Provision: func(m *app.Mount) error {
 		m.ProvideGuard(app.GuardUser, func(r app.Route) echo.MiddlewareFunc {
 			return func(next echo.HandlerFunc) echo.HandlerFunc {
 				return func(c echo.Context) error {

@@ -13,36 +13,55 @@ import (
 //	func init() {
 //		app.Register(app.Module{
 //			Name:      "audit",
-//			Roles:     []string{app.RoleManager},
 //			Requires:  []string{"rbac"},
 //			Provision: provision,
 //		})
 //	}
 //
+// Which roles run it is not the module's to say: the role graph is in one place (Topology).
 // Provision declares the module's routes, jobs, event handlers and start/stop hooks on the
 // Mount it is given. It must not touch the databases: that happens in OnStart, so the route
 // table can be built (for tests and the OpenAPI document) without a database.
 type Module struct {
 	Name      string
-	Roles     []string // roles that mount this module
 	Requires  []string // modules that must be mounted, and started, before this one
+	Databases []string // the databases it reads and writes: DBConfig, DBResults, DBJobs
 	Provision func(m *Mount) error
 }
 
-// Registry holds modules. The process-wide one is filled by init() functions; tests build
-// their own.
+// Registry holds modules and the roles that run them. The process-wide one is filled by init()
+// functions and runs the roles of Topology; tests build their own.
 type Registry struct {
 	mu      sync.Mutex
 	modules map[string]Module
+	roles   map[string][]string // role → the modules it runs
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{modules: map[string]Module{}} }
+// NewRegistry returns an empty registry whose roles run nothing until Role says what.
+func NewRegistry() *Registry {
+	return &Registry{modules: map[string]Module{}, roles: map[string][]string{}}
+}
 
-var defaultRegistry = NewRegistry()
+var defaultRegistry = func() *Registry {
+	r := NewRegistry()
+	for role, modules := range Topology {
+		r.Role(role, modules...)
+	}
+	return r
+}()
+
+// Role says which modules a role runs (beside what they require). It panics on an unknown role.
+func (r *Registry) Role(role string, modules ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(Roles, role) {
+		panic(fmt.Sprintf("app: unknown role %q (roles: %s)", role, strings.Join(Roles, ", ")))
+	}
+	r.roles[role] = append(r.roles[role], modules...)
+}
 
 // Register adds a module to the process-wide registry. It panics on an empty or duplicate
-// name or an unknown role, so a mistake fails the first test that imports the module.
+// name, so a mistake fails the first test that imports the module.
 func Register(m Module) { defaultRegistry.Register(m) }
 
 // DefaultRegistry is the registry that init() functions fill.
@@ -58,12 +77,14 @@ func (r *Registry) Register(m Module) {
 	if _, dup := r.modules[m.Name]; dup {
 		panic(fmt.Sprintf("app: module %q registered twice", m.Name))
 	}
-	for _, role := range m.Roles {
-		if !slices.Contains(Roles, role) {
-			panic(fmt.Sprintf("app: module %q names unknown role %q (roles: %s)", m.Name, role, strings.Join(Roles, ", ")))
-		}
-	}
 	r.modules[m.Name] = m
+}
+
+// Requires returns what a registered module requires.
+func (r *Registry) Requires(name string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.modules[name].Requires)
 }
 
 // Names lists the registered modules, sorted.
@@ -97,9 +118,11 @@ func (r *Registry) Resolve(roles []string) ([]Module, error) {
 			add(dep)
 		}
 	}
-	for _, name := range r.sortedNames() {
-		for _, role := range roles {
-			if slices.Contains(r.modules[name].Roles, role) {
+	for _, role := range roles {
+		for _, name := range r.roles[role] {
+			// A test binary links in only the modules it tests; the mipo binary links in every
+			// one (TestTopologyNamesRegisteredModules), so nothing is silently left out there.
+			if _, ok := r.modules[name]; ok {
 				add(name)
 			}
 		}

@@ -24,11 +24,14 @@ func names(mods []Module) []string {
 func TestResolveOrdersByRequirements(t *testing.T) {
 	r := NewRegistry()
 	// Registered in an order that is wrong on purpose.
-	r.Register(Module{Name: "scans", Roles: []string{RoleManager}, Requires: []string{"config", "rbac"}})
-	r.Register(Module{Name: "config", Roles: []string{RoleManager}, Requires: []string{"rbac"}})
+	r.Role(RoleManager, "scans")
+	r.Register(Module{Name: "scans", Requires: []string{"config", "rbac"}})
+	r.Role(RoleManager, "config")
+	r.Register(Module{Name: "config", Requires: []string{"rbac"}})
 	r.Register(Module{Name: "rbac", Requires: []string{"audit"}})
 	r.Register(Module{Name: "audit"})
-	r.Register(Module{Name: "ingest", Roles: []string{RoleIngest}, Requires: []string{"audit"}})
+	r.Role(RoleIngest, "ingest")
+	r.Register(Module{Name: "ingest", Requires: []string{"audit"}})
 
 	mods, err := r.Resolve([]string{RoleManager})
 	if err != nil {
@@ -59,7 +62,8 @@ func TestResolveOrdersByRequirements(t *testing.T) {
 
 func TestResolveRefusesCyclesAndUnknownRequirements(t *testing.T) {
 	r := NewRegistry()
-	r.Register(Module{Name: "a", Roles: []string{RoleManager}, Requires: []string{"b"}})
+	r.Role(RoleManager, "a")
+	r.Register(Module{Name: "a", Requires: []string{"b"}})
 	r.Register(Module{Name: "b", Requires: []string{"c"}})
 	r.Register(Module{Name: "c", Requires: []string{"a"}})
 	_, err := r.Resolve([]string{RoleManager})
@@ -68,7 +72,8 @@ func TestResolveRefusesCyclesAndUnknownRequirements(t *testing.T) {
 	}
 
 	r = NewRegistry()
-	r.Register(Module{Name: "a", Roles: []string{RoleManager}, Requires: []string{"ghost"}})
+	r.Role(RoleManager, "a")
+	r.Register(Module{Name: "a", Requires: []string{"ghost"}})
 	_, err = r.Resolve([]string{RoleManager})
 	if err == nil || !strings.Contains(err.Error(), `"ghost"`) {
 		t.Fatalf("want an error naming the missing module, got %v", err)
@@ -76,17 +81,17 @@ func TestResolveRefusesCyclesAndUnknownRequirements(t *testing.T) {
 }
 
 func TestRegisterPanicsOnBadModules(t *testing.T) {
-	for name, m := range map[string]Module{
-		"empty name":   {Name: " "},
-		"unknown role": {Name: "x", Roles: []string{"janitor"}},
+	for name, register := range map[string]func(r *Registry){
+		"empty name":   func(r *Registry) { r.Register(Module{Name: " "}) },
+		"unknown role": func(r *Registry) { r.Role("janitor", "x") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
 				if recover() == nil {
-					t.Fatal("Register did not panic")
+					t.Fatal("the registry did not panic")
 				}
 			}()
-			NewRegistry().Register(m)
+			register(NewRegistry())
 		})
 	}
 	t.Run("duplicate", func(t *testing.T) {
@@ -107,7 +112,18 @@ func TestParseRoles(t *testing.T) {
 		t.Fatalf("got %v %v", got, err)
 	}
 	if got, _ := ParseRoles("all"); !slices.Equal(got, Roles) {
-		t.Fatalf("all = %v", got)
+		t.Fatalf("all = %v; want every role", got)
+	}
+	// A role whose module is not built yet (as backup was) is refused, and left out of all.
+	saved := Topology[RoleBackup]
+	Topology[RoleBackup] = nil
+	t.Cleanup(func() { Topology[RoleBackup] = saved })
+	if got, _ := ParseRoles("all"); !slices.Equal(got, []string{RoleManager, RoleIngest, RoleDispatcher}) {
+		t.Fatalf("all = %v; want every role that runs a module", got)
+	}
+	_, err = ParseRoles("manager,backup")
+	if err == nil || !strings.Contains(err.Error(), `role "backup" runs no module yet`) || !strings.Contains(err.Error(), "manager, ingest, dispatcher and all") {
+		t.Fatalf("a role with no module must be refused, saying so: %v", err)
 	}
 	_, err = ParseRoles("manager,janitor")
 	if err == nil || !strings.Contains(err.Error(), `"janitor"`) || !strings.Contains(err.Error(), "manager, ingest, dispatcher, backup") {
@@ -125,7 +141,8 @@ func roleRegistry() *Registry {
 	}})
 	for _, role := range Roles {
 		role := role
-		r.Register(Module{Name: "mod-" + role, Roles: []string{role}, Requires: []string{"guard"}, Provision: func(m *Mount) error {
+		r.Role(role, "mod-"+role)
+		r.Register(Module{Name: "mod-" + role, Requires: []string{"guard"}, Provision: func(m *Mount) error {
 			m.Route(Route{Method: http.MethodGet, Path: "/api/v1/" + role, Scope: "things:view",
 				Handler: func(c echo.Context) error { return c.String(http.StatusOK, role) }})
 			return nil
@@ -135,7 +152,7 @@ func roleRegistry() *Registry {
 }
 
 func TestRoleSelectionMountsOnlyItsModulesRoutes(t *testing.T) {
-	for _, roles := range [][]string{{RoleManager}, {RoleIngest}, {RoleManager, RoleDispatcher}, Roles} {
+	for _, roles := range [][]string{{RoleManager}, {RoleIngest}, {RoleManager, RoleDispatcher}, {RoleManager, RoleIngest, RoleDispatcher}} {
 		cfg := testConfig(t, map[string]string{"MIPO_ROLE": strings.Join(roles, ",")})
 		a, err := New(cfg, Options{Registry: roleRegistry()})
 		if err != nil {
@@ -154,7 +171,8 @@ func TestRoleSelectionMountsOnlyItsModulesRoutes(t *testing.T) {
 
 func TestRouteWithoutScopeIsRefused(t *testing.T) {
 	r := NewRegistry()
-	r.Register(Module{Name: "sloppy", Roles: []string{RoleManager}, Provision: func(m *Mount) error {
+	r.Role(RoleManager, "sloppy")
+	r.Register(Module{Name: "sloppy", Provision: func(m *Mount) error {
 		m.Route(Route{Method: http.MethodGet, Path: "/api/v1/sloppy", Handler: func(echo.Context) error { return nil }})
 		return nil
 	}})
@@ -166,7 +184,8 @@ func TestRouteWithoutScopeIsRefused(t *testing.T) {
 
 func TestRouteNeedingAMissingGuardIsRefused(t *testing.T) {
 	r := NewRegistry()
-	r.Register(Module{Name: "lonely", Roles: []string{RoleManager}, Provision: func(m *Mount) error {
+	r.Role(RoleManager, "lonely")
+	r.Register(Module{Name: "lonely", Provision: func(m *Mount) error {
 		m.Route(Route{Method: http.MethodGet, Path: "/api/v1/lonely", Scope: "things:view", Handler: func(echo.Context) error { return nil }})
 		return nil
 	}})
@@ -180,7 +199,8 @@ func TestStartAndStopFollowDependencyOrder(t *testing.T) {
 	var events []string
 	r := NewRegistry()
 	add := func(name string, requires ...string) {
-		r.Register(Module{Name: name, Roles: []string{RoleManager}, Requires: requires, Provision: func(m *Mount) error {
+		r.Role(RoleManager, name)
+		r.Register(Module{Name: name, Requires: requires, Provision: func(m *Mount) error {
 			m.OnStart(func(context.Context) error { events = append(events, "start "+name); return nil })
 			m.OnStop(func(context.Context) error { events = append(events, "stop "+name); return nil })
 			return nil
@@ -193,10 +213,15 @@ func TestStartAndStopFollowDependencyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Run the hooks without databases: Start's database work is covered by the DB tests.
-	for _, h := range a.starts {
-		h.fn(context.Background())
-		a.started = append(a.started, h.module)
+	// Only the modules' steps, without databases: Start's database steps are covered by
+	// TestAFailedStartStopsOnlyWhatStarted.
+	for _, s := range a.startSteps() {
+		if strings.HasPrefix(s.name, "module ") {
+			a.steps = append(a.steps, s)
+		}
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	a.Stop(context.Background())
 	want := []string{"start a", "start b", "start c", "stop c", "stop b", "stop a"}

@@ -16,14 +16,18 @@ import (
 // jobs, event handlers and lifecycle hooks. It is deliberately small: a module reaches another
 // module through that module's exported Go API or through events, never through the kernel.
 type Mount struct {
-	Module  string
-	Config  *Config
-	Log     *slog.Logger
-	Clock   Clock
-	DB      *Databases // pools are open by the time OnStart hooks and handlers run
-	Events  *Bus
-	Secrets *SecretBox
-	app     *App
+	Module string
+	Config *Config
+	Log    *slog.Logger
+	Clock  Clock
+	// The databases the module declared (Module.Databases); the pools are open by the time
+	// OnStart hooks and handlers run. An undeclared one answers every query with an error.
+	ConfigDB  ConfigDB
+	ResultsDB ResultsDB
+	JobsDB    JobsDB
+	Events    *Bus
+	Secrets   *SecretBox
+	app       *App
 }
 
 type hook struct {
@@ -72,6 +76,13 @@ func (m *Mount) On(name, pattern string, fn EventHandler) {
 	m.app.subscribers = append(m.app.subscribers, subscriber{name: m.Module + "." + name, pattern: pattern, fn: fn})
 }
 
+// OnBatch subscribes like On, but the handler gets the events the bus claims together (up to
+// a batch) in one call, so that it can handle them in one transaction. If it fails, the bus
+// hands it the same events again one at a time, retrying each failure with backoff.
+func (m *Mount) OnBatch(name, pattern string, fn BatchHandler) {
+	m.app.subscribers = append(m.app.subscribers, subscriber{name: m.Module + "." + name, pattern: pattern, batch: fn})
+}
+
 // OnStart runs fn when the process starts, after the modules this one requires have started.
 func (m *Mount) OnStart(fn func(context.Context) error) {
 	m.app.starts = append(m.app.starts, hook{m.Module, fn})
@@ -80,6 +91,16 @@ func (m *Mount) OnStart(fn func(context.Context) error) {
 // OnStop runs fn when the process stops, before the modules this one requires stop.
 func (m *Mount) OnStop(fn func(context.Context) error) {
 	m.app.stops = append(m.app.stops, hook{m.Module, fn})
+}
+
+// Databases returns the process's three pools together, for a module whose work is all of them
+// at once (backup copies and restores every database). It is nil unless the module declared
+// all three.
+func (m *Mount) Databases() *Databases {
+	if !m.ConfigDB.Declared() || !m.ResultsDB.Declared() || !m.JobsDB.Declared() {
+		return nil
+	}
+	return m.app.DB
 }
 
 // ProvideGuard installs the guard of a kind (GuardUser, GuardScanner) for every route.

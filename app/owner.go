@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -113,7 +114,12 @@ const appendOnlyTables = `SELECT DISTINCT c.oid::regclass::text FROM pg_trigger 
 // rows of every table and the sequences, and of the append-only tables only INSERT and SELECT.
 // It runs at every start (cheap, and idempotent), so a table a migration adds is granted too;
 // the migration lock keeps two starting processes from granting at once.
-func GrantRuntime(ctx context.Context, owner *pgxpool.Pool, role string) error {
+// owner is a pool, or a transaction that must grant together with what it changes (a restore
+// switching schemas, so the runtime role never sees the new tables without its rights).
+func GrantRuntime(ctx context.Context, owner interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+	Begin(context.Context) (pgx.Tx, error)
+}, role string) error {
 	var self string
 	if err := owner.QueryRow(ctx, `SELECT current_user`).Scan(&self); err != nil {
 		return err
@@ -213,4 +219,41 @@ func (pg *EmbeddedPG) handOverToOwner(ctx context.Context, db string) error {
 		}
 	}
 	return nil
+}
+
+// OpenOwner opens pools on the three databases as their owner — the embedded cluster's owner
+// role, or the MIPO_*_MIGRATE_DSN settings — for the work only the owner may do, such as a
+// restore building fresh tables and switching to them. A database without an owner DSN gets
+// the runtime pool itself. close closes what was opened.
+func OpenOwner(ctx context.Context, cfg *Config, runtime *Databases) (*Databases, func(), error) {
+	var pg *EmbeddedPG
+	if cfg.Embedded() {
+		var err error
+		// Only for its DSNs: the cluster is already running (this process or another started it).
+		if pg, err = NewEmbeddedPG(filepath.Join(cfg.DataDir, "postgres"), settingPGBin.Get(cfg), NewLogger(cfg)); err != nil {
+			return nil, nil, err
+		}
+	}
+	dsns := migrateDSNs(cfg, pg)
+	owner := &Databases{}
+	var opened []*pgxpool.Pool
+	closeAll := func() {
+		for _, p := range opened {
+			p.Close()
+		}
+	}
+	for _, name := range DatabaseNames {
+		pool := runtime.Pool(name)
+		if dsn := dsns[name]; dsn != "" {
+			p, err := openPool(ctx, dsn)
+			if err != nil {
+				closeAll()
+				return nil, nil, &ConfigError{"MIPO_" + strings.ToUpper(name) + "_MIGRATE_DSN", err.Error()}
+			}
+			opened = append(opened, p)
+			pool = p
+		}
+		*owner.slot(name) = pool
+	}
+	return owner, closeAll, nil
 }

@@ -24,6 +24,7 @@ func TestEmbeddedClusterOfAnOlderReleaseIsHandedToTheOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o711) // as root, PostgreSQL runs as the postgres user, who must pass through
 	pg, err := app.NewEmbeddedPG(filepath.Join(dir, "pg"), os.Getenv("MIPO_PG_BIN"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ type EmbeddedPG struct {
 	exited    chan struct{}
 	cred      *syscall.Credential // set when mipo runs as root: PostgreSQL refuses to
 	uid, gid  int                 // run as root, so it runs as an unprivileged user
+	user      string
 	// Fast trades durability for speed (fsync off); for tests only.
 	Fast bool
 }
@@ -117,6 +118,7 @@ func (pg *EmbeddedPG) dropPrivileges() error {
 	pg.uid, _ = strconv.Atoi(u.Uid)
 	pg.gid, _ = strconv.Atoi(u.Gid)
 	pg.cred = &syscall.Credential{Uid: uint32(pg.uid), Gid: uint32(pg.gid)}
+	pg.user = u.Username
 	return nil
 }
 
@@ -135,7 +137,7 @@ func (pg *EmbeddedPG) dataDir() string { return filepath.Join(pg.Dir, "data") }
 
 // Start initialises the cluster on first use, starts it and creates mipo's role and databases.
 func (pg *EmbeddedPG) Start(ctx context.Context) error {
-	if err := pg.ensureTraversable(); err != nil {
+	if err := pg.place(); err != nil {
 		return err
 	}
 	for _, d := range []string{pg.Dir, pg.SocketDir} {
@@ -157,30 +159,74 @@ func (pg *EmbeddedPG) Start(ctx context.Context) error {
 	return pg.createDatabases(ctx)
 }
 
-// ensureTraversable lets the unprivileged PostgreSQL user reach its folder when mipo runs as
-// root: the folder's parent (mipo's data directory) gets search permission (not read), and
-// any other ancestor that blocks the way is named in the error.
-func (pg *EmbeddedPG) ensureTraversable() error {
+// PlacementRoot is where the cluster lives when mipo runs as root and the unprivileged
+// PostgreSQL user cannot enter the data directory (a checkout under /root, say, is 0700).
+// A variable so a test can point it elsewhere.
+var PlacementRoot = "/var/lib/mipo"
+
+// place decides where the cluster lives. As an ordinary user it is always pg.Dir. As root,
+// PostgreSQL runs as another user who must be able to walk down to pg.Dir; mipo never loosens
+// a directory the user made, so when the way is shut the cluster goes to a folder of
+// PlacementRoot named after pg.Dir, and pg.Dir becomes a symbolic link to it, so later starts
+// (and `ls -l`) find it.
+func (pg *EmbeddedPG) place() error {
 	if pg.cred == nil {
 		return nil
 	}
+	if target, err := filepath.EvalSymlinks(pg.Dir); err == nil && target != pg.Dir {
+		pg.setDir(target)
+		return pg.reachable(filepath.Dir(pg.Dir))
+	}
 	parent := filepath.Dir(pg.Dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("embedded PostgreSQL: %w", err)
+	}
+	blocked := pg.reachable(parent)
+	if blocked == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(pg.dataDir(), "PG_VERSION")); err == nil {
+		// A cluster is already here (made by a mipo that loosened its way in); moving it is the
+		// operator's decision, not ours.
+		return blocked
+	}
+	abs, err := filepath.Abs(pg.Dir)
+	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(parent); err == nil && fi.Mode().Perm()&0o001 == 0 {
-		if err := os.Chmod(parent, fi.Mode().Perm()|0o001); err != nil {
-			return err
-		}
+	sum := sha256.Sum256([]byte(abs))
+	target := filepath.Join(PlacementRoot, "postgres-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(PlacementRoot, 0o755); err != nil {
+		return fmt.Errorf("%w; and the fallback %s cannot be created: %v", blocked, PlacementRoot, err)
 	}
-	for d := parent; d != "/"; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return err
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("embedded PostgreSQL runs as an unprivileged user, which cannot enter %s: allow it (chmod o+x %s) or choose another MIPO_DATA_DIR", d, d)
-		}
+	if err := pg.reachable(PlacementRoot); err != nil {
+		return fmt.Errorf("%w; and the fallback: %v", blocked, err)
+	}
+	os.Remove(pg.Dir) // an empty folder left by an earlier, failed start
+	if err := os.Symlink(target, pg.Dir); err != nil {
+		return fmt.Errorf("embedded PostgreSQL: linking %s to %s: %w", pg.Dir, target, err)
+	}
+	pg.log.Info("the PostgreSQL user cannot enter the data directory; the embedded cluster lives elsewhere",
+		"user", pg.user, "blocked", blocked.Error(), "cluster", target, "link", pg.Dir)
+	pg.setDir(target)
+	return nil
+}
+
+func (pg *EmbeddedPG) setDir(dir string) {
+	pg.Dir = dir
+	pg.SocketDir = socketDirFor(dir)
+}
+
+// reachable asks the kernel rather than reading mode bits (groups and ACLs count too): a
+// child process running as the PostgreSQL user changes into dir, or fails to.
+func (pg *EmbeddedPG) reachable(dir string) error {
+	cmd := exec.Command(filepath.Join(pg.BinDir, "postgres"), "--version")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred}
+	cmd.Dir = dir
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("embedded PostgreSQL runs as the user %s, who cannot enter %s (%v): "+
+			"move the data directory (MIPO_DATA_DIR) under a folder that user can enter, "+
+			"allow it (chmod o+x on each folder on the way), or run mipo as an ordinary user", pg.user, dir, err)
 	}
 	return nil
 }

@@ -54,6 +54,10 @@ func run(m *testing.M) (int, error) {
 			return 0, err
 		}
 		defer os.RemoveAll(dir)
+		// Ours to open: as root, PostgreSQL runs as another user who must pass through it.
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return 0, err
+		}
 		pg, err := app.NewEmbeddedPG(filepath.Join(dir, "pg"), os.Getenv("MIPO_PG_BIN"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			return 0, err
@@ -291,6 +295,45 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// EndConnectionsReading makes one of the test's databases end every connection that reads (or
+// writes) table, as a shutdown does (SQLSTATE 57P01, "terminating connection due to
+// administrator command"), until the test ends: the database goes away under a request at
+// exactly the query the test means, while what came before it (sign-in, sessions) worked.
+// It holds an exclusive lock on the table and terminates whoever waits for it.
+func (d *DBs) EndConnectionsReading(t testing.TB, db, table string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	locker, err := pgx.Connect(ctx, SuperuserDSN(d.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := locker.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, `LOCK TABLE `+pgx.Identifier{table}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	killer, err := pgx.Connect(ctx, SuperuserDSN(d.Names[db]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			killer.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, table)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		killer.Close(context.Background())
+		locker.Close(context.Background())
+	})
 }
 
 // SharedServer reports whether the tests use MIPO_TEST_DATABASE_URL's server, where every

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 )
@@ -83,7 +84,7 @@ func scanAlarm(row pgx.Row) (*Alarm, error) {
 }
 
 // Get loads one alarm.
-func Get(ctx context.Context, db Querier, id string) (*Alarm, error) {
+func Get(ctx context.Context, db app.Querier, id string) (*Alarm, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, ErrNotFound
 	}
@@ -93,7 +94,7 @@ func Get(ctx context.Context, db Querier, id string) (*Alarm, error) {
 // Service is the alarm lifecycle: events in, transitions out. Every method that changes an
 // alarm writes its transitions in the same transaction, then wakes the relay.
 type Service struct {
-	DB    *app.Databases // read at each call: the pools open after the module is provisioned
+	DB    Databases // read at each call: the pools open after the module is provisioned
 	Clock app.Clock
 	Log   *slog.Logger
 	rules ruleCache
@@ -101,8 +102,33 @@ type Service struct {
 	send  chan struct{} // the outbox has new rows: send them
 }
 
+// Databases are the alarm modules': alarms and their transitions (config), the outbox and
+// notification attempts (jobs), and results, which the health checks only ping.
+type Databases struct {
+	Config  app.ConfigDB
+	Jobs    app.JobsDB
+	Results app.ResultsDB
+}
+
+// Pool returns a database's pool by name (for the health checks).
+func (d Databases) Pool(name string) *pgxpool.Pool {
+	switch name {
+	case app.DBConfig:
+		return d.Config.Pool()
+	case app.DBResults:
+		return d.Results.Pool()
+	case app.DBJobs:
+		return d.Jobs.Pool()
+	}
+	return nil
+}
+
 // NewService returns the lifecycle service over a process's databases.
 func NewService(db *app.Databases, clock app.Clock, log *slog.Logger) *Service {
+	return newService(Databases{Config: db.ConfigDB(), Jobs: db.JobsDB(), Results: db.ResultsDB()}, clock, log)
+}
+
+func newService(db Databases, clock app.Clock, log *slog.Logger) *Service {
 	return &Service{DB: db, Clock: clock, Log: log, relay: make(chan struct{}, 1), send: make(chan struct{}, 1)}
 }
 
@@ -485,7 +511,7 @@ func (s *Service) Escalate(ctx context.Context) (int, error) {
 }
 
 // Timeline lists an alarm's transitions, oldest first.
-func Timeline(ctx context.Context, db Querier, id string) ([]Transition, error) {
+func Timeline(ctx context.Context, db app.Querier, id string) ([]Transition, error) {
 	rows, err := db.Query(ctx, `SELECT id, alarm_id, at, kind, severity, actor, comment, queued, note FROM alarm_transitions
 		WHERE alarm_id = $1 ORDER BY id`, id)
 	if err != nil {
@@ -505,7 +531,7 @@ type OpenCount struct {
 	BySeverity   map[string]int `json:"by_severity" doc:"Open alarms per severity."`
 }
 
-func openCount(ctx context.Context, db Querier) (OpenCount, error) {
+func openCount(ctx context.Context, db app.Querier) (OpenCount, error) {
 	out := OpenCount{BySeverity: map[string]int{}}
 	rows, err := db.Query(ctx, `SELECT state, severity, count(*) FROM alarms WHERE state <> 'resolved' GROUP BY state, severity`)
 	if err != nil {

@@ -75,7 +75,7 @@ func TestKillingTheDispatcherRaisesNoActiveDispatcher(t *testing.T) {
 	}
 	d := start()
 	apptest.WaitFor(t, 30*time.Second, "the dispatcher to lead", func() bool {
-		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs, "dispatcher")
+		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs.Pool(), "dispatcher")
 		return held
 	})
 	check()
@@ -87,7 +87,7 @@ func TestKillingTheDispatcherRaisesNoActiveDispatcher(t *testing.T) {
 	d.Cmd.Process.Kill()
 	<-d.Exited()
 	apptest.WaitFor(t, 10*time.Second, "the lock to go", func() bool {
-		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs, "dispatcher")
+		held, _ := app.LeaderActive(t.Context(), f.svc.DB.Jobs.Pool(), "dispatcher")
 		return !held
 	})
 	check() // absent from now
@@ -136,7 +136,21 @@ func TestStoppingTheJobsClusterRaisesJobsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer split.Close()
-	if err := app.Migrate(ctx, split, nil); err != nil {
+	// Migrations run as the databases' owner, and the runtime role is granted its rows, as at
+	// a real start: the runtime role itself may not create tables.
+	owner, err := app.OpenDatabases(ctx, dbs.OwnerDSN(app.DBConfig), dbs.OwnerDSN(app.DBResults), pg.OwnerDSN(app.DBJobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if err := app.Migrate(ctx, owner, nil); err != nil {
+		t.Fatal(err)
+	}
+	var runtime string
+	if err := split.Jobs.QueryRow(ctx, `SELECT current_user`).Scan(&runtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.GrantRuntime(ctx, owner.Jobs, runtime); err != nil {
 		t.Fatal(err)
 	}
 	svc := NewService(split, app.SystemClock{}, apptest.Logger(t))

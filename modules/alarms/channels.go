@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
@@ -144,14 +143,14 @@ func scanChannel(row pgx.Row) (*Channel, error) {
 }
 
 // GetChannel loads one channel.
-func GetChannel(ctx context.Context, db Querier, id string) (*Channel, error) {
+func GetChannel(ctx context.Context, db app.Querier, id string) (*Channel, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errChannelNotFound
 	}
 	return scanChannel(db.QueryRow(ctx, `SELECT `+channelColumns+` FROM alarm_channels WHERE id = $1`, id))
 }
 
-func listChannels(ctx context.Context, db Querier) ([]*Channel, error) {
+func listChannels(ctx context.Context, db app.Querier) ([]*Channel, error) {
 	rows, err := db.Query(ctx, `SELECT `+channelColumns+` FROM alarm_channels ORDER BY lower(name)`)
 	out, err := app.Collect(rows, err, scanChannel)
 	if out == nil {
@@ -318,8 +317,7 @@ func checkName(name string) (string, error) {
 }
 
 func nameTaken(err error, what string) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if app.IsUniqueViolation(err) {
 		return app.Conflict("name_taken", "another "+what+" has that name")
 	}
 	return err

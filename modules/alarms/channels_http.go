@@ -160,6 +160,6 @@ func outcome(ok bool) string {
 
 func recordTest(ctx context.Context, s *Service, channelID string, now time.Time, res Result) error {
 	_, err := s.DB.Jobs.Exec(ctx, `INSERT INTO notification_attempts (channel_id, kind, at, attempt, ok, status_code, latency_ms, error)
-		VALUES ($1, 'test', $2, 1, $3, $4, $5, $6)`, channelID, now.UTC(), res.OK, res.Status, res.Latency.Milliseconds(), truncate(res.Error, 1000))
+		VALUES ($1, 'test', $2, 1, $3, $4, $5, $6)`, channelID, now.UTC(), res.OK, res.Status, res.Latency.Milliseconds(), app.Truncate(res.Error, 1000))
 	return err
 }

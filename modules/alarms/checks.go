@@ -121,7 +121,7 @@ func (c *checker) databases(ctx context.Context, th map[string]map[string]float6
 // dispatcher looks for the dispatcher's leadership lock. It is absent only after the grace
 // time, so a hand-over between two dispatcher processes raises nothing.
 func (c *checker) dispatcher(ctx context.Context, th map[string]map[string]float64) error {
-	held, err := app.LeaderActive(ctx, c.svc.DB.Jobs, "dispatcher")
+	held, err := app.LeaderActive(ctx, c.svc.DB.Jobs.Pool(), "dispatcher")
 	if err != nil {
 		return err
 	}

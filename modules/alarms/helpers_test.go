@@ -44,7 +44,7 @@ func newFixtureRoles(t *testing.T, roles string) *fixture {
 	}
 	clock := app.NewFakeClock(time.Now().UTC().Truncate(time.Second))
 	srv := apptest.Start(t, cfg, dbs, app.Options{Clock: clock})
-	svc := services[srv.App.DB]
+	svc := services[srv.App.DB.ConfigDB().Key()]
 	f := &fixture{t: t, srv: srv, owner: rbactest.Owner(t, srv), clock: clock, svc: svc,
 		w: &Worker{Svc: svc, Secrets: srv.App.Secrets, Clock: clock, GiveUpAfter: time.Hour, BaseBackoff: 10 * time.Second,
 			MaxBackoff: 5 * time.Minute, Concurrency: 1, Poll: time.Second}}

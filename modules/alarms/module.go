@@ -31,7 +31,7 @@ func init() {
 	// The manager side: the API, the rules fed by the event bus, the checks, escalation.
 	app.Register(app.Module{
 		Name:      "alarms",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig, app.DBJobs, app.DBResults}, // results: its health check pings it
 		Requires:  []string{"rbac"},
 		Provision: provisionAlarms,
 	})
@@ -39,7 +39,7 @@ func init() {
 	// claims are row locks, so several send side by side).
 	app.Register(app.Module{
 		Name:      "notifier",
-		Roles:     []string{app.RoleDispatcher},
+		Databases: []string{app.DBConfig, app.DBJobs},
 		Provision: provisionNotifier,
 	})
 }
@@ -48,17 +48,21 @@ func init() {
 // when one process runs both, so a transition written by one wakes the other's relay.
 var (
 	servicesMu sync.Mutex
-	services   = map[*app.Databases]*Service{}
+	services   = map[any]*Service{} // by the config database's handle key
 )
 
 func serviceFor(m *app.Mount) *Service {
 	servicesMu.Lock()
 	defer servicesMu.Unlock()
-	if s, ok := services[m.DB]; ok {
+	if s, ok := services[m.ConfigDB.Key()]; ok {
+		// The service is shared: it reaches every database either module declared.
+		if !s.DB.Results.Declared() {
+			s.DB.Results = m.ResultsDB
+		}
 		return s
 	}
-	s := NewService(m.DB, m.Clock, m.Log)
-	services[m.DB] = s
+	s := newService(Databases{Config: m.ConfigDB, Jobs: m.JobsDB, Results: m.ResultsDB}, m.Clock, m.Log)
+	services[m.ConfigDB.Key()] = s
 	return s
 }
 
@@ -92,7 +96,8 @@ func provisionAlarms(m *app.Mount) error {
 	m.Routes(h.routeRoutes()...)
 	m.Routes(h.deliveryRoutes()...)
 	for _, typ := range eventTypes() {
-		m.On("rules", typ, func(ctx context.Context, e app.Event) error { return svc.Apply(ctx, e) })
+		// A batch: the rules apply a claimed batch of events in one transaction.
+		m.OnBatch("rules", typ, func(ctx context.Context, es []app.Event) error { return svc.Apply(ctx, es...) })
 	}
 	chk := newChecker(svc, m.Events)
 	m.Every("checks", checkEvery, chk.Check)

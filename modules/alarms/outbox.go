@@ -255,7 +255,7 @@ func (w *Worker) DeliverOne(ctx context.Context) (bool, error) {
 	attempts++
 	if _, err := tx.Exec(ctx, `INSERT INTO notification_attempts (outbox_id, channel_id, alarm_id, kind, at, attempt, ok, status_code, latency_ms, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, n.ID, channelID, alarmID, n.Message.Type, now, attempts, res.OK, res.Status,
-		res.Latency.Milliseconds(), truncate(res.Error, 1000)); err != nil {
+		res.Latency.Milliseconds(), app.Truncate(res.Error, 1000)); err != nil {
 		return true, err
 	}
 	var fault string
@@ -270,10 +270,10 @@ func (w *Worker) DeliverOne(ctx context.Context) (bool, error) {
 	case now.Sub(created) >= w.GiveUpAfter:
 		fault = fmt.Sprintf("gave up after %d attempts over %s: %s", attempts, now.Sub(created).Round(time.Second), res.Error)
 		_, err = tx.Exec(ctx, `UPDATE notification_outbox SET state = 'failed', attempts = $2, finished_at = $3, last_error = $4 WHERE id = $1`,
-			n.ID, attempts, now, truncate(fault, 1000))
+			n.ID, attempts, now, app.Truncate(fault, 1000))
 	default:
 		_, err = tx.Exec(ctx, `UPDATE notification_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`,
-			n.ID, attempts, now.Add(w.backoff(attempts)), truncate(res.Error, 1000))
+			n.ID, attempts, now.Add(w.backoff(attempts)), app.Truncate(res.Error, 1000))
 	}
 	if err != nil {
 		return true, err
@@ -311,11 +311,4 @@ func (w *Worker) afterAttempt(ctx context.Context, ch *Channel, res Result, faul
 		}
 	}
 	return w.Svc.Apply(ctx, ev)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -11,17 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
-
-// Querier is a pool or a transaction of the config database.
-type Querier interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
 
 // RuleView is a rule as it applies now: its defaults and the operator's override merged.
 type RuleView struct {
@@ -56,7 +48,7 @@ func (v RuleView) escalateAfter() time.Duration {
 }
 
 // loadRules reads every override and returns each built-in rule with its override applied.
-func loadRules(ctx context.Context, db Querier) ([]RuleView, error) {
+func loadRules(ctx context.Context, db app.Querier) ([]RuleView, error) {
 	rows, err := db.Query(ctx, `SELECT rule_id, severity, disabled, thresholds, EXTRACT(epoch FROM escalate_after)::int, updated_at FROM alarm_rule_overrides`)
 	if err != nil {
 		return nil, err
@@ -189,7 +181,7 @@ type ruleCache struct {
 
 const ruleCacheTTL = 5 * time.Second
 
-func (c *ruleCache) get(ctx context.Context, db Querier) ([]RuleView, error) {
+func (c *ruleCache) get(ctx context.Context, db app.Querier) ([]RuleView, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rules != nil && time.Since(c.loaded) < ruleCacheTTL {

@@ -62,14 +62,14 @@ func scanRoute(row pgx.Row) (*Route, error) {
 	return r, err
 }
 
-func getRoute(ctx context.Context, db Querier, id string) (*Route, error) {
+func getRoute(ctx context.Context, db app.Querier, id string) (*Route, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errRouteNotFound
 	}
 	return scanRoute(db.QueryRow(ctx, `SELECT `+routeColumns+` FROM alarm_routes r JOIN alarm_channels c ON c.id = r.channel_id WHERE r.id = $1`, id))
 }
 
-func listRoutes(ctx context.Context, db Querier) ([]*Route, error) {
+func listRoutes(ctx context.Context, db app.Querier) ([]*Route, error) {
 	rows, err := db.Query(ctx, `SELECT `+routeColumns+` FROM alarm_routes r JOIN alarm_channels c ON c.id = r.channel_id
 		ORDER BY lower(r.name)`)
 	out, err := app.Collect(rows, err, scanRoute)

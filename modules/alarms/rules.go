@@ -221,6 +221,12 @@ var builtinRules = []Rule{
 		Description: "Resolving the public FQDN (the one scanners are given) failed; resolves when it resolves again.",
 		Fire:        []string{"dns.resolution.failed"}, Resolve: []string{"dns.resolution.succeeded"}, Severity: SeverityMajor,
 		summary: func(e app.Event) string { return "resolving " + e.Subject + " failed: " + str(payload(e), "error") }},
+	{ID: "discovery.source.failed", Name: "Discovery source failed", Component: "discovery",
+		Description: "An asset discovery source could not be read or its export was refused; nothing was changed. Resolves when the source runs cleanly again.",
+		Fire:        []string{"discovery.failed"}, Resolve: []string{"discovery.recovered"}, Severity: SeverityMinor,
+		summary: func(e app.Event) string {
+			return "discovery source " + str(payload(e), "source") + " failed: " + str(payload(e), "error")
+		}},
 	{ID: "notification.channel.failing", Name: "Notification channel failing", Component: "notifications",
 		Description: "A channel could not deliver a notification within the give-up time, or answered 410 Gone and was disabled.",
 		Fire:        []string{EventChannelFailing}, Resolve: []string{EventChannelDelivered}, Severity: SeverityMajor,

@@ -66,7 +66,7 @@ func createSnooze(ctx context.Context, tx pgx.Tx, in SnoozeInput, now time.Time)
 	return s, err
 }
 
-func listSnoozes(ctx context.Context, db Querier, activeAt *time.Time) ([]Snooze, error) {
+func listSnoozes(ctx context.Context, db app.Querier, activeAt *time.Time) ([]Snooze, error) {
 	rows, err := db.Query(ctx, `SELECT `+snoozeColumns+` FROM alarm_snoozes WHERE $1::timestamptz IS NULL OR until > $1
 		ORDER BY until DESC LIMIT 500`, activeAt)
 	if err != nil {

@@ -364,7 +364,7 @@ func BenchmarkAuditInsert(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: "1", Before: before, After: after}); err != nil {
+		if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: "1", Before: before, After: after}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -511,7 +511,7 @@ func TestRecordsFromBeforeTheKeyAreAnchoredByTheFirstCheckpoint(t *testing.T) {
 	chain := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: key}
 	older := app.WithAuditKey(app.WithPrincipal(context.Background(), app.System("older")), nil)
 	for i := 0; i < 3; i++ {
-		if err := audit.RecordNow(older, dbs.Config, audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+		if err := audit.RecordNow(older, dbs.ConfigDB(), audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -522,13 +522,13 @@ func TestRecordsFromBeforeTheKeyAreAnchoredByTheFirstCheckpoint(t *testing.T) {
 	if err := audit.Checkpoint(ctx, chain); err != nil {
 		t.Fatal(err)
 	}
-	if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "newer.write", ResourceType: "thing"}); err != nil {
+	if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "newer.write", ResourceType: "thing"}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := audit.Verify(ctx, chain); err != nil || !v.OK || v.Checked != 4 {
 		t.Fatalf("anchored older records and a keyed one must verify: %+v %v", v, err)
 	}
-	if err := audit.RecordNow(older, dbs.Config, audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
+	if err := audit.RecordNow(older, dbs.ConfigDB(), audit.Entry{Action: "older.write", ResourceType: "thing"}); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := audit.Verify(ctx, chain); v.OK {
@@ -546,7 +546,7 @@ func TestCheckpointUnderAnotherKeyIsRefused(t *testing.T) {
 	if err := audit.Checkpoint(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "thing.write", ResourceType: "thing"})
+	audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "thing.write", ResourceType: "thing"})
 	if err := audit.Checkpoint(ctx, b); err == nil || !strings.Contains(err.Error(), "MIPO_AUDIT_KEY") {
 		t.Fatalf("a checkpoint under another key: %v", err)
 	}
@@ -563,7 +563,7 @@ func BenchmarkVerify(b *testing.B) {
 	chain := audit.Chain{Config: dbs.Config, Jobs: dbs.Jobs, Key: key}
 	const records = 2000
 	for i := 0; i < records; i++ {
-		if err := audit.RecordNow(ctx, dbs.Config, audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: fmt.Sprint(i),
+		if err := audit.RecordNow(ctx, dbs.ConfigDB(), audit.Entry{Action: "bench.update", ResourceType: "bench", ResourceID: fmt.Sprint(i),
 			Before: map[string]any{"n": i}, After: map[string]any{"n": i + 1}}); err != nil {
 			b.Fatal(err)
 		}

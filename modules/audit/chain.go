@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,12 +126,4 @@ func cleanJSON(v any) ([]byte, error) {
 	}
 	b = bytes.ReplaceAll(b, []byte(`\u0000`), []byte(`\ufffd`))
 	return canonical(b)
-}
-
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

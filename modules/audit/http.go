@@ -34,7 +34,7 @@ func (h handlers) list(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	q.actorIDOnly = !seesPeople(ctx)
-	page, err := list(ctx, h.m.DB.Config, q)
+	page, err := list(ctx, h.m.ConfigDB, q)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (h handlers) get(c echo.Context) error {
 	if err != nil {
 		return app.NotFound("audit record")
 	}
-	r, err := get(c.Request().Context(), h.m.DB.Config, id)
+	r, err := get(c.Request().Context(), h.m.ConfigDB, id)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (h handlers) export(c echo.Context) error {
 	var detail map[string]any
 	json.Unmarshal(filter, &detail)
 	detail["personal_fields_hidden"] = q.actorIDOnly
-	if err := RecordNow(ctx, h.m.DB.Config, Entry{Action: "audit.export", ResourceType: "audit_log", Detail: detail}); err != nil {
+	if err := RecordNow(ctx, h.m.ConfigDB, Entry{Action: "audit.export", ResourceType: "audit_log", Detail: detail}); err != nil {
 		return err
 	}
 	res := c.Response()
@@ -101,7 +101,7 @@ func (h handlers) export(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentType, w.contentType)
 	res.WriteHeader(http.StatusOK)
 	n := 0
-	err = each(ctx, h.m.DB.Config, q, func(r *AuditRecord) error {
+	err = each(ctx, h.m.ConfigDB, q, func(r *AuditRecord) error {
 		if q.actorIDOnly {
 			r.hidePersonal()
 		}

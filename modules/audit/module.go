@@ -47,14 +47,14 @@ func checkpointAfterWrites(ctx context.Context, m *app.Mount) {
 const checkpointSettle = 500 * time.Millisecond
 
 func chainOf(m *app.Mount) Chain {
-	return Chain{Config: m.DB.Config, Jobs: m.DB.Jobs, Key: m.Config.AuditKey}
+	return Chain{Config: m.ConfigDB.Pool(), Jobs: m.JobsDB.Pool(), Key: m.Config.AuditKey}
 }
 
 func init() {
 	app.Register(app.Module{
-		Name:     "audit",
-		Roles:    []string{app.RoleManager},
-		Requires: []string{"rbac"},
+		Name:      "audit",
+		Databases: []string{app.DBConfig, app.DBJobs}, // the log, and its checkpoints
+		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			m.Routes(handlers{m}.routes()...)
 			// The first checkpoint at start anchors whatever an older release wrote unkeyed;

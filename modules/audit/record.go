@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 )
@@ -75,7 +74,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 		return err
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	ua, ip := truncate(meta.UserAgent, 512), truncate(meta.RemoteIP, 64)
+	ua, ip := app.Truncate(meta.UserAgent, 512), app.Truncate(meta.RemoteIP, 64)
 	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
 	if err != nil {
 		return err
@@ -94,7 +93,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 
 // RecordNow writes an entry in its own transaction: for what is not a change of state (a
 // sensitive read) or must be kept although the request fails (a refused sign-in).
-func RecordNow(ctx context.Context, pool *pgxpool.Pool, e Entry) error {
+func RecordNow(ctx context.Context, pool app.ConfigDB, e Entry) error {
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return Record(ctx, tx, e) }); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -73,7 +72,7 @@ func (q Query) where() (*app.Where, error) {
 
 // list returns one page, newest first. The cursor is the last id seen (keyset pagination, so
 // paging stays fast at millions of records).
-func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditRecord], error) {
+func list(ctx context.Context, pool app.ConfigDB, q Query) (app.Page[*AuditRecord], error) {
 	w, err := q.where()
 	if err != nil {
 		return app.Page[*AuditRecord]{}, err
@@ -114,7 +113,7 @@ func list(ctx context.Context, pool *pgxpool.Pool, q Query) (app.Page[*AuditReco
 }
 
 // get returns one record.
-func get(ctx context.Context, pool *pgxpool.Pool, id int64) (*AuditRecord, error) {
+func get(ctx context.Context, pool app.ConfigDB, id int64) (*AuditRecord, error) {
 	r, err := scanRecord(pool.QueryRow(ctx, `SELECT `+columns+` FROM audit_log WHERE id = $1`, id))
 	if err == pgx.ErrNoRows {
 		return nil, app.NotFound("audit record")
@@ -127,7 +126,7 @@ func get(ctx context.Context, pool *pgxpool.Pool, id int64) (*AuditRecord, error
 
 // each streams every record matching q, oldest first, to fn, one row at a time: an export
 // of millions of records never holds more than one in memory.
-func each(ctx context.Context, pool *pgxpool.Pool, q Query, fn func(*AuditRecord) error) error {
+func each(ctx context.Context, pool app.ConfigDB, q Query, fn func(*AuditRecord) error) error {
 	w, err := q.where()
 	if err != nil {
 		return err

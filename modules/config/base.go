@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,16 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
 )
-
-// Querier is what reads need: a pool or a transaction (*pgxpool.Pool and pgx.Tx both fit).
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
 
 // The object families, as config_objects.kind spells them.
 const (

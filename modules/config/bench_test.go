@@ -66,12 +66,12 @@ type seeded struct {
 func seed(b *testing.B, cidrs, exclusions []string, groupSize int) seeded {
 	b.Helper()
 	dbs := apptest.Databases(b)
-	e := &env{pool: func() *pgxpool.Pool { return dbs.Config }, clock: app.SystemClock{}}
+	e := &env{pool: func() app.ConfigDB { return dbs.ConfigDB() }, clock: app.SystemClock{}}
 	ctx := app.WithPrincipal(context.Background(), app.System("benchmark"))
 	subnets, groups, excl, lists, templates := newSubnets(e), newSubnetGroups(e), newExclusions(e), newPortLists(e), newTemplates(e)
 	t := newTemplateSpec()
 	t.Name = "bench"
-	err := app.InTx(ctx, dbs.Config, func(ctx context.Context, ch *app.Change) error {
+	err := app.InTx(ctx, dbs.ConfigDB(), func(ctx context.Context, ch *app.Change) error {
 		var top SubnetGroupSpec
 		top.Name = "all"
 		for start := 0; start < len(cidrs); start += groupSize {

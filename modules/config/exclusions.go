@@ -69,7 +69,7 @@ func newExclusions(e *env) *family[ExclusionSpec, *ExclusionSpec, Exclusion] {
 	}
 }
 
-func presentExclusions(_ context.Context, _ Querier, objs []object[ExclusionSpec]) ([]Exclusion, error) {
+func presentExclusions(_ context.Context, _ app.Querier, objs []object[ExclusionSpec]) ([]Exclusion, error) {
 	out := make([]Exclusion, len(objs))
 	for i, o := range objs {
 		set, err := netset.Parse(o.Spec.Targets)

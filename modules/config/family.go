@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -41,7 +40,7 @@ type object[S any] struct {
 
 // env is what families need from the module's mount.
 type env struct {
-	pool  func() *pgxpool.Pool
+	pool  func() app.ConfigDB
 	clock app.Clock
 }
 
@@ -63,7 +62,7 @@ type family[S any, P spec[S], V any] struct {
 	defaults func() S // the spec a create body is decoded over; zero when nil
 	// verify checks what needs the database beyond references (group cycles).
 	verify  func(ctx context.Context, tx pgx.Tx, id string, s *S) error
-	present func(ctx context.Context, db Querier, objs []object[S]) ([]V, error)
+	present func(ctx context.Context, db app.Querier, objs []object[S]) ([]V, error)
 
 	env *env
 }
@@ -237,7 +236,7 @@ func (f *family[S, P, V]) errBuiltin() error {
 }
 
 // show decodes stored objects and presents them.
-func (f *family[S, P, V]) show(ctx context.Context, db Querier, rows ...*stored) ([]V, error) {
+func (f *family[S, P, V]) show(ctx context.Context, db app.Querier, rows ...*stored) ([]V, error) {
 	objs := make([]object[S], len(rows))
 	for i, r := range rows {
 		objs[i].Meta = r.Meta
@@ -248,7 +247,7 @@ func (f *family[S, P, V]) show(ctx context.Context, db Querier, rows ...*stored)
 	return f.present(ctx, db, objs)
 }
 
-func (f *family[S, P, V]) showOne(ctx context.Context, db Querier, id string) (V, error) {
+func (f *family[S, P, V]) showOne(ctx context.Context, db app.Querier, id string) (V, error) {
 	var v V
 	o, err := getObject(ctx, db, f.kind, id)
 	if err != nil {

@@ -3,8 +3,6 @@ package config
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"mipo/app"
 	"mipo/modules/config/catalog"
 )
@@ -12,14 +10,14 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "config",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig},
 		Requires:  []string{"rbac"},
 		Provision: provision,
 	})
 }
 
 func provision(m *app.Mount) error {
-	e := &env{pool: func() *pgxpool.Pool { return m.DB.Config }, clock: m.Clock}
+	e := &env{pool: func() app.ConfigDB { return m.ConfigDB }, clock: m.Clock}
 	portLists := newPortLists(e)
 	m.Routes(checkCIDRRoute(), checkPortsRoute(), catalogRoute(), scopeRoute(e))
 	m.Routes(newSubnets(e).routes()...)
@@ -31,7 +29,7 @@ func provision(m *app.Mount) error {
 	m.Routes(newTemplateGroups(e).routes()...)
 	m.OnStart(func(ctx context.Context) error {
 		ctx = app.WithPrincipal(ctx, app.System("config:starter-port-lists"))
-		return app.InTx(ctx, m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+		return app.InTx(ctx, m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 			return syncStarterLists(ctx, ch.Tx, portLists, catalog.Lists())
 		})
 	})

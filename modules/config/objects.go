@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
@@ -58,7 +57,7 @@ func scanObject(row pgx.Row) (*stored, error) {
 	return o, json.Unmarshal(usedBy, &o.UsedBy)
 }
 
-func getObject(ctx context.Context, db Querier, kind, id string) (*stored, error) {
+func getObject(ctx context.Context, db app.Querier, kind, id string) (*stored, error) {
 	if !isUUID(id) {
 		return nil, app.NotFound(nouns[kind])
 	}
@@ -91,7 +90,7 @@ func lockObject(ctx context.Context, tx pgx.Tx, kind, id string) (*stored, error
 // where collects the conditions and arguments of a list query.
 // listObjects returns one page (plus one row, for app.Paginate) of one kind. order is SQL
 // built from a whitelisted sort field.
-func listObjects(ctx context.Context, db Querier, kind string, l app.List, order string, w *app.Where) ([]*stored, error) {
+func listObjects(ctx context.Context, db app.Querier, kind string, l app.List, order string, w *app.Where) ([]*stored, error) {
 	w.Add("o.kind = " + w.Arg(kind))
 	rows, err := db.Query(ctx, `SELECT `+objectColumns+` FROM config_objects o WHERE `+w.SQL()+
 		` ORDER BY `+order+`, o.id LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
@@ -100,7 +99,7 @@ func listObjects(ctx context.Context, db Querier, kind string, l app.List, order
 
 // checkRefs confirms that every id a spec refers to is a live object of the kind its field
 // expects, naming the field and the id when one is not.
-func checkRefs(ctx context.Context, db Querier, fields []refField) error {
+func checkRefs(ctx context.Context, db app.Querier, fields []refField) error {
 	var all []string
 	for _, f := range fields {
 		all = append(all, f.ids...)
@@ -206,15 +205,11 @@ func setRefs(ctx context.Context, tx pgx.Tx, w write) error {
 
 // storeError turns the constraint violations a concurrent change can cause into answers.
 func storeError(w write, err error) error {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return err
-	}
-	switch pgErr.Code {
-	case "23505":
+	switch {
+	case app.IsUniqueViolation(err):
 		return &app.Error{Status: http.StatusConflict, Code: "name_taken", Field: "name",
 			Message: aNoun(w.kind) + " named " + strconv.Quote(w.name) + " exists"}
-	case "23503":
+	case app.IsForeignKeyViolation(err):
 		return app.Conflict("changed_meanwhile", "an object this change involves was deleted or came into use meanwhile; reload and try again")
 	}
 	return err
@@ -237,7 +232,7 @@ func inUse(kind, name string, users []Ref, elsewhere []string) error {
 
 // UsersFunc names what, in another module, uses a configuration object, such as
 // `schedule "nightly"`; nil when nothing does. It runs in the deleting transaction.
-type UsersFunc func(ctx context.Context, db Querier, id string) ([]string, error)
+type UsersFunc func(ctx context.Context, db app.Querier, id string) ([]string, error)
 
 var (
 	usersMu  sync.Mutex
@@ -262,7 +257,7 @@ func RegisterUsers(kind string, fn UsersFunc) {
 	usersFns[kind] = append(usersFns[kind], fn)
 }
 
-func usersElsewhere(ctx context.Context, db Querier, kind, id string) ([]string, error) {
+func usersElsewhere(ctx context.Context, db app.Querier, kind, id string) ([]string, error) {
 	usersMu.Lock()
 	fns := usersFns[kind]
 	usersMu.Unlock()

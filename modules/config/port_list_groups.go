@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"mipo/app"
 )
 
 // PortListGroupSpec is a port list group as the API takes it: port lists scanned together.
@@ -37,7 +38,7 @@ func newPortListGroups(e *env) *family[PortListGroupSpec, *PortListGroupSpec, Po
 	}
 }
 
-func presentPortListGroups(ctx context.Context, db Querier, objs []object[PortListGroupSpec]) ([]PortListGroup, error) {
+func presentPortListGroups(ctx context.Context, db app.Querier, objs []object[PortListGroupSpec]) ([]PortListGroup, error) {
 	snap := snapshotNow(db)
 	out := make([]PortListGroup, len(objs))
 	for i, o := range objs {

@@ -83,7 +83,7 @@ func newPortLists(e *env) *family[PortListSpec, *PortListSpec, PortList] {
 	}
 }
 
-func presentPortLists(_ context.Context, _ Querier, objs []object[PortListSpec]) ([]PortList, error) {
+func presentPortLists(_ context.Context, _ app.Querier, objs []object[PortListSpec]) ([]PortList, error) {
 	out := make([]PortList, len(objs))
 	for i, o := range objs {
 		set, err := portset.Parse(o.Spec.Ports)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"mipo/app"
 	"mipo/app/apptest"
 	"mipo/modules/config"
 )
@@ -15,7 +16,7 @@ import (
 var scheduled sync.Map // template id → schedule name
 
 func init() {
-	config.RegisterUsers(config.KindTemplate, func(_ context.Context, _ config.Querier, id string) ([]string, error) {
+	config.RegisterUsers(config.KindTemplate, func(_ context.Context, _ app.Querier, id string) ([]string, error) {
 		if name, ok := scheduled.Load(id); ok {
 			return []string{`schedule "` + name.(string) + `"`}, nil
 		}

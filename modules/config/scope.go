@@ -50,7 +50,7 @@ type Scope struct {
 // transaction opened REPEATABLE READ.
 //
 // A template that did not exist at that moment is an *app.Error with status 404.
-func ResolveScope(ctx context.Context, db Querier, templateID string, at time.Time) (*Scope, error) {
+func ResolveScope(ctx context.Context, db app.Querier, templateID string, at time.Time) (*Scope, error) {
 	notFound := &app.Error{Status: http.StatusNotFound, Code: "not_found",
 		Message: fmt.Sprintf("template %s did not exist at %s", templateID, at.UTC().Format(time.RFC3339Nano))}
 	if !isUUID(templateID) {
@@ -159,7 +159,7 @@ func orEmpty(ids []string) []string {
 
 // TemplateGroupMembers returns the ids of the templates in a template group, in the group's
 // order, as the group is now: launching a group launches these.
-func TemplateGroupMembers(ctx context.Context, db Querier, groupID string) ([]string, error) {
+func TemplateGroupMembers(ctx context.Context, db app.Querier, groupID string) ([]string, error) {
 	if !isUUID(groupID) {
 		return nil, app.NotFound("template group")
 	}
@@ -180,7 +180,7 @@ func TemplateGroupMembers(ctx context.Context, db Querier, groupID string) ([]st
 
 // TemplatesUsingScanners returns the names of the templates that name a scanner or scanner
 // group id, sorted: the scanners module refuses to delete what a template still uses.
-func TemplatesUsingScanners(ctx context.Context, db Querier, scannerOrGroupID string) ([]string, error) {
+func TemplatesUsingScanners(ctx context.Context, db app.Querier, scannerOrGroupID string) ([]string, error) {
 	id, err := uuid.Parse(scannerOrGroupID)
 	if err != nil {
 		return []string{}, nil // templates hold only uuids

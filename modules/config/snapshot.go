@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mipo/app"
 	"time"
 )
 
@@ -11,7 +12,7 @@ import (
 // now (from config_objects), loading each object once, in batches: resolving a template with
 // ten thousand subnets costs a handful of queries, not ten thousand.
 type snapshot struct {
-	db      Querier
+	db      app.Querier
 	at      time.Time
 	current bool                // read the current state; at is ignored
 	objects map[string]*snapped // id → the object, or nil when it did not exist
@@ -23,11 +24,11 @@ type snapped struct {
 	spec    []byte
 }
 
-func snapshotAt(db Querier, at time.Time) *snapshot {
+func snapshotAt(db app.Querier, at time.Time) *snapshot {
 	return &snapshot{db: db, at: at, objects: map[string]*snapped{}}
 }
 
-func snapshotNow(db Querier) *snapshot {
+func snapshotNow(db app.Querier) *snapshot {
 	return &snapshot{db: db, current: true, objects: map[string]*snapped{}}
 }
 

@@ -49,7 +49,7 @@ func newSubnetGroups(e *env) *family[SubnetGroupSpec, *SubnetGroupSpec, SubnetGr
 	}
 }
 
-func presentSubnetGroups(ctx context.Context, db Querier, objs []object[SubnetGroupSpec]) ([]SubnetGroup, error) {
+func presentSubnetGroups(ctx context.Context, db app.Querier, objs []object[SubnetGroupSpec]) ([]SubnetGroup, error) {
 	snap := snapshotNow(db)
 	out := make([]SubnetGroup, len(objs))
 	for i, o := range objs {

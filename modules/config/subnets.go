@@ -103,7 +103,7 @@ func newSubnets(e *env) *family[SubnetSpec, *SubnetSpec, Subnet] {
 	}
 }
 
-func presentSubnets(_ context.Context, _ Querier, objs []object[SubnetSpec]) ([]Subnet, error) {
+func presentSubnets(_ context.Context, _ app.Querier, objs []object[SubnetSpec]) ([]Subnet, error) {
 	out := make([]Subnet, len(objs))
 	for i, o := range objs {
 		p, err := netip.ParsePrefix(o.Spec.CIDR)

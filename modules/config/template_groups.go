@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"mipo/app"
 )
 
 // TemplateGroupSpec is a template group as the API takes it: templates launched together.
@@ -30,7 +31,7 @@ func newTemplateGroups(e *env) *family[TemplateGroupSpec, *TemplateGroupSpec, Te
 		kind: kindTemplateGroup, path: "/api/v1/template-groups", plural: "template groups", view: "templates:view", edit: "templates:write",
 		query: ObjectQuery{},
 		sorts: []string{"name", "created_at", "updated_at"},
-		present: func(_ context.Context, _ Querier, objs []object[TemplateGroupSpec]) ([]TemplateGroup, error) {
+		present: func(_ context.Context, _ app.Querier, objs []object[TemplateGroupSpec]) ([]TemplateGroup, error) {
 			out := make([]TemplateGroup, len(objs))
 			for i, o := range objs {
 				out[i] = TemplateGroup{Meta: o.Meta, TemplateGroupSpec: o.Spec}

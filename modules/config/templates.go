@@ -160,7 +160,7 @@ func newTemplates(e *env) *family[TemplateSpec, *TemplateSpec, Template] {
 		sorts:    []string{"name", "created_at", "updated_at"},
 		filter:   filterTemplates,
 		defaults: newTemplateSpec,
-		present: func(_ context.Context, _ Querier, objs []object[TemplateSpec]) ([]Template, error) {
+		present: func(_ context.Context, _ app.Querier, objs []object[TemplateSpec]) ([]Template, error) {
 			out := make([]Template, len(objs))
 			for i, o := range objs {
 				out[i] = Template{Meta: o.Meta, TemplateSpec: o.Spec}

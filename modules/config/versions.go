@@ -68,7 +68,7 @@ func scanVersion(row pgx.Row) (versionRow, error) {
 
 // listVersions returns one page of an object's history (plus one row, for app.Paginate). The
 // history outlives the object: a deleted object's versions can still be read.
-func listVersions(ctx context.Context, db Querier, kind, id string, l app.List) ([]versionRow, error) {
+func listVersions(ctx context.Context, db app.Querier, kind, id string, l app.List) ([]versionRow, error) {
 	if _, err := latestVersion(ctx, db, kind, id); err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func listVersions(ctx context.Context, db Querier, kind, id string, l app.List) 
 	return app.Collect(rows, err, scanVersion)
 }
 
-func getVersion(ctx context.Context, db Querier, kind, id string, n int) (versionRow, error) {
+func getVersion(ctx context.Context, db app.Querier, kind, id string, n int) (versionRow, error) {
 	if !isUUID(id) {
 		return versionRow{}, app.NotFound(nouns[kind])
 	}
@@ -88,7 +88,7 @@ func getVersion(ctx context.Context, db Querier, kind, id string, n int) (versio
 	return v, err
 }
 
-func latestVersion(ctx context.Context, db Querier, kind, id string) (int, error) {
+func latestVersion(ctx context.Context, db app.Querier, kind, id string) (int, error) {
 	if !isUUID(id) {
 		return 0, app.NotFound(nouns[kind])
 	}
@@ -104,7 +104,7 @@ func latestVersion(ctx context.Context, db Querier, kind, id string) (int, error
 
 // diffVersions compares two versions of an object; from 0 compares with nothing. A nil to is
 // the latest version and a nil from the version before to.
-func diffVersions(ctx context.Context, db Querier, kind, id string, from, to *int) (VersionDiff, error) {
+func diffVersions(ctx context.Context, db app.Querier, kind, id string, from, to *int) (VersionDiff, error) {
 	latest, err := latestVersion(ctx, db, kind, id)
 	if err != nil {
 		return VersionDiff{}, err

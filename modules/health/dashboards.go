@@ -13,7 +13,6 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit"
-	"mipo/modules/jobs"
 )
 
 // WidgetKinds are the widgets a dashboard may hold.
@@ -106,7 +105,7 @@ func owner(c echo.Context) string { return app.PrincipalFrom(c.Request().Context
 const dashboardCols = `id, owner_id, name, shared, widgets, false, created_at, updated_at`
 
 func (h *handlers) listDashboards(c echo.Context) error {
-	rows, err := h.m.DB.Config.Query(c.Request().Context(), `SELECT `+dashboardCols+` FROM dashboards
+	rows, err := h.m.ConfigDB.Query(c.Request().Context(), `SELECT `+dashboardCols+` FROM dashboards
 		WHERE owner_id = $1 OR shared ORDER BY name, id`, owner(c))
 	if err != nil {
 		return err
@@ -147,7 +146,7 @@ func (h *handlers) createDashboard(c echo.Context) error {
 }
 
 // mine reads one of the caller's dashboards, locked; another's, or a built-in, is not found.
-func mine(ctx context.Context, db jobs.Querier, id, user string) (Dashboard, error) {
+func mine(ctx context.Context, db app.Querier, id, user string) (Dashboard, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return Dashboard{}, app.NotFound("dashboard " + id)
 	}

@@ -6,11 +6,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"mipo/modules/jobs"
+	"mipo/app"
 )
 
 // Record stores raw points of several series at one time.
-func Record(ctx context.Context, db jobs.Querier, at time.Time, values map[string]float64) error {
+func Record(ctx context.Context, db app.Querier, at time.Time, values map[string]float64) error {
 	names, vals := make([]string, 0, len(values)), make([]float64, 0, len(values))
 	for s, v := range values {
 		names, vals = append(names, s), append(vals, v)
@@ -25,7 +25,7 @@ func Record(ctx context.Context, db jobs.Querier, at time.Time, values map[strin
 // same fold Downsample does, in SQL, so min/avg/max and the count survive) and drops the hourly
 // points older than a year. The fold merges into buckets that already exist, so running it
 // again, or while points arrive, loses nothing.
-func Compact(ctx context.Context, db jobs.Querier, now time.Time) error {
+func Compact(ctx context.Context, db app.Querier, now time.Time) error {
 	for _, f := range []struct{ from, to int }{{StepRaw, Step5Min}, {Step5Min, StepHour}} {
 		cutoff := now.Add(-retention[f.from]).Truncate(time.Duration(f.to) * time.Second)
 		if _, err := db.Exec(ctx, `WITH gone AS (
@@ -59,7 +59,7 @@ func stepFor(since, now time.Time) int {
 // History reads every series of a component (names starting with prefix and a slash) from
 // since on, keyed by the rest of the name, at the finest step that still covers since. One
 // range scan of the primary key (series is in the C collation, where '0' follows '/').
-func History(ctx context.Context, db jobs.Querier, prefix string, since, now time.Time) (map[string][]Point, error) {
+func History(ctx context.Context, db app.Querier, prefix string, since, now time.Time) (map[string][]Point, error) {
 	rows, err := db.Query(ctx, `SELECT substr(series, length($1) + 2), at, min, avg, max, n FROM health_series
 		WHERE series >= $1 || '/' AND series < $1 || '0' AND step = $2 AND at >= $3 ORDER BY series, at`, prefix, stepFor(since, now), since)
 	if err != nil {

@@ -15,13 +15,13 @@ func init() {
 	// Every role process reports itself.
 	app.Register(app.Module{
 		Name:      "health-report",
-		Roles:     app.Roles,
+		Databases: []string{app.DBConfig, app.DBResults, app.DBJobs}, // all three: it reports each pool
 		Provision: provisionReport,
 	})
 	// The manager probes, downsamples, and serves the pages and dashboards.
 	app.Register(app.Module{
 		Name:      "health",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig, app.DBResults, app.DBJobs},
 		Requires:  []string{"rbac", "health-report"},
 		Provision: provision,
 	})
@@ -43,7 +43,7 @@ func provision(m *app.Mount) error {
 	h := &handlers{m: m, probes: newProber(m)}
 	m.Every("probe", probeEvery, h.probes.Run)
 	m.Metrics().MustRegister(collector{h})
-	m.Every("compact", compactEvery, func(ctx context.Context) error { return Compact(ctx, m.DB.Jobs, m.Clock.Now()) })
+	m.Every("compact", compactEvery, func(ctx context.Context) error { return Compact(ctx, m.JobsDB, m.Clock.Now()) })
 	m.Routes(
 		app.Route{Method: http.MethodGet, Path: "/api/v1/health/overview", Scope: "health:view", Handler: h.getOverview, Response: Overview{},
 			Summary: "The architecture overview: each component's status and last check, and the arrows between them"},

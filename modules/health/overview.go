@@ -66,7 +66,7 @@ func (h *handlers) overview(ctx context.Context) Overview {
 		out.Nodes = append(out.Nodes, n)
 	}
 	fromProbe("edge", "Edge (reverse proxy)")
-	procs, perr := processes(ctx, h.m.DB.Jobs, now.Add(-24*time.Hour))
+	procs, perr := processes(ctx, h.m.JobsDB, now.Add(-24*time.Hour))
 	for _, role := range []string{app.RoleManager, app.RoleDispatcher, app.RoleBackup} {
 		n := Node{ID: role, Label: strings.ToUpper(role[:1]) + role[1:], Status: StatusUnknown}
 		if perr == nil {
@@ -93,7 +93,7 @@ func (h *handlers) overview(ctx context.Context) Overview {
 		}
 		out.Nodes = append(out.Nodes, n)
 	}
-	nodes, ierr := ingest.Nodes(ctx, h.m.DB.Jobs)
+	nodes, ierr := ingest.Nodes(ctx, h.m.JobsDB)
 	for _, in := range nodes {
 		if now.Sub(in.UpdatedAt) > 24*time.Hour {
 			continue
@@ -173,7 +173,7 @@ func (h *handlers) getComponent(c echo.Context) error {
 		return app.NotFound("component " + id)
 	}
 	now := h.m.Clock.Now()
-	series, err := History(ctx, h.m.DB.Jobs, id, now.Add(-time.Duration(q.Hours)*time.Hour), now)
+	series, err := History(ctx, h.m.JobsDB, id, now.Add(-time.Duration(q.Hours)*time.Hour), now)
 	if err != nil {
 		return err
 	}

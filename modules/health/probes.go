@@ -89,7 +89,7 @@ func (p *prober) store(ctx context.Context) error {
 	points := map[string]float64{}
 	for _, pr := range p.Probes() {
 		body, _ := json.Marshal(pr.Detail)
-		if _, err := p.m.DB.Jobs.Exec(ctx, `INSERT INTO health_probes (component, ok, detail, checked_at) VALUES ($1, $2, $3, $4)
+		if _, err := p.m.JobsDB.Exec(ctx, `INSERT INTO health_probes (component, ok, detail, checked_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (component) DO UPDATE SET ok = excluded.ok, detail = excluded.detail, checked_at = excluded.checked_at`,
 			pr.Component, pr.OK, body, pr.CheckedAt); err != nil {
 			return err
@@ -100,12 +100,12 @@ func (p *prober) store(ctx context.Context) error {
 			}
 		}
 	}
-	return Record(ctx, p.m.DB.Jobs, now, points)
+	return Record(ctx, p.m.JobsDB, now, points)
 }
 
 // database measures a round trip, the size, and for results the storage mode and row estimate.
 func (p *prober) database(ctx context.Context, name string) {
-	pool := p.m.DB.Pool(name)
+	pool := p.m.Databases().Pool(name)
 	if pool == nil {
 		return
 	}
@@ -175,7 +175,7 @@ var edgeClient = &http.Client{Transport: &http.Transport{TLSClientConfig: insecu
 // the host names the process uses to reach its databases (the internal and container layers).
 // The public FQDN's outcome is the event the dns.resolution.failed rule consumes.
 func (p *prober) dns(ctx context.Context) {
-	set, err := settings.Load(ctx, p.m.DB.Config)
+	set, err := settings.Load(ctx, p.m.ConfigDB)
 	fqdn := ""
 	if err == nil {
 		fqdn = set.PublicFQDN
@@ -205,7 +205,7 @@ func (p *prober) dns(ctx context.Context) {
 	}
 	d, ok := map[string]any{}, true
 	for _, name := range app.DatabaseNames {
-		pool := p.m.DB.Pool(name)
+		pool := p.m.Databases().Pool(name)
 		if pool == nil {
 			continue
 		}
@@ -246,7 +246,7 @@ func (p *prober) emit(ctx context.Context, name string, failed bool, payload map
 
 // tls reads the served certificate; its expiry events come from modules/tls itself.
 func (p *prober) tls(ctx context.Context) {
-	in, err := tls.Served(ctx, p.m.DB.Config)
+	in, err := tls.Served(ctx, p.m.ConfigDB)
 	switch {
 	case err != nil:
 		p.set(Probe{Component: "tls", OK: false, Detail: map[string]any{"error": err.Error()}})
@@ -261,7 +261,7 @@ func (p *prober) tls(ctx context.Context) {
 
 // dispatcher says whether a process holds the dispatcher lock, and since when this probe saw it.
 func (p *prober) dispatcher(ctx context.Context) {
-	held, err := app.LeaderActive(ctx, p.m.DB.Jobs, "dispatcher")
+	held, err := app.LeaderActive(ctx, p.m.JobsDB.Pool(), "dispatcher")
 	if err != nil {
 		p.set(Probe{Component: "dispatcher", OK: false, Detail: map[string]any{"error": err.Error()}})
 		return

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/jobs"
 )
 
 // reportEvery is how often each role process writes its report.
@@ -89,7 +88,7 @@ func (r *reporter) measure(now time.Time) Report {
 	}
 	r.lastAt, r.lastCPU, r.lastReq = now, rep.CPUSeconds, req
 	for _, name := range app.DatabaseNames {
-		if p := r.m.DB.Pool(name); p != nil {
+		if p := r.m.Databases().Pool(name); p != nil {
 			st := p.Stat()
 			rep.Pools[name] = PoolReport{Size: st.TotalConns(), Max: st.MaxConns(), InUse: st.AcquiredConns(),
 				Waiting: st.EmptyAcquireCount(), Errors: st.CanceledAcquireCount()}
@@ -103,7 +102,7 @@ func (r *reporter) report(ctx context.Context) error {
 	now := r.m.Clock.Now()
 	rep := r.measure(now)
 	body, _ := json.Marshal(rep)
-	db := r.m.DB.Jobs
+	db := r.m.JobsDB
 	if _, err := db.Exec(ctx, `INSERT INTO health_processes (process, roles, version, started_at, reported_at, report)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (process) DO UPDATE SET roles = excluded.roles,
 		version = excluded.version, reported_at = excluded.reported_at, report = excluded.report`,
@@ -130,7 +129,7 @@ type Process struct {
 }
 
 // processes lists the processes that reported since a time, by name.
-func processes(ctx context.Context, db jobs.Querier, since time.Time) ([]Process, error) {
+func processes(ctx context.Context, db app.Querier, since time.Time) ([]Process, error) {
 	rows, err := db.Query(ctx, `SELECT process, roles, version, started_at, reported_at, report
 		FROM health_processes WHERE reported_at >= $1 ORDER BY process`, since)
 	if err != nil {

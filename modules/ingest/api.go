@@ -54,7 +54,7 @@ func (h *handlers) register(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	reg, err := scanners.Register(ctx, h.m.DB.Config, h.asn, scanners.Registration{Token: in.Token, Hostname: in.Hostname,
+	reg, err := scanners.Register(ctx, h.m.ConfigDB, h.asn, scanners.Registration{Token: in.Token, Hostname: in.Hostname,
 		Version: in.Version, Capacity: in.Capacity.scanners(), Source: sourceOf(c)}, h.m.Clock.Now())
 	var ref *scanners.Refusal
 	if errors.As(err, &ref) {
@@ -83,7 +83,7 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	}
 	ctx, id := c.Request().Context(), scannerOf(c)
 	now := h.m.Clock.Now()
-	online, err := scanners.Heartbeat(ctx, h.m.DB.Config, h.m.Events, id.ID, scanners.HeartbeatReport{
+	online, err := scanners.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scanners.HeartbeatReport{
 		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
 		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
 		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, ActiveJobs: len(in.ActiveJobs), Source: sourceOf(c),
@@ -114,7 +114,7 @@ func (h *handlers) lease(c echo.Context) error {
 	deadline := time.Now().Add(wait)
 	for {
 		// A scanner disabled while it waits gets no job.
-		s, err := scanners.Get(ctx, h.m.DB.Config, id.ID)
+		s, err := scanners.Get(ctx, h.m.ConfigDB, id.ID)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (h *handlers) lease(c echo.Context) error {
 			return c.NoContent(http.StatusNoContent)
 		}
 		now := h.m.Clock.Now()
-		j, err := jobs.Lease(ctx, h.m.DB.Jobs, id.ID, now)
+		j, err := jobs.Lease(ctx, h.m.JobsDB, id.ID, now)
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (h *handlers) ownJob(ctx context.Context, c echo.Context) (*jobs.Job, error
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errGone
 	}
-	j, err := jobs.Get(ctx, h.m.DB.Jobs, id)
+	j, err := jobs.Get(ctx, h.m.JobsDB, id)
 	if errors.Is(err, jobs.ErrNotFound) {
 		return nil, errGone
 	}
@@ -193,7 +193,7 @@ func (h *handlers) progress(c echo.Context) error {
 	if _, err := uuid.Parse(c.Param("id")); err != nil {
 		return errGone
 	}
-	cancel, err := jobs.ReportProgress(ctx, h.m.DB.Jobs, c.Param("id"), scannerOf(c).ID,
+	cancel, err := jobs.ReportProgress(ctx, h.m.JobsDB, c.Param("id"), scannerOf(c).ID,
 		jobs.Progress{HostsDone: in.HostsDone, PortsProbed: in.PortsProbed}, h.m.Clock.Now())
 	if err != nil {
 		return jobError(err)
@@ -220,7 +220,7 @@ func (h *handlers) results(c echo.Context) error {
 	}
 	if j.Finished() {
 		// A batch re-sent after its job ended: an acknowledgement lost on the way back.
-		have, err := results.ReceivedBatches(ctx, h.m.DB.Results, j.ID)
+		have, err := results.ReceivedBatches(ctx, h.m.ResultsDB, j.ID)
 		if err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func (h *handlers) results(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	dup, err := results.Insert(ctx, h.m.DB.Results, results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: j.ScannerID,
+	dup, err := results.Insert(ctx, h.m.ResultsDB, results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: j.ScannerID,
 		Seq: in.Batch, Observations: obs}, h.m.Clock.Now())
 	if err != nil {
 		return err
@@ -265,7 +265,7 @@ func observations(in []WireResult, j *jobs.Job, now time.Time) ([]results.Observ
 		}
 		a, err := netip.ParseAddr(r.Address)
 		if err != nil || a.Zone() != "" {
-			return nil, bad("address", "invalid_address", fmt.Sprintf("%q is not an IP address", truncate(r.Address, 64)))
+			return nil, bad("address", "invalid_address", fmt.Sprintf("%q is not an IP address", app.Truncate(r.Address, 64)))
 		}
 		a = a.Unmap()
 		if !j.Targets.Contains(a) {
@@ -316,7 +316,7 @@ func (h *handlers) complete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	missing, err := results.MissingBatches(ctx, h.m.DB.Results, j.ID, in.Batches)
+	missing, err := results.MissingBatches(ctx, h.m.ResultsDB, j.ID, in.Batches)
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func (h *handlers) complete(c echo.Context) error {
 			WithDetail(map[string]any{"missing": missing})
 	}
 	now := h.m.Clock.Now()
-	done, err := jobs.Complete(ctx, h.m.DB.Jobs, j.ID, j.ScannerID, jobs.Completion{Status: in.Status, Error: in.Error,
+	done, err := jobs.Complete(ctx, h.m.JobsDB, j.ID, j.ScannerID, jobs.Completion{Status: in.Status, Error: in.Error,
 		HostsDone: in.HostsDone, PortsProbed: in.PortsProbed, Batches: in.Batches, CPUSeconds: in.CPUSeconds}, now)
 	if errors.Is(err, jobs.ErrGone) && j.Finished() && j.Status == in.Status {
 		// The same completion again (its answer was lost): finish what the first one began.
@@ -341,7 +341,7 @@ func (h *handlers) complete(c echo.Context) error {
 	} else {
 		cov.Targets = netset.Set{}
 	}
-	if err := results.RecordCoverage(ctx, h.m.DB.Results, cov); err != nil {
+	if err := results.RecordCoverage(ctx, h.m.ResultsDB, cov); err != nil {
 		return err
 	}
 	h.m.Log.Info("job completed", "job", done.ID, "scanner", done.ScannerID, "status", done.Status, "batches", in.Batches, "cpu_seconds", in.CPUSeconds)

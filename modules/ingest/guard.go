@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -59,7 +58,7 @@ func (g *guard) middleware(r app.Route) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			key, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-			id, err := scanners.Authenticate(ctx, g.m.DB.Config, g.asn, strings.TrimSpace(key), sourceOf(c))
+			id, err := scanners.Authenticate(ctx, g.m.ConfigDB, g.asn, strings.TrimSpace(key), sourceOf(c))
 			var ref *scanners.Refusal
 			if errors.As(err, &ref) {
 				g.refused.record(ctx, ref, c.Path())
@@ -82,7 +81,7 @@ func (g *guard) middleware(r app.Route) echo.MiddlewareFunc {
 // refusal is logged.
 type refusalLog struct {
 	m    *app.Mount
-	pool func() *pgxpool.Pool
+	pool func() app.ConfigDB
 
 	mu   sync.Mutex
 	last map[string]*refusalWindow
@@ -96,7 +95,7 @@ type refusalWindow struct {
 const refusalEvery = time.Minute
 
 func newRefusalLog(m *app.Mount) *refusalLog {
-	return &refusalLog{m: m, pool: func() *pgxpool.Pool { return m.DB.Config }, last: map[string]*refusalWindow{}}
+	return &refusalLog{m: m, pool: func() app.ConfigDB { return m.ConfigDB }, last: map[string]*refusalWindow{}}
 }
 
 // admit says whether a refusal of this kind is recorded now, and how many were suppressed.

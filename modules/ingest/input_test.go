@@ -13,14 +13,15 @@ import (
 	"mipo/app/apptest"
 	"mipo/modules/config/portset"
 	"mipo/modules/jobs"
+	"mipo/modules/scanners/scannerstest"
 )
 
 // leasedJob creates a job for a new scanner and leases it at t0; it returns the scanner's
 // client and the job's results path.
-func leasedJob(t *testing.T, e *env) (*apptest.Client, string, string) {
+func leasedJob(t *testing.T, e *scannerstest.Env) (*apptest.Client, string, string) {
 	t.Helper()
-	reg, sc := e.scanner(t, "worker")
-	ids, err := jobs.Create(context.Background(), e.srv.App.DB.Jobs, t0, jobs.New{ScanID: uuid.NewString(), Kind: jobs.KindVantage,
+	reg, sc := e.Scanner(t, "worker")
+	ids, err := jobs.Create(context.Background(), e.Srv.App.DB.Jobs, t0, jobs.New{ScanID: uuid.NewString(), Kind: jobs.KindVantage,
 		ScannerID: reg.ScannerID, Targets: mustSet(t, "127.0.0.1"), Ports: portset.MustParse("22,80"), TimeoutMS: 700, RateLimit: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -38,18 +39,18 @@ func result(port int, at time.Time) map[string]any {
 // The scanner API's inputs that answered 500 (which a scanner retries for ever) or were stored
 // although they cannot be true: now each is a 4xx naming the field, and nothing is stored.
 func TestScannerInputThatCannotBeStoredIsRefused(t *testing.T) {
-	e := start(t, nil)
+	e := scannerstest.Start(t, nil)
 	sc, results, job := leasedJob(t, e)
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	stored := func() int {
-		return e.count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1`, job) +
-			e.count(t, app.DBResults, `SELECT count(*) FROM result_batches WHERE job_id = $1`, job)
+		return e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1`, job) +
+			e.Count(t, app.DBResults, `SELECT count(*) FROM result_batches WHERE job_id = $1`, job)
 	}
 
 	hb := map[string]any{"version": "1.0\x00evil", "hostname": "worker", "capacity": map[string]int{}, "metrics": map[string]any{}, "active_jobs": []string{}}
 	r := sc.Post("/scanner/v1/heartbeat", hb)
 	refused(t, "a NUL in the heartbeat's version", r, http.StatusBadRequest, "version")
-	if n := e.count(t, app.DBConfig, `SELECT count(*) FROM scanners WHERE version LIKE '1.0%'`); n != 0 {
+	if n := e.Count(t, app.DBConfig, `SELECT count(*) FROM scanners WHERE version LIKE '1.0%'`); n != 0 {
 		t.Fatal("the refused heartbeat's version was stored")
 	}
 
@@ -79,7 +80,7 @@ func TestScannerInputThatCannotBeStoredIsRefused(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"accepted":1`) {
 		t.Fatalf("5,000 identical results: %d %s", r.Status, r.Body)
 	}
-	if n := e.count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1 AND observed_at = $2`, job, t0.Add(time.Second)); n != 1 {
+	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1 AND observed_at = $2`, job, t0.Add(time.Second)); n != 1 {
 		t.Fatalf("5,000 identical results in one batch became %d rows", n)
 	}
 }

@@ -38,7 +38,7 @@ func (h *handlers) binaryOr503() (*scanners.Binary, error) {
 
 func (h *handlers) installScript(c echo.Context) error {
 	ctx := c.Request().Context()
-	server, err := scanners.ServerURL(ctx, h.m.DB.Config, c)
+	server, err := scanners.ServerURL(ctx, h.m.ConfigDB, c)
 	if err != nil {
 		return err
 	}

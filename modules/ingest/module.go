@@ -11,7 +11,7 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "ingest",
-		Roles:     []string{app.RoleIngest},
+		Databases: []string{app.DBConfig, app.DBResults, app.DBJobs},
 		Provision: provision,
 	})
 }
@@ -28,7 +28,7 @@ func provision(m *app.Mount) error {
 	m.Use("/scanner/", mt.count)
 	m.Routes(h.routes()...)
 	m.Routes(h.installRoutes()...)
-	m.Every("throughput", meterEvery, func(ctx context.Context) error { return mt.flush(ctx, m.DB.Jobs, false) })
-	m.OnStop(func(ctx context.Context) error { return mt.flush(ctx, m.DB.Jobs, true) })
+	m.Every("throughput", meterEvery, func(ctx context.Context) error { return mt.flush(ctx, m.JobsDB, false) })
+	m.OnStop(func(ctx context.Context) error { return mt.flush(ctx, m.JobsDB, true) })
 	return nil
 }

@@ -266,7 +266,7 @@ func (r *CompleteRequest) validate() error {
 	switch r.Status {
 	case "done", "failed", "cancelled":
 	default:
-		return app.Invalid("status", "invalid_status", fmt.Sprintf("status must be done, failed or cancelled, not %q", truncate(r.Status, 32)))
+		return app.Invalid("status", "invalid_status", fmt.Sprintf("status must be done, failed or cancelled, not %q", app.Truncate(r.Status, 32)))
 	}
 	if r.Batches < 0 || r.Batches > 1<<24 {
 		return app.Invalid("batches", "invalid_batches", "batches must be a whole number from 0 to 16777216")
@@ -277,16 +277,6 @@ func (r *CompleteRequest) validate() error {
 	if r.HostsDone < 0 || r.PortsProbed < 0 {
 		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
 	}
-	r.Error = truncate(r.Error, 2000)
+	r.Error = app.Truncate(r.Error, 2000)
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -2,13 +2,12 @@ package ingest
 
 import (
 	"context"
+	"mipo/app"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
-
-	"mipo/modules/jobs"
 )
 
 // meter counts this process's scanner API traffic; every meterEvery it writes the totals and
@@ -41,7 +40,7 @@ func (m *meter) count(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // flush writes the figures since the last flush. final writes rates of zero: the process stops.
-func (m *meter) flush(ctx context.Context, db jobs.Querier, final bool) error {
+func (m *meter) flush(ctx context.Context, db app.Querier, final bool) error {
 	now := time.Now()
 	reqs, rows := m.requests.Load(), m.results.Load()
 	dt := now.Sub(m.lastAt).Seconds()
@@ -76,7 +75,7 @@ type Node struct {
 
 // Nodes lists every ingest process that reported its throughput, most recent first. A node
 // whose UpdatedAt is older than a few intervals has stopped.
-func Nodes(ctx context.Context, db jobs.Querier) ([]Node, error) {
+func Nodes(ctx context.Context, db app.Querier) ([]Node, error) {
 	rows, err := db.Query(ctx, `SELECT node, started_at, updated_at, requests_total, results_total, requests_per_s, results_per_s, peak_results_per_s
 		FROM ingest_nodes ORDER BY updated_at DESC, node`)
 	if err != nil {

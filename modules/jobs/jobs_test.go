@@ -150,3 +150,52 @@ func TestCompleteAndCancel(t *testing.T) {
 		t.Fatalf("state %+v", st)
 	}
 }
+
+// What the scans and scanners modules read of the jobs table, each in one query: the jobs each
+// scanner holds, each scan's completion, and failing what nobody took in time.
+func TestReadsForOtherModules(t *testing.T) {
+	db := apptest.Databases(t).Jobs
+	ctx := context.Background()
+	scan, other := uuid.NewString(), uuid.NewString()
+	a, b, idle := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	var news []jobs.New
+	for i, s := range []string{a, b, a} {
+		news = append(news, jobs.New{ScanID: scan, Kind: jobs.KindPool, Pool: []string{s}, Seq: i, Targets: target(t, "127.0.0.1"), Ports: portset.MustParse("22"), TimeoutMS: 500})
+	}
+	news = append(news, jobs.New{ScanID: other, Kind: jobs.KindPool, Pool: []string{idle}, Seq: 0, Targets: target(t, "127.0.0.1"), Ports: portset.MustParse("22"), TimeoutMS: 500})
+	if _, err := jobs.Create(ctx, db, t0, news...); err != nil {
+		t.Fatal(err)
+	}
+	leased := map[string][]string{}
+	for _, s := range []string{a, a, b} {
+		j, err := jobs.Lease(ctx, db, s, t0.Add(time.Minute))
+		if err != nil || j == nil {
+			t.Fatalf("lease for %s: %v %v", s, j, err)
+		}
+		leased[s] = append(leased[s], j.ID)
+	}
+	active, err := jobs.ActiveByScanner(ctx, db, []string{a, b, idle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(active[a]) != 2 || len(active[b]) != 1 || active[b][0] != leased[b][0] || active[idle] == nil || len(active[idle]) != 0 {
+		t.Fatalf("active jobs by scanner: %v (leased %v)", active, leased)
+	}
+	if _, err := jobs.ReportProgress(ctx, db, leased[b][0], b, jobs.Progress{HostsDone: 1, PortsProbed: 1}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	done, err := jobs.ScanCompletion(ctx, db, []string{scan, other, uuid.NewString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done[scan] <= 0 || done[scan] >= 100 || done[other] != 0 {
+		t.Fatalf("completion: %v", done)
+	}
+	n, err := jobs.FailUnclaimed(ctx, db, t0.Add(time.Second), "nobody took it", t0.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("failed %d unclaimed jobs (%v), want only the other scan's queued one", n, err)
+	}
+	if st, _ := jobs.StateOf(ctx, db, other); st.Failed != 1 {
+		t.Fatalf("the unclaimed job did not fail: %+v", st)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
@@ -84,7 +85,7 @@ func Create(ctx context.Context, db Batcher, now time.Time, jobs ...New) ([]stri
 // Lease gives a scanner its next queued job, oldest first: one addressed to it (a vantage
 // job) or one of a pool it belongs to. SKIP LOCKED lets several ingest nodes lease at once
 // without handing one job out twice. It returns nil when there is nothing to do.
-func Lease(ctx context.Context, db Querier, scannerID string, now time.Time) (*Job, error) {
+func Lease(ctx context.Context, db app.Querier, scannerID string, now time.Time) (*Job, error) {
 	j, err := scan(db.QueryRow(ctx, `
 		UPDATE jobs SET status = 'leased', scanner_id = $1, leased_at = $2, progress_at = $2, attempts = attempts + 1
 		WHERE id = (
@@ -109,7 +110,7 @@ type Progress struct {
 
 // ReportProgress records a running job's counters. It answers whether the job was cancelled,
 // and ErrGone when the job is no longer this scanner's.
-func ReportProgress(ctx context.Context, db Querier, id, scannerID string, p Progress, now time.Time) (cancel bool, err error) {
+func ReportProgress(ctx context.Context, db app.Querier, id, scannerID string, p Progress, now time.Time) (cancel bool, err error) {
 	err = db.QueryRow(ctx, `
 		UPDATE jobs SET status = 'running', hosts_done = GREATEST(hosts_done, $3), ports_probed = GREATEST(ports_probed, $4), progress_at = $5
 		WHERE id = $1 AND scanner_id = $2 AND status IN ('leased', 'running')
@@ -121,7 +122,7 @@ func ReportProgress(ctx context.Context, db Querier, id, scannerID string, p Pro
 }
 
 // gone tells apart an unknown job from one that is not (or no longer) the scanner's.
-func gone(ctx context.Context, db Querier, id string) error {
+func gone(ctx context.Context, db app.Querier, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return ErrNotFound
 	}
@@ -142,7 +143,7 @@ type Completion struct {
 }
 
 // Complete ends a job the scanner holds. It returns the job as it now is.
-func Complete(ctx context.Context, db Querier, id, scannerID string, c Completion, now time.Time) (*Job, error) {
+func Complete(ctx context.Context, db app.Querier, id, scannerID string, c Completion, now time.Time) (*Job, error) {
 	if c.Status != Done && c.Status != Failed && c.Status != Cancelled {
 		return nil, fmt.Errorf("completion status %q", c.Status)
 	}
@@ -159,7 +160,7 @@ func Complete(ctx context.Context, db Querier, id, scannerID string, c Completio
 
 // CancelScan stops a scan's jobs: queued ones at once, running ones when their scanner next
 // reports progress (it is told to stop).
-func CancelScan(ctx context.Context, db Querier, scanID string, now time.Time) error {
+func CancelScan(ctx context.Context, db app.Querier, scanID string, now time.Time) error {
 	if _, err := db.Exec(ctx, `UPDATE jobs SET status = 'cancelled', finished_at = $2, cancel_requested = true
 		WHERE scan_id = $1 AND status = 'queued'`, scanID, now); err != nil {
 		return err
@@ -170,7 +171,7 @@ func CancelScan(ctx context.Context, db Querier, scanID string, now time.Time) e
 
 // Stalled lists leased or running jobs whose last progress is older than their window: the
 // expected time for their probes at their rate, plus slack. window receives each candidate.
-func Stalled(ctx context.Context, db Querier, now time.Time, window func(*Job) time.Duration) ([]*Job, error) {
+func Stalled(ctx context.Context, db app.Querier, now time.Time, window func(*Job) time.Duration) ([]*Job, error) {
 	active, err := scanAll(db.Query(ctx, `SELECT `+columns+` FROM jobs WHERE status IN ('leased', 'running') ORDER BY progress_at`))
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ func Stalled(ctx context.Context, db Querier, now time.Time, window func(*Job) t
 // job) for the same scanner when it returns, or fails it when it has had its tries. It only
 // acts if the job is still held by the scanner that stalled (so a late progress report wins).
 // It returns the job's new status.
-func Requeue(ctx context.Context, db Querier, j *Job, reason string, now time.Time) (string, error) {
+func Requeue(ctx context.Context, db app.Querier, j *Job, reason string, now time.Time) (string, error) {
 	status, errText := Queued, ""
 	if j.Attempts >= j.MaxAttempts {
 		status, errText = Failed, fmt.Sprintf("%s; gave up after %d attempts", reason, j.Attempts)
@@ -224,7 +225,7 @@ type ScanState struct {
 func (s ScanState) Finished() bool { return s.Jobs > 0 && s.Done+s.Failed+s.Cancelled == s.Jobs }
 
 // StateOf sums a scan's jobs.
-func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) {
+func StateOf(ctx context.Context, db app.Querier, scanID string) (ScanState, error) {
 	var s ScanState
 	err := db.QueryRow(ctx, `
 		SELECT count(*), count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'failed'),
@@ -236,8 +237,10 @@ func StateOf(ctx context.Context, db Querier, scanID string) (ScanState, error) 
 	return s, err
 }
 
-// FailQueued fails a job still waiting in the queue (no scanner took it in time).
-func FailQueued(ctx context.Context, db Querier, id, reason string, now time.Time) (bool, error) {
-	tag, err := db.Exec(ctx, `UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'queued'`, id, reason, now)
-	return tag.RowsAffected() == 1, err
+// FailUnclaimed fails every job that waited in the queue since before cutoff (no scanner took
+// it), giving reason, and returns how many it failed.
+func FailUnclaimed(ctx context.Context, db app.Querier, cutoff time.Time, reason string, now time.Time) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 WHERE status = 'queued' AND created_at < $1`,
+		cutoff, reason, now)
+	return tag.RowsAffected(), err
 }

@@ -53,7 +53,7 @@ func callbackPath(providerID string) string { return "/api/v1/auth/oidc/" + prov
 
 // callbackBase is where browsers reach mipo: the public FQDN setting when set, else the
 // request's own scheme and host. The FQDN is read through settings' Go API in this one call.
-func callbackBase(c echo.Context, db settings.Querier) (string, error) {
+func callbackBase(c echo.Context, db app.Querier) (string, error) {
 	s, err := settings.Load(c.Request().Context(), db)
 	if err != nil {
 		return "", err

@@ -15,7 +15,7 @@ func TestRulesMatchClaimValuesInEveryShapeProvidersSend(t *testing.T) {
 	}{
 		{map[string]any{"groups": []any{"staff", "netops"}}, []string{"op"}},
 		{map[string]any{"groups": "staff netops"}, []string{"op"}},
-		{map[string]any{"groups": "netops-leads"}, []string{"default"}}, // exact, never a prefix
+		{map[string]any{"groups": "netops-leads"}, []string{"default"}},                                 // exact, never a prefix
 		{map[string]any{"department": "audit", "groups": []any{"netops-lead"}}, []string{"view", "op"}}, // in rule order
 		{map[string]any{"admin": true}, []string{"adm"}},
 		{map[string]any{"admin": "false"}, []string{"default"}},

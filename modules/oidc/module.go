@@ -11,7 +11,7 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "oidc",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig},
 		Requires:  []string{"rbac", "settings"},
 		Provision: provision,
 	})
@@ -23,7 +23,7 @@ func provision(m *app.Mount) error {
 	m.Routes(h.loginRoutes()...)
 	// Sign-ins abandoned at the provider leave a row behind; a state is good for loginTTL.
 	m.Every("forget-abandoned-logins", time.Minute, func(ctx context.Context) error {
-		_, err := m.DB.Config.Exec(ctx, `DELETE FROM oidc_logins WHERE created_at < $1`, m.Clock.Now().Add(-loginTTL))
+		_, err := m.ConfigDB.Exec(ctx, `DELETE FROM oidc_logins WHERE created_at < $1`, m.Clock.Now().Add(-loginTTL))
 		return err
 	})
 	return nil

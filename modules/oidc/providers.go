@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -76,7 +75,7 @@ type handlers struct {
 	signIns *rbac.SignIns
 }
 
-func (h *handlers) pool() *pgxpool.Pool { return h.m.DB.Config }
+func (h *handlers) pool() app.ConfigDB { return h.m.ConfigDB }
 
 func (h *handlers) providerRoutes() []app.Route {
 	get, post, patch, del := http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
@@ -278,7 +277,7 @@ func (h *handlers) createProvider(c echo.Context) error {
 		link_by_email, create_users, default_role_id, role_rules, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 		p.ID, p.DisplayName, p.ButtonLabel, p.Issuer, p.ClientID, sealed, p.Scopes, p.Enabled, p.LinkByEmail, p.CreateUsers, p.DefaultRoleID, p.RoleRules, now)
-	if isUniqueViolation(err) {
+	if app.IsUniqueViolation(err) {
 		return app.Invalid("display_name", "name_taken", "another provider has this name")
 	}
 	if err != nil {
@@ -316,7 +315,7 @@ func (h *handlers) updateProvider(c echo.Context) error {
 		default_role_id = $12, role_rules = $13, updated_at = $14 WHERE id = $1`,
 		after.ID, after.DisplayName, after.ButtonLabel, after.Issuer, after.ClientID, in.ClientSecret != nil, sealed, after.Scopes,
 		after.Enabled, after.LinkByEmail, after.CreateUsers, after.DefaultRoleID, after.RoleRules, after.UpdatedAt)
-	if isUniqueViolation(err) {
+	if app.IsUniqueViolation(err) {
 		return app.Invalid("display_name", "name_taken", "another provider has this name")
 	}
 	if err != nil {
@@ -370,9 +369,4 @@ func (h *handlers) clientSecret(ctx context.Context, db querier, id string) (str
 		return "", nil
 	}
 	return h.m.Secrets.Open(secretPurpose, sealed)
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }

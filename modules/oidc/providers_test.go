@@ -31,7 +31,7 @@ func TestTheClientSecretIsSealedAndReadingItIsAudited(t *testing.T) {
 	var sec struct {
 		ClientSecret string `json:"client_secret"`
 	}
-	e.owner.Get("/api/v1/oidc/providers/" + p.ID + "/secret").JSON(t, &sec)
+	e.owner.Get("/api/v1/oidc/providers/"+p.ID+"/secret").JSON(t, &sec)
 	if sec.ClientSecret != "secret-mipo" || count() != 1 {
 		t.Fatalf("secret %q, %d audit records", sec.ClientSecret, audited)
 	}
@@ -82,7 +82,7 @@ func TestTheCallbackURLUsesThePublicFQDN(t *testing.T) {
 		t.Fatalf("settings: %d %s", r.Status, r.Body)
 	}
 	var got provider
-	e.owner.Get("/api/v1/oidc/providers/" + p.ID).JSON(t, &got)
+	e.owner.Get("/api/v1/oidc/providers/"+p.ID).JSON(t, &got)
 	if got.CallbackURL != "https://mipo.example.com/api/v1/auth/oidc/"+p.ID+"/callback" {
 		t.Fatalf("callback URL with the FQDN set: %q", got.CallbackURL)
 	}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -19,7 +18,7 @@ import (
 // guard checks every non-public route: who is calling (session cookie or bearer token), that
 // a cookie request carries its CSRF token, and that the caller holds the route's scope.
 type guard struct {
-	pool     func() *pgxpool.Pool
+	pool     func() app.ConfigDB
 	sessions *sessions
 	clock    app.Clock
 }
@@ -119,7 +118,7 @@ func userPrincipal(ctx context.Context, db querier, userID string) (*app.Princip
 // OpenAPI document) while mipo has no users. Once a user exists it never looks again: the
 // owner cannot be deleted, so there is no way back to zero users.
 type setupGate struct {
-	pool func() *pgxpool.Pool
+	pool func() app.ConfigDB
 	done atomic.Bool
 }
 

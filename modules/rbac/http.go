@@ -1,9 +1,10 @@
 package rbac
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -17,7 +18,7 @@ type handlers struct {
 	gate     *setupGate
 }
 
-func (h *handlers) pool() *pgxpool.Pool { return h.m.DB.Config }
+func (h *handlers) pool() app.ConfigDB { return h.m.ConfigDB }
 
 func (h *handlers) routes() []app.Route {
 	get, post, patch, put, del := http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete
@@ -40,31 +41,31 @@ func (h *handlers) routes() []app.Route {
 
 		{Method: get, Path: "/api/v1/users", Scope: "users:view", Handler: h.listUsers, Query: UserQuery{}, Response: app.Page[*User]{},
 			Summary: "List users; filter by role, sign-in method and text"},
-		{Method: post, Path: "/api/v1/users", Scope: "users:write", Handler: h.createUser, Request: CreateUser{}, Response: User{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/users", Scope: "users:write", Handler: audit.Handler(http.StatusCreated, h.createUser), Request: CreateUser{}, Response: User{}, Status: http.StatusCreated,
 			Summary: "Create a user"},
 		{Method: get, Path: "/api/v1/users/:id", Scope: "users:view", Handler: h.getUser, Response: User{}, Sensitive: true,
 			Summary: "One user's profile (an audited read)"},
-		{Method: patch, Path: "/api/v1/users/:id", Scope: "users:write", Handler: h.updateUser, Request: UpdateUser{}, Response: User{},
+		{Method: patch, Path: "/api/v1/users/:id", Scope: "users:write", Handler: audit.Handler(http.StatusOK, h.updateUser), Request: UpdateUser{}, Response: User{},
 			Summary: "Change a user; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/users/:id", Scope: "users:write", Handler: h.deleteUser, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/users/:id", Scope: "users:write", Handler: audit.Handler(http.StatusNoContent, h.deleteUser), Status: http.StatusNoContent,
 			Summary: "Delete a user (never the owner)"},
 
 		{Method: get, Path: "/api/v1/roles", Scope: "roles:view", Handler: h.listRoles, Query: app.ListQuery{}, Response: app.Page[*Role]{},
 			Summary: "List roles, built-in first"},
-		{Method: post, Path: "/api/v1/roles", Scope: "roles:write", Handler: h.createRole, Request: CreateRole{}, Response: Role{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/roles", Scope: "roles:write", Handler: audit.Handler(http.StatusCreated, h.createRole), Request: CreateRole{}, Response: Role{}, Status: http.StatusCreated,
 			Summary: "Create a custom role"},
 		{Method: get, Path: "/api/v1/roles/:id", Scope: "roles:view", Handler: h.getRole, Response: Role{},
 			Summary: "One role"},
-		{Method: patch, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: h.updateRole, Request: UpdateRole{}, Response: Role{},
+		{Method: patch, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: audit.Handler(http.StatusOK, h.updateRole), Request: UpdateRole{}, Response: Role{},
 			Summary: "Change a custom role"},
-		{Method: del, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: h.deleteRole, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: audit.Handler(http.StatusNoContent, h.deleteRole), Status: http.StatusNoContent,
 			Summary: "Delete a custom role no user holds"},
 
 		{Method: get, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: h.listTokens, Query: app.ListQuery{}, Response: app.Page[*Token]{}, Sensitive: true,
 			Summary: "Your API tokens (an audited read)"},
-		{Method: post, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: h.createToken, Request: CreateToken{}, Response: NewToken{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: audit.Handler(http.StatusCreated, h.createToken), Request: CreateToken{}, Response: NewToken{}, Status: http.StatusCreated,
 			Summary: "Create an API token with a subset of your scopes; its secret is shown once"},
-		{Method: del, Path: "/api/v1/tokens/:id", Scope: app.SignedIn, Handler: h.deleteToken, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/tokens/:id", Scope: app.SignedIn, Handler: audit.Handler(http.StatusNoContent, h.deleteToken), Status: http.StatusNoContent,
 			Summary: "Revoke one of your API tokens and every token minted from it"},
 	}
 }
@@ -98,50 +99,30 @@ func (h *handlers) getUser(c echo.Context) error {
 	return c.JSON(http.StatusOK, u)
 }
 
-func (h *handlers) createUser(c echo.Context) error {
-	var in CreateUser
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createUser(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateUser) (any, audit.Entry, error) {
 	u, err := createUser(ctx, tx, app.PrincipalFrom(ctx), in, false, h.clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID, After: u,
-		Detail: map[string]any{"password_set": in.Password != ""}}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, u)
+	return u, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID, After: u,
+		Detail: map[string]any{"password_set": in.Password != ""}}, nil
 }
 
-func (h *handlers) updateUser(c echo.Context) error {
-	var in UpdateUser
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) updateUser(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateUser) (any, audit.Entry, error) {
 	before, after, err := updateUser(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"), in, h.clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: after.ID, Before: before, After: after,
-		Detail: map[string]any{"password_changed": in.Password != nil}}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
+	return after, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: after.ID, Before: before, After: after,
+		Detail: map[string]any{"password_changed": in.Password != nil}}, nil
 }
 
-func (h *handlers) deleteUser(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteUser(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	u, err := deleteUser(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID, Before: u}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID, Before: u}, nil
 }
 
 func (h *handlers) listRoles(c echo.Context) error {
@@ -164,48 +145,28 @@ func (h *handlers) getRole(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-func (h *handlers) createRole(c echo.Context) error {
-	var in CreateRole
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createRole(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateRole) (any, audit.Entry, error) {
 	r, err := createRole(ctx, tx, app.PrincipalFrom(ctx), in, h.clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "role.create", ResourceType: "role", ResourceID: r.ID, After: r}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, r)
+	return r, audit.Entry{Action: "role.create", ResourceType: "role", ResourceID: r.ID, After: r}, nil
 }
 
-func (h *handlers) updateRole(c echo.Context) error {
-	var in UpdateRole
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) updateRole(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateRole) (any, audit.Entry, error) {
 	before, after, err := updateRole(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"), in, h.clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "role.update", ResourceType: "role", ResourceID: after.ID, Before: before, After: after}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
+	return after, audit.Entry{Action: "role.update", ResourceType: "role", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteRole(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteRole(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	r, err := deleteRole(ctx, tx, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "role.delete", ResourceType: "role", ResourceID: r.ID, Before: r}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "role.delete", ResourceType: "role", ResourceID: r.ID, Before: r}, nil
 }
 
 func (h *handlers) listTokens(c echo.Context) error {
@@ -225,31 +186,19 @@ func (h *handlers) listTokens(c echo.Context) error {
 	return c.JSON(http.StatusOK, page)
 }
 
-func (h *handlers) createToken(c echo.Context) error {
-	var in CreateToken
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createToken(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateToken) (any, audit.Entry, error) {
 	t, err := createToken(ctx, tx, app.PrincipalFrom(ctx), in, h.clock.Now())
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "token.create", ResourceType: "api_token", ResourceID: t.Token.ID, After: t.Token}); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, t)
+	return t, audit.Entry{Action: "token.create", ResourceType: "api_token", ResourceID: t.Token.ID, After: t.Token}, nil
 }
 
-func (h *handlers) deleteToken(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteToken(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
 	t, children, err := deleteToken(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t,
-		Detail: map[string]any{"children_revoked": children}}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return nil, audit.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t,
+		Detail: map[string]any{"children_revoked": children}}, nil
 }

@@ -6,15 +6,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"mipo/app"
 )
 
 func init() {
 	app.Register(app.Module{
 		Name:      "rbac",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig},
 		Provision: provision,
 	})
 	app.RegisterCommand(setupCommand)
@@ -23,7 +21,7 @@ func init() {
 func provision(m *app.Mount) error {
 	s := &sessions{key: m.Config.SessionKey, idle: settingSessionIdle.Get(m.Config), max: settingSessionMax.Get(m.Config),
 		limit: settingSessionCap.Get(m.Config), clock: m.Clock, secure: m.Config.TLS}
-	pool := func() *pgxpool.Pool { return m.DB.Config }
+	pool := func() app.ConfigDB { return m.ConfigDB }
 	h := &handlers{m: m, clock: m.Clock, sessions: s, gate: &setupGate{pool: pool}}
 	g := &guard{pool: pool, sessions: s, clock: m.Clock}
 
@@ -32,7 +30,7 @@ func provision(m *app.Mount) error {
 	m.Use("/api/v1/", h.gate.middleware)
 	m.Routes(h.routes()...)
 	m.Every("expire-sessions", time.Minute, func(ctx context.Context) error {
-		_, err := s.expireSessions(ctx, m.DB.Config)
+		_, err := s.expireSessions(ctx, m.ConfigDB)
 		return err
 	})
 	m.OnStart(func(ctx context.Context) error {
@@ -40,7 +38,7 @@ func provision(m *app.Mount) error {
 			return err
 		}
 		ctx = app.WithPrincipal(ctx, app.System("rbac:builtin-roles"))
-		return app.InTx(ctx, m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+		return app.InTx(ctx, m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 			return syncBuiltinRoles(ctx, ch.Tx, m.Clock.Now())
 		})
 	})

@@ -102,7 +102,7 @@ func createRole(ctx context.Context, tx pgx.Tx, actor *app.Principal, in CreateR
 	id := uuid.NewString()
 	_, err = tx.Exec(ctx, `INSERT INTO roles (id, name, description, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
 		id, in.Name, in.Description, scopes, now)
-	if isUniqueViolation(err) {
+	if app.IsUniqueViolation(err) {
 		return nil, conflict("name", "role_name_taken", "a role named "+quote(in.Name)+" exists")
 	}
 	if err != nil {
@@ -142,7 +142,7 @@ func updateRole(ctx context.Context, tx pgx.Tx, actor *app.Principal, id string,
 		}
 	}
 	_, err = tx.Exec(ctx, `UPDATE roles SET name = $2, description = $3, scopes = $4, updated_at = $5 WHERE id = $1`, id, name, desc, scopes, now)
-	if isUniqueViolation(err) {
+	if app.IsUniqueViolation(err) {
 		return nil, nil, conflict("name", "role_name_taken", "a role named "+quote(name)+" exists")
 	}
 	if err != nil {

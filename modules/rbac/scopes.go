@@ -42,6 +42,10 @@ var catalogue = []Scope{
 	{Scope: "alarms:view", Description: "See alarms and the notification log."},
 	{Scope: "alarms:manage", Description: "Acknowledge alarms; manage alarm rules, channels and routing."},
 	{Scope: "health:view", Description: "See the health of mipo's components."},
+	{Scope: "backups:view", Description: "See backups, their manifests and the backup schedules."},
+	{Scope: "backups:create", Description: "Start a backup now."},
+	{Scope: "backups:restore", Description: "Restore a backup over the running installation."},
+	{Scope: "backups:manage", Description: "Change backup schedules, retention and S3 replication, and read the S3 secret key."},
 }
 
 func init() {

@@ -93,7 +93,7 @@ func (s *sessions) create(ctx context.Context, tx pgx.Tx, userID, method string)
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.max)}
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, csrf_token, method, source_ip, user_agent, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-		sess.ID, sum[:], userID, sess.CSRF, method, meta.RemoteIP, truncate(meta.UserAgent, 512), now, sess.ExpiresAt)
+		sess.ID, sum[:], userID, sess.CSRF, method, meta.RemoteIP, app.Truncate(meta.UserAgent, 512), now, sess.ExpiresAt)
 	if err != nil {
 		return "", nil, err
 	}
@@ -256,12 +256,4 @@ func (s *sessions) presented(c echo.Context) string {
 		return ck.Value
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -153,7 +153,7 @@ func setupCommand() *cobra.Command {
 			defer closeDB()
 			ctx := app.WithPrincipal(cmd.Context(), app.System("cli:setup"))
 			var owner *User
-			err = app.InTx(ctx, dbs.Config, func(ctx context.Context, ch *app.Change) error {
+			err = app.InTx(ctx, dbs.ConfigDB(), func(ctx context.Context, ch *app.Change) error {
 				owner, err = runSetup(ctx, ch.Tx, in, app.SystemClock{}.Now)
 				return err
 			})

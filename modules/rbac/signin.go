@@ -138,8 +138,8 @@ func CreateFromIdentity(ctx context.Context, tx pgx.Tx, id Identity, now time.Ti
 			return nil, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO users (id, username, display_name, email, oidc_issuer, oidc_subject, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, userID, name, truncate(id.DisplayName, 128), id.Email, id.Issuer, id.Subject, now)
-		if isUniqueViolation(err) && i == 0 {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, userID, name, app.Truncate(id.DisplayName, 128), id.Email, id.Issuer, id.Subject, now)
+		if app.IsUniqueViolation(err) && i == 0 {
 			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT create_identity`); err != nil {
 				return nil, err
 			}

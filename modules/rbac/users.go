@@ -203,7 +203,7 @@ func createUser(ctx context.Context, tx pgx.Tx, actor *app.Principal, in CreateU
 	id := uuid.NewString()
 	_, err := tx.Exec(ctx, `INSERT INTO users (id, username, display_name, email, password_hash, owner, disabled, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, in.Username, in.DisplayName, in.Email, hash, owner, in.Disabled, now)
-	if isUniqueViolation(err) {
+	if app.IsUniqueViolation(err) {
 		return nil, conflict("username", "username_taken", "the username "+quote(in.Username)+" is taken")
 	}
 	if err != nil {
@@ -320,9 +320,4 @@ func deleteUser(ctx context.Context, tx pgx.Tx, actor *app.Principal, id string)
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 	return u, err
-}
-
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

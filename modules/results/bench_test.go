@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"mipo/app"
 	"mipo/app/apptest"
 	"mipo/modules/config/netset"
 	"mipo/modules/results"
@@ -16,7 +16,7 @@ import (
 
 // fill inserts n generated observations for one scan with SQL, fast: addr(i) and port(i) are
 // SQL expressions of the series number g.
-func fill(b *testing.B, pool *pgxpool.Pool, scan, scanner string, n int, addr, port string) {
+func fill(b *testing.B, pool app.ResultsDB, scan, scanner string, n int, addr, port string) {
 	b.Helper()
 	_, err := pool.Exec(context.Background(), `
 		INSERT INTO observations (observed_at, scan_id, job_id, scanner_id, address, port, rtt_us)
@@ -27,7 +27,7 @@ func fill(b *testing.B, pool *pgxpool.Pool, scan, scanner string, n int, addr, p
 	}
 }
 
-func cover(b *testing.B, pool *pgxpool.Pool, scan, scanner, cidr, ports string) {
+func cover(b *testing.B, pool app.ResultsDB, scan, scanner, cidr, ports string) {
 	b.Helper()
 	set, _ := netset.Parse(cidr)
 	targets, _ := json.Marshal(set)
@@ -41,7 +41,7 @@ func cover(b *testing.B, pool *pgxpool.Pool, scan, scanner, cidr, ports string) 
 // BenchmarkDiffOneMillion diffs two scans of 1,000,000 open observations each, 1% of which
 // moved to another port (10,000 opened, 10,000 closed). Aim: under 2 s.
 func BenchmarkDiffOneMillion(b *testing.B) {
-	pool := apptest.Databases(b).Results
+	pool := apptest.Databases(b).ResultsDB()
 	ctx := context.Background()
 	scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	fill(b, pool, a, scanner, 1_000_000, `'10.0.0.0'::inet + g / 10`, `1 + g % 10`)
@@ -65,7 +65,7 @@ func BenchmarkDiffOneMillion(b *testing.B) {
 // BenchmarkHistorySlash16 pages the newest observations of one /16 out of 10,000,000 spread
 // over 10.0.0.0/8 and a year. Aim: under 500 ms.
 func BenchmarkHistorySlash16(b *testing.B) {
-	pool := apptest.Databases(b).Results
+	pool := apptest.Databases(b).ResultsDB()
 	ctx := context.Background()
 	start := time.Now()
 	fill(b, pool, uuid.NewString(), uuid.NewString(), 10_000_000, `'10.0.0.0'::inet + (g::bigint * 2654435761 % 16777216)`, `1 + g % 1000`)

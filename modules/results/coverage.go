@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
@@ -31,7 +30,7 @@ func (c Covered) Intersect(o Covered) Covered {
 }
 
 // CoverageOf returns what each scanner of a scan covered, from its completed jobs.
-func CoverageOf(ctx context.Context, pool *pgxpool.Pool, scanID string) (map[string]Covered, error) {
+func CoverageOf(ctx context.Context, pool app.ResultsDB, scanID string) (map[string]Covered, error) {
 	rows, err := pool.Query(ctx, `SELECT scanner_id, targets, ports, completed_at FROM job_coverage WHERE scan_id = $1`, scanID)
 	if err != nil {
 		return nil, err

@@ -6,8 +6,8 @@ import (
 	"sort"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"mipo/app"
 	"mipo/modules/config/catalog"
 )
 
@@ -38,7 +38,7 @@ type Diff struct {
 // where each scanner's view is the point); otherwise all scanners' results are pooled. The
 // database does the heavy part: a full outer join on the index of each scan's observations
 // returns only the rows present on one side.
-func DiffScans(ctx context.Context, pool *pgxpool.Pool, from, to string, byScanner bool) (*Diff, error) {
+func DiffScans(ctx context.Context, pool app.ResultsDB, from, to string, byScanner bool) (*Diff, error) {
 	covFrom, err := CoverageOf(ctx, pool, from)
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func DiffScans(ctx context.Context, pool *pgxpool.Pool, from, to string, byScann
 // already in join order, so this transaction steers the planner to a merge join over two
 // index scans: the hash plan it picks by itself spills a million-row aggregate to disk and
 // takes more than twice as long (BenchmarkDiffOneMillion).
-func diffRows(ctx context.Context, pool *pgxpool.Pool, from, to string, byScanner bool) (pgx.Rows, error) {
+func diffRows(ctx context.Context, pool app.ResultsDB, from, to string, byScanner bool) (pgx.Rows, error) {
 	scannerCol := "'00000000-0000-0000-0000-000000000000'::uuid"
 	if byScanner {
 		scannerCol = "scanner_id"

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/modules/config/netset"
@@ -112,7 +111,7 @@ func scanObserved(row pgx.Row) (Observed, error) {
 }
 
 // History returns one page of observations, newest first.
-func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[Observed], error) {
+func History(ctx context.Context, pool app.ResultsDB, q HistoryQuery) (app.Page[Observed], error) {
 	w, err := q.where()
 	if err != nil {
 		return app.Page[Observed]{}, err
@@ -145,7 +144,7 @@ func History(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery) (app.Page[
 }
 
 // EachObservation streams every observation matching q, oldest first, for exports.
-func EachObservation(ctx context.Context, pool *pgxpool.Pool, q HistoryQuery, fn func(Observed) error) error {
+func EachObservation(ctx context.Context, pool app.ResultsDB, q HistoryQuery, fn func(Observed) error) error {
 	w, err := q.where()
 	if err != nil {
 		return err

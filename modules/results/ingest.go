@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
@@ -31,7 +31,7 @@ type Batch struct {
 // Insert stores a batch exactly once. The batch's ledger row and its observations go in one
 // transaction; a batch that arrives again (a scanner re-sending after an outage) finds its
 // row and changes nothing, and duplicate is true.
-func Insert(ctx context.Context, pool *pgxpool.Pool, b Batch, now time.Time) (duplicate bool, err error) {
+func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (duplicate bool, err error) {
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO result_batches (job_id, batch, scan_id, scanner_id, results, received_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, b.JobID, b.Seq, b.ScanID, b.ScannerID, len(b.Observations), now)
@@ -54,7 +54,7 @@ func Insert(ctx context.Context, pool *pgxpool.Pool, b Batch, now time.Time) (du
 }
 
 // ReceivedBatches lists the batch numbers stored for a job.
-func ReceivedBatches(ctx context.Context, pool *pgxpool.Pool, jobID string) ([]int, error) {
+func ReceivedBatches(ctx context.Context, pool app.ResultsDB, jobID string) ([]int, error) {
 	rows, err := pool.Query(ctx, `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`, jobID)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func ReceivedBatches(ctx context.Context, pool *pgxpool.Pool, jobID string) ([]i
 }
 
 // MissingBatches returns which of batches 1..n have not arrived.
-func MissingBatches(ctx context.Context, pool *pgxpool.Pool, jobID string, n int) ([]int, error) {
+func MissingBatches(ctx context.Context, pool app.ResultsDB, jobID string, n int) ([]int, error) {
 	got, err := ReceivedBatches(ctx, pool, jobID)
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ type Coverage struct {
 }
 
 // RecordCoverage stores what a job covered (once; a repeated completion changes nothing).
-func RecordCoverage(ctx context.Context, pool *pgxpool.Pool, c Coverage) error {
+func RecordCoverage(ctx context.Context, pool app.ResultsDB, c Coverage) error {
 	targets, err := json.Marshal(c.Targets)
 	if err != nil {
 		return err

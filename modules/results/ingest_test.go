@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { apptest.Main(m) }
 
 func TestABatchIsStoredOnce(t *testing.T) {
-	db := apptest.Databases(t).Results
+	db := apptest.Databases(t).ResultsDB()
 	ctx := context.Background()
 	b := results.Batch{JobID: uuid.NewString(), ScanID: uuid.NewString(), ScannerID: uuid.NewString(), Seq: 1,
 		Observations: []results.Observation{

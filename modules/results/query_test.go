@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"mipo/app"
 	"mipo/app/apptest"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
@@ -76,7 +76,7 @@ func randomScan(t *testing.T, r *rand.Rand, scanners []string) fakeScan {
 	return s
 }
 
-func store(t *testing.T, pool *pgxpool.Pool, s fakeScan) {
+func store(t *testing.T, pool app.ResultsDB, s fakeScan) {
 	ctx := context.Background()
 	for sc, cov := range s.cover {
 		job := uuid.NewString()
@@ -160,7 +160,7 @@ func labels(cs []results.Change) []string {
 // DiffScans against brute-force enumeration on random scans: coverage gaps, observations
 // outside coverage, scanners missing from one scan, IPv4 and IPv6, pooled and per scanner.
 func TestDiffMatchesBruteForce(t *testing.T) {
-	pool := apptest.Databases(t).Results
+	pool := apptest.Databases(t).ResultsDB()
 	r := rand.New(rand.NewPCG(1, 2))
 	scanners := []string{uuid.NewString(), uuid.NewString()}
 	for round := 0; round < 40; round++ {
@@ -191,7 +191,7 @@ func nilToEmpty(s []string) []string {
 }
 
 func TestHistoryFiltersAndPages(t *testing.T) {
-	pool := apptest.Databases(t).Results
+	pool := apptest.Databases(t).ResultsDB()
 	ctx := context.Background()
 	scan, scanner := uuid.NewString(), uuid.NewString()
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -242,7 +242,7 @@ func TestHistoryFiltersAndPages(t *testing.T) {
 }
 
 func TestVantageAndTimeline(t *testing.T) {
-	pool := apptest.Databases(t).Results
+	pool := apptest.Databases(t).ResultsDB()
 	ctx := context.Background()
 	a, b := uuid.NewString(), uuid.NewString()
 	cov := netset.Set{}

@@ -2,12 +2,11 @@ package results
 
 import (
 	"context"
+	"mipo/app"
 	"net/netip"
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // VantageRow is one open port of a scan run from several vantage points: which scanners saw
@@ -29,7 +28,7 @@ type Vantage struct {
 }
 
 // CompareVantage lays a scan's observations side by side per scanner.
-func CompareVantage(ctx context.Context, pool *pgxpool.Pool, scanID string) (*Vantage, error) {
+func CompareVantage(ctx context.Context, pool app.ResultsDB, scanID string) (*Vantage, error) {
 	cov, err := CoverageOf(ctx, pool, scanID)
 	if err != nil {
 		return nil, err
@@ -92,7 +91,7 @@ type PortTimeline struct {
 // Timeline says, for each port ever seen open at an address, when it was first seen open and
 // when it closed, from the given scans (oldest first). A scan that did not cover the address
 // and port says nothing about it either way.
-func Timeline(ctx context.Context, pool *pgxpool.Pool, address netip.Addr, scans []ScanRef) ([]PortTimeline, error) {
+func Timeline(ctx context.Context, pool app.ResultsDB, address netip.Addr, scans []ScanRef) ([]PortTimeline, error) {
 	ids := make([]string, len(scans))
 	for i, s := range scans {
 		ids[i] = s.ID

@@ -50,7 +50,7 @@ const (
 // constant time with the stored hash), that the scanner is not disabled, and that source is
 // inside its binding. It returns the scanner's identity, or a *Refusal; any other error is
 // trouble that may pass (the database), to be answered with a 5xx.
-func Authenticate(ctx context.Context, db Querier, asn *ASNDatabase, presentedKey string, source netip.Addr) (*Identity, error) {
+func Authenticate(ctx context.Context, db app.Querier, asn *ASNDatabase, presentedKey string, source netip.Addr) (*Identity, error) {
 	src := source.Unmap().String()
 	lookup, presented, ok := app.ParseCredential(KeyPrefix, presentedKey)
 	if !ok {

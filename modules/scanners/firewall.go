@@ -31,7 +31,7 @@ func ParseFormat(s string) (string, error) {
 	case "":
 		return "", app.Invalid("format", "required", "choose a format: iptables, nginx or cloudflare")
 	default:
-		return "", app.Invalid("format", "invalid_format", fmt.Sprintf("%q is not an export format: use iptables, nginx or cloudflare", truncate(s, 32)))
+		return "", app.Invalid("format", "invalid_format", fmt.Sprintf("%q is not an export format: use iptables, nginx or cloudflare", app.Truncate(s, 32)))
 	}
 }
 
@@ -51,7 +51,7 @@ type allowEntry struct {
 // maxASNPrefixes bounds how many of an ASN's networks an export lists.
 const maxASNPrefixes = 10000
 
-func allowlist(ctx context.Context, db Querier, asn *ASNDatabase) ([]allowEntry, error) {
+func allowlist(ctx context.Context, db app.Querier, asn *ASNDatabase) ([]allowEntry, error) {
 	rows, err := db.Query(ctx, `SELECT name, binding FROM scanners WHERE NOT disabled ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func allowlist(ctx context.Context, db Querier, asn *ASNDatabase) ([]allowEntry,
 
 // Export renders the allowlist of every enabled scanner in a format. It returns the body and
 // its content type.
-func Export(ctx context.Context, db Querier, asn *ASNDatabase, format string, now time.Time) ([]byte, string, error) {
+func Export(ctx context.Context, db app.Querier, asn *ASNDatabase, format string, now time.Time) ([]byte, string, error) {
 	entries, err := allowlist(ctx, db, asn)
 	if err != nil {
 		return nil, "", err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 	"mipo/modules/config"
@@ -60,7 +59,7 @@ func scanGroup(row pgx.Row) (*Group, error) {
 }
 
 // GetGroup loads one scanner group.
-func GetGroup(ctx context.Context, db Querier, id string) (*Group, error) {
+func GetGroup(ctx context.Context, db app.Querier, id string) (*Group, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errGroupNotFound
 	}
@@ -69,7 +68,7 @@ func GetGroup(ctx context.Context, db Querier, id string) (*Group, error) {
 
 // GroupMembers returns the ids of a group's scanners (enabled or not, online or not: ask
 // Healthy which of them may work now), sorted by scanner name.
-func GroupMembers(ctx context.Context, db Querier, groupID string) ([]string, error) {
+func GroupMembers(ctx context.Context, db app.Querier, groupID string) ([]string, error) {
 	if _, err := GetGroup(ctx, db, groupID); err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ type GroupQuery struct {
 	Q string `query:"q" json:"q,omitempty" doc:"Text in the name, location or description."`
 }
 
-func listGroups(ctx context.Context, db Querier, l app.List, q string) (app.Page[*Group], error) {
+func listGroups(ctx context.Context, db app.Querier, l app.List, q string) (app.Page[*Group], error) {
 	like := app.Contains(q)
 	order := map[string]string{"name": "lower(g.name)", "location": "lower(g.location)", "created_at": "g.created_at"}[l.Sort]
 	rows, err := db.Query(ctx, `SELECT `+groupColumns+` FROM scanner_groups g
@@ -114,7 +113,7 @@ func validateGroup(name, location, description string) error {
 	return validateText("description", description, 512)
 }
 
-func groupNameFree(ctx context.Context, db Querier, name, exceptID string) error {
+func groupNameFree(ctx context.Context, db app.Querier, name, exceptID string) error {
 	var taken bool
 	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM scanner_groups WHERE lower(name) = lower($1) AND id::text <> $2)`,
 		name, exceptID).Scan(&taken); err != nil {
@@ -127,16 +126,16 @@ func groupNameFree(ctx context.Context, db Querier, name, exceptID string) error
 }
 
 // checkScannerIDs requires every id to name a scanner; it returns them deduplicated.
-func checkScannerIDs(ctx context.Context, db Querier, field string, ids []string) ([]string, error) {
+func checkScannerIDs(ctx context.Context, db app.Querier, field string, ids []string) ([]string, error) {
 	return checkIDs(ctx, db, field, ids, "scanners", "scanner")
 }
 
 // checkGroupIDs requires every id to name a scanner group; it returns them deduplicated.
-func checkGroupIDs(ctx context.Context, db Querier, field string, ids []string) ([]string, error) {
+func checkGroupIDs(ctx context.Context, db app.Querier, field string, ids []string) ([]string, error) {
 	return checkIDs(ctx, db, field, ids, "scanner_groups", "scanner group")
 }
 
-func checkIDs(ctx context.Context, db Querier, field string, ids []string, table, what string) ([]string, error) {
+func checkIDs(ctx context.Context, db app.Querier, field string, ids []string, table, what string) ([]string, error) {
 	out := []string{}
 	for i, id := range ids {
 		if _, err := uuid.Parse(id); err != nil {
@@ -187,8 +186,7 @@ func createGroup(ctx context.Context, tx pgx.Tx, in GroupInput, now time.Time) (
 
 // uniqueName turns a race on a unique name into the same 409 as the check before it.
 func uniqueName(err error) error {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
+	if app.IsUniqueViolation(err) {
 		return &app.Error{Status: 409, Code: "name_taken", Message: "that name is taken", Field: "name"}
 	}
 	return err

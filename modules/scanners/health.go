@@ -60,7 +60,7 @@ func (h *handlers) health(c echo.Context) error {
 		return err
 	}
 	from := now.Add(-time.Duration(hours) * time.Hour)
-	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.DB.Jobs, from)
+	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
 	if err != nil {
 		return err
 	}
@@ -105,4 +105,12 @@ func (h *handlers) health(c echo.Context) error {
 		out.Scanners = append(out.Scanners, sh)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) healthRoutes() []app.Route {
+	get := http.MethodGet
+	return []app.Route{
+		{Method: get, Path: "/api/v1/scanners/health", Scope: "scanners:view", Handler: h.health, Query: HealthQuery{}, Response: FleetHealth{},
+			Summary: "Fleet health: every scanner's status, last heartbeat, jobs, and CPU, memory and network I/O over time"},
+	}
 }

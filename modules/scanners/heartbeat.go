@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 )
@@ -52,9 +51,10 @@ type HeartbeatReport struct {
 
 // Heartbeat records a scanner's heartbeat: its version, capacity and metrics, a row of history,
 // and that it was seen now. A heartbeat from a scanner marked offline marks it online again,
-// records it in the connection history and emits scanner.online — emitted before the change
-// commits, so a failure cannot lose the event (it may, rarely, be sent twice).
-func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id string, hb HeartbeatReport, now time.Time) (cameOnline bool, err error) {
+// records it in the connection history and, once that has committed, emits scanner.online
+// (as every event is emitted: after its change commits, never for a change rolled back).
+func Heartbeat(ctx context.Context, pool app.ConfigDB, events Emitter, id string, hb HeartbeatReport, now time.Time) (cameOnline bool, err error) {
+	var cameEvent StatusEvent
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var name string
 		var online bool
@@ -88,7 +88,7 @@ func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id strin
 		src := hb.Source.Unmap().String()
 		_, err = tx.Exec(ctx, `UPDATE scanners SET hostname = $2, version = $3, capacity = $4, metrics = $5, active_jobs = $6,
 			last_seen_at = $7, last_address = $8, online = true, updated_at = $7 WHERE id = $1`,
-			id, cleanHostname(hb.Hostname), truncate(hb.Version, 64), capacity, metrics, hb.ActiveJobs, now, src)
+			id, cleanHostname(hb.Hostname), app.Truncate(hb.Version, 64), capacity, metrics, hb.ActiveJobs, now, src)
 		if err != nil {
 			return err
 		}
@@ -106,8 +106,12 @@ func Heartbeat(ctx context.Context, pool *pgxpool.Pool, events Emitter, id strin
 		if err := addConnection(ctx, tx, id, now, "online", src, ""); err != nil {
 			return err
 		}
-		return events.Emit(ctx, EventOnline, id, StatusEvent{ScannerID: id, Name: name, LastSeenAt: &now, Address: src})
+		cameEvent = StatusEvent{ScannerID: id, Name: name, LastSeenAt: &now, Address: src}
+		return nil
 	})
+	if err == nil && cameOnline {
+		err = events.Emit(ctx, EventOnline, id, cameEvent)
+	}
 	return cameOnline, err
 }
 
@@ -142,8 +146,9 @@ func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
 // for OfflineAfter, records it in its connection history and emits scanner.offline for each.
 // The conditional update makes it safe to run in several processes at once: each scanner goes
 // offline once. It returns the ids it marked.
-func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now time.Time) ([]string, error) {
+func CheckOffline(ctx context.Context, pool app.ConfigDB, events Emitter, now time.Time) ([]string, error) {
 	var ids []string
+	var gone []StatusEvent
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE scanners SET online = false, updated_at = $1
 			WHERE online AND NOT disabled AND COALESCE(last_seen_at, registered_at) < $2
@@ -151,7 +156,6 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 		if err != nil {
 			return err
 		}
-		var gone []StatusEvent
 		for rows.Next() {
 			var e StatusEvent
 			if err := rows.Scan(&e.ScannerID, &e.Name, &e.LastSeenAt, &e.Address); err != nil {
@@ -164,7 +168,6 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ids = ids[:0]
 		for _, e := range gone {
 			silent := "never heard from"
 			if e.LastSeenAt != nil {
@@ -173,24 +176,28 @@ func CheckOffline(ctx context.Context, pool *pgxpool.Pool, events Emitter, now t
 			if err := addConnection(ctx, tx, e.ScannerID, now, "offline", e.Address, silent); err != nil {
 				return err
 			}
-			if err := events.Emit(ctx, EventOffline, e.ScannerID, e); err != nil {
-				return err
-			}
-			ids = append(ids, e.ScannerID)
 		}
 		return nil
 	})
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, e := range gone {
+		errs = append(errs, events.Emit(ctx, EventOffline, e.ScannerID, e))
+		ids = append(ids, e.ScannerID)
+	}
+	return ids, errors.Join(errs...)
 }
 
-func addConnection(ctx context.Context, db Querier, id string, at time.Time, event, address, detail string) error {
+func addConnection(ctx context.Context, db app.Querier, id string, at time.Time, event, address, detail string) error {
 	_, err := db.Exec(ctx, `INSERT INTO scanner_connections (scanner_id, at, event, address, detail) VALUES ($1, $2, $3, $4, $5)`,
 		id, at, event, address, detail)
 	return err
 }
 
 // PruneHistory deletes heartbeat history older than before; it returns how many rows went.
-func PruneHistory(ctx context.Context, db Querier, before time.Time) (int64, error) {
+func PruneHistory(ctx context.Context, db app.Querier, before time.Time) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM scanner_heartbeats WHERE at < $1`, before)
 	return tag.RowsAffected(), err
 }
@@ -203,7 +210,7 @@ type Connection struct {
 	Detail  string    `json:"detail"`
 }
 
-func connections(ctx context.Context, db Querier, id string, l app.List) (app.Page[Connection], error) {
+func connections(ctx context.Context, db app.Querier, id string, l app.List) (app.Page[Connection], error) {
 	rows, err := db.Query(ctx, `SELECT at, event, address, detail FROM scanner_connections WHERE scanner_id = $1
 		ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3`, id, l.Limit+1, l.Offset)
 	if err != nil {
@@ -245,7 +252,7 @@ type MetricsQuery struct {
 	Points int    `query:"points" json:"points,omitempty" doc:"Most buckets to return, 10 to 1000 (default 240)."`
 }
 
-func series(ctx context.Context, db Querier, id string, from, to time.Time, points int) (*MetricsSeries, error) {
+func series(ctx context.Context, db app.Querier, id string, from, to time.Time, points int) (*MetricsSeries, error) {
 	bucket := max(time.Minute, to.Sub(from)/time.Duration(points)).Round(time.Second)
 	rows, err := db.Query(ctx, `
 		SELECT date_bin($4::interval, at, $2) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,

@@ -17,7 +17,7 @@ const offlineCheckEvery = 15 * time.Second
 func init() {
 	app.Register(app.Module{
 		Name:      "scanners",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig, app.DBJobs},
 		Requires:  []string{"rbac"},
 		Provision: provision,
 	})
@@ -31,7 +31,7 @@ func provision(m *app.Mount) error {
 	h := &handlers{m: m, asn: asn}
 	m.Routes(h.routes()...)
 	m.Every("offline-check", offlineCheckEvery, func(ctx context.Context) error {
-		ids, err := CheckOffline(ctx, m.DB.Config, m.Events, m.Clock.Now())
+		ids, err := CheckOffline(ctx, m.ConfigDB, m.Events, m.Clock.Now())
 		if len(ids) > 0 {
 			m.Log.Warn("scanners went offline: no heartbeat for 2 minutes", "scanners", ids)
 		}
@@ -39,7 +39,7 @@ func provision(m *app.Mount) error {
 	})
 	retention := settingHistoryRetention.Get(m.Config)
 	m.Every("prune-history", time.Hour, func(ctx context.Context) error {
-		_, err := PruneHistory(ctx, m.DB.Config, m.Clock.Now().Add(-retention))
+		_, err := PruneHistory(ctx, m.ConfigDB, m.Clock.Now().Add(-retention))
 		return err
 	})
 	return nil

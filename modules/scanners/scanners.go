@@ -11,17 +11,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
-
-// Querier is a pool or a transaction of the config database.
-type Querier interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
 
 // KeyPrefix starts every scanner API key; TokenPrefix every provisioning token.
 const (
@@ -146,7 +138,7 @@ func scanScanners(rows pgx.Rows, err error) ([]*Scanner, error) {
 }
 
 // Get loads one scanner; ErrNotFound when there is none with that id.
-func Get(ctx context.Context, db Querier, id string) (*Scanner, error) {
+func Get(ctx context.Context, db app.Querier, id string) (*Scanner, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, ErrNotFound
 	}
@@ -162,7 +154,7 @@ type RegisteredAt struct {
 }
 
 // Registrations lists every scanner's registration time, by name.
-func Registrations(ctx context.Context, db Querier) ([]RegisteredAt, error) {
+func Registrations(ctx context.Context, db app.Querier) ([]RegisteredAt, error) {
 	rows, err := db.Query(ctx, `SELECT id, name, registered_at FROM scanners ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -182,7 +174,7 @@ func Registrations(ctx context.Context, db Querier) ([]RegisteredAt, error) {
 // Healthy returns the scanners among ids that may be given work now: enabled and online, each
 // with the capacity its last heartbeat reported. nil ids means every scanner. The order is by
 // name.
-func Healthy(ctx context.Context, db Querier, ids []string) ([]Scanner, error) {
+func Healthy(ctx context.Context, db app.Querier, ids []string) ([]Scanner, error) {
 	for _, id := range ids {
 		if _, err := uuid.Parse(id); err != nil {
 			return nil, fmt.Errorf("scanner id %q is not a UUID", id)
@@ -216,7 +208,7 @@ var sortColumns = map[string]string{
 	"last_seen_at": "s.last_seen_at", "version": "s.version", "registered_at": "s.registered_at",
 }
 
-func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*Scanner], error) {
+func list(ctx context.Context, db app.Querier, l app.List, q ListQuery) (app.Page[*Scanner], error) {
 	w := &app.Where{}
 	switch q.Status {
 	case "":
@@ -341,7 +333,7 @@ func checkBinding(field, text string, asn *ASNDatabase) (Binding, error) {
 	return b, nil
 }
 
-func nameFree(ctx context.Context, db Querier, name, exceptID string) error {
+func nameFree(ctx context.Context, db app.Querier, name, exceptID string) error {
 	var taken bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM scanners WHERE lower(name) = lower($1) AND id::text <> $2)`, name, exceptID).Scan(&taken)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/modules/audit"
@@ -124,7 +123,7 @@ type TokenQuery struct {
 	Status string `query:"status" json:"status,omitempty" doc:"pending, used, expired or revoked."`
 }
 
-func listTokens(ctx context.Context, db Querier, l app.List, status string, now time.Time) (app.Page[*ProvisioningToken], error) {
+func listTokens(ctx context.Context, db app.Querier, l app.List, status string, now time.Time) (app.Page[*ProvisioningToken], error) {
 	cond := "TRUE"
 	switch status {
 	case "":
@@ -187,7 +186,7 @@ type Registered struct {
 // config-database transaction with its audit record: the token is used at most once, even when
 // several ingest nodes receive it at the same moment. A used, expired, revoked or unknown token
 // is a *Refusal with code invalid_token; a source outside the token's binding, binding_mismatch.
-func Register(ctx context.Context, pool *pgxpool.Pool, asn *ASNDatabase, r Registration, now time.Time) (*Registered, error) {
+func Register(ctx context.Context, pool app.ConfigDB, asn *ASNDatabase, r Registration, now time.Time) (*Registered, error) {
 	var out *Registered
 	err := app.InTx(ctx, pool, func(ctx context.Context, ch *app.Change) error {
 		var err error
@@ -257,7 +256,7 @@ func register(ctx context.Context, tx pgx.Tx, asn *ASNDatabase, r Registration, 
 	_, err = tx.Exec(ctx, `INSERT INTO scanners (id, name, hostname, version, key_lookup, key_hash, key_created_at, binding,
 		online, registered_at, registered_from, last_seen_at, last_address, capacity, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $7, $9, $7, $9, $10, $7)`,
-		scannerID, name, hostname, truncate(r.Version, 64), keyLookup, keyHash, now, b.String(), src.String(), capacity)
+		scannerID, name, hostname, app.Truncate(r.Version, 64), keyLookup, keyHash, now, b.String(), src.String(), capacity)
 	if err != nil {
 		return nil, err
 	}
@@ -293,26 +292,16 @@ func cleanHostname(h string) string {
 		}
 		return r
 	}, strings.TrimSpace(h))
-	return truncate(h, 64)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xc0) == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
+	return app.Truncate(h, 64)
 }
 
 // freeName is the host name, or host name-2, -3 … when another scanner is called that.
-func freeName(ctx context.Context, db Querier, hostname string) (string, error) {
+func freeName(ctx context.Context, db app.Querier, hostname string) (string, error) {
 	base := hostname
 	if base == "" {
 		base = "scanner"
 	}
-	base = truncate(base, 56)
+	base = app.Truncate(base, 56)
 	name := base
 	for i := 2; ; i++ {
 		var taken bool

@@ -36,10 +36,11 @@ type dispatcher struct {
 // deps is what the dispatcher needs from its process: a running App has the same fields, so a
 // test can build a dispatcher on it and drive its ticks by hand with an injected clock.
 type deps struct {
-	DB     *app.Databases
-	Clock  app.Clock
-	Events *app.Bus
-	Log    *slog.Logger
+	ConfigDB app.ConfigDB
+	JobsDB   app.JobsDB
+	Clock    app.Clock
+	Events   *app.Bus
+	Log      *slog.Logger
 }
 
 func newDispatcher(d deps, cfg *app.Config) *dispatcher {
@@ -81,7 +82,7 @@ func (d *dispatcher) Tick(ctx context.Context) {
 
 // dispatchPending expands each launched scan into jobs.
 func (d *dispatcher) dispatchPending(ctx context.Context) error {
-	open, err := openScans(ctx, d.DB.Config)
+	open, err := openScans(ctx, d.ConfigDB)
 	if err != nil {
 		return err
 	}
@@ -97,14 +98,14 @@ func (d *dispatcher) dispatchPending(ctx context.Context) error {
 
 func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 	now := d.Clock.Now()
-	existing, err := jobs.ListByScan(ctx, d.DB.Jobs, s.ID)
+	existing, err := jobs.ListByScan(ctx, d.JobsDB, s.ID)
 	if err != nil {
 		return err
 	}
 	if len(existing) > 0 { // created before a crash or a takeover: only the bookkeeping is left
 		return d.markRunning(ctx, s, scannersOf(existing), len(existing), now)
 	}
-	full, err := Get(ctx, d.DB.Config, s.ID)
+	full, err := Get(ctx, d.ConfigDB, s.ID)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 	if err != nil {
 		return err
 	}
-	if _, err := jobs.Create(ctx, d.DB.Jobs, now, planned...); err != nil {
+	if _, err := jobs.Create(ctx, d.JobsDB, now, planned...); err != nil {
 		return err
 	}
 	ids := make([]string, len(caps))
@@ -137,31 +138,31 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 
 // scannersFor picks who runs a scan: the healthy scanners of its pool, or every enabled member
 // of its scanner groups (offline ones too: a vantage job waits for its scanner).
-func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]Capacity, string, error) {
-	var out []Capacity
+func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacity, string, error) {
+	var out []ScannerCapacity
 	if s.Mode != jobs.KindVantage {
-		healthy, err := scanners.Healthy(ctx, d.DB.Config, s.Scope.ScannerIDs)
+		healthy, err := scanners.Healthy(ctx, d.ConfigDB, s.Scope.ScannerIDs)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, h := range healthy {
-			out = append(out, Capacity{ScannerID: h.ID, MaxRate: h.Capacity.MaxRate, MaxConcurrency: h.Capacity.MaxConcurrency})
+			out = append(out, ScannerCapacity{ScannerID: h.ID, MaxRate: h.Capacity.MaxRate, MaxConcurrency: h.Capacity.MaxConcurrency})
 		}
 		return out, "no scanner of its pool is online and enabled", nil
 	}
 	seen := map[string]bool{}
 	for _, g := range s.Scope.ScannerGroupIDs {
-		members, err := scanners.GroupMembers(ctx, d.DB.Config, g)
+		members, err := scanners.GroupMembers(ctx, d.ConfigDB, g)
 		if err != nil {
 			continue // a deleted group contributes nobody
 		}
 		for _, id := range members {
-			sc, err := scanners.Get(ctx, d.DB.Config, id)
+			sc, err := scanners.Get(ctx, d.ConfigDB, id)
 			if err != nil || sc.Disabled || seen[id] {
 				continue
 			}
 			seen[id] = true
-			out = append(out, Capacity{ScannerID: id, MaxRate: sc.Capacity.MaxRate, MaxConcurrency: sc.Capacity.MaxConcurrency})
+			out = append(out, ScannerCapacity{ScannerID: id, MaxRate: sc.Capacity.MaxRate, MaxConcurrency: sc.Capacity.MaxConcurrency})
 		}
 	}
 	return out, "its scanner groups hold no enabled scanner", nil
@@ -182,7 +183,7 @@ func scannersOf(js []*jobs.Job) []string {
 }
 
 func (d *dispatcher) markRunning(ctx context.Context, s *Scan, scannerIDs []string, n int, now time.Time) error {
-	return app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	return app.InTx(ctx, d.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		tag, err := ch.Tx.Exec(ctx, `UPDATE scans SET status = 'running', status_detail = '', scanner_ids = $2, jobs_total = $3, started_at = $4
 			WHERE id = $1 AND status = 'pending'`, s.ID, scannerIDs, n, now)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -197,7 +198,7 @@ func (d *dispatcher) setDetail(ctx context.Context, s *Scan, detail string) erro
 	if s.StatusDetail == detail {
 		return nil
 	}
-	_, err := d.DB.Config.Exec(ctx, `UPDATE scans SET status_detail = $2 WHERE id = $1`, s.ID, detail)
+	_, err := d.ConfigDB.Exec(ctx, `UPDATE scans SET status_detail = $2 WHERE id = $1`, s.ID, detail)
 	return err
 }
 
@@ -205,19 +206,19 @@ func (d *dispatcher) setDetail(ctx context.Context, s *Scan, detail string) erro
 // stops the jobs of cancelled scans, and announces stalled jobs that recovered.
 func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 	now := d.Clock.Now()
-	stalled, err := jobs.Stalled(ctx, d.DB.Jobs, now, func(*jobs.Job) time.Duration { return d.stall })
+	stalled, err := jobs.Stalled(ctx, d.JobsDB, now, func(*jobs.Job) time.Duration { return d.stall })
 	if err != nil {
 		return err
 	}
 	for _, j := range stalled {
-		status, err := jobs.Requeue(ctx, d.DB.Jobs, j, fmt.Sprintf("no progress for %s", d.stall), now)
+		status, err := jobs.Requeue(ctx, d.JobsDB, j, fmt.Sprintf("no progress for %s", d.stall), now)
 		if err != nil {
 			return err
 		}
 		if status == j.Status { // it reported in the meantime
 			continue
 		}
-		if _, err := d.DB.Config.Exec(ctx, `INSERT INTO scan_stalls (job_id, scan_id, scanner_id, attempt, stalled_at)
+		if _, err := d.ConfigDB.Exec(ctx, `INSERT INTO scan_stalls (job_id, scan_id, scanner_id, attempt, stalled_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, j.ID, j.ScanID, j.ScannerID, j.Attempts, now); err != nil {
 			return err
 		}
@@ -235,26 +236,14 @@ func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 
 // failUnclaimed fails queued jobs of running scans that no scanner took within the limit.
 func (d *dispatcher) failUnclaimed(ctx context.Context, now time.Time) error {
-	rows, err := d.DB.Jobs.Query(ctx, `SELECT id FROM jobs WHERE status = 'queued' AND created_at < $1`, now.Add(-d.queueLimit))
-	if err != nil {
-		return err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := jobs.FailQueued(ctx, d.DB.Jobs, id, "no scanner took the job within "+d.queueLimit.String(), now); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := jobs.FailUnclaimed(ctx, d.JobsDB, now.Add(-d.queueLimit), "no scanner took the job within "+d.queueLimit.String(), now)
+	return err
 }
 
 // stopCancelled makes sure the jobs of recently cancelled scans are stopped (the cancel
 // request marks the scan; this reaches the jobs database even if that step was interrupted).
 func (d *dispatcher) stopCancelled(ctx context.Context, now time.Time) error {
-	rows, err := d.DB.Config.Query(ctx, `SELECT id FROM scans WHERE status = 'cancelled' AND finished_at > $1`, now.Add(-24*time.Hour))
+	rows, err := d.ConfigDB.Query(ctx, `SELECT id FROM scans WHERE status = 'cancelled' AND finished_at > $1`, now.Add(-24*time.Hour))
 	if err != nil {
 		return err
 	}
@@ -263,7 +252,7 @@ func (d *dispatcher) stopCancelled(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := jobs.CancelScan(ctx, d.DB.Jobs, id, now); err != nil {
+		if err := jobs.CancelScan(ctx, d.JobsDB, id, now); err != nil {
 			return err
 		}
 	}
@@ -272,7 +261,7 @@ func (d *dispatcher) stopCancelled(ctx context.Context, now time.Time) error {
 
 // announceRecoveries emits job.recovered for each stalled job that has since completed.
 func (d *dispatcher) announceRecoveries(ctx context.Context, now time.Time) error {
-	rows, err := d.DB.Config.Query(ctx, `SELECT DISTINCT job_id::text, scan_id::text FROM scan_stalls WHERE recovered_at IS NULL`)
+	rows, err := d.ConfigDB.Query(ctx, `SELECT DISTINCT job_id::text, scan_id::text FROM scan_stalls WHERE recovered_at IS NULL`)
 	if err != nil {
 		return err
 	}
@@ -285,11 +274,11 @@ func (d *dispatcher) announceRecoveries(ctx context.Context, now time.Time) erro
 		return err
 	}
 	for _, s := range pending {
-		j, err := jobs.Get(ctx, d.DB.Jobs, s.job)
+		j, err := jobs.Get(ctx, d.JobsDB, s.job)
 		if err != nil || !j.Finished() {
 			continue
 		}
-		if _, err := d.DB.Config.Exec(ctx, `UPDATE scan_stalls SET recovered_at = $2 WHERE job_id = $1 AND recovered_at IS NULL`, s.job, now); err != nil {
+		if _, err := d.ConfigDB.Exec(ctx, `UPDATE scan_stalls SET recovered_at = $2 WHERE job_id = $1 AND recovered_at IS NULL`, s.job, now); err != nil {
 			return err
 		}
 		if j.Status == jobs.Done {
@@ -301,7 +290,7 @@ func (d *dispatcher) announceRecoveries(ctx context.Context, now time.Time) erro
 
 // completeScans ends running scans whose jobs have all ended.
 func (d *dispatcher) completeScans(ctx context.Context) error {
-	open, err := openScans(ctx, d.DB.Config)
+	open, err := openScans(ctx, d.ConfigDB)
 	if err != nil {
 		return err
 	}
@@ -309,7 +298,7 @@ func (d *dispatcher) completeScans(ctx context.Context) error {
 		if s.Status != Running {
 			continue
 		}
-		st, err := jobs.StateOf(ctx, d.DB.Jobs, s.ID)
+		st, err := jobs.StateOf(ctx, d.JobsDB, s.ID)
 		if err != nil {
 			return err
 		}
@@ -340,19 +329,18 @@ func (d *dispatcher) completeScans(ctx context.Context) error {
 // finish closes a scan, audits it and announces it.
 func (d *dispatcher) finish(ctx context.Context, s *Scan, status, detail string, failedJobs int, completion float64) error {
 	now := d.Clock.Now()
-	err := app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	return app.InTx(ctx, d.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		tag, err := ch.Tx.Exec(ctx, `UPDATE scans SET status = $2, status_detail = $3, jobs_failed = $4, completion = $5, finished_at = $6
 			WHERE id = $1 AND status IN ('pending', 'running')`, s.ID, status, detail, failedJobs, completion, now)
 		if err != nil || tag.RowsAffected() == 0 {
-			return err
+			return err // failed, or closed meanwhile (cancelled, say): nothing to announce
 		}
+		ch.AfterCommit(func(ctx context.Context) {
+			d.emit(ctx, "scan."+status, s.ID, map[string]any{"template": s.TemplateName, "detail": detail})
+		})
 		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "scan." + status, ResourceType: "scan", ResourceID: s.ID,
 			Detail: map[string]any{"template": s.TemplateName, "detail": detail, "failed_jobs": failedJobs, "completion": completion}})
 	})
-	if err == nil {
-		d.emit(ctx, "scan."+status, s.ID, map[string]any{"template": s.TemplateName, "detail": detail})
-	}
-	return err
 }
 
 func (d *dispatcher) emit(ctx context.Context, typ, subject string, payload any) {

@@ -28,8 +28,9 @@ type Work struct {
 	MaxDurationSeconds int
 }
 
-// Capacity is what a scanner said it can do in its last heartbeat.
-type Capacity struct {
+// ScannerCapacity is one scanner as batches are cut for it: what it said it can do in its last
+// heartbeat (scanners.Capacity), with its id.
+type ScannerCapacity struct {
 	ScannerID      string
 	MaxRate        int // connection attempts per second
 	MaxConcurrency int
@@ -59,7 +60,7 @@ func CheckSize(targets netset.Set, ports portset.Set, limit int64) error {
 // pool finishes one in about target time at its rate, any of them may lease any batch; a
 // vantage scan gives every scanner the whole scope, one job each, so each vantage point sees
 // everything. Addresses are never enumerated: batches are cut from intervals.
-func Expand(w Work, scanners []Capacity, target time.Duration) ([]jobs.New, error) {
+func Expand(w Work, scanners []ScannerCapacity, target time.Duration) ([]jobs.New, error) {
 	if len(scanners) == 0 {
 		return nil, fmt.Errorf("no scanner to give the scan to")
 	}
@@ -91,7 +92,7 @@ func Expand(w Work, scanners []Capacity, target time.Duration) ([]jobs.New, erro
 
 // batchSize is how many addresses one pool job holds: the slowest scanner's rate (capped by
 // the template's rate limit) times the target duration, over the ports per address.
-func batchSize(w Work, scanners []Capacity, target time.Duration) uint64 {
+func batchSize(w Work, scanners []ScannerCapacity, target time.Duration) uint64 {
 	rate := 0
 	for _, s := range scanners {
 		r := s.MaxRate

@@ -21,7 +21,7 @@ func mustSet(t testing.TB, s string) netset.Set {
 
 func TestExpandPoolBatchesPartitionTheScope(t *testing.T) {
 	w := Work{ScanID: "s", Targets: mustSet(t, "10.0.0.0/22,10.0.8.0/24,2001:db8::/120"), Ports: portset.MustParse("1-100"), Mode: jobs.KindPool}
-	scanners := []Capacity{{ScannerID: "a", MaxRate: 1000}, {ScannerID: "b", MaxRate: 200}}
+	scanners := []ScannerCapacity{{ScannerID: "a", MaxRate: 1000}, {ScannerID: "b", MaxRate: 200}}
 	js, err := Expand(w, scanners, 10*time.Second) // the slower scanner: 200/s × 10 s / 100 ports = 20 addresses a job
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestExpandPoolBatchesPartitionTheScope(t *testing.T) {
 
 func TestExpandVantageGivesEveryScannerTheWholeScope(t *testing.T) {
 	w := Work{ScanID: "s", Targets: mustSet(t, "127.0.0.1,::1"), Ports: portset.MustParse("1-65535"), Mode: jobs.KindVantage}
-	js, err := Expand(w, []Capacity{{ScannerID: "a"}, {ScannerID: "b"}, {ScannerID: "c"}}, time.Minute)
+	js, err := Expand(w, []ScannerCapacity{{ScannerID: "a"}, {ScannerID: "b"}, {ScannerID: "c"}}, time.Minute)
 	if err != nil || len(js) != 3 {
 		t.Fatalf("%d jobs, %v", len(js), err)
 	}
@@ -75,7 +75,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // scanners. Aim: under 1 s, with memory that does not grow with the address count.
 func BenchmarkExpandSlash8(b *testing.B) {
 	w := Work{ScanID: "s", Targets: mustSet(b, "10.0.0.0/8"), Ports: portset.MustParse("1-1000"), Mode: jobs.KindPool}
-	scanners := []Capacity{{ScannerID: "a", MaxRate: 20000}, {ScannerID: "b", MaxRate: 20000}}
+	scanners := []ScannerCapacity{{ScannerID: "a", MaxRate: 20000}, {ScannerID: "b", MaxRate: 20000}}
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {

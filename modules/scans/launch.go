@@ -24,53 +24,69 @@ type Launched struct {
 	Items []*Scan `json:"items"`
 }
 
-// launch records one scan per template with its scope resolved now and frozen, audited, in
-// tx. It refuses a scope too large to scan before anything is recorded. It returns at once:
-// the dispatcher does the rest.
-func launch(ctx context.Context, tx pgx.Tx, in Launch, scheduleID *string, now time.Time, limit int64) ([]*Scan, error) {
-	var templates []string
-	var groupID *string
-	switch {
-	case in.TemplateID != "" && in.TemplateGroupID != "":
-		return nil, app.Invalid("template_group_id", "template_or_group", "launch a template or a template group, not both")
-	case in.TemplateID != "":
-		templates = []string{in.TemplateID}
-	case in.TemplateGroupID != "":
-		ids, err := config.TemplateGroupMembers(ctx, tx, in.TemplateGroupID)
-		if err != nil {
-			return nil, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id")
-		}
-		if len(ids) == 0 {
-			return nil, app.Invalid("template_group_id", "empty_template_group", "the template group holds no templates")
-		}
-		templates, groupID = ids, &in.TemplateGroupID
-	default:
-		return nil, app.Invalid("template_id", "required", "give the template (template_id) or template group (template_group_id) to launch")
+// A resolved launch: the scopes of the templates to launch, all read from one snapshot.
+type resolved struct {
+	groupID *string
+	scopes  []*config.Scope
+}
+
+// resolveLaunch resolves what a launch means now: the template (or the templates of the group)
+// and each one's scope, in one REPEATABLE READ snapshot (as config.ResolveScope asks), so a
+// configuration change committing meanwhile is in every scope or in none. It runs before the
+// launch's write transaction, never inside it: see app.ReadSnapshot.
+func resolveLaunch(ctx context.Context, pool app.ConfigDB, in Launch, now time.Time) (resolved, error) {
+	var r resolved
+	if in.TemplateID != "" && in.TemplateGroupID != "" {
+		return r, app.Invalid("template_group_id", "template_or_group", "launch a template or a template group, not both")
 	}
-	var out []*Scan
-	for _, tid := range templates {
-		scope, err := config.ResolveScope(ctx, tx, tid, now)
-		if err != nil {
-			if e, ok := err.(*app.Error); ok && e.Status == 404 {
-				return nil, app.Invalid("template_id", "unknown_template", e.Message)
+	if in.TemplateID == "" && in.TemplateGroupID == "" {
+		return r, app.Invalid("template_id", "required", "give the template (template_id) or template group (template_group_id) to launch")
+	}
+	err := app.ReadSnapshot(ctx, pool, func(ctx context.Context, snap pgx.Tx) error {
+		templates := []string{in.TemplateID}
+		if in.TemplateGroupID != "" {
+			ids, err := config.TemplateGroupMembers(ctx, snap, in.TemplateGroupID)
+			if err != nil {
+				return app.IfNotFound(err, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id"))
 			}
-			return nil, err
+			if len(ids) == 0 {
+				return app.Invalid("template_group_id", "empty_template_group", "the template group holds no templates")
+			}
+			templates, r.groupID = ids, &in.TemplateGroupID
 		}
+		for _, tid := range templates {
+			scope, err := config.ResolveScope(ctx, snap, tid, now)
+			if err != nil {
+				return app.IfNotFound(err, app.Invalid("template_id", "unknown_template", "no template with that id"))
+			}
+			r.scopes = append(r.scopes, scope)
+		}
+		return nil
+	})
+	return r, err
+}
+
+// recordLaunch records one scan per resolved template with its scope frozen, audited, in tx.
+// It refuses a scope too large to scan before anything is recorded. The dispatcher does the
+// rest.
+func recordLaunch(ctx context.Context, tx pgx.Tx, r resolved, scheduleID *string, now time.Time, limit int64) ([]*Scan, error) {
+	var out []*Scan
+	for _, scope := range r.scopes {
 		if err := CheckSize(scope.Targets, scope.Ports, limit); err != nil {
 			return nil, err
 		}
 		if err := checkScanners(scope); err != nil {
 			return nil, err
 		}
-		s := &Scan{ID: uuid.NewString(), TemplateID: tid, TemplateName: scope.TemplateName, TemplateVersion: scope.TemplateVersion,
-			TemplateGroupID: groupID, ScheduleID: scheduleID, Scope: scope, Mode: scope.ScannerMode, Status: Pending,
+		s := &Scan{ID: uuid.NewString(), TemplateID: scope.TemplateID, TemplateName: scope.TemplateName, TemplateVersion: scope.TemplateVersion,
+			TemplateGroupID: r.groupID, ScheduleID: scheduleID, Scope: scope, Mode: scope.ScannerMode, Status: Pending,
 			Addresses: scope.Targets.Count().String(), Ports: scope.Ports.Count(), Probes: Probes(scope.Targets, scope.Ports).String(),
 			LaunchedBy: actorName(ctx), CreatedAt: now, ScannerIDs: []string{}}
 		if err := insert(ctx, tx, s); err != nil {
 			return nil, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "scan.launch", ResourceType: "scan", ResourceID: s.ID,
-			Detail: map[string]any{"template": s.TemplateName, "template_id": tid, "template_version": s.TemplateVersion,
+			Detail: map[string]any{"template": s.TemplateName, "template_id": s.TemplateID, "template_version": s.TemplateVersion,
 				"addresses": s.Addresses, "ports": s.Ports, "scheduled": scheduleID != nil}}); err != nil {
 			return nil, err
 		}

@@ -13,9 +13,9 @@ import (
 func init() {
 	// The manager side: the API and pages.
 	app.Register(app.Module{
-		Name:     "scans",
-		Roles:    []string{app.RoleManager},
-		Requires: []string{"rbac"},
+		Name:      "scans",
+		Databases: []string{app.DBConfig, app.DBJobs},
+		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			h := &handlers{m: m, maxProbes: int64(settingMaxProbes.Get(m.Config)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 			m.Routes(h.routes()...)
@@ -24,10 +24,10 @@ func init() {
 	})
 	// The dispatcher: one leader among every dispatcher process, the rest hot standbys.
 	app.Register(app.Module{
-		Name:  "dispatcher",
-		Roles: []string{app.RoleDispatcher},
+		Name:      "dispatcher",
+		Databases: []string{app.DBConfig, app.DBJobs},
 		Provision: func(m *app.Mount) error {
-			d := newDispatcher(deps{DB: m.DB, Clock: m.Clock, Events: m.Events, Log: m.Log}, m.Config)
+			d := newDispatcher(deps{ConfigDB: m.ConfigDB, JobsDB: m.JobsDB, Clock: m.Clock, Events: m.Events, Log: m.Log}, m.Config)
 			m.Lead("dispatcher", d.run)
 			return nil
 		},
@@ -38,7 +38,7 @@ func init() {
 // naming the schedule.
 func init() {
 	for kind, column := range map[string]string{config.KindTemplate: "template_id", config.KindTemplateGroup: "template_group_id"} {
-		config.RegisterUsers(kind, func(ctx context.Context, db config.Querier, id string) ([]string, error) {
+		config.RegisterUsers(kind, func(ctx context.Context, db app.Querier, id string) ([]string, error) {
 			rows, err := db.Query(ctx, `SELECT 'schedule '||name FROM schedules WHERE `+column+` = $1 ORDER BY lower(name)`, id)
 			if err != nil {
 				return nil, err

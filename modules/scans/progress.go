@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"mipo/app"
 	"mipo/modules/jobs"
 )
 
@@ -25,7 +26,7 @@ type Progress struct {
 }
 
 // progressOf computes a scan's progress at now.
-func progressOf(ctx context.Context, db jobs.Querier, s *Scan, now time.Time) (Progress, error) {
+func progressOf(ctx context.Context, db app.Querier, s *Scan, now time.Time) (Progress, error) {
 	st, err := jobs.StateOf(ctx, db, s.ID)
 	if err != nil {
 		return Progress{}, err

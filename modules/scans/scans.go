@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 	"mipo/modules/config"
@@ -23,13 +22,6 @@ const (
 	Failed    = "failed"    // it could not run (no scanner, or every job failed)
 	Cancelled = "cancelled"
 )
-
-// Querier is a pool or a transaction of the config database.
-type Querier interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
 
 // Scan is one run of a template.
 type Scan struct {
@@ -79,7 +71,7 @@ func scanRow(row pgx.Row) (*Scan, error) {
 func collect(rows pgx.Rows, err error) ([]*Scan, error) { return app.Collect(rows, err, scanRow) }
 
 // Get loads a scan with its frozen scope.
-func Get(ctx context.Context, db Querier, id string) (*Scan, error) {
+func Get(ctx context.Context, db app.Querier, id string) (*Scan, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("scan")
 	}
@@ -123,7 +115,7 @@ var listSorts = []string{"-created_at", "started_at", "finished_at", "status", "
 
 var statuses = map[string]bool{Pending: true, Running: true, Completed: true, Failed: true, Cancelled: true}
 
-func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*Scan], error) {
+func list(ctx context.Context, db app.Querier, l app.List, q ListQuery) (app.Page[*Scan], error) {
 	w := &app.Where{}
 	if q.Status != "" {
 		parts := strings.Split(q.Status, ",")
@@ -163,26 +155,28 @@ func list(ctx context.Context, db Querier, l app.List, q ListQuery) (app.Page[*S
 }
 
 // openScans lists pending and running scans, oldest first (the dispatcher's work list).
-func openScans(ctx context.Context, db Querier) ([]*Scan, error) {
+func openScans(ctx context.Context, db app.Querier) ([]*Scan, error) {
 	return collect(db.Query(ctx, `SELECT `+columns+` FROM scans WHERE status IN ('pending', 'running') ORDER BY created_at`))
 }
 
-// previous returns the latest scan of the same template that finished before s was launched.
-func previous(ctx context.Context, db Querier, s *Scan) (*Scan, error) {
+// previous returns the latest scan of the same template that finished before s was launched:
+// what a scan is compared with by default.
+func previous(ctx context.Context, db app.Querier, templateID string, launched time.Time) (*Scan, error) {
 	p, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
-		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, s.TemplateID, s.CreatedAt))
+		AND created_at < $2 ORDER BY created_at DESC LIMIT 1`, templateID, launched))
 	if err != nil {
-		return nil, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with")
+		return nil, app.IfNotFound(err, app.Conflict("no_earlier_scan", "there is no earlier completed scan of this template to compare with"))
 	}
 	return p, nil
 }
 
-// latestAt returns the latest completed scan of a template that finished at or before t.
-func latestAt(ctx context.Context, db Querier, templateID string, t time.Time, field string) (*Scan, error) {
+// latestAt returns the latest completed scan of a template that finished at or before t; field
+// names the request field t came from, for the refusal when there is none.
+func latestAt(ctx context.Context, db app.Querier, templateID string, t time.Time, field string) (*Scan, error) {
 	s, err := scanRow(db.QueryRow(ctx, `SELECT `+columns+` FROM scans WHERE template_id = $1 AND status = 'completed'
 		AND finished_at <= $2 ORDER BY finished_at DESC LIMIT 1`, templateID, t))
 	if err != nil {
-		return nil, app.Invalid(field, "no_scan", "no completed scan of this template had finished by "+t.UTC().Format(time.RFC3339))
+		return nil, app.IfNotFound(err, app.Invalid(field, "no_scan", "no completed scan of this template had finished by "+t.UTC().Format(time.RFC3339)))
 	}
 	return s, nil
 }

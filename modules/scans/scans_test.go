@@ -55,7 +55,7 @@ func newFixtureWith(t *testing.T, clock app.Clock, extra map[string]string) *fix
 	a := srv.App
 	fake, _ := clock.(*app.FakeClock)
 	return &fixture{t: t, srv: srv, owner: rbactest.Owner(t, srv), clock: fake,
-		d: newDispatcher(deps{DB: a.DB, Clock: a.Clock, Events: a.Events, Log: a.Log}, cfg)}
+		d: newDispatcher(deps{ConfigDB: a.DB.ConfigDB(), JobsDB: a.DB.JobsDB(), Clock: a.Clock, Events: a.Events, Log: a.Log}, cfg)}
 }
 
 func (f *fixture) tick() { f.d.Tick(context.Background()) }
@@ -440,5 +440,19 @@ func TestAScannerGroupATemplateUsesCannotBeDeleted(t *testing.T) {
 	r := f.owner.Delete("/api/v1/scanner-groups/" + g)
 	if r.Status != http.StatusConflict || r.ErrorCode() != "in_use" || !strings.Contains(string(r.Body), "edge-view") {
 		t.Fatalf("deleting a scanner group a template uses: %d %s", r.Status, r.Body)
+	}
+}
+
+// A database that goes away under a launch is the server's failure (500 with the request id),
+// not "no template group with that id", which it used to answer.
+func TestADatabaseGoneUnderALaunchIsAServerError(t *testing.T) {
+	f := newFixture(t)
+	group := "00000000-0000-4000-8000-000000000001"
+	if r := f.owner.Post("/api/v1/scans", map[string]any{"template_group_id": group}); r.Status != http.StatusBadRequest || r.ErrorCode() != "unknown_template_group" {
+		t.Fatalf("with the database up, an unknown group is the client's 400: %d %s", r.Status, r.Body)
+	}
+	f.srv.DBs.EndConnectionsReading(t, app.DBConfig, "config_objects")
+	if r := f.owner.Post("/api/v1/scans", map[string]any{"template_group_id": group}); r.Status != http.StatusInternalServerError || r.ErrorCode() != "internal" {
+		t.Fatalf("with the database gone, want 500 internal, got %d %s", r.Status, r.Body)
 	}
 }

@@ -74,7 +74,7 @@ func scanSchedule(row pgx.Row) (*Schedule, error) {
 	return s, nil
 }
 
-func getSchedule(ctx context.Context, db Querier, id string) (*Schedule, error) {
+func getSchedule(ctx context.Context, db app.Querier, id string) (*Schedule, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("schedule")
 	}
@@ -83,7 +83,7 @@ func getSchedule(ctx context.Context, db Querier, id string) (*Schedule, error) 
 
 var scheduleSorts = []string{"name", "next_run_at", "last_run_at", "created_at"}
 
-func listSchedules(ctx context.Context, db Querier, l app.List) (app.Page[*Schedule], error) {
+func listSchedules(ctx context.Context, db app.Querier, l app.List) (app.Page[*Schedule], error) {
 	rows, err := db.Query(ctx, `SELECT `+scheduleColumns+` FROM schedules ORDER BY `+l.Sort+` `+l.Direction()+` NULLS LAST, id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset)
 	out, err := app.Collect(rows, err, scanSchedule)
 	if err != nil {
@@ -95,17 +95,17 @@ func listSchedules(ctx context.Context, db Querier, l app.List) (app.Page[*Sched
 var scheduleName = regexp.MustCompile(`^[^\x00-\x1f]{1,128}$`)
 
 // checkTarget makes sure what a schedule launches exists now.
-func checkTarget(ctx context.Context, db config.Querier, templateID, groupID string, now time.Time) error {
+func checkTarget(ctx context.Context, db app.Querier, templateID, groupID string, now time.Time) error {
 	switch {
 	case templateID != "" && groupID != "":
 		return app.Invalid("template_group_id", "template_or_group", "a schedule launches a template or a template group, not both")
 	case templateID != "":
 		if _, err := config.ResolveScope(ctx, db, templateID, now); err != nil {
-			return app.Invalid("template_id", "unknown_template", "no template with that id")
+			return app.IfNotFound(err, app.Invalid("template_id", "unknown_template", "no template with that id"))
 		}
 	case groupID != "":
 		if _, err := config.TemplateGroupMembers(ctx, db, groupID); err != nil {
-			return app.Invalid("template_group_id", "unknown_template_group", "no template group with that id")
+			return app.IfNotFound(err, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id"))
 		}
 	default:
 		return app.Invalid("template_id", "required", "give the template (template_id) or template group (template_group_id) to launch")
@@ -130,7 +130,7 @@ func createSchedule(ctx context.Context, tx pgx.Tx, in ScheduleInput, now time.T
 	id := uuid.NewString()
 	_, err = tx.Exec(ctx, `INSERT INTO schedules (id, name, template_id, template_group_id, timing, enabled, next_run_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, in.Name, nilIfEmpty(in.TemplateID), nilIfEmpty(in.TemplateGroupID), timing, enabled, next, now)
-	if isUnique(err) {
+	if app.IsUniqueViolation(err) {
 		return nil, &app.Error{Status: 409, Code: "name_taken", Field: "name", Message: "a schedule named " + in.Name + " exists"}
 	}
 	if err != nil {
@@ -182,7 +182,7 @@ func updateSchedule(ctx context.Context, tx pgx.Tx, id string, in ScheduleUpdate
 	raw, _ := json.Marshal(timing)
 	_, err = tx.Exec(ctx, `UPDATE schedules SET name = $2, timing = $3, enabled = $4, next_run_at = $5, updated_at = $6 WHERE id = $1`,
 		id, name, raw, enabled, next, now)
-	if isUnique(err) {
+	if app.IsUniqueViolation(err) {
 		return nil, nil, &app.Error{Status: 409, Code: "name_taken", Field: "name", Message: "a schedule named " + name + " exists"}
 	}
 	if err != nil {
@@ -196,7 +196,7 @@ func updateSchedule(ctx context.Context, tx pgx.Tx, id string, in ScheduleUpdate
 // runs were missed while no dispatcher led — and sets its next run after now.
 func (d *dispatcher) launchDue(ctx context.Context) error {
 	now := d.Clock.Now()
-	rows, err := d.DB.Config.Query(ctx, `SELECT id FROM schedules WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at`, now)
+	rows, err := d.ConfigDB.Query(ctx, `SELECT id FROM schedules WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at`, now)
 	if err != nil {
 		return err
 	}
@@ -214,12 +214,17 @@ func (d *dispatcher) launchDue(ctx context.Context) error {
 
 func (d *dispatcher) runSchedule(ctx context.Context, id string, now time.Time) error {
 	var launched []*Scan
-	err := app.InTx(ctx, d.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	ran := false
+	err := app.InTx(ctx, d.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		s, err := scanSchedule(ch.Tx.QueryRow(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE id = $1 AND enabled AND next_run_at <= $2
 			FOR UPDATE SKIP LOCKED`, id, now))
-		if err != nil {
-			return nil // taken, changed or disabled meanwhile
+		if app.IsNotFound(err) {
+			return nil // taken by another run, changed or disabled meanwhile
 		}
+		if err != nil {
+			return err
+		}
+		ran = true
 		ctx = app.WithPrincipal(ctx, app.System("schedule:"+s.Name))
 		launchErr := d.launchInSavepoint(ctx, ch.Tx, s, now, &launched)
 		next, err := nextRun(s.Timing, now, d.rnd)
@@ -236,7 +241,7 @@ func (d *dispatcher) runSchedule(ctx context.Context, id string, now time.Time) 
 		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "schedule.run", ResourceType: "schedule", ResourceID: id, Outcome: outcome(launchErr),
 			Detail: map[string]any{"scans": len(launched), "error": lastError, "next_run_at": next}})
 	})
-	if err == nil && len(launched) == 0 {
+	if err == nil && ran && len(launched) == 0 {
 		d.emit(ctx, "schedule.failed", id, map[string]any{"at": now})
 	}
 	return err
@@ -256,7 +261,12 @@ func (d *dispatcher) launchInSavepoint(ctx context.Context, tx pgx.Tx, s *Schedu
 	if s.TemplateGroupID != nil {
 		in.TemplateGroupID = *s.TemplateGroupID
 	}
-	scans, err := launch(ctx, sp, in, &s.ID, now, d.maxProbes)
+	r, err := resolveLaunch(ctx, d.ConfigDB, in, now)
+	if err != nil {
+		sp.Rollback(ctx)
+		return err
+	}
+	scans, err := recordLaunch(ctx, sp, r, &s.ID, now, d.maxProbes)
 	if err != nil {
 		sp.Rollback(ctx)
 		return err

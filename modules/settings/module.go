@@ -6,9 +6,9 @@ import (
 
 func init() {
 	app.Register(app.Module{
-		Name:     "settings",
-		Roles:    []string{app.RoleManager},
-		Requires: []string{"rbac"},
+		Name:      "settings",
+		Databases: []string{app.DBConfig},
+		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			m.Routes(handlers{m}.routes()...)
 			return nil

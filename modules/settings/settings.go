@@ -44,13 +44,8 @@ func ValidateFQDN(v string) error {
 	return nil
 }
 
-// Querier is what reads need: a pool or a transaction.
-type Querier interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}
-
 // Load reads every setting.
-func Load(ctx context.Context, db Querier) (Settings, error) {
+func Load(ctx context.Context, db app.Querier) (Settings, error) {
 	rows, err := db.Query(ctx, `SELECT key, value FROM settings`)
 	if err != nil {
 		return Settings{}, err

@@ -102,7 +102,7 @@ type acmeRow struct {
 	credSealed, accountKeySealed string
 }
 
-func loadACME(ctx context.Context, db Querier) (*acmeRow, error) {
+func loadACME(ctx context.Context, db app.Querier) (*acmeRow, error) {
 	var r acmeRow
 	err := db.QueryRow(ctx, `SELECT enabled, directory_url, email, challenge, dns_provider, credentials_sealed, account_key_sealed,
 		account_uri, next_attempt_at, failures FROM tls_acme`).Scan(&r.Enabled, &r.DirectoryURL, &r.Email, &r.Challenge, &r.DNSProvider,
@@ -144,7 +144,7 @@ func (u *acmeUser) GetPrivateKey() crypto.PrivateKey        { return u.key }
 // Due reports whether an attempt should run now: ACME is on, and the served certificate is
 // not ACME's, or is two thirds through its life, and any back-off has passed.
 func (a *acmeRunner) Due(ctx context.Context) (bool, error) {
-	cfg, err := loadACME(ctx, a.s.m.DB.Config)
+	cfg, err := loadACME(ctx, a.s.m.ConfigDB)
 	if err != nil || cfg == nil || !cfg.Enabled {
 		return false, err
 	}
@@ -152,7 +152,7 @@ func (a *acmeRunner) Due(ctx context.Context) (bool, error) {
 	if cfg.NextAttemptAt != nil && now.Before(*cfg.NextAttemptAt) {
 		return false, nil
 	}
-	r, err := activeRow(ctx, a.s.m.DB.Config)
+	r, err := activeRow(ctx, a.s.m.ConfigDB)
 	if err != nil {
 		return false, err
 	}
@@ -179,14 +179,14 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m := a.s.m
-	cfg, err := loadACME(ctx, m.DB.Config)
+	cfg, err := loadACME(ctx, m.ConfigDB)
 	if err != nil {
 		return Attempt{}, err
 	}
 	if cfg == nil || !cfg.Enabled {
 		return Attempt{}, app.Conflict("acme_disabled", "ACME is not configured and enabled")
 	}
-	set, err := settings.Load(ctx, m.DB.Config)
+	set, err := settings.Load(ctx, m.ConfigDB)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -195,7 +195,7 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 	m.Log.Info("acme: attempt", "domain", domain, "directory", cfg.DirectoryURL, "challenge", cfg.Challenge)
 	p, accountURI, accountKey, obtainErr := a.issue(cfg, domain)
 	at.FinishedAt = m.Clock.Now()
-	err = app.InTx(ctx, m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	err = app.InTx(ctx, m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		if obtainErr == nil {
 			in, err := a.s.install(ctx, ch, "acme", p, "tls.certificate.acme_issued")
 			if err != nil {
@@ -332,7 +332,7 @@ func (a *acmeRunner) credentials(cfg *acmeRow) (map[string]string, error) {
 	return creds, json.Unmarshal([]byte(raw), &creds)
 }
 
-func recentAttempts(ctx context.Context, db Querier, limit int) ([]Attempt, error) {
+func recentAttempts(ctx context.Context, db app.Querier, limit int) ([]Attempt, error) {
 	rows, err := db.Query(ctx, `SELECT id, started_at, finished_at, ok, error, certificate_id FROM tls_acme_attempts ORDER BY started_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ type Upload struct {
 }
 
 func (h handlers) overview(c echo.Context) error {
-	ctx, db := c.Request().Context(), h.s.m.DB.Config
+	ctx, db := c.Request().Context(), h.s.m.ConfigDB
 	rows, err := recentRows(ctx, db, 20)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (h handlers) putACME(c echo.Context) error {
 }
 
 func (h handlers) credentials(c echo.Context) error {
-	ctx, db := c.Request().Context(), h.s.m.DB.Config
+	ctx, db := c.Request().Context(), h.s.m.ConfigDB
 	cfg, err := loadACME(ctx, db)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (h handlers) credentials(c echo.Context) error {
 }
 
 func (h handlers) issue(c echo.Context) error {
-	ctx, db := c.Request().Context(), h.s.m.DB.Config
+	ctx, db := c.Request().Context(), h.s.m.ConfigDB
 	if err := audit.RecordNow(ctx, db, audit.Entry{Action: "tls.acme.issue", ResourceType: "tls_acme"}); err != nil {
 		return err
 	}

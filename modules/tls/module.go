@@ -12,7 +12,7 @@ import (
 func init() {
 	app.Register(app.Module{
 		Name:      "tls",
-		Roles:     []string{app.RoleManager},
+		Databases: []string{app.DBConfig},
 		Requires:  []string{"rbac", "settings"},
 		Provision: provision,
 	})
@@ -20,7 +20,7 @@ func init() {
 	// storing and issuing stay with the manager.
 	app.Register(app.Module{
 		Name:      "tls-serve",
-		Roles:     []string{app.RoleIngest},
+		Databases: []string{app.DBConfig},
 		Provision: provisionServe,
 	})
 }

@@ -33,7 +33,7 @@ type pinSpan struct {
 // served now. Self-signed certificates re-signed for a new FQDN keep their key and pin, so
 // only a real key change makes a scanner stale.
 func (s *Service) stalePins(ctx context.Context) (StalePins, error) {
-	db := s.m.DB.Config
+	db := s.m.ConfigDB
 	rows, err := db.Query(ctx, `SELECT created_at, pin, source = 'self-signed', active FROM tls_certificates ORDER BY created_at`)
 	if err != nil {
 		return StalePins{}, err

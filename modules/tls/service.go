@@ -58,7 +58,7 @@ func newService(m *app.Mount) *Service {
 // Start serves the stored certificate, storing the data directory's self-signed one first
 // when the database has none (an installation from before certificates lived there).
 func (s *Service) Start(ctx context.Context) error {
-	err := app.InTx(ctx, s.m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	err := app.InTx(ctx, s.m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		r, err := activeRow(ctx, ch.Tx)
 		if err != nil || r != nil {
 			return err
@@ -94,7 +94,7 @@ func (s *Service) Start(ctx context.Context) error {
 // Reload serves the stored active certificate if it is not served already. It runs every few
 // seconds, so every process serving TLS follows a change made in any of them.
 func (s *Service) Reload(ctx context.Context) error {
-	r, err := activeRow(ctx, s.m.DB.Config)
+	r, err := activeRow(ctx, s.m.ConfigDB)
 	if err != nil || r == nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Service) install(ctx context.Context, ch *app.Change, source string, p 
 }
 
 // activeInfo describes the served certificate, nil when none is stored.
-func (s *Service) activeInfo(ctx context.Context, db Querier) (*Info, error) {
+func (s *Service) activeInfo(ctx context.Context, db app.Querier) (*Info, error) {
 	r, err := activeRow(ctx, db)
 	if err != nil || r == nil {
 		return nil, err
@@ -226,7 +226,7 @@ func (s *Service) SelfSign(ctx context.Context, ch *app.Change, action string) (
 // FollowFQDN re-signs the self-signed certificate when it does not cover the public FQDN (the
 // FQDN setting changed). Uploaded and ACME certificates are the operator's to replace.
 func (s *Service) FollowFQDN(ctx context.Context) error {
-	return app.InTx(ctx, s.m.DB.Config, func(ctx context.Context, ch *app.Change) error {
+	return app.InTx(ctx, s.m.ConfigDB, func(ctx context.Context, ch *app.Change) error {
 		if _, err := ch.Tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('mipo.tls.follow-fqdn'))`); err != nil {
 			return err
 		}
@@ -268,7 +268,7 @@ func (s *Service) expiryPayload(in Info, source string) ExpiryPayload {
 // CheckExpiry emits EventExpiring once, 14 days before the served certificate expires, and
 // EventExpired once at expiry.
 func (s *Service) CheckExpiry(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, s.m.DB.Config, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.m.ConfigDB, func(tx pgx.Tx) error {
 		r, err := activeRow(ctx, tx)
 		if err != nil || r == nil {
 			return err
@@ -308,6 +308,6 @@ func (s *Service) CheckExpiry(ctx context.Context) error {
 
 // Served describes the certificate mipo serves now (nil before the first one exists), for
 // the health pages. Describing needs nothing of a running Service, only the stored chain.
-func Served(ctx context.Context, db Querier) (*Info, error) {
+func Served(ctx context.Context, db app.Querier) (*Info, error) {
 	return (*Service)(nil).activeInfo(ctx, db)
 }

@@ -3,16 +3,11 @@ package tls
 import (
 	"context"
 	"errors"
+	"mipo/app"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// Querier is what reads need: a pool or a transaction.
-type Querier interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
 
 // row is a stored certificate; the key stays sealed until it is served.
 type row struct {
@@ -39,17 +34,17 @@ func scanRow(r pgx.Row) (*row, error) {
 }
 
 // activeRow returns the certificate being served, or nil when none is stored yet.
-func activeRow(ctx context.Context, db Querier) (*row, error) {
+func activeRow(ctx context.Context, db app.Querier) (*row, error) {
 	return scanRow(db.QueryRow(ctx, `SELECT `+rowColumns+` FROM tls_certificates WHERE active`))
 }
 
 // lastSelfSigned returns the newest self-signed certificate, whose key a new self-signed one
 // reuses so scanner pins stay valid.
-func lastSelfSigned(ctx context.Context, db Querier) (*row, error) {
+func lastSelfSigned(ctx context.Context, db app.Querier) (*row, error) {
 	return scanRow(db.QueryRow(ctx, `SELECT `+rowColumns+` FROM tls_certificates WHERE source = 'self-signed' ORDER BY created_at DESC LIMIT 1`))
 }
 
-func recentRows(ctx context.Context, db Querier, limit int) ([]*row, error) {
+func recentRows(ctx context.Context, db app.Querier, limit int) ([]*row, error) {
 	rows, err := db.Query(ctx, `SELECT `+rowColumns+` FROM tls_certificates ORDER BY created_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,6 @@ import (
 // Module is the web interface module; it registers itself in init.
 var Module = app.Module{
 	Name:      "webui",
-	Roles:     []string{app.RoleManager},
 	Provision: provision,
 }
 

@@ -24,7 +24,8 @@ func newApp(t *testing.T) http.Handler {
 	t.Helper()
 	reg := app.NewRegistry()
 	reg.Register(Module)
-	reg.Register(app.Module{Name: "api", Roles: []string{app.RoleManager}, Provision: func(m *app.Mount) error {
+	reg.Role(app.RoleManager, "webui", "api")
+	reg.Register(app.Module{Name: "api", Provision: func(m *app.Mount) error {
 		m.Route(app.Route{Method: http.MethodGet, Path: "/api/v1/ping", Scope: app.Public, Response: map[string]string{},
 			Handler: func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"pong": "yes"}) }})
 		return nil

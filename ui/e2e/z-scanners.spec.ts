@@ -84,6 +84,22 @@ test('add a scanner: the install command is shown once, copied, and its token re
   scannerURL = p.url();
 });
 
+test('the fleet page and a scanner page read the server once on open', async () => {
+  const seen: string[] = [];
+  const record = (r: { url(): string }) => seen.push(new URL(r.url()).pathname);
+  p.on('request', record);
+  await p.goto('/scanners/health');
+  await expect(p.getByTestId('fleet-counts')).toBeVisible();
+  await p.waitForLoadState('networkidle');
+  expect(seen.filter((u) => u === '/api/v1/scanners/health')).toHaveLength(1);
+  seen.length = 0;
+  await p.goto(scannerURL);
+  await expect(p.getByTestId('scanner-status')).toBeVisible();
+  await p.waitForLoadState('networkidle');
+  expect(seen.filter((u) => /^\/api\/v1\/scanners\/[0-9a-f-]{36}$/.test(u))).toHaveLength(1);
+  p.off('request', record);
+});
+
 test('disable and enable: a disabled scanner is refused, and comes back', async () => {
   await p.goto(scannerURL);
   await expect(p.getByTestId('scanner-status')).toHaveText('online');

@@ -44,14 +44,14 @@ describe('navigation', () => {
   it('shows every group with entries to a user holding every scope, in the features page’s order', () => {
     const all = labels(() => true);
     expect(all).toContain('Scanners: Scanners, Fleet health, Scanner groups, Firewall allowlist');
-    expect(all.slice(-2)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings, TLS certificate']);
+    expect(all.slice(-2)).toEqual(['Audit: Audit log', 'Administration: Users, Roles and scopes, Settings, Sign-in providers, TLS certificate, Backups']);
     const groups = all.map((g) => g.slice(0, g.indexOf(':')));
     expect(groups).toEqual(NAV_GROUPS.filter((g) => groups.includes(g)));
   });
 
   it('shows only what the scopes permit, and leaves empty groups out', () => {
     expect(labels((s) => s === 'users:view' || s === 'audit:view')).toEqual(['Audit: Audit log', 'Administration: Users']);
-    expect(labels((s) => s === 'settings:view')).toEqual(['Administration: Settings, TLS certificate']);
+    expect(labels((s) => s === 'settings:view')).toEqual(['Administration: Settings, Sign-in providers, TLS certificate']);
     expect(labels(() => false)).toEqual([]);
   });
 });

@@ -12,7 +12,9 @@ import alarmRoutesHelp from './pages/alarm-routes/help';
 import alarmRulesHelp from './pages/alarm-rules/help';
 import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
+import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
+import discoveryHelp from './pages/discovery/help';
 import exclusionsHelp from './pages/exclusions/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
@@ -81,6 +83,8 @@ export const routes: RouteDef[] = [
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnet groups' } },
   { path: '/exclusions', component: () => import('./pages/exclusions/Exclusions.svelte'), access: 'signed-in', help: exclusionsHelp,
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Exclusions' } },
+  { path: '/discovery', component: () => import('./pages/discovery/Discovery.svelte'), access: 'signed-in', help: discoveryHelp,
+    scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Discovery' } },
   { path: '/port-lists', component: () => import('./pages/port-lists/PortLists.svelte'), access: 'signed-in', help: portListsHelp,
     scopes: ['ports:view'], nav: { group: 'Configuration', label: 'Port lists' } },
   { path: '/port-list-groups', component: () => import('./pages/port-list-groups/PortListGroups.svelte'), access: 'signed-in', help: portListGroupsHelp,
@@ -119,6 +123,8 @@ export const routes: RouteDef[] = [
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'Sign-in providers' } },
   { path: '/tls', component: () => import('./pages/tls/Tls.svelte'), access: 'signed-in', help: tlsHelp,
     scopes: ['settings:view'], nav: { group: 'Administration', label: 'TLS certificate' } },
+  { path: '/backups', component: () => import('./pages/backups/Backups.svelte'), access: 'signed-in', help: backupsHelp,
+    scopes: ['backups:view'], nav: { group: 'Administration', label: 'Backups' } },
   { path: '/tokens', component: () => import('./pages/tokens/Tokens.svelte'), access: 'signed-in', help: tokensHelp },
   { path: '/account', component: () => import('./pages/account/Account.svelte'), access: 'signed-in', help: accountHelp },
   { path: '/docs', component: () => import('./pages/docs/DocsIndex.svelte'), access: 'public', docs: true },

@@ -507,6 +507,273 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backups, oldest first, with their manifests, locally or in the S3 bucket */
+        get: operations["get_backups"];
+        put?: never;
+        /**
+         * Make a backup now
+         * @description Waits until the backup is written (and replicated when S3 replication is on).
+         */
+        post: operations["post_backups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The running or last backup or restore, with its progress */
+        get: operations["get_backups_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore backups over the running installation
+         * @description Checks every manifest and checksum, loads fresh databases, checks row counts and the audit chain, and only then switches. Follow /api/v1/backups/activity.
+         */
+        post: operations["post_backups_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backup schedules, retention and S3 replication (without the secret key) */
+        get: operations["get_backups_settings"];
+        /** Change backup schedules, retention and S3 replication */
+        put: operations["put_backups_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/settings/s3-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored S3 secret key (an audited read) */
+        get: operations["get_backups_settings_s3_secret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One backup's manifest */
+        get: operations["get_backups_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decrypt and check a backup and the chain it needs, without restoring it */
+        post: operations["post_backups_by_id_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/runs/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply a run that waits for approval */
+        post: operations["post_discovery_runs_by_id_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/runs/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a run that waits for approval */
+        post: operations["post_discovery_runs_by_id_reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List discovery sources */
+        get: operations["get_discovery_sources"];
+        put?: never;
+        /** Add a discovery source, with its managed subnet group */
+        post: operations["post_discovery_sources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/sources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One discovery source */
+        get: operations["get_discovery_sources_by_id"];
+        put?: never;
+        post?: never;
+        /** Delete a discovery source; its group and subnets stay as ordinary objects */
+        delete: operations["delete_discovery_sources_by_id"];
+        options?: never;
+        head?: never;
+        /** Change a discovery source */
+        patch: operations["patch_discovery_sources_by_id"];
+        trace?: never;
+    };
+    "/api/v1/discovery/sources/{id}/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The source's credential in clear (an audited read) */
+        get: operations["get_discovery_sources_by_id_credentials"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/sources/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the source now: a dry run shows the diff, otherwise it applies (or waits for approval) */
+        post: operations["post_discovery_sources_by_id_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/sources/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The source's last 50 runs, newest first */
+        get: operations["get_discovery_sources_by_id_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discovery/sources/{id}/subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the source discovered, with each subnet's state */
+        get: operations["get_discovery_sources_by_id_subnets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Pin, exclude or release a discovered subnet */
+        patch: operations["patch_discovery_sources_by_id_subnets"];
+        trace?: never;
+    };
     "/api/v1/exclusions": {
         parameters: {
             query?: never;
@@ -2579,6 +2846,18 @@ export interface components {
             items: components["schemas"]["config.Version_config.TemplateSpec"][];
             next_cursor?: string;
         };
+        "app.Page_discovery.Item": {
+            items: components["schemas"]["discovery.Item"][];
+            next_cursor?: string;
+        };
+        "app.Page_discovery.Run": {
+            items: components["schemas"]["discovery.Run"][];
+            next_cursor?: string;
+        };
+        "app.Page_discovery.Source": {
+            items: components["schemas"]["discovery.Source"][];
+            next_cursor?: string;
+        };
         "app.Page_oidc.Provider": {
             items: components["schemas"]["oidc.Provider"][];
             next_cursor?: string;
@@ -2667,12 +2946,132 @@ export interface components {
             old: unknown;
             new: unknown;
         };
+        "audit.Head": {
+            count: number;
+            last_id: number;
+            hash: string;
+        };
         "audit.Verification": {
             ok: boolean;
             checked: number;
             first_bad_id: number | null;
             reason?: string;
             checkpoint?: components["schemas"]["audit.CheckpointRecord"];
+        };
+        "backup.Activity": {
+            /** @description backup, restore or verify */
+            op: string;
+            running: boolean;
+            step: string;
+            /** @description bytes processed */
+            done: number;
+            /** @description bytes to process; 0 while unknown */
+            total: number;
+            error?: string;
+            backup_ids: string[];
+            /** Format: date-time */
+            started_at: string;
+            finished_at: string | null;
+        };
+        "backup.BackupList": {
+            items: components["schemas"]["backup.Manifest"][];
+            install: string;
+            /** @description the current key's public id; a backup with another cannot be restored here */
+            key_id: string;
+        };
+        "backup.CreateRequest": {
+            /** @description config (the config and jobs databases) or results */
+            kind: string;
+            /** @description results only: a full backup even when an incremental would do */
+            full: boolean;
+        };
+        "backup.Database": {
+            name: string;
+            migration: number;
+            tables: components["schemas"]["backup.Table"][];
+        };
+        "backup.Manifest": {
+            format: number;
+            id: string;
+            /** @description config or results */
+            kind: string;
+            incremental: boolean;
+            /** @description the backup this incremental follows */
+            parent?: string;
+            /** Format: date-time */
+            created_at: string;
+            install: string;
+            mipo_version: string;
+            /** @description a public fingerprint of the key the backup was made with */
+            key_id: string;
+            databases: components["schemas"]["backup.Database"][];
+            audit_head?: components["schemas"]["audit.Head"];
+            audit_checkpoint?: components["schemas"]["audit.CheckpointRecord"];
+            /** @description config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine */
+            secrets?: components["schemas"]["backup.Table"];
+            /** @description the results database's transaction snapshot, where the next incremental starts */
+            snapshot?: string;
+            signature: string;
+        };
+        "backup.Replication": {
+            enabled: boolean;
+            endpoint: string;
+            bucket: string;
+            prefix: string;
+            region: string;
+            access_key: string;
+            has_secret_key: boolean;
+            insecure: boolean;
+            retention_days: number;
+        };
+        "backup.ReplicationUpdate": {
+            enabled: boolean;
+            endpoint: string;
+            bucket: string;
+            prefix: string;
+            region: string;
+            access_key: string;
+            has_secret_key: boolean;
+            insecure: boolean;
+            retention_days: number;
+            secret_key?: string;
+        };
+        "backup.RestoreRequest": {
+            /** @description a config backup, a results backup, or one of each; a results incremental brings its chain */
+            ids: string[];
+            /** @description local or s3 */
+            source: string;
+            /** @description the installation's name, typed to confirm */
+            confirm?: string;
+        };
+        "backup.S3Secret": {
+            secret_key: string;
+        };
+        "backup.Schedule": {
+            /** @description config or results */
+            kind: string;
+            enabled: boolean;
+            timing: components["schemas"]["scans.Timing"];
+            /** @description 1 to 365: backups older than this are deleted, locally and in S3 */
+            retention_days: number;
+            next_run_at: string | null;
+            last_run_at: string | null;
+        };
+        "backup.Settings": {
+            schedules: components["schemas"]["backup.Schedule"][];
+            replication: components["schemas"]["backup.Replication"];
+        };
+        "backup.SettingsUpdate": {
+            schedules?: components["schemas"]["backup.Schedule"][];
+            replication?: components["schemas"]["backup.ReplicationUpdate"];
+        };
+        "backup.Table": {
+            name: string;
+            rows: number;
+            total: number;
+            part: string;
+            bytes: number;
+            sha256: string;
         };
         "catalog.Entry": {
             port: number;
@@ -3108,6 +3507,170 @@ export interface components {
             actor: string;
             spec: components["schemas"]["config.TemplateSpec"];
         };
+        "discovery.Credentials": {
+            secret: string;
+        };
+        "discovery.Diff": {
+            /** @description Subnets the source reports for the first time (or again after retiring them). */
+            add: components["schemas"]["discovery.Proposed"][];
+            /** @description Subnets whose name or origin (tags, account, region) changed, as they will be. */
+            change: components["schemas"]["discovery.Proposed"][];
+            /** @description Subnets the source no longer reports; they leave the group. */
+            retire: components["schemas"]["discovery.Item"][];
+            /** @description CIDRs kept as they are because an operator pinned them. */
+            pinned: string[];
+            /** @description CIDRs the source reports that an operator excluded. */
+            excluded: string[];
+        };
+        "discovery.Item": {
+            cidr: string;
+            /** @description The config subnet that holds it. */
+            subnet_id: string;
+            name: string;
+            origin: components["schemas"]["discovery.Origin"];
+            /** @description active, pinned, excluded or retired. */
+            state: string;
+        };
+        "discovery.ItemInput": {
+            /** @description pinned (keep as it is, even when the source drops it), excluded (never in the group) or active. */
+            state: string;
+        };
+        "discovery.Mapping": {
+            /** @description The column holding the network in CIDR notation; default cidr. */
+            cidr?: string;
+            /** @description The column holding its name; default name. */
+            name?: string;
+            /** @description The column holding tags, separated by ';'; default tags. */
+            tags?: string;
+            /** @description The column holding an account or owner; default account. */
+            account?: string;
+            /** @description The column holding a region or site; default region. */
+            region?: string;
+        };
+        "discovery.Origin": {
+            /** @description The discovery source's name. */
+            source: string;
+            /** @description aws, azure, gcp, netbox or cmdb. */
+            kind: string;
+            /** @description The cloud account, subscription or project, or the CMDB's account column. */
+            account?: string;
+            /** @description The cloud region, or NetBox site. */
+            region?: string;
+            /** @description The object's id at the source (vpc-…, a resource id, a NetBox prefix id, a CSV line). */
+            ref?: string;
+            /** @description The source's own tags or labels on the object. */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        "discovery.Proposed": {
+            cidr: string;
+            /** @description The name the source gives the network, when it gives one. */
+            name: string;
+            origin: components["schemas"]["discovery.Origin"];
+        };
+        "discovery.RowError": {
+            /** @description The line of the export (1 is the first; for CSV the header). */
+            line: number;
+            /** @description The column (CSV header, or JSON key) at fault. */
+            column: string;
+            message: string;
+        };
+        "discovery.Run": {
+            id: string;
+            source_id: string;
+            /** @description manual, dry_run or schedule. */
+            trigger: string;
+            /** @description dry_run, pending_approval, applied, rejected, failed or superseded. */
+            status: string;
+            diff: components["schemas"]["discovery.Diff"];
+            /** @description Rows of an export that could not be read, by line and column. */
+            row_errors: components["schemas"]["discovery.RowError"][];
+            error?: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string;
+        };
+        "discovery.RunInput": {
+            /** @description Compute and show the diff; change nothing. */
+            dry_run: boolean;
+            /** @description cmdb: apply the good rows even though some rows are bad. */
+            accept_partial: boolean;
+            /** @description cmdb: the export itself (CSV or JSON text), for a source without a URL; it is kept for scheduled runs. */
+            upload?: string;
+        };
+        "discovery.Settings": {
+            /** @description aws: the regions to read, such as eu-central-1. */
+            regions?: string[];
+            /** @description aws: the access key id; its secret access key is the source's secret. */
+            access_key_id?: string;
+            /** @description azure: the subscription to read. */
+            subscription_id?: string;
+            /** @description azure: the Entra ID tenant of the service principal. */
+            tenant_id?: string;
+            /** @description azure: the service principal's client id; its client secret is the source's secret. */
+            client_id?: string;
+            /** @description azure: the sign-in endpoint; default https://login.microsoftonline.com/. */
+            authority_host?: string;
+            /** @description gcp: the project id; a service account key (JSON) is the source's secret. */
+            project?: string;
+            /** @description aws, azure, gcp: an API endpoint other than the provider's public one (a private endpoint or sovereign cloud). */
+            endpoint?: string;
+            /** @description netbox: the NetBox base URL (its API token is the secret). cmdb: where to fetch the export; empty means uploaded. */
+            url?: string;
+            /** @description netbox: only prefixes and ranges with this tag (slug). */
+            tag?: string;
+            /** @description netbox: only this site (slug). */
+            site?: string;
+            /** @description netbox: only this tenant (slug). */
+            tenant?: string;
+            /** @description cmdb: csv or json. */
+            format?: string;
+            /** @description cmdb: which column (CSV header) or key (JSON) holds each field. */
+            mapping?: components["schemas"]["discovery.Mapping"];
+            /** @description PEM certificates to trust for the endpoint besides the system's (a private CA). */
+            ca_cert?: string;
+        };
+        "discovery.Source": {
+            id: string;
+            name: string;
+            kind: string;
+            settings: components["schemas"]["discovery.Settings"];
+            /** @description Whether a credential is stored; read it with GET …/credentials (an audited read). */
+            has_secret: boolean;
+            timing?: components["schemas"]["scans.Timing"];
+            require_approval: boolean;
+            accept_partial: boolean;
+            /** @description The managed subnet group that holds what the source discovered; give it to templates. */
+            group_id: string;
+            /** Format: date-time */
+            next_run_at?: string;
+            /** Format: date-time */
+            last_run_at?: string;
+            /** @description never, ok or failed. */
+            last_status: string;
+            last_error?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "discovery.SourceInput": {
+            /** @description Unique among sources (ignoring case); also names its managed group. */
+            name: string;
+            /** @description aws, azure, gcp, netbox or cmdb; fixed once created. */
+            kind: string;
+            settings: components["schemas"]["discovery.Settings"];
+            /** @description The credential (AWS secret access key, Azure client secret, GCP service account key JSON, NetBox token, or a bearer token for a CMDB URL). Stored encrypted; absent keeps the stored one. */
+            secret?: string;
+            /** @description When the source runs on its own, as a schedule's timing; absent means on demand only. */
+            timing?: components["schemas"]["scans.Timing"];
+            /** @description Each run waits for an operator to approve its diff before it changes anything. */
+            require_approval: boolean;
+            /** @description cmdb: scheduled runs apply the good rows of an export that has bad rows. */
+            accept_partial: boolean;
+        };
         "ingest.Capacity": {
             max_concurrency: number;
             max_rate: number;
@@ -3400,6 +3963,12 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             last_login_at: string | null;
+        };
+        "results.AddressTimeline": {
+            address: string;
+            /** @description Completed scans considered. */
+            scans: number;
+            ports: components["schemas"]["results.PortTimeline"][];
         };
         "results.Change": {
             scanner_id?: string;
@@ -3829,12 +4398,6 @@ export interface components {
             name?: string;
             timing?: components["schemas"]["scans.Timing"];
             enabled?: boolean;
-        };
-        "scans.Timeline": {
-            address: string;
-            /** @description Completed scans considered. */
-            scans: number;
-            ports: components["schemas"]["results.PortTimeline"][];
         };
         "scans.Timing": {
             /** @description A five-field cron expression (minute hour day-of-month month day-of-week), such as '30 2 * * 1-5'. Give this or preset. */
@@ -5145,6 +5708,671 @@ export interface operations {
             };
         };
     };
+    get_backups: {
+        parameters: {
+            query?: {
+                /** @description local (default) or s3 */
+                source?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.BackupList"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.CreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_activity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Activity"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.RestoreRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Activity"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Settings"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_backups_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backup.SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Settings"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_settings_s3_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.S3Secret"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups_by_id_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["backup.Manifest"][];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_discovery_runs_by_id_approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Run"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_discovery_runs_by_id_reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Run"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_discovery_sources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_discovery.Source"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_discovery_sources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["discovery.SourceInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Source"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_discovery_sources_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Source"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_discovery_sources_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_discovery_sources_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["discovery.SourceInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Source"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_discovery_sources_by_id_credentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Credentials"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_discovery_sources_by_id_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["discovery.RunInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Run"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_discovery_sources_by_id_runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_discovery.Run"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_discovery_sources_by_id_subnets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_discovery.Item"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_discovery_sources_by_id_subnets: {
+        parameters: {
+            query?: {
+                /** @description The discovered subnet's CIDR. */
+                cidr?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["discovery.ItemInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["discovery.Item"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_exclusions: {
         parameters: {
             query?: {
@@ -6417,7 +7645,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["scans.Timeline"];
+                    "application/json": components["schemas"]["results.AddressTimeline"];
                 };
             };
             /** @description An error in the one error shape */

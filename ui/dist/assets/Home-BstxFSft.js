@@ -1,1 +1,0 @@
-import{nt as e,tt as t}from"./vendor-D3WUEmha.js";import{Dt as n,O as r}from"./app-CvEfmJGE.js";function i(i,a){e(a,!0),n(r(),{replace:!0}),t()}export{i as default};
