@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ func (a *App) newEcho() *echo.Echo {
 	e.Use(middleware.RequestID())
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+			meta := RequestMeta{RequestID: c.Response().Header().Get(echo.HeaderXRequestID), RemoteIP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+				ViaProxy: fromProxy(a.Config.TrustedProxies, c.Request().RemoteAddr)}
 			c.SetRequest(c.Request().WithContext(WithAuditKey(WithRequestMeta(c.Request().Context(), meta), a.Config.AuditKey)))
 			return next(c)
 		}
@@ -79,6 +81,46 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// fromProxy reports whether the connection's peer is one of the trusted proxies.
+func fromProxy(trusted []netip.Prefix, remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, p := range trusted {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedHost accepts a host[:port] of letters, digits, dots, hyphens, colons and brackets
+// only: the value goes into install commands and redirect URLs.
+var forwardedHost = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+
+// RequestBase is the scheme and host this request was addressed to: what a proxy in
+// MIPO_TRUSTED_PROXIES forwarded (X-Forwarded-Proto, X-Forwarded-Host), else the connection's
+// own. Forwarded headers from anyone else are ignored, so they cannot steer install commands or
+// sign-in redirects.
+func RequestBase(c echo.Context) string {
+	r := c.Request()
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if RequestMetaFrom(r.Context()).ViaProxy {
+		first := func(v string) string { return strings.TrimSpace(strings.Split(v, ",")[0]) }
+		if p := first(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := first(r.Header.Get("X-Forwarded-Host")); forwardedHost.MatchString(h) {
+			host = h
+		}
+	}
+	return scheme + "://" + host
 }
 
 func (a *App) accessLog() echo.MiddlewareFunc {

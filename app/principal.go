@@ -37,6 +37,7 @@ type RequestMeta struct {
 	RequestID string
 	RemoteIP  string
 	UserAgent string
+	ViaProxy  bool // the connection comes from a trusted proxy (MIPO_TRUSTED_PROXIES)
 }
 
 type ctxKey int

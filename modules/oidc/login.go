@@ -51,17 +51,9 @@ func (h *handlers) loginRoutes() []app.Route {
 
 func callbackPath(providerID string) string { return "/api/v1/auth/oidc/" + providerID + "/callback" }
 
-// callbackBase is where browsers reach mipo: the public FQDN setting when set, else the
-// request's own scheme and host. The FQDN is read through settings' Go API in this one call.
+// callbackBase is where browsers reach mipo (settings.PublicURL).
 func callbackBase(c echo.Context, db app.Querier) (string, error) {
-	s, err := settings.Load(c.Request().Context(), db)
-	if err != nil {
-		return "", err
-	}
-	if s.PublicFQDN != "" {
-		return "https://" + s.PublicFQDN, nil
-	}
-	return c.Scheme() + "://" + c.Request().Host, nil
+	return settings.PublicURL(c.Request().Context(), db, c)
 }
 
 func (h *handlers) listEnabled(c echo.Context) error {

@@ -27,17 +27,9 @@ type InstallInfo struct {
 	BinaryError string  `json:"binary_error" doc:"Why there is no binary to hand out."`
 }
 
-// ServerURL is the URL scanners should use: https:// and the public FQDN setting, else the
-// scheme and host this request came with.
+// ServerURL is the URL scanners should use (settings.PublicURL).
 func ServerURL(ctx context.Context, db app.Querier, c echo.Context) (string, error) {
-	s, err := settings.Load(ctx, db)
-	if err != nil {
-		return "", err
-	}
-	if s.PublicFQDN != "" {
-		return "https://" + s.PublicFQDN, nil
-	}
-	return c.Scheme() + "://" + c.Request().Host, nil
+	return settings.PublicURL(ctx, db, c)
 }
 
 func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) (*InstallInfo, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
 
 	"mipo/app"
 )
@@ -92,4 +93,19 @@ func put(ctx context.Context, tx pgx.Tx, key string, value any) error {
 	_, err = tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`, key, raw, time.Now().UTC())
 	return err
+}
+
+// PublicURL is where browsers and scanners reach mipo: https:// and the public FQDN when it is
+// set, else the scheme and host this request was addressed to (app.RequestBase: a trusted
+// proxy's forwarded host, or the connection's own). Install commands and OIDC callback URLs
+// both take it from here.
+func PublicURL(ctx context.Context, db app.Querier, c echo.Context) (string, error) {
+	s, err := Load(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	if s.PublicFQDN != "" {
+		return "https://" + s.PublicFQDN, nil
+	}
+	return app.RequestBase(c), nil
 }
