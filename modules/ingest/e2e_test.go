@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,9 +82,20 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	}
 	home := t.TempDir()
 	dir := filepath.Join(home, "mipo-scanner")
-	oneLiner := strings.Replace(tok.Command, "| sudo sh -s --", "| sh -s -- --no-systemd --dir '"+dir+"'", 1)
+	// A capacity that is not a positive integer is refused before anything is downloaded.
+	bad := filepath.Join(home, "bad")
+	refused := exec.Command("sh", "-c", strings.Replace(tok.Command, "| sudo sh -s --", "| sh -s -- --no-systemd --dir '"+bad+"' --max-rate abc", 1))
+	refused.Env = append(os.Environ(), "HOME="+home)
+	if out, err := refused.CombinedOutput(); err == nil || !strings.Contains(string(out), "--max-rate must be a positive integer below 1000000000, not 'abc'") {
+		t.Fatalf("--max-rate abc: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Fatalf("--max-rate abc left %s behind: %v", bad, err)
+	}
+	// The capacity flags reach register's config; they are loose enough for the scan below.
+	oneLiner := strings.Replace(tok.Command, "| sudo sh -s --", "| sh -s -- --no-systemd --dir '"+dir+"' --max-rate 1234 --max-concurrency 77 --max-jobs 2", 1)
 	install := exec.Command("sh", "-c", oneLiner)
-	install.Env = append(os.Environ(), "HOME="+home)
+	install.Env = refused.Env
 	out, err := install.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the install command failed: %v\n%s\n%s", err, oneLiner, out)
@@ -96,6 +108,15 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v %v", f, st, err)
 		}
+	}
+	var capa struct {
+		MaxRate        int `json:"max_rate"`
+		MaxConcurrency int `json:"max_concurrency"`
+		MaxJobs        int `json:"max_jobs"`
+	}
+	if raw, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil || json.Unmarshal(raw, &capa) != nil ||
+		capa.MaxRate != 1234 || capa.MaxConcurrency != 77 || capa.MaxJobs != 2 {
+		t.Fatalf("config.json's capacity %+v (%v), want the install flags'", capa, err)
 	}
 	// The same token a second time is refused.
 	again := exec.Command("sh", "-c", strings.Replace(oneLiner, "'"+dir+"'", "'"+dir+"-again'", 1))

@@ -237,7 +237,7 @@ var installTemplate = template.Must(template.New("install.sh").Option("missingke
 # self-signed), checks the binary's SHA-256, registers it with a one-time provisioning token,
 # and installs it as the systemd service mipo-scanner, running as the unprivileged user
 # mipo-scanner. With --no-systemd it only installs and registers, in a directory of your own,
-# without root.
+# without root. --max-rate, --max-concurrency and --max-jobs set the scanner's capacity.
 #
 #   curl -fsSL {{.Server}}/scanner/install.sh | sudo sh -s -- --token mpt_...
 #   sh install.sh --no-systemd --dir "$HOME/mipo-scanner" --token mpt_...
@@ -253,6 +253,9 @@ SYSTEMD=1
 DIR=''
 FORCE=''
 INSECURE=''
+MAX_RATE=''
+MAX_CONCURRENCY=''
+MAX_JOBS=''
 
 die() { echo "mipo-scanner install: $*" >&2; exit 1; }
 
@@ -267,12 +270,24 @@ Usage: install.sh --token mpt_... [options]
   --sha256 HEX      the SHA-256 the downloaded mipo-scanner must have
   --no-systemd      install and register only, in --dir, without root or a service
   --dir DIR         where --no-systemd installs (default $HOME/mipo-scanner)
+  --max-rate N      connection attempts per second at most, all jobs together
+  --max-concurrency N
+                    connection attempts in flight at most, all jobs together
+  --max-jobs N      jobs run at once, sharing the limits above (the defaults of
+                    these three fit a small machine: mipo-scanner register --help)
   --force           register again over an existing config (the old key is no longer used)
   --insecure-http   allow a plain http:// server: FOR TESTS ONLY
 EOF
 }
 
 need() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
+# A capacity is checked here, before anything is downloaded or written, so a typo installs
+# nothing; nine digits at most keep it within mipo-scanner's int on every machine.
+positive() {
+	case $2 in
+	''|0*|*[!0-9]*|??????????*) die "$1 must be a positive integer below 1000000000, not '$2'" ;;
+	esac
+}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--token) need "$1" $#; TOKEN=$2; shift 2 ;;
@@ -280,6 +295,9 @@ while [ $# -gt 0 ]; do
 	--pin) need "$1" $#; PIN=$2; shift 2 ;;
 	--sha256) need "$1" $#; SHA256=$2; shift 2 ;;
 	--dir) need "$1" $#; DIR=$2; shift 2 ;;
+	--max-rate) need "$1" $#; positive "$1" "$2"; MAX_RATE=$2; shift 2 ;;
+	--max-concurrency) need "$1" $#; positive "$1" "$2"; MAX_CONCURRENCY=$2; shift 2 ;;
+	--max-jobs) need "$1" $#; positive "$1" "$2"; MAX_JOBS=$2; shift 2 ;;
 	--no-systemd) SYSTEMD=0; shift ;;
 	--force) FORCE=--force; shift ;;
 	--insecure-http) INSECURE=--insecure-http; shift ;;
@@ -341,6 +359,9 @@ fi
 
 set -- register --server "$SERVER" --config "$CONFIG"
 [ -z "$PIN" ] || set -- "$@" --pin "$PIN"
+[ -z "$MAX_RATE" ] || set -- "$@" --max-rate "$MAX_RATE"
+[ -z "$MAX_CONCURRENCY" ] || set -- "$@" --max-concurrency "$MAX_CONCURRENCY"
+[ -z "$MAX_JOBS" ] || set -- "$@" --max-jobs "$MAX_JOBS"
 [ -z "$FORCE" ] || set -- "$@" "$FORCE"
 [ -z "$INSECURE" ] || set -- "$@" "$INSECURE"
 MIPO_SCANNER_TOKEN="$TOKEN" "$BIN" "$@"

@@ -47,6 +47,7 @@ test('add a scanner: the install command is shown once, copied, and its token re
 
   const command = (await dialog().getByTestId('install-command').textContent())!;
   await expect(dialog().getByTestId('default-capacity')).toContainText('2,000 connection attempts in flight and 20,000 per second');
+  await expect(dialog().getByTestId('default-capacity')).toContainText('add --max-rate N, --max-concurrency N or --max-jobs N after sh -s --');
   expect(command).toMatch(/^curl -fsSL .*\/scanner\/install\.sh' \| sudo sh -s -- --server '.*' --token 'mpt_[a-z2-7]{16}_[A-Za-z0-9_-]{43}'/);
   await dialog().getByRole('button', { name: 'Copy command' }).click();
   await expect(dialog().getByRole('button', { name: 'Copied' })).toBeVisible();

@@ -8,7 +8,7 @@ export default help({
   about: [
     'A scanner is mipo-scanner, one static binary built from the Go standard library only, running on a host inside a network you want to see from. It talks only to mipo’s ingest API, never updates itself, and keeps every result on disk until mipo acknowledged it.',
     'Adding a scanner makes a provisioning token and a one-line command. Run it on the host: it downloads mipo-scanner from this mipo, checks its SHA-256, exchanges the token for the scanner’s own API key and installs the systemd service.',
-    'A scanner’s default capacity fits a small machine (one core, 512 MiB): 2,000 connection attempts in flight (about 11 MiB of memory; silent addresses are probed at 2,000 per second with a 1 s timeout) and 20,000 attempts per second (about a fifth of one core, and few enough SYNs for the firewalls on the way), shared by up to 4 jobs at once so a long job does not keep a short one waiting. Change it with register’s --max-concurrency, --max-rate and --max-jobs, or max_concurrency, max_rate and max_jobs in its config.json; a job’s own rate and concurrency never exceed it.',
+    'A scanner’s default capacity fits a small machine (one core, 512 MiB): 2,000 connection attempts in flight (about 11 MiB of memory; silent addresses are probed at 2,000 per second with a 1 s timeout) and 20,000 attempts per second (about a fifth of one core, and few enough SYNs for the firewalls on the way), shared by up to 4 jobs at once so a long job does not keep a short one waiting. Change it when installing: add --max-rate N, --max-concurrency N or --max-jobs N (positive integers) to the install command after sh -s --. A scanner already installed keeps max_rate, max_concurrency and max_jobs in its config.json. A job’s own rate and concurrency never exceed it.',
     'Scanners heartbeat every 60 seconds. Two minutes without one marks a scanner offline and raises the scanner.offline event; the next heartbeat marks it online again.',
   ],
   scopes: [
@@ -29,7 +29,7 @@ export default help({
       steps: [
         'Press Add scanner; optionally name it, bind it and choose its groups.',
         'Press Create install command and copy the command.',
-        'Run it on the scanner’s host as root (or add --no-systemd --dir DIR to install and register without root).',
+        'Run it on the scanner’s host as root (or add --no-systemd --dir DIR to install and register without root; add --max-rate N, --max-concurrency N or --max-jobs N to change its capacity).',
         'The scanner appears here, online, within a minute.',
       ],
     },
