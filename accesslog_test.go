@@ -96,7 +96,7 @@ func TestTheAccessLogShowsTheStatusTheClientReceived(t *testing.T) {
 		}
 	}
 	// /metrics counts the same statuses the log shows.
-	metrics := string(stranger.Get("/metrics").Body)
+	metrics := string(owner.Get("/metrics").Body) // the owner holds health:view
 	for status, req := range got {
 		if !strings.Contains(metrics, `status="`+strconv.Itoa(status)+`"`) {
 			t.Errorf("/metrics counts no request answered %d (%s)", status, req)

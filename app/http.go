@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -282,8 +284,9 @@ func (a *App) kernelRoutes() []Route {
 			Handler: func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) }},
 		{Method: http.MethodGet, Path: "/readyz", Scope: Public, Summary: "Readiness: each database of this process answers.", Response: Health{},
 			Handler: a.readyz},
-		{Method: http.MethodGet, Path: "/metrics", Scope: Public, Summary: "Prometheus metrics of this process.", Produces: "text/plain",
-			Handler: echo.WrapHandler(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))},
+		{Method: http.MethodGet, Path: "/metrics", Scope: Public, Produces: "text/plain", Handler: a.metricsGate(),
+			Summary:     "Prometheus metrics of this process: the figures the health pages show.",
+			Description: "Open only with MIPO_METRICS_PUBLIC=true. Otherwise it needs the bearer token MIPO_METRICS_TOKEN, or a session or API token with the health:view scope (in processes that serve the API)."},
 	}
 }
 
@@ -312,4 +315,40 @@ func (a *App) readyz(c echo.Context) error {
 		status = http.StatusServiceUnavailable
 	}
 	return c.JSON(status, h)
+}
+
+var (
+	settingMetricsToken = SecretSetting("MIPO_METRICS_TOKEN",
+		"A bearer token that lets a Prometheus scrape /metrics (Authorization: Bearer …). Empty: only signed-in callers with health:view, or everyone with MIPO_METRICS_PUBLIC.")
+	settingMetricsPublic = ChoiceSetting("MIPO_METRICS_PUBLIC", "false", "Let anyone read /metrics without credentials", "true", "false")
+)
+
+// metricsGate serves /metrics to anyone when the operator opened it, to a caller with the
+// configured bearer token, and otherwise through the user guard with the health:view scope.
+// The route itself is Public because ingest-only processes have no user guard: there the
+// token (or opening it) is the only way in, and a caller without it gets a 401.
+func (a *App) metricsGate() echo.HandlerFunc {
+	serve := echo.WrapHandler(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
+	var once sync.Once
+	var guarded echo.HandlerFunc
+	return func(c echo.Context) error {
+		if settingMetricsPublic.Get(a.Config) == "true" {
+			return serve(c)
+		}
+		if want := settingMetricsToken.Get(a.Config); want != "" {
+			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+			if ok && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+				return serve(c)
+			}
+		}
+		once.Do(func() {
+			if g, ok := a.guards[GuardUser]; ok {
+				guarded = g(Route{Method: http.MethodGet, Path: "/metrics", Scope: "health:view"})(serve)
+			}
+		})
+		if guarded == nil {
+			return Unauthorized("unauthenticated", "/metrics needs the bearer token MIPO_METRICS_TOKEN")
+		}
+		return guarded(c)
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A Mount is what a module is given to provision itself: its dependencies (configuration,
@@ -116,6 +117,10 @@ func (m *Mount) Use(prefix string, mw echo.MiddlewareFunc) {
 // AllRoutes returns the process's whole route table (for modules that describe it, such as the
 // OpenAPI document). Call it from a handler or OnStart, when every module has provisioned.
 func (m *Mount) AllRoutes() []Route { return m.app.Routes() }
+
+// Metrics is the process's Prometheus registry: a module registers the collectors of the
+// figures it shows, so /metrics exposes them too, and may gather the kernel's own.
+func (m *Mount) Metrics() *prometheus.Registry { return m.app.Metrics }
 
 // Process returns a short name of this process for events and logs (host:pid).
 func (m *Mount) Process() string { return m.app.process }

@@ -22,10 +22,10 @@ var Roles = []string{RoleManager, RoleIngest, RoleDispatcher, RoleBackup}
 // everything those modules require (each module's Requires, in its module.go), each started
 // after what it requires; `mipo serve --list-roles` prints the whole graph.
 var Topology = map[string][]string{
-	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls", "oidc", "backup", "discovery"},
-	RoleIngest:     {"ingest", "tls-serve"},
-	RoleDispatcher: {"dispatcher", "notifier"},
-	RoleBackup:     {"backup"},
+	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls", "oidc", "backup", "discovery", "health", "health-report"},
+	RoleIngest:     {"ingest", "tls-serve", "health-report"},
+	RoleDispatcher: {"dispatcher", "notifier", "health-report"},
+	RoleBackup:     {"backup", "health-report"},
 }
 
 // ParseRoles reads a comma list such as "manager,dispatcher"; "all" means every role that

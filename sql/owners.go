@@ -42,6 +42,7 @@ var Owners = map[string]string{
 	"discovery_subnets":     "discovery",
 	"discovery_runs":        "discovery",
 	"tls_acme":              "tls",
+	"dashboards":            "health",
 	"tls_acme_attempts":     "tls",
 	// results database
 	"observations":   "results",
@@ -53,6 +54,9 @@ var Owners = map[string]string{
 	"notification_outbox":   "alarms",
 	"notification_attempts": "alarms",
 	"ingest_nodes":          "ingest",
+	"health_processes":      "health",
+	"health_probes":         "health",
+	"health_series":         "health",
 	"events":                "kernel",
 	"event_deliveries":      "kernel",
 	"event_subscribers":     "kernel",

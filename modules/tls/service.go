@@ -305,3 +305,9 @@ func (s *Service) CheckExpiry(ctx context.Context) error {
 		return nil
 	})
 }
+
+// Served describes the certificate mipo serves now (nil before the first one exists), for
+// the health pages. Describing needs nothing of a running Service, only the stored chain.
+func Served(ctx context.Context, db app.Querier) (*Info, error) {
+	return (*Service)(nil).activeInfo(ctx, db)
+}

@@ -6,27 +6,15 @@
 // test is the setup wizard, and signs in as the owner that story made. Run alone, it makes the
 // owner itself.
 import { expect, test, type Page } from '@playwright/test';
+import { ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 
 test.describe.configure({ mode: 'serial' });
 
 let p: Page;
 
 test.beforeAll(async ({ browser }) => {
-  p = await (await browser.newContext()).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  // Setup signs the owner in; after ui.spec.ts, sign in here.
-  if (!(await p.request.get('/api/v1/auth/me')).ok()) {
-    await p.goto('/login');
-    await p.getByLabel('Username').fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-    await p.waitForURL((url) => url.pathname !== '/login');
-  }
+  p = await ownerPage(browser);
   await p.goto('/subnets');
   await expect(p.getByRole('navigation', { name: 'Main' })).toContainText('Configuration');
 });

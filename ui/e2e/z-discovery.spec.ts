@@ -2,26 +2,15 @@
 // changes), applied, and its subnets appear in the scope of a template that uses its group.
 // Runs after ui.spec.ts (the setup story); run alone, it makes the owner itself.
 import { expect, test, type Page } from '@playwright/test';
+import { ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 
 test.describe.configure({ mode: 'serial' });
 
 let p: Page;
 
 test.beforeAll(async ({ browser }) => {
-  p = await (await browser.newContext()).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  if (!(await p.request.get('/api/v1/auth/me')).ok()) {
-    await p.goto('/login');
-    await p.getByLabel('Username').fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-    await p.waitForURL((url) => url.pathname !== '/login');
-  }
+  p = await ownerPage(browser);
 });
 
 test.afterAll(async () => {

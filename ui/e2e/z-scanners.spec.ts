@@ -7,8 +7,8 @@
 // test is the setup wizard, and signs in as the owner that story made. Run alone, it makes the
 // owner itself.
 import { expect, test, type Page } from '@playwright/test';
+import { ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 
 test.describe.configure({ mode: 'serial' });
 
@@ -17,19 +17,8 @@ let apiKey = '';
 let scannerURL = '';
 
 test.beforeAll(async ({ browser }) => {
-  p = await (await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] })).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  await p.goto('/login');
-  const username = p.getByLabel('Username');
-  await expect(username.or(nav())).toBeVisible(); // signed in by the setup above, /login moves on
-  if (await username.isVisible()) {
-    await username.fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-  }
+  p = await ownerPage(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
+  await p.goto('/');
   await expect(p.getByRole('navigation', { name: 'Main' })).toContainText('Scanners');
 });
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
+import { OWNER, ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const idpPort = String(40000 + Math.floor(Math.random() * 20000));
 const issuer = `http://localhost:${idpPort}/`;
@@ -32,18 +32,7 @@ test.beforeAll(async ({ browser }) => {
       'eve-sub': { ID: 'eve-sub', Username: 'eve', Password: 'verysecure', FirstName: 'Eve', LastName: 'Ops', Email: 'eve@example.com', EmailVerified: true },
     }),
   );
-  p = await (await browser.newContext()).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  if (!(await p.request.get('/api/v1/auth/me')).ok()) {
-    await p.goto('/login');
-    await p.getByLabel('Username').fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-    await p.waitForURL((url) => url.pathname !== '/login');
-  }
+  p = await ownerPage(browser);
   // The callback URL follows the public FQDN setting, which an earlier file may have set to a
   // name this machine cannot reach: clear it, so the request's host (127.0.0.1:port) is used.
   const csrf = (await (await p.request.get('/api/v1/auth/me')).json()).csrf_token;

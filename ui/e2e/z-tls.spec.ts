@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 const FQDN = 'mipo.e2e.test';
 
 test.describe.configure({ mode: 'serial' });
@@ -34,19 +34,8 @@ function certificateFor(name: string): { chain: string; key: string } {
 
 test.beforeAll(async ({ browser }) => {
   dir = mkdtempSync(join(tmpdir(), 'mipo-e2e-tls-'));
-  p = await (await browser.newContext()).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  await p.goto('/login');
-  const username = p.getByLabel('Username');
-  await expect(username.or(nav())).toBeVisible();
-  if (await username.isVisible()) {
-    await username.fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-  }
+  p = await ownerPage(browser);
+  await p.goto('/');
   await expect(nav()).toContainText('Settings');
 });
 

@@ -5,27 +5,16 @@
 // Test files run in name order against one server; this one runs last, because a restore puts
 // the installation back to the backup's moment. Run alone, it makes the owner itself.
 import { expect, test, type Page } from '@playwright/test';
+import { ownerPage } from './owner';
 
-const OWNER = { username: 'owner', password: 'Tr0ub4dor-and-3-more' };
 
 test.describe.configure({ mode: 'serial' });
 
 let p: Page;
 
 test.beforeAll(async ({ browser }) => {
-  p = await (await browser.newContext()).newPage();
-  const setup = await p.request.get('/api/v1/setup');
-  if (setup.ok() && (await setup.json()).needed) {
-    expect((await p.request.post('/api/v1/setup', { data: { username: OWNER.username, password: OWNER.password } })).status()).toBe(201);
-  }
-  await p.goto('/login');
-  const username = p.getByLabel('Username');
-  await expect(username.or(nav())).toBeVisible();
-  if (await username.isVisible()) {
-    await username.fill(OWNER.username);
-    await p.getByLabel('Password').fill(OWNER.password);
-    await p.getByLabel('Password').press('Enter');
-  }
+  p = await ownerPage(browser);
+  await p.goto('/');
   await expect(nav()).toContainText('Backups');
 });
 

@@ -634,6 +634,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in layouts, the caller's dashboards and the shared ones */
+        get: operations["get_dashboards"];
+        put?: never;
+        /** Create a dashboard (copy a built-in layout by sending its widgets) */
+        post: operations["post_dashboards"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change one of the caller's dashboards: name, sharing, widgets and their places */
+        put: operations["put_dashboards_by_id"];
+        post?: never;
+        /** Delete one of the caller's dashboards */
+        delete: operations["delete_dashboards_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/discovery/runs/{id}/approve": {
         parameters: {
             query?: never;
@@ -854,6 +890,40 @@ export interface paths {
         };
         /** One version of the exclusion */
         get: operations["get_exclusions_by_id_versions_by_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/components/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One component: its status and the history of its figures */
+        get: operations["get_health_components_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The architecture overview: each component's status and last check, and the arrows between them */
+        get: operations["get_health_overview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2858,6 +2928,10 @@ export interface components {
             items: components["schemas"]["discovery.Source"][];
             next_cursor?: string;
         };
+        "app.Page_health.Dashboard": {
+            items: components["schemas"]["health.Dashboard"][];
+            next_cursor?: string;
+        };
         "app.Page_oidc.Provider": {
             items: components["schemas"]["oidc.Provider"][];
             next_cursor?: string;
@@ -3670,6 +3744,75 @@ export interface components {
             require_approval: boolean;
             /** @description cmdb: scheduled runs apply the good rows of an export that has bad rows. */
             accept_partial: boolean;
+        };
+        "health.Component": {
+            node: components["schemas"]["health.Node"];
+            /** @description Each metric's history over the asked window, oldest first. */
+            series: {
+                [key: string]: components["schemas"]["health.Point"][];
+            };
+        };
+        "health.Dashboard": {
+            id: string;
+            owner_id: string;
+            name: string;
+            shared: boolean;
+            widgets: components["schemas"]["health.Widget"][];
+            builtin: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "health.DashboardInput": {
+            name: string;
+            /** @description Shown to every signed-in user; only its owner changes it. */
+            shared: boolean;
+            /** @description At most 50. */
+            widgets: components["schemas"]["health.Widget"][];
+        };
+        "health.Edge": {
+            from: string;
+            to: string;
+        };
+        "health.Node": {
+            /** @description edge, manager, ingest:<host:pid>, dispatcher, backup, database:config|results|jobs, dns:public, dns:internal, tls. */
+            id: string;
+            label: string;
+            /** @description ok, stale, down or unknown. */
+            status: string;
+            /**
+             * Format: date-time
+             * @description The last check or report; zero when none.
+             */
+            checked_at: string;
+            detail: unknown;
+        };
+        "health.Overview": {
+            nodes: components["schemas"]["health.Node"][];
+            edges: components["schemas"]["health.Edge"][];
+        };
+        "health.Point": {
+            /** Format: date-time */
+            at: string;
+            min: number;
+            avg: number;
+            max: number;
+            n: number;
+        };
+        "health.Widget": {
+            /** @description scan-activity, open-alarms, fleet-status, component-status, recent-changes, audit-activity or results-query. */
+            kind: string;
+            /** @description Column, 0 to 11. */
+            x: number;
+            /** @description Row, 0 or more. */
+            y: number;
+            /** @description Width in columns, 1 to 12. */
+            w: number;
+            /** @description Height in rows, 1 to 12. */
+            h: number;
+            /** @description Widget settings, such as the results query's filter. */
+            options?: Record<string, never>;
         };
         "ingest.Capacity": {
             max_concurrency: number;
@@ -6000,6 +6143,132 @@ export interface operations {
             };
         };
     };
+    get_dashboards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_health.Dashboard"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_dashboards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["health.DashboardInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["health.Dashboard"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_dashboards_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["health.DashboardInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["health.Dashboard"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_dashboards_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     post_discovery_runs_by_id_approve: {
         parameters: {
             query?: never;
@@ -6648,6 +6917,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Version_config.ExclusionSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_health_components_by_id: {
+        parameters: {
+            query?: {
+                /** @description How far back, in hours (1 to 8760); default 24. */
+                hours?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["health.Component"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_health_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["health.Overview"];
                 };
             };
             /** @description An error in the one error shape */
