@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Metrics is what a heartbeat tells about the host, read from /proc.
@@ -17,6 +18,10 @@ type Metrics struct {
 	MemTotalBytes uint64  `json:"mem_total_bytes"`
 	NetRxBytes    uint64  `json:"net_rx_bytes"`
 	NetTxBytes    uint64  `json:"net_tx_bytes"`
+	// This process's open file descriptors and its soft RLIMIT_NOFILE; omitted
+	// where /proc/self/fd cannot be read (platforms other than Linux).
+	FDOpen  int `json:"fd_open,omitempty"`
+	FDLimit int `json:"fd_limit,omitempty"`
 }
 
 // cpuTimes is the aggregate "cpu" line of /proc/stat, in clock ticks.
@@ -54,10 +59,31 @@ func (m *metricsReader) Read() (Metrics, error) {
 	})
 	read("meminfo", func(b []byte) (err error) { out.MemUsedBytes, out.MemTotalBytes, err = parseMeminfo(b); return })
 	read("net/dev", func(b []byte) (err error) { out.NetRxBytes, out.NetTxBytes, err = parseNetDev(b); return })
+	if n, err := openFDs(m.proc); err == nil {
+		if limit, err := fdSoftLimit(); err == nil {
+			out.FDOpen, out.FDLimit = n, limit
+		}
+	}
 	if errs != nil {
 		return out, fmt.Errorf("reading %s: %s", m.proc, strings.Join(errs, "; "))
 	}
 	return out, nil
+}
+
+// openFDs counts this process's open file descriptors, the entries of
+// <proc>/self/fd (Linux only; elsewhere the directory is missing).
+func openFDs(proc string) (int, error) {
+	ents, err := os.ReadDir(proc + "/self/fd")
+	return len(ents), err
+}
+
+// fdSoftLimit is the soft RLIMIT_NOFILE in force, capped to fit an int32.
+func fdSoftLimit() (int, error) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, err
+	}
+	return int(min(rl.Cur, 1<<30)), nil
 }
 
 func parseLoadavg(b []byte) (float64, error) {

@@ -72,6 +72,32 @@ func TestMetricsReaderRealProc(t *testing.T) {
 	}
 }
 
+// On Linux the reader counts this process's descriptors: at least stdin, stdout
+// and stderr, one more for a file the test holds open, and within the soft limit.
+func TestMetricsReaderCountsFDs(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd here")
+	}
+	m := &metricsReader{proc: "/proc"}
+	before, _ := m.Read()
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, _ := m.Read()
+	if got.FDOpen < 4 || got.FDLimit < got.FDOpen || got.FDOpen < before.FDOpen+1 {
+		t.Fatalf("implausible fd use %d of %d (before the open: %d)", got.FDOpen, got.FDLimit, before.FDOpen)
+	}
+	if limit, _ := fdSoftLimit(); got.FDLimit != limit {
+		t.Fatalf("fd_limit %d, soft limit %d", got.FDLimit, limit)
+	}
+	// Where the directory is missing, both are left out of the heartbeat.
+	if got, _ := (&metricsReader{proc: t.TempDir()}).Read(); got.FDOpen != 0 || got.FDLimit != 0 {
+		t.Fatalf("fd use without /proc/self/fd: %+v", got)
+	}
+}
+
 func TestMetricsReaderPartial(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "loadavg"), []byte("1.5 1 1 1/1 1\n"), 0o644)

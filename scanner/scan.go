@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -83,15 +82,15 @@ const fdHeadroom = 64
 // fdBudget is how many more file descriptors this process may open: the
 // soft RLIMIT_NOFILE minus those already open, minus headroom.
 func fdBudget() int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+	limit, err := fdSoftLimit()
+	if err != nil {
 		return 256
 	}
-	used := 64 // a guess, if /proc is missing
-	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
-		used = len(ents)
+	used, err := openFDs("/proc")
+	if err != nil {
+		used = 64 // a guess, if /proc is missing
 	}
-	return max(1, int(min(rl.Cur, 1<<30))-used-fdHeadroom)
+	return max(1, limit-used-fdHeadroom)
 }
 
 // engineBudget is the concurrency an engine allows in all: its limit,

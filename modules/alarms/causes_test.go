@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"mipo/app/apptest"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/scanners"
+	"mipo/modules/scanners/scannerstest"
 )
 
 // These tests cause the faults for real: a mipo-scanner process stops, a dispatcher process
@@ -53,6 +56,43 @@ func TestAStoppedScannerRaisesAndItsReturnResolvesTheAlarm(t *testing.T) {
 	run()
 	apptest.WaitFor(t, 40*time.Second, "the alarm to resolve", func() bool {
 		return f.alarms("rule=scanner.heartbeat.lost")[0].State == StateResolved
+	})
+}
+
+// A scanner whose heartbeat says 950 of its 1000 file descriptors are open is under pressure
+// (fd_percent 90); its next heartbeat at 100 of 1000 resolves the alarm.
+func TestAScannerNearItsFDLimitRaisesResourcePressure(t *testing.T) {
+	f := newFixtureRoles(t, "manager,ingest")
+	var tok struct{ Secret string }
+	f.owner.Post("/api/v1/scanners/tokens", map[string]any{"name": "edge-1"}).JSON(t, &tok)
+	sc := scannerstest.Scanner(t, f.srv.URL, scannerstest.Register(t, f.srv.URL, tok.Secret, "edge-1").APIKey)
+	chk := newChecker(f.svc, f.srv.App.Events)
+	beat := func(open int) {
+		t.Helper()
+		hb := scannerstest.Heartbeat(1, 1)
+		m := hb["metrics"].(map[string]any)
+		m["fd_open"], m["fd_limit"] = open, 1000
+		if r := sc.Post("/scanner/v1/heartbeat", hb); r.Status != http.StatusOK {
+			t.Fatalf("heartbeat: %d %s", r.Status, r.Body)
+		}
+		if err := chk.Check(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(100)
+	if a := f.alarms("rule=scanner.resource.pressure"); len(a) != 0 {
+		t.Fatalf("10%% of the fd limit raised: %+v", a)
+	}
+	beat(950)
+	apptest.WaitFor(t, 10*time.Second, "the pressure alarm", func() bool {
+		return len(f.alarms("rule=scanner.resource.pressure&state=open")) == 1
+	})
+	if a := f.alarms("rule=scanner.resource.pressure")[0]; !strings.Contains(a.Summary, "file descriptors 95%") {
+		t.Fatalf("alarm does not say why: %+v", a)
+	}
+	beat(100)
+	apptest.WaitFor(t, 10*time.Second, "the alarm to resolve", func() bool {
+		return f.alarms("rule=scanner.resource.pressure")[0].State == StateResolved
 	})
 }
 

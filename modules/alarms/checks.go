@@ -188,7 +188,7 @@ func (c *checker) forgetUnseen(ctx context.Context, prefix string, seen map[stri
 }
 
 // scannerPressure compares each online scanner's last heartbeat with the rule's thresholds.
-// Heartbeats carry CPU and memory today; fd_percent applies once they carry fd use.
+// fd_percent applies to a scanner whose heartbeats say its file-descriptor use.
 func (c *checker) scannerPressure(ctx context.Context, th map[string]map[string]float64) error {
 	list, err := scanners.Healthy(ctx, c.svc.DB.Config, nil)
 	if err != nil {
@@ -210,8 +210,14 @@ func (c *checker) scannerPressure(ctx context.Context, th map[string]map[string]
 				reasons = append(reasons, fmt.Sprintf("memory %.0f%%", mem))
 			}
 		}
+		if m := s.Metrics; m.FDOpen != nil && m.FDLimit != nil && *m.FDLimit > 0 {
+			if fd := float64(*m.FDOpen) * 100 / float64(*m.FDLimit); fd >= limits["fd_percent"] {
+				reasons = append(reasons, fmt.Sprintf("file descriptors %.0f%%", fd))
+			}
+		}
 		detail := map[string]any{"scanner_id": s.ID, "name": s.Name, "reason": strings.Join(reasons, ", "),
-			"cpu_percent": s.Metrics.CPUPercent, "mem_used_bytes": s.Metrics.MemUsedBytes, "mem_total_bytes": s.Metrics.MemTotalBytes}
+			"cpu_percent": s.Metrics.CPUPercent, "mem_used_bytes": s.Metrics.MemUsedBytes, "mem_total_bytes": s.Metrics.MemTotalBytes,
+			"fd_open": s.Metrics.FDOpen, "fd_limit": s.Metrics.FDLimit}
 		if err := c.report(ctx, "pressure:"+s.ID, len(reasons) > 0, event(EventScannerPressure, s.ID, detail),
 			event(EventScannerRelieved, s.ID, detail), false); err != nil {
 			return err

@@ -135,7 +135,7 @@ var builtinRules = []Rule{
 		EscalateAfter: time.Hour,
 		summary:       func(e app.Event) string { return "scanner " + nameOr(e) + " stopped sending heartbeats" }},
 	{ID: "scanner.resource.pressure", Name: "Scanner under resource pressure", Component: "scanner",
-		Description: "A scanner's last heartbeat reports CPU or memory use over the thresholds (percent).",
+		Description: "A scanner's last heartbeat reports CPU, memory or file-descriptor use over the thresholds (percent).",
 		Fire:        []string{EventScannerPressure}, Resolve: []string{EventScannerRelieved, "scanner.offline", "scanner.disabled"},
 		Severity: SeverityWarning, Thresholds: map[string]float64{"cpu_percent": 90, "mem_percent": 90, "fd_percent": 90},
 		EscalateAfter: time.Hour,

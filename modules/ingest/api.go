@@ -86,7 +86,8 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	online, err := scanners.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scanners.HeartbeatReport{
 		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
 		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
-		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, ActiveJobs: len(in.ActiveJobs), Source: sourceOf(c),
+		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, FDOpen: in.Metrics.FDOpen, FDLimit: in.Metrics.FDLimit,
+		ActiveJobs: len(in.ActiveJobs), Source: sourceOf(c),
 	}, now)
 	if err != nil {
 		return err

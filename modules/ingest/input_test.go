@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -52,6 +53,12 @@ func TestScannerInputThatCannotBeStoredIsRefused(t *testing.T) {
 	refused(t, "a NUL in the heartbeat's version", r, http.StatusBadRequest, "version")
 	if n := e.Count(t, app.DBConfig, `SELECT count(*) FROM scanners WHERE version LIKE '1.0%'`); n != 0 {
 		t.Fatal("the refused heartbeat's version was stored")
+	}
+
+	for name, v := range map[string]int64{"fd_open": -1, "fd_limit": 1 << 40} {
+		hb := scannerstest.Heartbeat(1, 1)
+		hb["metrics"].(map[string]any)[name] = v
+		refused(t, fmt.Sprintf("%s %d", name, v), sc.Post("/scanner/v1/heartbeat", hb), http.StatusBadRequest, "metrics."+name)
 	}
 
 	r = sc.Post(results, map[string]any{"batch": int64(1) << 62, "results": []any{result(22, t0)}})

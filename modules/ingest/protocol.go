@@ -50,6 +50,8 @@ type HeartbeatMetrics struct {
 	MemTotalBytes uint64  `json:"mem_total_bytes"`
 	NetRxBytes    uint64  `json:"net_rx_bytes"`
 	NetTxBytes    uint64  `json:"net_tx_bytes"`
+	FDOpen        *int    `json:"fd_open,omitempty" doc:"Optional: the scanner process's open file descriptors (/proc/self/fd)."`
+	FDLimit       *int    `json:"fd_limit,omitempty" doc:"Optional: its soft RLIMIT_NOFILE now."`
 }
 
 // HeartbeatRequest is the body of POST /scanner/v1/heartbeat.
@@ -245,6 +247,15 @@ func (h *HeartbeatRequest) validate() error {
 	}{{"metrics.load1", h.Metrics.Load1}, {"metrics.cpu_percent", h.Metrics.CPUPercent}} {
 		if f.v < 0 || f.v != f.v || f.v > 1e9 {
 			return app.Invalid(f.name, "invalid_metric", f.name+" must be a number from 0 to 1e9")
+		}
+	}
+	// CheckInput already held them to an integer column's range; a count is never negative.
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"metrics.fd_open", h.Metrics.FDOpen}, {"metrics.fd_limit", h.Metrics.FDLimit}} {
+		if f.v != nil && *f.v < 0 {
+			return app.Invalid(f.name, "invalid_metric", f.name+" must be a whole number from 0 to 2147483647")
 		}
 	}
 	return nil

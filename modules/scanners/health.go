@@ -66,8 +66,7 @@ func (h *handlers) health(c echo.Context) error {
 	}
 	bucket := time.Duration(hours) * time.Hour / 48
 	rows, err := h.pool().Query(ctx, `
-		SELECT scanner_id::text, date_bin($3::interval, at, $1) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,
-			avg(mem_total_bytes)::float8, avg(net_rx_rate), avg(net_tx_rate), max(active_jobs)
+		SELECT scanner_id::text, date_bin($3::interval, at, $1) AS b, `+pointColumns+`
 		FROM scanner_heartbeats WHERE at >= $1 AND at <= $2
 		GROUP BY scanner_id, b ORDER BY scanner_id, b`, from, now, bucket.String())
 	if err != nil {
@@ -77,7 +76,7 @@ func (h *handlers) health(c echo.Context) error {
 	var id string
 	var p MetricsPoint
 	_, err = pgx.ForEachRow(rows, []any{&id, &p.At, &p.Heartbeats, &p.Load1, &p.CPUPercent, &p.MemUsedBytes, &p.MemTotalBytes,
-		&p.NetRxRate, &p.NetTxRate, &p.ActiveJobs}, func() error {
+		&p.NetRxRate, &p.NetTxRate, &p.ActiveJobs, &p.FDOpen, &p.FDLimit}, func() error {
 		points[id] = append(points[id], p)
 		return nil
 	})

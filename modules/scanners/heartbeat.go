@@ -46,6 +46,8 @@ type HeartbeatReport struct {
 	NetRx      uint64
 	NetTx      uint64
 	ActiveJobs int
+	FDOpen     *int // the scanner process's open file descriptors; nil when it did not say
+	FDLimit    *int // its soft limit on them
 	Source     netip.Addr
 }
 
@@ -70,7 +72,7 @@ func Heartbeat(ctx context.Context, pool app.ConfigDB, events Emitter, id string
 		}
 		m := Metrics{At: now, Load1: finite(hb.Load1), CPUPercent: math.Min(100, finite(hb.CPUPercent)),
 			MemUsedBytes: clampInt(hb.MemUsed), MemTotalBytes: clampInt(hb.MemTotal),
-			NetRxBytes: clampInt(hb.NetRx), NetTxBytes: clampInt(hb.NetTx)}
+			NetRxBytes: clampInt(hb.NetRx), NetTxBytes: clampInt(hb.NetTx), FDOpen: hb.FDOpen, FDLimit: hb.FDLimit}
 		if prevRaw != nil {
 			var prev Metrics
 			if json.Unmarshal(prevRaw, &prev) == nil {
@@ -93,9 +95,10 @@ func Heartbeat(ctx context.Context, pool app.ConfigDB, events Emitter, id string
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO scanner_heartbeats (scanner_id, at, address, load1, cpu_percent, mem_used_bytes,
-			mem_total_bytes, net_rx_bytes, net_tx_bytes, net_rx_rate, net_tx_rate, active_jobs)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
-			id, now, src, m.Load1, m.CPUPercent, m.MemUsedBytes, m.MemTotalBytes, m.NetRxBytes, m.NetTxBytes, m.NetRxRate, m.NetTxRate, hb.ActiveJobs)
+			mem_total_bytes, net_rx_bytes, net_tx_bytes, net_rx_rate, net_tx_rate, active_jobs, fd_open, fd_limit)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
+			id, now, src, m.Load1, m.CPUPercent, m.MemUsedBytes, m.MemTotalBytes, m.NetRxBytes, m.NetTxBytes, m.NetRxRate, m.NetTxRate, hb.ActiveJobs,
+			m.FDOpen, m.FDLimit)
 		if err != nil {
 			return err
 		}
@@ -234,7 +237,13 @@ type MetricsPoint struct {
 	NetRxRate     *float64  `json:"net_rx_rate"`
 	NetTxRate     *float64  `json:"net_tx_rate"`
 	ActiveJobs    int       `json:"active_jobs" doc:"Most jobs running at once in the bucket."`
+	FDOpen        *float64  `json:"fd_open" doc:"The scanner process's open file descriptors; null when no heartbeat in the bucket said."`
+	FDLimit       *int      `json:"fd_limit" doc:"Its soft limit on file descriptors, the highest in the bucket."`
 }
+
+// pointColumns are the aggregates of a MetricsPoint after its bucket, in its fields' order.
+const pointColumns = `count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8, avg(mem_total_bytes)::float8,
+	avg(net_rx_rate), avg(net_tx_rate), max(active_jobs), avg(fd_open)::float8, max(fd_limit)`
 
 // MetricsSeries is a scanner's metrics over a time window.
 type MetricsSeries struct {
@@ -255,8 +264,7 @@ type MetricsQuery struct {
 func series(ctx context.Context, db app.Querier, id string, from, to time.Time, points int) (*MetricsSeries, error) {
 	bucket := max(time.Minute, to.Sub(from)/time.Duration(points)).Round(time.Second)
 	rows, err := db.Query(ctx, `
-		SELECT date_bin($4::interval, at, $2) AS b, count(*), avg(load1), avg(cpu_percent), avg(mem_used_bytes)::float8,
-			avg(mem_total_bytes)::float8, avg(net_rx_rate), avg(net_tx_rate), max(active_jobs)
+		SELECT date_bin($4::interval, at, $2) AS b, `+pointColumns+`
 		FROM scanner_heartbeats WHERE scanner_id = $1 AND at >= $2 AND at <= $3
 		GROUP BY b ORDER BY b`, id, from, to, bucket.String())
 	if err != nil {

@@ -50,6 +50,8 @@ type Metrics struct {
 	NetTxBytes    int64     `json:"net_tx_bytes"`
 	NetRxRate     *float64  `json:"net_rx_rate" doc:"Bytes per second received since the previous heartbeat; null after a counter reset."`
 	NetTxRate     *float64  `json:"net_tx_rate"`
+	FDOpen        *int      `json:"fd_open" doc:"The scanner process's open file descriptors; null when the scanner did not say (platforms but Linux)."`
+	FDLimit       *int      `json:"fd_limit" doc:"Its soft limit on file descriptors at the heartbeat; null when the scanner did not say."`
 }
 
 // GroupRef names a group a scanner belongs to.

@@ -2,6 +2,7 @@ package scanners_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -152,4 +153,40 @@ func TestScannersGoOfflineAfterTwoSilentMinutesAndComeBack(t *testing.T) {
 		t.Fatalf("fleet health %+v", fleet)
 	}
 	scannerstest.WantError(t, "a bad window", e.Owner.Get("/api/v1/scanners/"+reg.ScannerID+"/metrics?from=yesterday"), http.StatusBadRequest, "invalid_time")
+}
+
+// A heartbeat's file-descriptor use is kept with the scanner and in its history; one that does
+// not say (an older scanner) leaves them null rather than zero.
+func TestHeartbeatsKeepFDUseWhenTheScannerSaysIt(t *testing.T) {
+	e := scannerstest.Start(t, nil)
+	reg, sc := e.Scanner(t, "fds")
+	ctx := context.Background()
+	beat := func(fd map[string]any) *scanners.Metrics {
+		t.Helper()
+		hb := scannerstest.Heartbeat(1, 1)
+		maps.Copy(hb["metrics"].(map[string]any), fd)
+		if r := sc.Post("/scanner/v1/heartbeat", hb); r.Status != http.StatusOK {
+			t.Fatal(r.Status, string(r.Body))
+		}
+		h, err := scanners.Healthy(ctx, e.Srv.App.DB.ConfigDB(), []string{reg.ScannerID})
+		if err != nil || len(h) != 1 {
+			t.Fatalf("healthy: %+v %v", h, err)
+		}
+		return h[0].Metrics
+	}
+	if m := beat(map[string]any{"fd_open": 40, "fd_limit": 1024}); m.FDOpen == nil || *m.FDOpen != 40 || m.FDLimit == nil || *m.FDLimit != 1024 {
+		t.Fatalf("fd use not kept: %+v", m)
+	}
+	var series scanners.MetricsSeries
+	e.Owner.Get("/api/v1/scanners/" + reg.ScannerID + "/metrics").JSON(t, &series)
+	if p := series.Points; len(p) != 1 || p[0].FDOpen == nil || *p[0].FDOpen != 40 || p[0].FDLimit == nil || *p[0].FDLimit != 1024 {
+		t.Fatalf("fd use not in the history: %+v", series)
+	}
+	e.Clock.Advance(time.Hour)
+	if m := beat(nil); m.FDOpen != nil || m.FDLimit != nil {
+		t.Fatalf("a heartbeat without fd use: %+v", m)
+	}
+	if n := e.Count(t, app.DBConfig, `SELECT count(*) FROM scanner_heartbeats WHERE scanner_id = $1 AND fd_open IS NULL AND fd_limit IS NULL`, reg.ScannerID); n != 1 {
+		t.Fatalf("%d heartbeats without fd use stored as null, want 1", n)
+	}
 }

@@ -3837,6 +3837,10 @@ export interface components {
             mem_total_bytes: number;
             net_rx_bytes: number;
             net_tx_bytes: number;
+            /** @description Optional: the scanner process's open file descriptors (/proc/self/fd). */
+            fd_open?: number;
+            /** @description Optional: its soft RLIMIT_NOFILE now. */
+            fd_limit?: number;
         };
         "ingest.HeartbeatRequest": {
             version: string;
@@ -4278,6 +4282,10 @@ export interface components {
             /** @description Bytes per second received since the previous heartbeat; null after a counter reset. */
             net_rx_rate: number | null;
             net_tx_rate: number | null;
+            /** @description The scanner process's open file descriptors; null when the scanner did not say (platforms but Linux). */
+            fd_open: number | null;
+            /** @description Its soft limit on file descriptors at the heartbeat; null when the scanner did not say. */
+            fd_limit: number | null;
         };
         "scanners.MetricsPoint": {
             /**
@@ -4294,6 +4302,10 @@ export interface components {
             net_tx_rate: number | null;
             /** @description Most jobs running at once in the bucket. */
             active_jobs: number;
+            /** @description The scanner process's open file descriptors; null when no heartbeat in the bucket said. */
+            fd_open: number | null;
+            /** @description Its soft limit on file descriptors, the highest in the bucket. */
+            fd_limit: number | null;
         };
         "scanners.MetricsSeries": {
             scanner_id: string;

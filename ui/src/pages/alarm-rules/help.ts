@@ -16,7 +16,7 @@ export default help({
   ],
   fields: [
     { name: 'Severity', description: 'What a new alarm of the rule opens with (critical, major, minor, warning, info).' },
-    { name: 'Thresholds', description: 'The rule’s limits, such as `percent` for pool saturation, `cpu_percent` and `mem_percent` for scanner pressure, `days` for certificate expiry, `grace_seconds` before a missing dispatcher counts.' },
+    { name: 'Thresholds', description: 'The rule’s limits, such as `percent` for pool saturation, `cpu_percent`, `mem_percent` and `fd_percent` for scanner pressure, `days` for certificate expiry, `grace_seconds` before a missing dispatcher counts.' },
     { name: 'Escalates after', description: 'An alarm still open (not acknowledged) this long moves one severity up, and again after each further window.' },
     { name: 'Fires on', description: 'The event types that open or bump the rule’s alarms.' },
   ],

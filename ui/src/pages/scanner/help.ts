@@ -7,7 +7,7 @@ export default help({
   summary: 'One scanner: its binding, key, groups and capacity, CPU, memory and network I/O over time, and its connection history.',
   about: [
     'Every request this scanner makes is checked: its API key (stored only as a hash), that it is enabled, and that it comes from inside its binding. Refused requests are in the audit log as scanner.request_refused.',
-    'Metrics come with each heartbeat, every 60 seconds: CPU use over the last minute, memory in use, and the host’s network counters, from which mipo computes the rates shown.',
+    'Metrics come with each heartbeat, every 60 seconds: CPU use over the last minute, memory in use, the host’s network counters, from which mipo computes the rates shown, and (on Linux) how many of its file descriptors the scanner process has open.',
   ],
   scopes: [
     { scope: 'scanners:view', allows: 'see the scanner, its metrics and history' },
