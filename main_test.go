@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -239,10 +240,18 @@ func TestRoleGraphIsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	for _, want := range []string{"ROLE", "MODULE", "REQUIRES", "backup      backup", "results     rbac"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("--list-roles does not print %q:\n%s", want, out)
+	// Columns are padded to the longest name, so compare rows by their fields.
+	rows := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	for _, want := range []string{"ROLE RUNS, IN START ORDER", "MODULE REQUIRES", "results rbac"} {
+		if !rows[want] {
+			t.Errorf("--list-roles does not print the row %q:\n%s", want, out)
 		}
+	}
+	if !strings.Contains(string(out), "\nbackup ") || !regexp.MustCompile(`\nbackup +backup`).MatchString(string(out)) {
+		t.Errorf("--list-roles does not say the backup role runs the backup module:\n%s", out)
 	}
 	for _, role := range app.Roles {
 		if !strings.Contains(string(out), "\n"+role+" ") {
