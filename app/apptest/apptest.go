@@ -351,3 +351,48 @@ func (d *DBs) Owner(t testing.TB) *app.Databases {
 	t.Cleanup(dbs.Close)
 	return dbs
 }
+
+// SeparateJobsCluster moves the jobs database of d onto a PostgreSQL cluster of its own, for
+// tests that stop that cluster under a running mipo: the cluster is started, its jobs database
+// migrated as its owner and granted to the runtime role as a real start does, and the returned
+// databases use it beside d's config and results. Both are closed and stopped when the test ends.
+func (d *DBs) SeparateJobsCluster(t testing.TB) (*app.EmbeddedPG, *DBs) {
+	t.Helper()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "mipo-jobs-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // as root the cluster runs as the postgres user, which must enter it
+	pg, err := app.NewEmbeddedPG(filepath.Join(dir, "jobs-pg"), "", Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Fast = true
+	if err := pg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Stop() })
+	split, err := app.OpenDatabases(ctx, d.DSN(app.DBConfig), d.DSN(app.DBResults), pg.AppDSN(app.DBJobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(split.Close) // cleanups run last first: a server started after this stops before it closes
+	owner, err := app.OpenDatabases(ctx, d.OwnerDSN(app.DBConfig), d.OwnerDSN(app.DBResults), pg.OwnerDSN(app.DBJobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if err := app.Migrate(ctx, owner, nil); err != nil {
+		t.Fatal(err)
+	}
+	var runtime string
+	if err := split.Jobs.QueryRow(ctx, `SELECT current_user`).Scan(&runtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.GrantRuntime(ctx, owner.Jobs, runtime); err != nil {
+		t.Fatal(err)
+	}
+	return pg, &DBs{Databases: split, Names: d.Names}
+}

@@ -2,9 +2,8 @@ package alarms
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,45 +153,8 @@ func TestKillingTheDispatcherRaisesNoActiveDispatcher(t *testing.T) {
 // alarm (applied straight to the rules, as the event bus lives in that very database), and
 // starting it again resolves it.
 func TestStoppingTheJobsClusterRaisesJobsUnreachable(t *testing.T) {
-	dbs := apptest.Databases(t)
-	dir, err := os.MkdirTemp("", "mipo-alarms-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755) // the cluster runs as the postgres user, which must enter it
-	pg, err := app.NewEmbeddedPG(filepath.Join(dir, "jobs-pg"), "", apptest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg.Fast = true
-	ctx := context.Background()
-	if err := pg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Stop() })
-	split, err := app.OpenDatabases(ctx, dbs.DSN("config"), dbs.DSN("results"), pg.AppDSN(app.DBJobs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer split.Close()
-	// Migrations run as the databases' owner, and the runtime role is granted its rows, as at
-	// a real start: the runtime role itself may not create tables.
-	owner, err := app.OpenDatabases(ctx, dbs.OwnerDSN(app.DBConfig), dbs.OwnerDSN(app.DBResults), pg.OwnerDSN(app.DBJobs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
-	if err := app.Migrate(ctx, owner, nil); err != nil {
-		t.Fatal(err)
-	}
-	var runtime string
-	if err := split.Jobs.QueryRow(ctx, `SELECT current_user`).Scan(&runtime); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.GrantRuntime(ctx, owner.Jobs, runtime); err != nil {
-		t.Fatal(err)
-	}
+	pg, sep := apptest.Databases(t).SeparateJobsCluster(t)
+	split, ctx := sep.Databases, context.Background()
 	svc := NewService(split, app.SystemClock{}, apptest.Logger(t))
 	bus := &app.Bus{}
 	chk := newChecker(svc, bus)

@@ -4,12 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
 	"mipo/app/apptest"
@@ -32,49 +28,14 @@ func status(o Overview, id string) string {
 // alarm; starting it again turns the node green and resolves the alarm.
 func TestStoppingTheJobsClusterTurnsItsNodeRedAndOpensTheAlarm(t *testing.T) {
 	dbs := apptest.Databases(t)
-	dir, err := os.MkdirTemp("", "mipo-health-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	pg, err := app.NewEmbeddedPG(filepath.Join(dir, "jobs-pg"), "", apptest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg.Fast = true
+	pg, sep := dbs.SeparateJobsCluster(t)
 	ctx := context.Background()
-	if err := pg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Stop() })
-	split, err := app.OpenDatabases(ctx, dbs.DSN("config"), dbs.DSN("results"), pg.AppDSN(app.DBJobs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(split.Close) // after the server stops (cleanups run last first)
-	// Migrate the new cluster's jobs database as its superuser and grant mipo's role its rows,
-	// as a deployment's migration step does (the runtime role may not create tables).
-	su, err := pgxpool.New(ctx, pg.SuperuserDSN(app.EmbeddedDatabase(app.DBJobs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(su.Close)
-	own := dbs.Owner(t)
-	if err := app.Migrate(ctx, &app.Databases{Config: own.Config, Results: own.Results, Jobs: su}, nil); err != nil {
-		t.Fatal(err)
-	}
-	var role string
-	split.Jobs.QueryRow(ctx, `SELECT current_user`).Scan(&role)
-	if err := app.GrantRuntime(ctx, su, role); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": "manager,dispatcher",
 		"MIPO_CONFIG_DSN": dbs.DSN("config"), "MIPO_RESULTS_DSN": dbs.DSN("results"), "MIPO_JOBS_DSN": pg.AppDSN(app.DBJobs)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := apptest.Start(t, cfg, &apptest.DBs{Databases: split, Names: dbs.Names}, app.Options{})
+	srv := apptest.Start(t, cfg, sep, app.Options{})
 	owner := rbactest.Owner(t, srv)
 	node := func() string {
 		var o Overview

@@ -178,7 +178,7 @@ func TestHeartbeatsKeepFDUseWhenTheScannerSaysIt(t *testing.T) {
 		t.Fatalf("fd use not kept: %+v", m)
 	}
 	var series scanners.MetricsSeries
-	e.Owner.Get("/api/v1/scanners/" + reg.ScannerID + "/metrics").JSON(t, &series)
+	e.Owner.Get("/api/v1/scanners/"+reg.ScannerID+"/metrics").JSON(t, &series)
 	if p := series.Points; len(p) != 1 || p[0].FDOpen == nil || *p[0].FDOpen != 40 || p[0].FDLimit == nil || *p[0].FDLimit != 1024 {
 		t.Fatalf("fd use not in the history: %+v", series)
 	}
