@@ -22,7 +22,7 @@ var (
 	settingPGBin    = StringSetting("MIPO_PG_BIN", "", "Directory holding the PostgreSQL server binaries (initdb, postgres) for the embedded cluster; found on PATH or in /usr/lib/postgresql/*/bin when unset.")
 	settingLogLevel = ChoiceSetting("MIPO_LOG_LEVEL", "info", "Lowest level logged", "debug", "info", "warn", "error")
 	settingLogFmt   = ChoiceSetting("MIPO_LOG_FORMAT", "json", "Log line format", "json", "text")
-	settingProxies  = StringSetting("MIPO_TRUSTED_PROXIES", "", "Comma list of proxy addresses or CIDRs whose X-Forwarded-For header is believed. Empty: the connection's address is the client's.")
+	settingProxies  = StringSetting("MIPO_TRUSTED_PROXIES", "", "Comma list of proxy addresses or CIDRs whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host headers are believed. Empty: the connection's own address, scheme and host count.")
 	settingShutdown = DurationSetting("MIPO_SHUTDOWN_TIMEOUT", 8*time.Second, "How long a stopping process waits for in-flight requests and jobs.")
 )
 

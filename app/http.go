@@ -101,27 +101,37 @@ func fromProxy(trusted []netip.Prefix, remoteAddr string) bool {
 // only: the value goes into install commands and redirect URLs.
 var forwardedHost = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
 
-// RequestBase is the scheme and host this request was addressed to: what a proxy in
-// MIPO_TRUSTED_PROXIES forwarded (X-Forwarded-Proto, X-Forwarded-Host), else the connection's
-// own. Forwarded headers from anyone else are ignored, so they cannot steer install commands or
-// sign-in redirects.
+// RequestScheme is "https" when the request reached mipo over TLS, or through a proxy in
+// MIPO_TRUSTED_PROXIES that says it did (X-Forwarded-Proto); "http" otherwise. Forwarded
+// headers from anyone else are ignored. Session cookies, install commands and sign-in redirects
+// all take it from here.
+func RequestScheme(c echo.Context) string {
+	r := c.Request()
+	if RequestMetaFrom(r.Context()).ViaProxy {
+		if p := firstForwarded(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			return p
+		}
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// RequestBase is the scheme and host this request was addressed to: what a trusted proxy
+// forwarded (X-Forwarded-Host), else the connection's own, so a stranger's header cannot steer
+// install commands or sign-in redirects.
 func RequestBase(c echo.Context) string {
 	r := c.Request()
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
+	host := r.Host
+	if h := firstForwarded(r.Header.Get("X-Forwarded-Host")); RequestMetaFrom(r.Context()).ViaProxy && forwardedHost.MatchString(h) {
+		host = h
 	}
-	if RequestMetaFrom(r.Context()).ViaProxy {
-		first := func(v string) string { return strings.TrimSpace(strings.Split(v, ",")[0]) }
-		if p := first(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := first(r.Header.Get("X-Forwarded-Host")); forwardedHost.MatchString(h) {
-			host = h
-		}
-	}
-	return scheme + "://" + host
+	return RequestScheme(c) + "://" + host
 }
+
+// firstForwarded is the first of a comma list of forwarded values (the client-side proxy's).
+func firstForwarded(v string) string { return strings.TrimSpace(strings.Split(v, ",")[0]) }
 
 func (a *App) accessLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

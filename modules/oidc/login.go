@@ -148,7 +148,7 @@ func (h *handlers) start(c echo.Context) error {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: stateCookie, Value: state, Path: "/api/v1/auth/oidc/", MaxAge: int(loginTTL.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https"})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: app.RequestScheme(c) == "https"})
 	return c.Redirect(http.StatusFound, rp.AuthURL(state, party,
 		rp.WithCodeChallenge(base64.RawURLEncoding.EncodeToString(challenge[:])), rp.AuthURLOpt(rp.WithURLParam("nonce", nonce))))
 }

@@ -243,7 +243,7 @@ func (s *sessions) clearCookie(c echo.Context) {
 
 // cookie names the session cookie of this request and says whether it is sent Secure.
 func (s *sessions) cookie(c echo.Context) (name string, secure bool) {
-	if s.secure || c.Scheme() == "https" {
+	if s.secure || app.RequestScheme(c) == "https" {
 		return SecureSessionCookie, true
 	}
 	return SessionCookie, false
