@@ -51,11 +51,6 @@ func (h *handlers) loginRoutes() []app.Route {
 
 func callbackPath(providerID string) string { return "/api/v1/auth/oidc/" + providerID + "/callback" }
 
-// callbackBase is where browsers reach mipo (settings.PublicURL).
-func callbackBase(c echo.Context, db app.Querier) (string, error) {
-	return settings.PublicURL(c.Request().Context(), db, c)
-}
-
 func (h *handlers) listEnabled(c echo.Context) error {
 	rows, err := h.pool().Query(c.Request().Context(), `SELECT id, button_label FROM oidc_providers WHERE enabled ORDER BY display_name`)
 	items, err := app.Collect(rows, err, func(row pgx.Row) (PublicProvider, error) {
@@ -132,7 +127,7 @@ func (h *handlers) start(c echo.Context) error {
 	if !p.Enabled {
 		return h.refuse(c, p, "", "", nil, fail("provider_disabled", p.DisplayName+" sign-in is switched off"))
 	}
-	base, err := callbackBase(c, h.pool())
+	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -361,7 +356,7 @@ func (h *handlers) endSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := callbackBase(c, h.pool())
+	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}

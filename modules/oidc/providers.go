@@ -18,6 +18,7 @@ import (
 	"mipo/app"
 	"mipo/modules/audit"
 	"mipo/modules/rbac"
+	"mipo/modules/settings"
 )
 
 // Provider is an OpenID Connect provider as the API shows it. The client secret is never in
@@ -226,7 +227,7 @@ func (h *handlers) listProviders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := callbackBase(c, h.pool())
+	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -246,7 +247,7 @@ func (h *handlers) respond(c echo.Context, status int, db querier, id string) er
 	if err != nil {
 		return err
 	}
-	base, err := callbackBase(c, h.pool())
+	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}

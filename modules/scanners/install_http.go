@@ -27,13 +27,8 @@ type InstallInfo struct {
 	BinaryError string  `json:"binary_error" doc:"Why there is no binary to hand out."`
 }
 
-// ServerURL is the URL scanners should use (settings.PublicURL).
-func ServerURL(ctx context.Context, db app.Querier, c echo.Context) (string, error) {
-	return settings.PublicURL(ctx, db, c)
-}
-
 func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) (*InstallInfo, error) {
-	server, err := ServerURL(ctx, db, c)
+	server, err := settings.PublicURL(ctx, db, c)
 	if err != nil {
 		return nil, err
 	}
