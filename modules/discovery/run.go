@@ -243,9 +243,9 @@ func (r *runner) retire(ctx context.Context, tx pgx.Tx, subnetID string) error {
 // source, tagged with its origin.
 func subnetSpec(source string, p Proposed) config.SubnetSpec {
 	s := config.SubnetSpec{CIDR: p.CIDR}
-	s.Name = clip(source, 20) + " " + p.CIDR
-	s.Description = clip(p.Name, 200)
-	tags := []string{"discovery:" + clip(source, 50), "kind:" + p.Origin.Kind}
+	s.Name = app.Truncate(source, 20) + " " + p.CIDR
+	s.Description = app.Truncate(p.Name, 200)
+	tags := []string{"discovery:" + app.Truncate(source, 50), "kind:" + p.Origin.Kind}
 	if p.Origin.Account != "" {
 		tags = append(tags, "account:"+p.Origin.Account)
 	}
@@ -258,17 +258,9 @@ func subnetSpec(source string, p Proposed) config.SubnetSpec {
 		}
 	}
 	for i, t := range tags {
-		tags[i] = clip(stripCommas(t), 64)
+		tags[i] = app.Truncate(stripCommas(t), 64)
 	}
 	s.Tags = tags
-	return s
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
 	return s
 }
 
