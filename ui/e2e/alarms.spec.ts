@@ -8,7 +8,8 @@
 // A scanner is marked offline 2 minutes after its last heartbeat (checked every 15 s), so the
 // second test waits that long on the real clock.
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { reportFailure, spawnLogged, stop, until } from './processes';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -61,54 +62,16 @@ function verify(headers: http.IncomingHttpHeaders, body: string): boolean {
     });
 }
 
-function spawnLogged(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (b: Buffer) => log.push(`[${name}] ${b.toString().trimEnd()}`);
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return child;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-const runScanner = () => (scanner = spawnLogged('scanner', scannerBin, ['run', '--config', scannerConf, '--insecure-http']));
+const runScanner = () => (scanner = spawnLogged(log, 'scanner', scannerBin, ['run', '--config', scannerConf, '--insecure-http']));
 const scannerStatus = async () =>
   ((await (await ctx.request.get(base + '/api/v1/scanners')).json()).items as { name: string; status: string }[]).find((s) => s.name === 'edge-alarm')?.status;
 
-test.afterEach(async ({}, info) => {
-  if (info.status === info.expectedStatus) return;
-  if (page && !page.isClosed()) {
-    const path = info.outputPath('failure.png');
-    await page.screenshot({ path, fullPage: true }).catch(() => {});
-    await info.attach(`screenshot (${page.url()})`, { path, contentType: 'image/png' }).catch(() => {});
-  }
-  await info.attach('processes.log', { body: log.slice(-200).join('\n'), contentType: 'text/plain' }).catch(() => {});
-});
+test.afterEach(async ({}, info) => reportFailure(info, page, log));
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(150_000);
   work = mkdtempSync(join(tmpdir(), 'mipo-e2e-alarms-'));
-  server = spawnLogged('mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port) });
+  server = spawnLogged(log, 'mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port) });
   scannerBin = join(work, 'mipo-scanner');
   execFileSync('go', ['build', '-o', scannerBin, '.'], { cwd: join(repo, 'scanner'), stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CGO_ENABLED: '0' } });
   receiver = http.createServer((req, res) => {

@@ -7,7 +7,8 @@
 // fresh install whatever other spec files ran before it, scans the whole port range of the
 // loopback address, and asks the dispatcher to look for work every 300 ms instead of 2 s.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { reportFailure, spawnLogged, stop, until } from './processes';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,24 +56,6 @@ function listen(p = 0): Promise<net.Server> {
 const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 const closeServer = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
 
-function spawnLogged(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (b: Buffer) => log.push(`[${name}] ${b.toString().trimEnd()}`);
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return child;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Provisions and runs a real scanner, as an operator would with the install command; returns its id once online. */
 async function startScanner(req: APIRequestContext, name: string, groups: string[] = []): Promise<string> {
   const tok = await apiPost(req, '/api/v1/scanners/tokens', { name, group_ids: groups });
@@ -80,7 +63,7 @@ async function startScanner(req: APIRequestContext, name: string, groups: string
   execFileSync(scannerBin, ['register', '--server', base, '--token', tok.secret, '--config', conf, '--spool', join(work, name, 'spool'), '--insecure-http'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  scanners.push(spawnLogged(name, scannerBin, ['run', '--config', conf, '--insecure-http']));
+  scanners.push(spawnLogged(log, name, scannerBin, ['run', '--config', conf, '--insecure-http']));
   return until(`${name} to be online`, 30_000, async () => {
     const list = await (await req.get(base + '/api/v1/scanners')).json();
     return list.items.find((s: { name: string; status: string }) => s.name === name && s.status === 'online')?.id;
@@ -93,34 +76,14 @@ async function apiPost(req: APIRequestContext, path: string, body: unknown) {
   return r.json();
 }
 
-function stop(child: ChildProcess | undefined) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 // The page is photographed when a test fails, with what mipo and the scanner said.
-test.afterEach(async ({}, info) => {
-  if (info.status === info.expectedStatus) return;
-  if (page && !page.isClosed()) {
-    const path = info.outputPath('failure.png');
-    await page.screenshot({ path, fullPage: true }).catch(() => {});
-    await info.attach(`screenshot (${page.url()})`, { path, contentType: 'image/png' }).catch(() => {});
-  }
-  await info.attach('processes.log', { body: log.slice(-200).join('\n'), contentType: 'text/plain' }).catch(() => {});
-});
+test.afterEach(async ({}, info) => reportFailure(info, page, log));
 
 test.beforeAll(async ({ browser }: { browser: Browser }) => {
   test.setTimeout(120_000);
   work = mkdtempSync(join(tmpdir(), 'mipo-e2e-scans-'));
   // mipo on its own embedded PostgreSQL, and the scanner built from this checkout.
-  server = spawnLogged('mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port), MIPO_DISPATCH_INTERVAL: '300ms' });
+  server = spawnLogged(log, 'mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port), MIPO_DISPATCH_INTERVAL: '300ms' });
   const bin = join(work, 'mipo-scanner');
   execFileSync('go', ['build', '-o', bin, '.'], { cwd: join(repo, 'scanner'), stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CGO_ENABLED: '0' } });
   await until('mipo to be ready', 90_000, async () => (await fetch(base + '/readyz')).ok);
@@ -175,7 +138,7 @@ test.beforeAll(async ({ browser }: { browser: Browser }) => {
 
 test.afterAll(async () => {
   await ctx?.close().catch(() => {});
-  await Promise.all(scanners.map(stop));
+  await Promise.all(scanners.map((s) => stop(s)));
   for (const s of listeners) await closeServer(s).catch(() => {});
   await stop(server);
   if (work) rmSync(work, { recursive: true, force: true });

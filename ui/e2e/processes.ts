@@ -1,0 +1,49 @@
+// What the stories that run their own mipo and mipo-scanner share: child processes whose output
+// is kept for the failure report, waiting for a condition, stopping a process, and the report a
+// failed test attaches (a photograph of the page and what the processes said).
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Page, TestInfo } from '@playwright/test';
+
+/** Starts a process whose output lines go to log, prefixed with its name. */
+export function spawnLogged(log: string[], name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (b: Buffer) => log.push(`[${name}] ${b.toString().trimEnd()}`);
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return child;
+}
+
+/** Polls fn until it gives a value (errors count as not yet), or fails naming what it waited for. */
+export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Stops a process with signal, and with SIGKILL if it is still there 15 s later. */
+export function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** After a failed test: the page photographed, with the last of what the processes said. */
+export async function reportFailure(info: TestInfo, page: Page | undefined, log: string[]): Promise<void> {
+  if (info.status === info.expectedStatus) return;
+  if (page && !page.isClosed()) {
+    const path = info.outputPath('failure.png');
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
+    await info.attach(`screenshot (${page.url()})`, { path, contentType: 'image/png' }).catch(() => {});
+  }
+  await info.attach('processes.log', { body: log.slice(-200).join('\n'), contentType: 'text/plain' }).catch(() => {});
+}
