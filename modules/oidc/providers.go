@@ -83,13 +83,13 @@ func (h *handlers) providerRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/oidc/providers", Scope: "settings:view", Handler: h.listProviders, Query: app.ListQuery{}, Response: app.Page[*Provider]{},
 			Summary: "OpenID Connect providers, with the callback URL to register at each"},
-		{Method: post, Path: "/api/v1/oidc/providers", Scope: "settings:write", Handler: h.createProvider, Request: ProviderInput{}, Response: Provider{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/oidc/providers", Scope: "settings:write", Handler: audit.Handler(http.StatusCreated, h.createProvider), Request: ProviderInput{}, Response: Provider{}, Status: http.StatusCreated,
 			Summary: "Add an OpenID Connect provider"},
 		{Method: get, Path: "/api/v1/oidc/providers/:id", Scope: "settings:view", Handler: h.getProvider, Response: Provider{},
 			Summary: "One OpenID Connect provider"},
-		{Method: patch, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: h.updateProvider, Request: ProviderInput{}, Response: Provider{},
+		{Method: patch, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: audit.Handler(http.StatusOK, h.updateProvider), Request: ProviderInput{}, Response: Provider{},
 			Summary: "Change an OpenID Connect provider; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: h.deleteProvider, Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: audit.Handler(http.StatusNoContent, h.deleteProvider), Status: http.StatusNoContent,
 			Summary: "Remove an OpenID Connect provider; its users keep their accounts"},
 		{Method: get, Path: "/api/v1/oidc/providers/:id/secret", Scope: "settings:write", Handler: h.getSecret, Response: ProviderSecret{}, Sensitive: true,
 			Summary: "A provider's client secret, decrypted (an audited read)"},
@@ -238,29 +238,28 @@ func (h *handlers) listProviders(c echo.Context) error {
 }
 
 func (h *handlers) getProvider(c echo.Context) error {
-	return h.respond(c, http.StatusOK, h.pool(), c.Param("id"))
-}
-
-// respond reads the provider back (with its callback URL) and sends it.
-func (h *handlers) respond(c echo.Context, status int, db querier, id string) error {
-	p, err := getProvider(c.Request().Context(), db, id)
+	p, err := h.read(c, h.pool(), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+// read reads the provider back with its callback URL, as every answer shows it.
+func (h *handlers) read(c echo.Context, db querier, id string) (*Provider, error) {
+	p, err := getProvider(c.Request().Context(), db, id)
+	if err != nil {
+		return nil, err
 	}
 	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.CallbackURL = base + callbackPath(p.ID)
-	return c.JSON(status, p)
+	return p, nil
 }
 
-func (h *handlers) createProvider(c echo.Context) error {
-	var in ProviderInput
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) createProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, audit.Entry, error) {
 	now := h.m.Clock.Now()
 	p := &Provider{ID: uuid.NewString(), Scopes: []string{"openid", "profile", "email"}, Enabled: true, RoleRules: []RoleRule{}, CreatedAt: now, UpdatedAt: now}
 	if in.ButtonLabel == nil && in.DisplayName != nil {
@@ -269,46 +268,36 @@ func (h *handlers) createProvider(c echo.Context) error {
 	}
 	sealed, err := h.apply(p, in)
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	if err := h.validate(ctx, tx, p); err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO oidc_providers (id, display_name, button_label, issuer, client_id, client_secret, scopes, enabled,
 		link_by_email, create_users, default_role_id, role_rules, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 		p.ID, p.DisplayName, p.ButtonLabel, p.Issuer, p.ClientID, sealed, p.Scopes, p.Enabled, p.LinkByEmail, p.CreateUsers, p.DefaultRoleID, p.RoleRules, now)
-	if app.IsUniqueViolation(err) {
-		return app.Invalid("display_name", "name_taken", "another provider has this name")
+	if err := nameTaken(err); err != nil {
+		return nil, audit.Entry{}, err
 	}
-	if err != nil {
-		return err
-	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "oidc_provider.create", ResourceType: "oidc_provider", ResourceID: p.ID, After: p,
-		Detail: map[string]any{"client_secret_set": p.SecretSet}}); err != nil {
-		return err
-	}
-	return h.respond(c, http.StatusCreated, tx, p.ID)
+	out, err := h.read(c, tx, p.ID)
+	return out, audit.Entry{Action: "oidc_provider.create", ResourceType: "oidc_provider", ResourceID: p.ID, After: p,
+		Detail: map[string]any{"client_secret_set": p.SecretSet}}, err
 }
 
-func (h *handlers) updateProvider(c echo.Context) error {
-	var in ProviderInput
-	if err := app.BindJSON(c, &in); err != nil {
-		return err
-	}
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) updateProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, audit.Entry, error) {
 	before, err := getProvider(ctx, tx, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	after := *before
 	after.Scopes, after.RoleRules = slices.Clone(before.Scopes), slices.Clone(before.RoleRules)
 	sealed, err := h.apply(&after, in)
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	if err := h.validate(ctx, tx, &after); err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
 	after.UpdatedAt = h.m.Clock.Now()
 	_, err = tx.Exec(ctx, `UPDATE oidc_providers SET display_name = $2, button_label = $3, issuer = $4, client_id = $5,
@@ -316,32 +305,29 @@ func (h *handlers) updateProvider(c echo.Context) error {
 		default_role_id = $12, role_rules = $13, updated_at = $14 WHERE id = $1`,
 		after.ID, after.DisplayName, after.ButtonLabel, after.Issuer, after.ClientID, in.ClientSecret != nil, sealed, after.Scopes,
 		after.Enabled, after.LinkByEmail, after.CreateUsers, after.DefaultRoleID, after.RoleRules, after.UpdatedAt)
+	if err := nameTaken(err); err != nil {
+		return nil, audit.Entry{}, err
+	}
+	out, err := h.read(c, tx, after.ID)
+	return out, audit.Entry{Action: "oidc_provider.update", ResourceType: "oidc_provider", ResourceID: after.ID,
+		Before: before, After: &after, Detail: map[string]any{"client_secret_changed": in.ClientSecret != nil}}, err
+}
+
+// nameTaken turns the unique index on display_name into the field's error.
+func nameTaken(err error) error {
 	if app.IsUniqueViolation(err) {
 		return app.Invalid("display_name", "name_taken", "another provider has this name")
 	}
-	if err != nil {
-		return err
-	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "oidc_provider.update", ResourceType: "oidc_provider", ResourceID: after.ID,
-		Before: before, After: &after, Detail: map[string]any{"client_secret_changed": in.ClientSecret != nil}}); err != nil {
-		return err
-	}
-	return h.respond(c, http.StatusOK, tx, after.ID)
+	return err
 }
 
-func (h *handlers) deleteProvider(c echo.Context) error {
-	ctx, tx := c.Request().Context(), app.Tx(c)
+func (h *handlers) deleteProvider(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
 	p, err := getProvider(ctx, tx, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, audit.Entry{}, err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM oidc_providers WHERE id = $1`, p.ID); err != nil {
-		return err
-	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "oidc_provider.delete", ResourceType: "oidc_provider", ResourceID: p.ID, Before: p}); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	_, err = tx.Exec(ctx, `DELETE FROM oidc_providers WHERE id = $1`, p.ID)
+	return nil, audit.Entry{Action: "oidc_provider.delete", ResourceType: "oidc_provider", ResourceID: p.ID, Before: p}, err
 }
 
 func (h *handlers) getSecret(c echo.Context) error {
