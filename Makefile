@@ -100,8 +100,8 @@ chromium:
 ## line with its counts; about 10 minutes. `make test` leaves it out (see README, Operations).
 ## Bound the slow faults with MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
 ## MIPO_FAULTS_EDGE_OUTAGE (30s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
-test-faults: postgres nginx
-	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),TestFaults)' ./faults/
+test-faults: postgres nginx iptables
+	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),.)' ./faults/
 
 ## bench: the benchmarks, with their reference (nmap) where there is one. The scanner's engine
 ## on 127.0.0.1 needs no root; BenchmarkVersusNmap (many hosts, dead space, one host, against

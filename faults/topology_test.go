@@ -104,7 +104,7 @@ func startTopology(t *testing.T) *topology {
 		"MIPO_JOBS_MIGRATE_DSN=" + top.dbs.OwnerDSN(app.DBJobs),
 		"MIPO_TRUSTED_PROXIES=127.0.0.1/32", "MIPO_PROVISIONING_PIN=" + top.pin,
 		"MIPO_SCANNER_BINARY=" + filepath.Join(top.bin, "mipo-scanner"),
-		"MIPO_SHUTDOWN_TIMEOUT=3s", "MIPO_DISPATCH_INTERVAL=500ms", "MIPO_JOB_STALL_AFTER=15s", "MIPO_SCAN_BATCH_TARGET=20s",
+		"MIPO_SHUTDOWN_TIMEOUT=3s", "MIPO_DISPATCH_INTERVAL=500ms", "MIPO_SCAN_BATCH_TARGET=20s",
 	}
 	backupAddr := freeAddr(t)
 	mk := func(name, role string, extra ...string) *node {
