@@ -99,7 +99,7 @@ chromium:
 ## mipo-scanner processes) and the faults injected into it during running scans, each printing one
 ## line with its counts; about 10 minutes. `make test` leaves it out (see README, Operations).
 ## Bound the slow faults with MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
-## MIPO_FAULTS_EDGE_OUTAGE (30s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
+## MIPO_FAULTS_EDGE_OUTAGE (30s), MIPO_FAULTS_PHONE_HOME (90s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
 test-faults: postgres nginx iptables
 	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),.)' ./faults/
 

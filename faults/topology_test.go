@@ -106,6 +106,11 @@ func startTopology(t *testing.T) *topology {
 		"MIPO_SCANNER_BINARY=" + filepath.Join(top.bin, "mipo-scanner"),
 		"MIPO_SHUTDOWN_TIMEOUT=3s", "MIPO_DISPATCH_INTERVAL=500ms", "MIPO_SCAN_BATCH_TARGET=20s",
 	}
+	// The default stall window (90 s) outlasts every outage here; a shorter one shows what an
+	// outage longer than the window does to the jobs it re-queues.
+	if v := os.Getenv("MIPO_FAULTS_STALL_AFTER"); v != "" {
+		top.env = append(top.env, "MIPO_JOB_STALL_AFTER="+v)
+	}
 	backupAddr := freeAddr(t)
 	mk := func(name, role string, extra ...string) *node {
 		return &node{name: name, role: role, addr: freeAddr(t), env: extra}
