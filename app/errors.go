@@ -129,7 +129,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Error("request failed: a database is unavailable", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Path())
 			c.Response().Header().Set("Retry-After", "30")
 			apiErr = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
-				Message: "a database cannot take this request now and nothing was changed; try again shortly (request id " + rid + ")"}
+				Message: "a database cannot take requests just now, so nothing was done; try again shortly (request id " + rid + ")"}
 		default:
 			rid := c.Response().Header().Get(echo.HeaderXRequestID)
 			log.Error("request failed", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Path())
