@@ -9,7 +9,7 @@ APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-go test-scanner test-ui test-site bench ui ui-deps site site-deps node chromium postgres nmap iptables clean
+.PHONY: all build run test test-go test-scanner test-ui test-site test-faults bench ui ui-deps site site-deps node chromium postgres nmap iptables nginx clean
 
 all: build
 
@@ -94,6 +94,15 @@ chromium:
 		$(APT) update -q && $(APT) install -y -q chromium; \
 	fi
 
+## test-faults: the production topology as processes (one PostgreSQL cluster with the three
+## databases, manager, 2 ingest, 2 dispatchers, backup, Debian's nginx as the TLS edge, real
+## mipo-scanner processes) and the faults injected into it during running scans, each printing one
+## line with its counts; about 10 minutes. `make test` leaves it out (see README, Operations).
+## Bound the slow faults with MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
+## MIPO_FAULTS_EDGE_OUTAGE (30s), MIPO_FAULTS_PHONE_HOME (90s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
+test-faults: postgres nginx iptables
+	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),.)' ./faults/
+
 ## bench: the benchmarks, with their reference (nmap) where there is one. The scanner's engine
 ## on 127.0.0.1 needs no root; BenchmarkVersusNmap (many hosts, dead space, one host, against
 ## nmap in the same run) needs root for its private network namespace and skips without it.
@@ -115,6 +124,11 @@ nmap:
 ## iptables: drops and rejects ports inside the benchmark's and tests' private network namespace
 iptables:
 	@command -v iptables >/dev/null 2>&1 || { echo "make: installing iptables with apt-get (the scanner's benchmark and tests DROP and REJECT ports in their own network namespace)"; $(APT) update -q && $(APT) install -y -q iptables; }
+
+## nginx: Debian's nginx, the edge of the fault suite's topology (run with its own configuration
+## and pid file; the package's own service is never started by the tests)
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "make: installing nginx-light with apt-get (the TLS edge of the fault suite's topology)"; $(APT) update -q && $(APT) install -y -q nginx-light; }
 
 clean:
 	rm -rf bin website/dist

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
@@ -82,6 +83,21 @@ func IsUniqueViolation(err error) bool { return hasSQLState(err, "23505") }
 // is gone, or the deletion of one still referred to (SQLSTATE 23503).
 func IsForeignKeyViolation(err error) bool { return hasSQLState(err, "23503") }
 
+// IsUnavailable reports whether err is a database that cannot take the work now rather than a
+// fault in the request or in mipo: out of disk or memory or connections (SQLSTATE class 53), a
+// lock it could not get (55P03), a server shutting down or starting (57P01-57P03), a lost
+// connection (class 08). Such a request is answered 503 (try again later), never 500; the change
+// it carried was rolled back with its audit record, so nothing half-happened.
+func IsUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		c := pgErr.Code
+		return strings.HasPrefix(c, "53") || strings.HasPrefix(c, "08") || c == "55P03" || c == "57P01" || c == "57P02" || c == "57P03"
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr)
+}
+
 func hasSQLState(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
@@ -108,6 +124,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &apiErr):
 		case errors.As(err, &httpErr) && httpErr.Code < 500:
 			apiErr = &Error{Status: httpErr.Code, Code: httpCode(httpErr.Code), Message: fmt.Sprint(httpErr.Message)}
+		case IsUnavailable(err):
+			rid := c.Response().Header().Get(echo.HeaderXRequestID)
+			log.Error("request failed: a database is unavailable", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Path())
+			c.Response().Header().Set("Retry-After", "30")
+			apiErr = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+				Message: "a database cannot take requests just now, so nothing was done; try again shortly (request id " + rid + ")"}
 		default:
 			rid := c.Response().Header().Get(echo.HeaderXRequestID)
 			log.Error("request failed", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Path())

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 )
 
@@ -258,5 +260,28 @@ func TestAnAbandonedRequestIsNotAnError(t *testing.T) {
 	errorHandler(log)(fmt.Errorf("query: %w", context.Canceled), e.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil), httptest.NewRecorder()))
 	if !strings.Contains(logged.String(), "level=ERROR") {
 		t.Fatal("a cancellation the client did not cause is an internal error and must be logged")
+	}
+}
+
+// A database that cannot take the work (a full disk under the audit log, a lock not granted, a
+// lost connection) is answered 503 with Retry-After, not 500, and leaks none of its message.
+func TestAnUnavailableDatabaseIsAnswered503(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := echo.New()
+	for _, code := range []string{"53100", "53300", "55P03", "57P01", "08006"} {
+		rec := httptest.NewRecorder()
+		err := fmt.Errorf("writing the audit record: %w", &pgconn.PgError{Code: code, Message: "could not extend file: No space left on device"})
+		errorHandler(log)(err, e.NewContext(httptest.NewRequest(http.MethodPost, "/x", nil), rec))
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
+			strings.Contains(rec.Body.String(), "No space") || !strings.Contains(rec.Body.String(), `"unavailable"`) {
+			t.Errorf("SQLSTATE %s: %d %v %s", code, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	for _, code := range []string{"23505", "42P01", "P0001"} {
+		rec := httptest.NewRecorder()
+		errorHandler(log)(&pgconn.PgError{Code: code}, e.NewContext(httptest.NewRequest(http.MethodPost, "/x", nil), rec))
+		if rec.Code != http.StatusInternalServerError {
+			t.Errorf("SQLSTATE %s is a fault, not unavailability: %d", code, rec.Code)
+		}
 	}
 }

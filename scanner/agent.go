@@ -296,7 +296,19 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 	case errors.Is(cause, errMaxDuration):
 		c.Status, c.Error = "failed", fmt.Sprintf("stopped after max_duration_seconds (%s)", job.MaxDuration)
 	default:
+		// A cancelled job still says why, so the scan's page can tell an operator's cancel from
+		// a scanner that was stopped under it.
 		c.Status = "cancelled"
+		switch {
+		case errors.Is(cause, errCancelled):
+			c.Error = "cancelled by ingest: the scan was cancelled"
+		case parent.Err() != nil:
+			c.Error = "the scanner was stopped while the job ran; what it found before the stop is kept"
+		case cause != nil:
+			c.Error = cause.Error()
+		default:
+			c.Error = "cancelled"
+		}
 	}
 	if parent.Err() == nil { // not stopping: tell ingest where the job ended
 		pctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

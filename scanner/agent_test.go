@@ -169,7 +169,7 @@ func TestAgentCancelFromIngest(t *testing.T) {
 		return false
 	})
 	eventually(t, 5*time.Second, "the job to complete", func() bool { _, ok := f.completed(testJobID); return ok })
-	if c, _ := f.completed(testJobID); c.Status != "cancelled" {
+	if c, _ := f.completed(testJobID); c.Status != "cancelled" || !strings.Contains(c.Error, "cancelled by ingest") {
 		t.Fatalf("complete %+v", c)
 	}
 }
@@ -182,7 +182,7 @@ func TestAgentShutdownCompletesJob(t *testing.T) {
 	stop := start(newTestAgent(t, f, t.TempDir()))
 	eventually(t, 5*time.Second, "progress", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.progress[testJobID]) > 0 })
 	stop()
-	if c, ok := f.completed(testJobID); !ok || c.Status != "cancelled" {
+	if c, ok := f.completed(testJobID); !ok || c.Status != "cancelled" || !strings.Contains(c.Error, "scanner was stopped") {
 		t.Fatalf("complete %+v %v", c, ok)
 	}
 }

@@ -2,6 +2,7 @@ package results_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestADatabaseGoneUnderATimeDiffIsAServerError(t *testing.T) {
 	}
 	dbs.EndConnectionsReading(t, app.DBConfig, "scans")
 	r := owner.Get(path)
-	if r.Status != http.StatusInternalServerError || r.ErrorCode() != "internal" {
-		t.Fatalf("with the database gone, want 500 internal, got %d %s", r.Status, r.Body)
+	if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "unavailable" || !strings.Contains(string(r.Body), "request id") {
+		t.Fatalf("with the database gone, want 503 unavailable with the request id, got %d %s", r.Status, r.Body)
 	}
 }

@@ -443,8 +443,8 @@ func TestAScannerGroupATemplateUsesCannotBeDeleted(t *testing.T) {
 	}
 }
 
-// A database that goes away under a launch is the server's failure (500 with the request id),
-// not "no template group with that id", which it used to answer.
+// A database that goes away under a launch is the server's failure (503 unavailable, with the
+// request id), not "no template group with that id", which it used to answer.
 func TestADatabaseGoneUnderALaunchIsAServerError(t *testing.T) {
 	f := newFixture(t)
 	group := "00000000-0000-4000-8000-000000000001"
@@ -452,7 +452,7 @@ func TestADatabaseGoneUnderALaunchIsAServerError(t *testing.T) {
 		t.Fatalf("with the database up, an unknown group is the client's 400: %d %s", r.Status, r.Body)
 	}
 	f.srv.DBs.EndConnectionsReading(t, app.DBConfig, "config_objects")
-	if r := f.owner.Post("/api/v1/scans", map[string]any{"template_group_id": group}); r.Status != http.StatusInternalServerError || r.ErrorCode() != "internal" {
-		t.Fatalf("with the database gone, want 500 internal, got %d %s", r.Status, r.Body)
+	if r := f.owner.Post("/api/v1/scans", map[string]any{"template_group_id": group}); r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "unavailable" {
+		t.Fatalf("with the database gone, want 503 unavailable, got %d %s", r.Status, r.Body)
 	}
 }
