@@ -194,15 +194,17 @@ func compareKeys(a, b Key, okA, okB bool) int {
 	return int(a.Port) - int(b.Port)
 }
 
-// scannersOf lists the scanners that stored observations for a scan, skipping through the
-// (scan, scanner, ...) index one scanner at a time rather than reading the scan's rows.
-func scannersOf(ctx context.Context, pool app.ResultsDB, scan string) ([]string, error) {
-	rows, err := pool.Query(ctx, `WITH RECURSIVE s(id) AS (
+const scannersOfSQL = `WITH RECURSIVE s(id) AS (
 			(SELECT scanner_id FROM observations WHERE scan_id = $1 ORDER BY scanner_id LIMIT 1)
 			UNION ALL
 			SELECT (SELECT scanner_id FROM observations WHERE scan_id = $1 AND scanner_id > s.id ORDER BY scanner_id LIMIT 1)
 			FROM s WHERE s.id IS NOT NULL)
-		SELECT id::text FROM s WHERE id IS NOT NULL`, scan)
+		SELECT id::text FROM s WHERE id IS NOT NULL`
+
+// scannersOf lists the scanners that stored observations for a scan, skipping through the
+// (scan, scanner, ...) index one scanner at a time rather than reading the scan's rows.
+func scannersOf(ctx context.Context, pool app.ResultsDB, scan string) ([]string, error) {
+	rows, err := pool.Query(ctx, scannersOfSQL, scan)
 	if err != nil {
 		return nil, err
 	}

@@ -213,13 +213,52 @@ func oldestPartition(ctx context.Context, pool app.ResultsDB) (time.Time, error)
 	return parts[0].From, nil
 }
 
-// EachObservation streams every observation matching q, oldest first, for exports.
+// EachObservation streams every observation matching q, oldest first, for exports: a week at
+// a time (first what lies before the oldest partition, then each week), so the sort is of one
+// week, the first row leaves at once, and memory stays flat however long the export.
 func EachObservation(ctx context.Context, pool app.ResultsDB, q HistoryQuery, fn func(Observed) error) error {
 	w, err := q.where()
 	if err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, `SELECT `+observedColumns+` FROM observations WHERE `+w.SQL()+` ORDER BY observed_at, address, port`, w.Args()...)
+	oldest, err := oldestPartition(ctx, pool)
+	if err != nil {
+		return err
+	}
+	end := time.Now().Add(PartitionsAhead)
+	windows := [][2]time.Time{{{}, oldest}}
+	if oldest.IsZero() {
+		windows = [][2]time.Time{{{}, end}}
+	} else {
+		for lo := oldest; lo.Before(end); lo = lo.Add(7 * 24 * time.Hour) {
+			windows = append(windows, [2]time.Time{lo, lo.Add(7 * 24 * time.Hour)})
+		}
+	}
+	for _, win := range windows {
+		if err := exportWindow(ctx, pool, w, win[0], win[1], fn); err != nil {
+			return err
+		}
+	}
+	// Beyond the weeks made ahead: only the default partition.
+	return exportWindow(ctx, pool, w, end, time.Time{}, fn)
+}
+
+// exportWindowSQL is the query of one window [lo, hi) of an export (a zero bound: none).
+func exportWindowSQL(where *app.Where, lo, hi time.Time) (string, []any) {
+	w := &app.Where{}
+	*w = *where
+	if !lo.IsZero() {
+		w.Add("observed_at >= " + w.Arg(lo))
+	}
+	if !hi.IsZero() {
+		w.Add("observed_at < " + w.Arg(hi))
+	}
+	return `SELECT ` + observedColumns + ` FROM observations WHERE ` + w.SQL() + ` ORDER BY observed_at, address, port`, w.Args()
+}
+
+func exportWindow(ctx context.Context, pool app.ResultsDB, where *app.Where, lo, hi time.Time, fn func(Observed) error) error {
+	sql, args := exportWindowSQL(where, lo, hi)
+	rows, err := pool.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}

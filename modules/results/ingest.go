@@ -56,9 +56,11 @@ func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (du
 	return duplicate, err
 }
 
+const receivedBatchesSQL = `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`
+
 // ReceivedBatches lists the batch numbers stored for a job.
 func ReceivedBatches(ctx context.Context, pool app.ResultsDB, jobID string) ([]int, error) {
-	rows, err := pool.Query(ctx, `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`, jobID)
+	rows, err := pool.Query(ctx, receivedBatchesSQL, jobID)
 	if err != nil {
 		return nil, err
 	}
