@@ -105,10 +105,12 @@ bench: postgres nmap iptables
 ## bench-scale: the results store at the issue's size, once: ingest into an empty store and into
 ## one holding 100,000,000 observations across a year of weekly partitions (with a plain COPY of
 ## the same rows in the same run), a diff of two 1,000,000-observation scans, a /16's history,
-## a /8's open ports, bytes per observation. Long (hours on 2 shared cores); bounded by -timeout.
+## a /8's open ports, bytes per observation; then 1,000 simulated scanners streaming into two
+## ingest servers for 5 minutes. Long (hours on 2 shared cores); bounded by -timeout.
 bench-scale: postgres
 	$(GO) test -run '^$$' -bench 'ResultsAtScale' -benchtime 1x -timeout 300m ./modules/ingest/ \
 		-mipo.stored 100000000 -mipo.ingest 1000000 -mipo.diff 1000000 -mipo.latest 10000000
+	$(GO) test -run '^$$' -bench 'ScannerFleet' -benchtime 1x -timeout 30m ./modules/ingest/ -mipo.scanners 1000 -mipo.fleet-for 5m
 
 ## postgres: install the PostgreSQL server (for the embedded database) when it is missing
 postgres:
