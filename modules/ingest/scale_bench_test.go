@@ -75,7 +75,7 @@ func BenchmarkResultsAtScale(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		full.pool.Exec(ctx, `ANALYZE observations`)
+		full.pool.Exec(ctx, `VACUUM ANALYZE observations`)
 		req := results.DiffRequest{From: a, To: c, FromSince: launched.Add(-results.ClockSkew), ToSince: launched.Add(-results.ClockSkew), ByScanner: true}
 		t := time.Now()
 		d, err := results.DiffPage(ctx, full.pool, req)
@@ -287,5 +287,5 @@ func fillLatest(b *testing.B, pool app.ResultsDB, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pool.Exec(context.Background(), `ANALYZE latest_ports`)
+	pool.Exec(context.Background(), `VACUUM ANALYZE latest_ports`)
 }
