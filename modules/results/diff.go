@@ -304,11 +304,10 @@ func diffChunkSQL(scan, scanner string, since time.Time, after *Key, chunk int) 
 type mergedKeys struct {
 	streams []*keyStream
 	head    *Key
-	floor   *Key // keys at or below it are skipped (a page resuming after its cursor)
 }
 
+// start resumes every stream just after a page's cursor.
 func (m *mergedKeys) start(after Key) {
-	m.floor = &after
 	for _, s := range m.streams {
 		a := after
 		s.after = &a
