@@ -9,7 +9,7 @@ APT     := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-go test-scanner test-ui test-site test-faults bench ui ui-deps site site-deps node chromium postgres nmap iptables nginx clean
+.PHONY: all build run test test-go test-scanner test-ui test-site test-faults bench bench-scale ui ui-deps site site-deps node chromium postgres nmap iptables nginx clean
 
 all: build
 
@@ -110,6 +110,16 @@ bench: postgres nmap iptables
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 	cd scanner && $(GO) test -run '^$$' -bench 'Loopback' -benchtime 3x -timeout 20m .
 	cd scanner && $(GO) test -run '^$$' -bench 'VersusNmap' -benchtime 1x -timeout 40m .
+
+## bench-scale: the results store at the issue's size, once: ingest into an empty store and into
+## one holding 100,000,000 observations across a year of weekly partitions (with a plain COPY of
+## the same rows in the same run), a diff of two 1,000,000-observation scans, a /16's history,
+## a /8's open ports, bytes per observation; then 1,000 simulated scanners streaming into two
+## ingest servers for 5 minutes. Long (hours on 2 shared cores); bounded by -timeout.
+bench-scale: postgres
+	$(GO) test -run '^$$' -bench 'ResultsAtScale' -benchtime 1x -timeout 300m ./modules/ingest/ \
+		-mipo.stored 100000000 -mipo.ingest 1000000 -mipo.diff 1000000 -mipo.latest 10000000
+	$(GO) test -run '^$$' -bench 'ScannerFleet' -benchtime 1x -timeout 30m ./modules/ingest/ -mipo.scanners 1000 -mipo.fleet-for 5m
 
 ## postgres: install the PostgreSQL server (for the embedded database) when it is missing
 postgres:

@@ -45,9 +45,11 @@ var Owners = map[string]string{
 	"dashboards":            "health",
 	"tls_acme_attempts":     "tls",
 	// results database
-	"observations":   "results",
-	"result_batches": "results",
-	"job_coverage":   "results",
+	"observations":         "results",
+	"result_batches":       "results",
+	"job_coverage":         "results",
+	"latest_ports":         "results",
+	"observations_default": "results", // the catch-all partition of observations
 	// jobs database
 	"jobs":                  "jobs",
 	"audit_checkpoints":     "audit",

@@ -249,7 +249,8 @@ func (h *handlers) results(c echo.Context) error {
 
 // clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
 // was leased, or after now, by more than this cannot be true (docs/scanner-protocol.md).
-const clockSkew = 10 * time.Minute
+// results.ClockSkew: a diff relies on it to skip the partitions before a scan's launch.
+const clockSkew = results.ClockSkew
 
 // observations checks a batch against its job: every result a canonical address among the job's
 // targets, a port among its ports, and observed while the job was leased, give or take the

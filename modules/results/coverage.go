@@ -29,9 +29,11 @@ func (c Covered) Intersect(o Covered) Covered {
 	return Covered{ScannerID: c.ScannerID, Targets: c.Targets.Intersect(o.Targets), Ports: c.Ports.Intersect(o.Ports)}
 }
 
+const coverageSQL = `SELECT scanner_id, targets, ports, completed_at FROM job_coverage WHERE scan_id = $1`
+
 // CoverageOf returns what each scanner of a scan covered, from its completed jobs.
 func CoverageOf(ctx context.Context, pool app.ResultsDB, scanID string) (map[string]Covered, error) {
-	rows, err := pool.Query(ctx, `SELECT scanner_id, targets, ports, completed_at FROM job_coverage WHERE scan_id = $1`, scanID)
+	rows, err := pool.Query(ctx, coverageSQL, scanID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,8 @@ package results
 import (
 	"context"
 	"net/netip"
-	"sort"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,107 +27,330 @@ type Change struct {
 }
 
 // Diff is what changed between two scans, counting only what both covered: an address or
-// port outside either scan's coverage is neither opened nor closed.
+// port outside either scan's coverage is neither opened nor closed. A diff comes in pages:
+// changes in (scanner, address, port) order, at most limit of them, and next_cursor while more
+// remain, so a million changes never make one document in memory.
 type Diff struct {
-	From   string   `json:"from" doc:"The earlier scan."`
-	To     string   `json:"to" doc:"The later scan."`
-	Opened []Change `json:"opened"`
-	Closed []Change `json:"closed"`
+	From       string   `json:"from" doc:"The earlier scan."`
+	To         string   `json:"to" doc:"The later scan."`
+	Opened     []Change `json:"opened"`
+	Closed     []Change `json:"closed"`
+	NextCursor string   `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page of changes; absent on the last page."`
 }
 
-// DiffScans compares two scans. byScanner compares each scanner with itself (a vantage scan,
-// where each scanner's view is the point); otherwise all scanners' results are pooled. The
-// database does the heavy part: a full outer join on the index of each scan's observations
-// returns only the rows present on one side.
+// DiffRequest asks for one page of a diff.
+type DiffRequest struct {
+	From, To string
+	// FromSince and ToSince bound each scan's observations below (its launch, less the clock
+	// skew ingest allows), so only the weekly partitions since then are read. Zero: no bound.
+	FromSince, ToSince time.Time
+	// ByScanner compares each scanner with itself (a vantage scan, where each scanner's view is
+	// the point); otherwise all scanners' results are pooled.
+	ByScanner bool
+	Limit     int    // changes per page; 0 is every change
+	Cursor    string // NextCursor of the previous page
+}
+
+// diffCursor is the last change of a page.
+type diffCursor struct {
+	Scanner string `json:"s,omitempty"`
+	Address string `json:"a"`
+	Port    int    `json:"p"`
+}
+
+// DiffScans compares two scans whole (every page at once): for tests and internal callers;
+// the API pages with DiffPage.
 func DiffScans(ctx context.Context, pool app.ResultsDB, from, to string, byScanner bool) (*Diff, error) {
-	covFrom, err := CoverageOf(ctx, pool, from)
-	if err != nil {
-		return nil, err
+	return DiffPage(ctx, pool, DiffRequest{From: from, To: to, ByScanner: byScanner})
+}
+
+// DiffPage returns one page of what changed between two scans. Each scan's observations are
+// read per scanner in (address, port) order, straight off the (scan, scanner, address, port)
+// index in chunks that start where the last ended, and merged here: a page costs the rows up to
+// its last change, never a sort of either scan, whatever the size of history or of the diff.
+func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, error) {
+	if r.Limit < 0 {
+		return nil, app.Invalid("limit", "invalid_limit", "limit must be a positive whole number")
 	}
-	covTo, err := CoverageOf(ctx, pool, to)
-	if err != nil {
-		return nil, err
-	}
-	common := commonCoverage(covFrom, covTo, byScanner)
-	rows, err := diffRows(ctx, pool, from, to, byScanner)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	d := &Diff{From: from, To: to, Opened: []Change{}, Closed: []Change{}}
-	for rows.Next() {
-		var scanner string
-		var addr netip.Addr
-		var port int32
-		var opened bool
-		if err := rows.Scan(&scanner, &addr, &port, &opened); err != nil {
-			return nil, err
+	var after diffCursor
+	var afterKey Key
+	if r.Cursor != "" {
+		err := app.DecodeCursor(r.Cursor, &after)
+		addr, aerr := netip.ParseAddr(after.Address)
+		if err != nil || aerr != nil || after.Port < 1 || after.Port > 65535 {
+			return nil, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
 		}
-		key := Key{addr.Unmap(), uint16(port)}
-		sc := ""
-		if byScanner {
-			sc = scanner
+		afterKey = Key{addr, uint16(after.Port)}
+	}
+	covFrom, err := CoverageOf(ctx, pool, r.From)
+	if err != nil {
+		return nil, err
+	}
+	covTo, err := CoverageOf(ctx, pool, r.To)
+	if err != nil {
+		return nil, err
+	}
+	common := commonCoverage(covFrom, covTo, r.ByScanner)
+	scFrom, err := scannersOf(ctx, pool, r.From)
+	if err != nil {
+		return nil, err
+	}
+	scTo, err := scannersOf(ctx, pool, r.To)
+	if err != nil {
+		return nil, err
+	}
+	chunk := 10_000
+	if r.Limit > 0 {
+		chunk = min(max(2*r.Limit, 1000), 10_000)
+	}
+	d := &Diff{From: r.From, To: r.To, Opened: []Change{}, Closed: []Change{}}
+	// Each group is merged on its own: per scanner when comparing scanner by scanner (in
+	// scanner order), else one group pooling every scanner.
+	groups := [][2][]*keyStream{}
+	names := []string{""}
+	if r.ByScanner {
+		names = sortedUnion(scFrom, scTo)
+		for _, sc := range names {
+			groups = append(groups, [2][]*keyStream{
+				streamsFor(pool, r.From, r.FromSince, []string{sc}, scFrom, chunk),
+				streamsFor(pool, r.To, r.ToSince, []string{sc}, scTo, chunk)})
 		}
-		cov, ok := common[sc]
-		if !ok || !cov.Contains(key) {
+	} else {
+		groups = append(groups, [2][]*keyStream{
+			streamsFor(pool, r.From, r.FromSince, scFrom, scFrom, chunk),
+			streamsFor(pool, r.To, r.ToSince, scTo, scTo, chunk)})
+	}
+	n, last := 0, Change{}
+	for gi, g := range groups {
+		sc := names[gi]
+		if r.Cursor != "" && r.ByScanner && sc < after.Scanner {
 			continue
 		}
-		ch := Change{ScannerID: sc, Address: key.Address.String(), Port: int(port), Service: ServiceName(key.Port)}
-		if opened {
-			d.Opened = append(d.Opened, ch)
-		} else {
-			d.Closed = append(d.Closed, ch)
+		resume := r.Cursor != "" && (!r.ByScanner || sc == after.Scanner)
+		a, b := &mergedKeys{streams: g[0]}, &mergedKeys{streams: g[1]}
+		if resume {
+			a.start(afterKey)
+			b.start(afterKey)
+		}
+		cov, covered := common[sc]
+		for {
+			ka, okA, err := a.peek(ctx)
+			if err != nil {
+				return nil, err
+			}
+			kb, okB, err := b.peek(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !okA && !okB {
+				break
+			}
+			var key Key
+			var opened bool
+			switch c := compareKeys(ka, kb, okA, okB); {
+			case c == 0:
+				a.pop()
+				b.pop()
+				continue
+			case c < 0: // only in the earlier scan: closed
+				key, opened = ka, false
+				a.pop()
+			default: // only in the later scan: opened
+				key, opened = kb, true
+				b.pop()
+			}
+			if !covered || !cov.Contains(key) {
+				continue
+			}
+			if r.Limit > 0 && n == r.Limit {
+				// One more change exists: the page ends at the last one taken.
+				d.NextCursor = app.EncodeCursor(diffCursor{Scanner: last.ScannerID, Address: last.Address, Port: last.Port})
+				return d, nil
+			}
+			ch := Change{ScannerID: sc, Address: key.Address.String(), Port: int(key.Port), Service: ServiceName(key.Port)}
+			if opened {
+				d.Opened = append(d.Opened, ch)
+			} else {
+				d.Closed = append(d.Closed, ch)
+			}
+			last = ch
+			n++
 		}
 	}
-	sortChanges(d.Opened)
-	sortChanges(d.Closed)
-	return d, rows.Err()
+	return d, nil
 }
 
-// diffRows returns the observations present in only one of two scans. The database does the
-// heavy part: each scan's distinct observations, one merge join, and only the differences
-// cross the wire. Pooled diffs group every scanner under the nil uuid, so both cases join on
-// plain equality. Each scan's rows come out of the (scan, scanner, address, port) index
-// already in join order, so this transaction steers the planner to a merge join over two
-// index scans: the hash plan it picks by itself spills a million-row aggregate to disk and
-// takes more than twice as long (BenchmarkDiffOneMillion).
-func diffRows(ctx context.Context, pool app.ResultsDB, from, to string, byScanner bool) (pgx.Rows, error) {
-	scannerCol := "'00000000-0000-0000-0000-000000000000'::uuid"
-	if byScanner {
-		scannerCol = "scanner_id"
+// compareKeys orders two stream heads; an exhausted stream sorts after everything.
+func compareKeys(a, b Key, okA, okB bool) int {
+	switch {
+	case !okA:
+		return 1
+	case !okB:
+		return -1
 	}
-	tx, err := pool.Begin(ctx)
+	if c := a.Address.Compare(b.Address); c != 0 {
+		return c
+	}
+	return int(a.Port) - int(b.Port)
+}
+
+const scannersOfSQL = `WITH RECURSIVE s(id) AS (
+			(SELECT scanner_id FROM observations WHERE scan_id = $1 ORDER BY scanner_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT scanner_id FROM observations WHERE scan_id = $1 AND scanner_id > s.id ORDER BY scanner_id LIMIT 1)
+			FROM s WHERE s.id IS NOT NULL)
+		SELECT id::text FROM s WHERE id IS NOT NULL`
+
+// scannersOf lists the scanners that stored observations for a scan, skipping through the
+// (scan, scanner, ...) index one scanner at a time rather than reading the scan's rows.
+func scannersOf(ctx context.Context, pool app.ResultsDB, scan string) ([]string, error) {
+	rows, err := pool.Query(ctx, scannersOfSQL, scan)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL enable_hashagg = off; SET LOCAL enable_hashjoin = off`); err != nil {
-		tx.Rollback(ctx)
-		return nil, err
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func sortedUnion(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// streamsFor makes one stream per wanted scanner that has observations in the scan.
+func streamsFor(pool app.ResultsDB, scan string, since time.Time, want, have []string, chunk int) []*keyStream {
+	var out []*keyStream
+	for _, sc := range want {
+		if slices.Contains(have, sc) {
+			out = append(out, &keyStream{pool: pool, scan: scan, scanner: sc, since: since, chunk: chunk})
+		}
 	}
-	rows, err := tx.Query(ctx, `
-		SELECT COALESCE(a.scanner_id, b.scanner_id)::text, COALESCE(a.address, b.address), COALESCE(a.port, b.port), a.address IS NULL
-		FROM (SELECT DISTINCT `+scannerCol+` AS scanner_id, address, port FROM observations WHERE scan_id = $1) a
-		FULL OUTER JOIN (SELECT DISTINCT `+scannerCol+` AS scanner_id, address, port FROM observations WHERE scan_id = $2) b
-		  ON a.scanner_id = b.scanner_id AND a.address = b.address AND a.port = b.port
-		WHERE a.address IS NULL OR b.address IS NULL`, from, to)
+	return out
+}
+
+// keyStream reads one scanner's observations of one scan in (address, port) order, a chunk at
+// a time, each chunk starting after the last key read.
+type keyStream struct {
+	pool          app.ResultsDB
+	scan, scanner string
+	since         time.Time
+	chunk         int
+	buf           []Key
+	pos           int
+	after         *Key
+	done          bool
+}
+
+func (s *keyStream) peek(ctx context.Context) (Key, bool, error) {
+	for s.pos == len(s.buf) {
+		if s.done {
+			return Key{}, false, nil
+		}
+		if err := s.fill(ctx); err != nil {
+			return Key{}, false, err
+		}
+	}
+	return s.buf[s.pos], true, nil
+}
+
+func (s *keyStream) pop() { s.pos++ }
+
+func (s *keyStream) fill(ctx context.Context) error {
+	sql, args := diffChunkSQL(s.scan, s.scanner, s.since, s.after, s.chunk)
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		tx.Rollback(ctx)
-		return nil, err
+		return err
 	}
-	return &txRows{Rows: rows, tx: tx, ctx: ctx}, nil
+	s.buf, s.pos = s.buf[:0], 0
+	for rows.Next() {
+		var addr netip.Addr
+		var port int32
+		if err := rows.Scan(&addr, &port); err != nil {
+			rows.Close()
+			return err
+		}
+		s.buf = append(s.buf, Key{addr.Unmap(), uint16(port)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(s.buf) < s.chunk {
+		s.done = true
+	}
+	if len(s.buf) > 0 {
+		last := s.buf[len(s.buf)-1]
+		s.after = &last
+	}
+	return nil
 }
 
-// txRows ends its read-only transaction when the rows are closed.
-type txRows struct {
-	pgx.Rows
-	tx  pgx.Tx
-	ctx context.Context
+// diffChunkSQL is the one query a diff runs per chunk: an index range scan of
+// (scan, scanner, address, port) from just after the last key, in index order, no sort.
+func diffChunkSQL(scan, scanner string, since time.Time, after *Key, chunk int) (string, []any) {
+	w := &app.Where{}
+	w.Add("scan_id = " + w.Arg(scan) + "::uuid")
+	w.Add("scanner_id = " + w.Arg(scanner) + "::uuid")
+	if !since.IsZero() {
+		w.Add("observed_at >= " + w.Arg(since))
+	}
+	if after != nil {
+		w.Add("(address, port) > (" + w.Arg(after.Address) + "::inet, " + w.Arg(int32(after.Port)) + ")")
+	}
+	return `SELECT address, port FROM observations WHERE ` + w.SQL() + ` ORDER BY address, port LIMIT ` + w.Arg(chunk), w.Args()
 }
 
-func (r *txRows) Close() {
-	r.Rows.Close()
-	r.tx.Rollback(r.ctx)
+// mergedKeys merges streams into one ordered sequence of distinct keys.
+type mergedKeys struct {
+	streams []*keyStream
+	head    *Key
 }
+
+// start resumes every stream just after a page's cursor.
+func (m *mergedKeys) start(after Key) {
+	for _, s := range m.streams {
+		a := after
+		s.after = &a
+	}
+}
+
+func (m *mergedKeys) peek(ctx context.Context) (Key, bool, error) {
+	if m.head != nil {
+		return *m.head, true, nil
+	}
+	var best Key
+	found := false
+	for _, s := range m.streams {
+		k, ok, err := s.peek(ctx)
+		if err != nil {
+			return Key{}, false, err
+		}
+		if ok && (!found || compareKeys(k, best, true, true) < 0) {
+			best, found = k, true
+		}
+	}
+	if !found {
+		return Key{}, false, nil
+	}
+	// Pop that key from every stream (a key seen twice, by two scanners of a pool or by two
+	// jobs, is one fact).
+	for _, s := range m.streams {
+		for {
+			k, ok, err := s.peek(ctx)
+			if err != nil {
+				return Key{}, false, err
+			}
+			if !ok || compareKeys(k, best, true, true) != 0 {
+				break
+			}
+			s.pop()
+		}
+	}
+	m.head = &best
+	return best, true, nil
+}
+
+func (m *mergedKeys) pop() { m.head = nil }
 
 // commonCoverage is, per scanner (or for the pooled "" key), what both scans covered.
 func commonCoverage(a, b map[string]Covered, byScanner bool) map[string]Covered {
@@ -141,19 +365,6 @@ func commonCoverage(a, b map[string]Covered, byScanner bool) map[string]Covered 
 		}
 	}
 	return out
-}
-
-func sortChanges(cs []Change) {
-	sort.Slice(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if a.ScannerID != b.ScannerID {
-			return a.ScannerID < b.ScannerID
-		}
-		if a.Address != b.Address {
-			return netip.MustParseAddr(a.Address).Less(netip.MustParseAddr(b.Address))
-		}
-		return a.Port < b.Port
-	})
 }
 
 // ServiceName labels a port with the catalog's service name, or "" when it has none.

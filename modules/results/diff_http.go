@@ -2,6 +2,8 @@ package results
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -11,6 +13,8 @@ import (
 // DiffQuery picks what a scan is compared with.
 type DiffQuery struct {
 	Against string `query:"against" json:"against,omitempty" doc:"The scan to compare with (id); default: the previous completed scan of the same template."`
+	Limit   int    `query:"limit" json:"limit,omitempty" doc:"Changes per page, 1 to 10000 (default 1000)."`
+	Cursor  string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
 }
 
 // TimeDiffQuery compares a template's state at two points in time.
@@ -18,6 +22,8 @@ type TimeDiffQuery struct {
 	Template string `query:"template" json:"template" doc:"The template (id)."`
 	From     string `query:"from" json:"from" doc:"The earlier time (RFC 3339): the last completed scan by then is compared..."`
 	To       string `query:"to" json:"to" doc:"...with the last completed scan by this time (RFC 3339; default now)."`
+	Limit    int    `query:"limit" json:"limit,omitempty" doc:"Changes per page, 1 to 10000 (default 1000)."`
+	Cursor   string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
 }
 
 func (h *handlers) diffRoutes() []app.Route {
@@ -79,9 +85,30 @@ func (h *handlers) diff(c echo.Context, from, to Scan) error {
 	if from.LaunchedAt.After(to.LaunchedAt) {
 		from, to = to, from
 	}
-	d, err := DiffScans(c.Request().Context(), h.m.ResultsDB, from.ID, to.ID, from.Vantage && to.Vantage)
+	limit := 1000
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			return app.Invalid("limit", "invalid_limit", "limit must be a whole number from 1 to 10000")
+		}
+		limit = n
+	}
+	d, err := DiffPage(c.Request().Context(), h.m.ResultsDB, DiffRequest{From: from.ID, To: to.ID,
+		FromSince: since(from), ToSince: since(to), ByScanner: from.Vantage && to.Vantage, Limit: limit, Cursor: c.QueryParam("cursor")})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, d)
+}
+
+// ClockSkew is how far a scanner's clock may be from mipo's: ingest refuses a result observed
+// more than this before its job was leased, so no observation of a scan is older than its
+// launch less this, and a diff reads no partition before that.
+const ClockSkew = 10 * time.Minute
+
+func since(s Scan) time.Time {
+	if s.LaunchedAt.IsZero() {
+		return time.Time{}
+	}
+	return s.LaunchedAt.Add(-ClockSkew)
 }

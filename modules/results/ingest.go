@@ -43,19 +43,24 @@ func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (du
 			return nil
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"observations"},
-			[]string{"observed_at", "scan_id", "job_id", "scanner_id", "address", "port", "rtt_us"},
+			[]string{"observed_at", "port", "rtt_us", "scan_id", "scanner_id", "job_id", "address"},
 			pgx.CopyFromSlice(len(b.Observations), func(i int) ([]any, error) {
 				o := b.Observations[i]
-				return []any{o.ObservedAt, b.ScanID, b.JobID, b.ScannerID, o.Address, int32(o.Port), o.RTTMicros}, nil
+				return []any{o.ObservedAt, int32(o.Port), o.RTTMicros, b.ScanID, b.ScannerID, b.JobID, o.Address}, nil
 			}))
-		return err
+		if err != nil {
+			return err
+		}
+		return keepLatest(ctx, tx, b)
 	})
 	return duplicate, err
 }
 
+const receivedBatchesSQL = `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`
+
 // ReceivedBatches lists the batch numbers stored for a job.
 func ReceivedBatches(ctx context.Context, pool app.ResultsDB, jobID string) ([]int, error) {
-	rows, err := pool.Query(ctx, `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`, jobID)
+	rows, err := pool.Query(ctx, receivedBatchesSQL, jobID)
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +95,20 @@ type Coverage struct {
 	CompletedAt              time.Time
 }
 
-// RecordCoverage stores what a job covered (once; a repeated completion changes nothing).
+// RecordCoverage stores what a job covered (once; a repeated completion changes nothing) and,
+// in the same transaction, closes in the latest state the ports it covered and did not see.
 func RecordCoverage(ctx context.Context, pool app.ResultsDB, c Coverage) error {
 	targets, err := json.Marshal(c.Targets)
 	if err != nil {
 		return err
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO job_coverage (job_id, scan_id, scanner_id, targets, ports, status, completed_at)
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO job_coverage (job_id, scan_id, scanner_id, targets, ports, status, completed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id) DO NOTHING`,
-		c.JobID, c.ScanID, c.ScannerID, targets, c.Ports.String(), c.Status, c.CompletedAt)
-	return err
+			c.JobID, c.ScanID, c.ScannerID, targets, c.Ports.String(), c.Status, c.CompletedAt)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return closeLatest(ctx, tx, c)
+	})
 }

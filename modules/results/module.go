@@ -1,6 +1,9 @@
 package results
 
 import (
+	"context"
+	"time"
+
 	"mipo/app"
 )
 
@@ -14,6 +17,12 @@ func init() {
 		Databases: []string{app.DBConfig, app.DBResults},
 		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
+			// Weekly partitions ahead, and retention (sql/results/00100). The module runs in
+			// the manager, one instance; the work is idempotent if two ever overlap.
+			retention := time.Duration(settingRetention.Get(m.Config)) * 24 * time.Hour
+			maintain := func(ctx context.Context) error { return maintainPartitions(ctx, m, retention) }
+			m.OnStart(maintain)
+			m.Every("partitions", partitionsEvery, maintain)
 			if scanSource == nil {
 				// A binary without the scans module (a test of ingest, which writes results
 				// through this package): nothing here can be answered, so nothing is served.

@@ -27,6 +27,9 @@ type Vantage struct {
 	Partial  int          `json:"partial" doc:"How many open ports only some vantage points reach."`
 }
 
+const vantageSQL = `SELECT address, port, array_agg(DISTINCT scanner_id::text ORDER BY scanner_id::text)
+	FROM observations WHERE scan_id = $1 GROUP BY address, port ORDER BY address, port`
+
 // CompareVantage lays a scan's observations side by side per scanner.
 func CompareVantage(ctx context.Context, pool app.ResultsDB, scanID string) (*Vantage, error) {
 	cov, err := CoverageOf(ctx, pool, scanID)
@@ -38,8 +41,7 @@ func CompareVantage(ctx context.Context, pool app.ResultsDB, scanID string) (*Va
 		v.Scanners = append(v.Scanners, s)
 	}
 	sort.Strings(v.Scanners)
-	rows, err := pool.Query(ctx, `SELECT address, port, array_agg(DISTINCT scanner_id::text ORDER BY scanner_id::text)
-		FROM observations WHERE scan_id = $1 GROUP BY address, port ORDER BY address, port`, scanID)
+	rows, err := pool.Query(ctx, vantageSQL, scanID)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +90,8 @@ type PortTimeline struct {
 	Spans   []Span `json:"spans"`
 }
 
+const timelineSQL = `SELECT DISTINCT scan_id::text, port FROM observations WHERE address = $1 AND scan_id = ANY ($2::uuid[])`
+
 // Timeline says, for each port ever seen open at an address, when it was first seen open and
 // when it closed, from the given scans (oldest first). A scan that did not cover the address
 // and port says nothing about it either way.
@@ -96,7 +100,7 @@ func Timeline(ctx context.Context, pool app.ResultsDB, address netip.Addr, scans
 	for i, s := range scans {
 		ids[i] = s.ID
 	}
-	rows, err := pool.Query(ctx, `SELECT DISTINCT scan_id::text, port FROM observations WHERE address = $1 AND scan_id = ANY ($2::uuid[])`, address, ids)
+	rows, err := pool.Query(ctx, timelineSQL, address, ids)
 	if err != nil {
 		return nil, err
 	}

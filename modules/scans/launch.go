@@ -78,7 +78,9 @@ func recordLaunch(ctx context.Context, tx pgx.Tx, r resolved, scheduleID *string
 		if err := checkScanners(scope); err != nil {
 			return nil, err
 		}
-		s := &Scan{ID: uuid.NewString(), TemplateID: scope.TemplateID, TemplateName: scope.TemplateName, TemplateVersion: scope.TemplateVersion,
+		// A time-ordered id (UUIDv7): observations are indexed by scan first, and an id that
+		// grows with time appends to that index rather than landing on a random page of it.
+		s := &Scan{ID: uuid.Must(uuid.NewV7()).String(), TemplateID: scope.TemplateID, TemplateName: scope.TemplateName, TemplateVersion: scope.TemplateVersion,
 			TemplateGroupID: r.groupID, ScheduleID: scheduleID, Scope: scope, Mode: scope.ScannerMode, Status: Pending,
 			Addresses: scope.Targets.Count().String(), Ports: scope.Ports.Count(), Probes: Probes(scope.Targets, scope.Ports).String(),
 			LaunchedBy: actorName(ctx), CreatedAt: now, ScannerIDs: []string{}}

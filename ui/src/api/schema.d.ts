@@ -4131,6 +4131,8 @@ export interface components {
             to: string;
             opened: components["schemas"]["results.Change"][];
             closed: components["schemas"]["results.Change"][];
+            /** @description Pass as cursor for the next page of changes; absent on the last page. */
+            next_cursor?: string;
         };
         "results.Observed": {
             /** Format: date-time */
@@ -7894,6 +7896,10 @@ export interface operations {
                 from?: string;
                 /** @description ...with the last completed scan by this time (RFC 3339; default now). */
                 to?: string;
+                /** @description Changes per page, 1 to 10000 (default 1000). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -8980,6 +8986,10 @@ export interface operations {
             query?: {
                 /** @description The scan to compare with (id); default: the previous completed scan of the same template. */
                 against?: string;
+                /** @description Changes per page, 1 to 10000 (default 1000). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path: {

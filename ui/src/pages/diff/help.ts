@@ -10,6 +10,7 @@ export default help({
     'Only what both scans covered counts: an address or port outside one scan’s scope (the template changed, or a job failed and kept only partial results) is neither opened nor closed.',
     'For scans run from several vantage points (scanner groups), each scanner is compared with itself, so a change is listed under the scanner that saw it.',
     'Between two times compares the last completed scan of the template by the first time with the last completed scan by the second.',
+    'A large diff arrives in pages of 1000 changes, in scanner, address and port order: Show more changes fetches the next page. The API does the same with limit and cursor (next_cursor), so a million changes never have to fit in one answer.',
   ],
   scopes: [
     { scope: 'results:view', allows: 'compute diffs' },

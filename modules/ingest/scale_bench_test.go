@@ -1,0 +1,291 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"mipo/app"
+	"mipo/app/apptest"
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
+	"mipo/modules/jobs"
+	"mipo/modules/rbac/rbactest"
+	"mipo/modules/results"
+	"mipo/modules/scanners/scannerstest"
+)
+
+// make bench runs these small; make bench-scale runs them at the issue's size.
+var (
+	scaleStored  = flag.Int("mipo.stored", 1_000_000, "observations already in the store, across a year of weekly partitions (bench-scale: 100000000)")
+	scaleIngest  = flag.Int("mipo.ingest", 200_000, "results posted through the HTTP API per ingest measurement")
+	scaleDiffOf  = flag.Int("mipo.diff", 100_000, "observations in each of the two diffed scans (bench-scale: 1000000)")
+	scaleLatest  = flag.Int("mipo.latest", 1_000_000, "open ports in the latest-state table under 10.0.0.0/8")
+	scalePerPost = 5000
+)
+
+// BenchmarkResultsAtScale measures, in one run: ingest through the HTTP API into an empty store
+// and into one already holding -mipo.stored observations across a year of weekly partitions,
+// and a plain COPY of the same rows into that same table (the ratios are the point); then,
+// inside the full store, a diff of two scans of -mipo.diff observations (whole, and its first
+// page), the newest page of one /16's history over the last 30 days, a page of the current open
+// ports of a /8 from the latest state, and bytes on disk per observation (tables and indexes).
+// Run it once: the store is built by the run.
+//
+//	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/
+//	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 600m ./modules/ingest/ -mipo.stored 100000000 -mipo.diff 1000000
+func BenchmarkResultsAtScale(b *testing.B) {
+	for b.Loop() {
+		ctx := context.Background()
+		empty := ingestStore(b)
+		full := ingestStore(b)
+		start := time.Now()
+		prefill(b, full.pool, *scaleStored)
+		b.Logf("%d observations across a year loaded in %s", *scaleStored, time.Since(start).Round(time.Second))
+
+		emptyRate := empty.postAll(b, *scaleIngest)
+		fullRate := full.postAll(b, *scaleIngest)
+		copyRate := copyRate(b, full.pool, *scaleIngest)
+		b.ReportMetric(emptyRate, "empty-results/s")
+		b.ReportMetric(fullRate, "full-results/s")
+		b.ReportMetric(copyRate, "copy-rows/s")
+		b.ReportMetric(fullRate/emptyRate, "full/empty")
+		b.ReportMetric(fullRate/copyRate, "full/copy")
+
+		// Two scans of the same addresses, 1% of ports moved, launched a day ago.
+		scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
+		launched := time.Now().Add(-24 * time.Hour)
+		n := *scaleDiffOf
+		fillScan(b, full.pool, a, scanner, n, launched, `1 + g % 10`)
+		fillScan(b, full.pool, c, scanner, n, launched.Add(time.Hour), `CASE WHEN g % 100 = 0 THEN 101 + g % 10 ELSE 1 + g % 10 END`)
+		for _, s := range []string{a, c} {
+			cov, _ := netset.Parse("10.0.0.0/8")
+			if err := results.RecordCoverage(ctx, full.pool, results.Coverage{JobID: uuid.NewString(), ScanID: s, ScannerID: scanner, Targets: cov,
+				Ports: portset.MustParse("1-200"), Status: "done", CompletedAt: time.Now()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		full.pool.Exec(ctx, `VACUUM ANALYZE observations`)
+		req := results.DiffRequest{From: a, To: c, FromSince: launched.Add(-results.ClockSkew), ToSince: launched.Add(-results.ClockSkew), ByScanner: true}
+		t := time.Now()
+		d, err := results.DiffPage(ctx, full.pool, req)
+		if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
+			b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
+		}
+		b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
+		req.Limit = 1000
+		t = time.Now()
+		if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")
+
+		t = time.Now()
+		page, err := results.History(ctx, full.pool, results.HistoryQuery{Subnet: "10.42.0.0/16", From: time.Now().AddDate(0, 0, -30).Format(time.RFC3339), Limit: 100})
+		if err != nil || len(page.Items) == 0 {
+			b.Fatalf("history: %d rows %v", len(page.Items), err)
+		}
+		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "history16-30d-ms")
+
+		fillLatest(b, full.pool, *scaleLatest)
+		t = time.Now()
+		open, err := results.CurrentOpen(ctx, full.pool, results.OpenQuery{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Limit: 1000})
+		if err != nil || len(open.Items) != 1000 {
+			b.Fatalf("current open: %d %v", len(open.Items), err)
+		}
+		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "open8-page-ms")
+
+		var bytes, rows float64
+		if err := full.pool.QueryRow(ctx, `SELECT sum(pg_total_relation_size(relid)), (SELECT count(*) FROM observations) FROM pg_partition_tree('observations')`).Scan(&bytes, &rows); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(bytes/rows, "bytes/observation")
+		b.Logf("observations: %.0f rows, %.0f MB with indexes", rows, bytes/1e6)
+	}
+}
+
+// store is a fresh mipo (ingest and all) on its own databases, with 4 scanners each holding a
+// leased job over 10.0.0.0/8, all ports.
+type store struct {
+	pool    app.ResultsDB
+	url     string
+	streams []*benchStream
+}
+
+type benchStream struct {
+	key, job string
+	next     int
+}
+
+func ingestStore(b *testing.B) *store {
+	dbs := apptest.Databases(b)
+	srv := apptest.Start(b, scannerstest.Config(b, dbs, nil), dbs, app.Options{})
+	owner := rbactest.Owner(b, srv)
+	targets, _ := netset.Parse("10.0.0.0/8")
+	s := &store{pool: srv.App.DB.ResultsDB(), url: srv.URL}
+	for i := range 4 {
+		tok := scannerstest.Provision(b, owner, nil)
+		reg := scannerstest.Register(b, srv.URL, tok.Secret, fmt.Sprintf("scale-%d", i))
+		ids, err := jobs.Create(context.Background(), srv.App.DB.Jobs, time.Now(), jobs.New{ScanID: uuid.Must(uuid.NewV7()).String(), Kind: jobs.KindVantage,
+			ScannerID: reg.ScannerID, Targets: targets, Ports: portset.All(), TimeoutMS: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r := scannerstest.Scanner(b, srv.URL, reg.APIKey).Post("/scanner/v1/jobs/lease", map[string]int{"wait_seconds": 0}); r.Status != 200 {
+			b.Fatalf("lease: %d %s", r.Status, r.Body)
+		}
+		s.streams = append(s.streams, &benchStream{key: reg.APIKey, job: ids[0]})
+	}
+	return s
+}
+
+// batchBody is one batch of results: distinct addresses of 10.0.0.0/8 (offset per batch).
+func batchBody(seq, offset int) []byte {
+	rs := make([]map[string]any, scalePerPost)
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	for i := range rs {
+		a := offset + i
+		rs[i] = map[string]any{"address": fmt.Sprintf("10.%d.%d.%d", a>>16&255, a>>8&255, a&255), "port": 1 + a%65535, "observed_at": at, "rtt_us": 84}
+	}
+	body, _ := json.Marshal(map[string]any{"batch": seq, "results": rs})
+	return body
+}
+
+// postAll posts n results in batches from the 4 streams at once, and returns results/s.
+func (s *store) postAll(b *testing.B, n int) float64 {
+	batches := max(n/scalePerPost, len(s.streams))
+	bodies := make([][]byte, batches)
+	for i := range bodies {
+		bodies[i] = batchBody(0, (i*scalePerPost)%(1<<24))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(s.streams))
+	next := make(chan []byte, batches)
+	for _, body := range bodies {
+		next <- body
+	}
+	close(next)
+	start := time.Now()
+	for _, st := range s.streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{}
+			for body := range next {
+				st.next++
+				// The batch number goes in front: {"batch":N,... replaces {"batch":0,...
+				body = bytes.Replace(body, []byte(`"batch":0`), fmt.Appendf(nil, `"batch":%d`, st.next), 1)
+				req, _ := http.NewRequest(http.MethodPost, s.url+"/scanner/v1/jobs/"+st.job+"/results", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+st.key)
+				res, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					errs <- fmt.Errorf("batch %d: %d", st.next, res.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return float64(batches*scalePerPost) / elapsed.Seconds()
+}
+
+// copyRate COPYs n rows like a batch's (same columns, same batch size, 4 at once) straight into
+// observations: what the database alone can take, measured against the same table.
+func copyRate(b *testing.B, pool app.ResultsDB, n int) float64 {
+	ctx := context.Background()
+	batches := max(n/scalePerPost, 4)
+	next := make(chan int, batches)
+	for i := range batches {
+		next <- i
+	}
+	close(next)
+	scan, scanner := uuid.NewString(), uuid.NewString()
+	now := time.Now()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				job := uuid.NewString()
+				_, err := pool.CopyFrom(ctx, pgx.Identifier{"observations"}, []string{"observed_at", "port", "rtt_us", "scan_id", "scanner_id", "job_id", "address"},
+					pgx.CopyFromSlice(scalePerPost, func(j int) ([]any, error) {
+						a := (i*scalePerPost + j) % (1 << 24)
+						return []any{now, int32(1 + a%65535), int32(84), scan, scanner, job, netip.AddrFrom4([4]byte{10, byte(a >> 16), byte(a >> 8), byte(a)})}, nil
+					}))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(batches*scalePerPost) / time.Since(start).Seconds()
+}
+
+// prefill loads n observations spread over the last year (weekly partitions made first), in
+// chunks of 5,000,000 rows generated by the database itself.
+func prefill(b *testing.B, pool app.ResultsDB, n int) {
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := results.EnsurePartitions(ctx, pool, now.AddDate(-1, 0, -7), now.Add(results.PartitionsAhead)); err != nil {
+		b.Fatal(err)
+	}
+	const chunk = 5_000_000
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		// Scans of 1,000,000 observations by one of 10 scanners, jobs of 10,000; times spread
+		// over 365 days; addresses scattered over 10.0.0.0/8.
+		if _, err := pool.Exec(ctx, `INSERT INTO observations (observed_at, port, rtt_us, scan_id, scanner_id, job_id, address)
+			SELECT now() - (g % 525600) * interval '1 minute', 1 + g % 1000, 100, md5('scan' || g / 1000000)::uuid,
+			       md5('scanner' || g % 10)::uuid, md5('job' || g / 10000)::uuid, '10.0.0.0'::inet + (g::bigint * 2654435761 % 16777216)
+			FROM generate_series($1::bigint, $2::bigint - 1) g`, lo, hi); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE observations`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func fillScan(b *testing.B, pool app.ResultsDB, scan, scanner string, n int, at time.Time, port string) {
+	_, err := pool.Exec(context.Background(), `INSERT INTO observations (observed_at, port, rtt_us, scan_id, scanner_id, job_id, address)
+		SELECT $5::timestamptz + (g % 3600) * interval '1 second', `+port+`, 100, $1, $2, $3, '10.0.0.0'::inet + g / 10
+		FROM generate_series(0, $4 - 1) g`, scan, scanner, uuid.NewString(), n, at)
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func fillLatest(b *testing.B, pool app.ResultsDB, n int) {
+	_, err := pool.Exec(context.Background(), `INSERT INTO latest_ports (first_seen, last_seen, port, scanner_id, last_scan, address)
+		SELECT now(), now(), 1 + g % 3, md5('scanner' || g % 10)::uuid, md5('scan')::uuid, '10.0.0.0'::inet + g / 3
+		FROM generate_series(0, $1 - 1) g ON CONFLICT DO NOTHING`, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool.Exec(context.Background(), `VACUUM ANALYZE latest_ports`)
+}
