@@ -57,7 +57,7 @@ CREATE UNIQUE INDEX findings_live ON findings (address, port) WHERE state <> 'cl
 CREATE INDEX findings_scan ON findings (first_scan_id);
 CREATE INDEX findings_last_scan ON findings (last_scan_id);
 CREATE INDEX findings_expiry ON findings (accept_expires_at) WHERE state = 'accepted' AND accept_expires_at IS NOT NULL;
-CREATE INDEX findings_address ON findings USING gist (address inet_ops);
+CREATE INDEX findings_address ON findings (address, port);
 
 -- Each finding's history: opened, seen again, closed, and every triage decision with the
 -- finding before and after it (the audit log has the same, chained; this is the finding's own
