@@ -39,7 +39,7 @@ type FindingDetail struct {
 func (h *handlers) findingRoutes() []app.Route {
 	return []app.Route{
 		{Method: http.MethodGet, Path: "/api/v1/findings", Scope: "findings:view", Handler: h.list, Query: Query{}, Response: FindingsPage{},
-			Summary: "Findings, most recently seen first: filter by state, subnet, address, port, scanner, scan and age",
+			Summary:     "Findings, most recently seen first: filter by state, subnet, address, port, scanner, scan and age",
 			Description: "With address=, the answer also says which baselines apply to that address and carries its findings' triage history (the host page)."},
 		{Method: http.MethodGet, Path: "/api/v1/findings/:id", Scope: "findings:view", Handler: h.get, Response: FindingDetail{},
 			Summary: "One finding with its history"},
