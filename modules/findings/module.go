@@ -41,6 +41,11 @@ func provision(m *app.Mount) error {
 		_, err := svc.EvaluateScan(ctx, e.Subject)
 		return err
 	})
+	// The evidence key exists before anyone asks for it, so reading it never writes.
+	m.OnStart(func(ctx context.Context) error {
+		_, _, err := signingKey(ctx, m.ConfigDB, m.Secrets, m.Clock.Now())
+		return err
+	})
 	m.Every("expire", expireEvery, func(ctx context.Context) error { _, err := svc.ExpireAcceptances(ctx); return err })
 	return nil
 }
