@@ -55,7 +55,7 @@ async function apiPost(req: APIRequestContext, path: string, body: unknown) {
 async function scan(req: APIRequestContext): Promise<string> {
   const launched = await apiPost(req, '/api/v1/scans', { template_id: template });
   const id: string = launched.items[0].id;
-  await until(`scan ${id} to complete`, 90_000, async () => (await (await req.get(`${base}/api/v1/scans/${id}`)).json()).status === 'completed');
+  await until(`scan ${id} to complete`, 90_000, async () => (await (await req.get(`${base}/api/v1/scans/${id}`)).json()).scan?.status === 'completed');
   await until(`scan ${id} to be judged`, 30_000, async () => {
     const audit = await (await req.get(`${base}/api/v1/audit?action=findings.evaluate&resource_id=${id}`)).json();
     return audit.items?.length > 0;
