@@ -10,6 +10,7 @@ import (
 	_ "mipo/modules/backup"
 	_ "mipo/modules/config"
 	_ "mipo/modules/discovery"
+	_ "mipo/modules/findings"
 	_ "mipo/modules/health"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/oidc"

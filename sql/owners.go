@@ -44,6 +44,11 @@ var Owners = map[string]string{
 	"tls_acme":              "tls",
 	"dashboards":            "health",
 	"tls_acme_attempts":     "tls",
+	"baselines":             "findings",
+	"baseline_versions":     "findings",
+	"findings":              "findings",
+	"finding_events":        "findings",
+	"evidence_keys":         "findings",
 	// results database
 	"observations":         "results",
 	"result_batches":       "results",

@@ -172,8 +172,8 @@ func TestRuleOverrides(t *testing.T) {
 	}
 	var rules struct{ Items []RuleView }
 	f.owner.Get("/api/v1/alarm-rules").JSON(t, &rules)
-	if len(rules.Items) != 17 {
-		t.Fatalf("want 15 built-in rules and the channel rule, got %d", len(rules.Items))
+	if len(rules.Items) != 19 {
+		t.Fatalf("want 15 built-in rules, the channel rule and the two findings rules, got %d", len(rules.Items))
 	}
 }
 

@@ -3,6 +3,7 @@ package alarms
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"mipo/app"
@@ -227,12 +228,46 @@ var builtinRules = []Rule{
 		summary: func(e app.Event) string {
 			return "discovery source " + str(payload(e), "source") + " failed: " + str(payload(e), "error")
 		}},
+	{ID: "findings.detected", Name: "Unexpected open ports found", Component: "findings",
+		Description: "A scan found open ports its baseline does not allow, or ports that had closed came back: one alarm per scan, listing them, with a link to the findings page filtered to that scan.",
+		Fire:        []string{"findings.detected"}, Resolve: []string{}, Severity: SeverityMinor,
+		summary: func(e app.Event) string { return findingsSummary(e, "scan "+e.Subject+" found") }},
+	{ID: "findings.acceptance.expired", Name: "Finding acceptance expired", Component: "findings",
+		Description: "Accepted findings whose acceptance ran out are open again: one alarm per sweep, listing them.",
+		Fire:        []string{"findings.acceptance_expired"}, Resolve: []string{}, Severity: SeverityMinor,
+		summary: func(e app.Event) string { return findingsSummary(e, "acceptance expired for") }},
 	{ID: "notification.channel.failing", Name: "Notification channel failing", Component: "notifications",
 		Description: "A channel could not deliver a notification within the give-up time, or answered 410 Gone and was disabled.",
 		Fire:        []string{EventChannelFailing}, Resolve: []string{EventChannelDelivered}, Severity: SeverityMajor,
 		summary: func(e app.Event) string {
 			return "channel " + nameOr(e) + " cannot deliver: " + str(payload(e), "error")
 		}},
+}
+
+// findingsSummary lists the findings of a findings event in one line: a scan's findings go
+// out as one message, not one per port.
+func findingsSummary(e app.Event, lead string) string {
+	p := payload(e)
+	list, _ := p["findings"].([]any)
+	var parts []string
+	for _, f := range list {
+		if m, ok := f.(map[string]any); ok {
+			item := str(m, "address") + ":" + str(m, "port")
+			if k := str(m, "kind"); k == "reopened" {
+				item += " (reopened)"
+			}
+			parts = append(parts, item)
+		}
+	}
+	count := str(p, "count")
+	if len(parts) < len(list) || count == "" {
+		count = fmt.Sprint(len(parts))
+	}
+	more := ""
+	if n, ok := num(p, "count"); ok && int(n) > len(parts) {
+		more = fmt.Sprintf(" and %d more", int(n)-len(parts))
+	}
+	return fmt.Sprintf("%s %s unexpected open port(s): %s%s — %s", lead, count, strings.Join(parts, ", "), more, str(p, "link"))
 }
 
 // ruleByID finds a built-in rule.

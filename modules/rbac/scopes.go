@@ -41,6 +41,10 @@ var catalogue = []Scope{
 	{Scope: "results:export", Description: "Download scan results."},
 	{Scope: "alarms:view", Description: "See alarms and the notification log."},
 	{Scope: "alarms:manage", Description: "Acknowledge alarms; manage alarm rules, channels and routing."},
+	{Scope: "findings:view", Description: "See baselines (expected ports), findings and their triage history."},
+	{Scope: "findings:triage", Description: "Accept, mark as risk, assign and reopen findings."},
+	{Scope: "baselines:write", Description: "Create, change and delete baselines of expected ports."},
+	{Scope: "evidence:export", Description: "Download signed evidence packs of a scope's exposure over a period."},
 	{Scope: "health:view", Description: "See the health of mipo's components."},
 	{Scope: "backups:view", Description: "See backups, their manifests and the backup schedules."},
 	{Scope: "backups:create", Description: "Start a backup now."},
@@ -84,10 +88,10 @@ var builtinRoles = []builtinRole{
 	{RoleAdmin, "Every scope: full control of mipo.", allScopes},
 	{RoleOperator, "Runs scans and looks after scanners and alarms: scan execution and scheduling, results, scanner viewing, alerting, health.",
 		fixed("scans:view", "scans:execute", "scans:schedule", "results:view", "results:export", "scanners:view",
-			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "health:view")},
+			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "findings:view", "findings:triage", "health:view")},
 	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log (with people's names and addresses hidden); no user profiles, secrets or exports.",
 		fixed("targets:view", "ports:view", "templates:view", "scanners:view", "scans:view", "results:view",
-			"alarms:view", "health:view", "audit:view")},
+			"alarms:view", "findings:view", "health:view", "audit:view")},
 }
 
 func allScopes() []string {

@@ -180,3 +180,24 @@ func latestAt(ctx context.Context, db app.Querier, templateID string, t time.Tim
 	}
 	return s, nil
 }
+
+// CompletedBetween lists the scans that completed in [from, to), oldest first, each with its
+// frozen scope: what other modules (findings' evidence packs) read about scans in a period.
+func CompletedBetween(ctx context.Context, db app.Querier, from, to time.Time) ([]*Scan, error) {
+	rows, err := db.Query(ctx, `SELECT `+columns+`, scope FROM scans WHERE status = 'completed' AND finished_at >= $1 AND finished_at < $2
+		ORDER BY finished_at, id`, from, to)
+	return app.Collect(rows, err, func(row pgx.Row) (*Scan, error) {
+		s := &Scan{Scope: &config.Scope{}}
+		var raw []byte
+		err := row.Scan(&s.ID, &s.TemplateID, &s.TemplateName, &s.TemplateVersion, &s.TemplateGroupID, &s.ScheduleID, &s.Mode,
+			&s.ScannerIDs, &s.Status, &s.StatusDetail, &s.Addresses, &s.Ports, &s.Probes, &s.JobsTotal, &s.JobsFailed,
+			&s.Completion, &s.LaunchedBy, &s.CreatedAt, &s.StartedAt, &s.FinishedAt, &raw)
+		if err != nil {
+			return nil, err
+		}
+		if s.ScannerIDs == nil {
+			s.ScannerIDs = []string{}
+		}
+		return s, json.Unmarshal(raw, s.Scope)
+	})
+}

@@ -15,7 +15,9 @@ import auditHelp from './pages/audit/help';
 import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
+import baselinesHelp from './pages/baselines/help';
 import exclusionsHelp from './pages/exclusions/help';
+import findingsHelp from './pages/findings/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
 import portListGroupsHelp from './pages/port-list-groups/help';
@@ -77,6 +79,10 @@ export const routes: RouteDef[] = [
     scopes: ['results:view'], nav: { group: 'Results', label: 'Diff' } },
   { path: '/timeline', component: () => import('./pages/timeline/Timeline.svelte'), access: 'signed-in', help: timelineHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Timeline' } },
+  { path: '/findings', component: () => import('./pages/findings/Findings.svelte'), access: 'signed-in', help: findingsHelp,
+    scopes: ['findings:view'], nav: { group: 'Results', label: 'Findings' } },
+  { path: '/baselines', component: () => import('./pages/baselines/Baselines.svelte'), access: 'signed-in', help: baselinesHelp,
+    scopes: ['findings:view'], nav: { group: 'Configuration', label: 'Baselines' } },
   { path: '/subnets', component: () => import('./pages/subnets/Subnets.svelte'), access: 'signed-in', help: subnetsHelp,
     scopes: ['targets:view'], nav: { group: 'Configuration', label: 'Subnets' } },
   { path: '/subnet-groups', component: () => import('./pages/subnet-groups/SubnetGroups.svelte'), access: 'signed-in', help: subnetGroupsHelp,

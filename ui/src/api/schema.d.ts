@@ -634,6 +634,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/baselines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Baselines: the ports expected per subnet group, subnet, CIDR or address */
+        get: operations["get_baselines"];
+        put?: never;
+        /** Create a baseline */
+        post: operations["post_baselines"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/baselines/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One baseline */
+        get: operations["get_baselines_by_id"];
+        /** Change a baseline (a new version) */
+        put: operations["put_baselines_by_id"];
+        post?: never;
+        /** Delete a baseline (its versions are kept) */
+        delete: operations["delete_baselines_by_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/baselines/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a baseline, oldest first */
+        get: operations["get_baselines_by_id_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboards": {
         parameters: {
             query?: never;
@@ -810,6 +864,43 @@ export interface paths {
         patch: operations["patch_discovery_sources_by_id_subnets"];
         trace?: never;
     };
+    "/api/v1/evidence-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public key evidence packs are signed with (generated on first use) */
+        get: operations["get_evidence_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evidence-pack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the signed evidence pack of a scope (template, subnet group or CIDR) over a period
+         * @description A tar of JSON files — the resolved scope at each scan, the scans with their coverage, the diffs, the findings with their triage history, the baselines, the audit records about them and the audit chain's head — with manifest.json (every file's SHA-256) and manifest.sig (its Ed25519 signature). Check it with `mipo evidence verify FILE`. Making one is audited.
+         */
+        get: operations["get_evidence_pack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exclusions": {
         parameters: {
             query?: never;
@@ -892,6 +983,77 @@ export interface paths {
         get: operations["get_exclusions_by_id_versions_by_version"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Findings, most recently seen first: filter by state, subnet, address, port, scanner, scan and age
+         * @description With address=, the answer also says which baselines apply to that address and carries its findings' triage history (the host page).
+         */
+        get: operations["get_findings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/triage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply one triage decision to every finding a filter selects */
+        post: operations["post_findings_triage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One finding with its history */
+        get: operations["get_findings_by_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/findings/{id}/triage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept (with a reason and maybe an expiry), mark as a risk, assign or reopen a finding */
+        post: operations["post_findings_by_id_triage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2928,6 +3090,14 @@ export interface components {
             items: components["schemas"]["discovery.Source"][];
             next_cursor?: string;
         };
+        "app.Page_findings.Baseline": {
+            items: components["schemas"]["findings.Baseline"][];
+            next_cursor?: string;
+        };
+        "app.Page_findings.BaselineVersion": {
+            items: components["schemas"]["findings.BaselineVersion"][];
+            next_cursor?: string;
+        };
         "app.Page_health.Dashboard": {
             items: components["schemas"]["health.Dashboard"][];
             next_cursor?: string;
@@ -3744,6 +3914,218 @@ export interface components {
             require_approval: boolean;
             /** @description cmdb: scheduled runs apply the good rows of an export that has bad rows. */
             accept_partial: boolean;
+        };
+        "findings.AddressView": {
+            address: string;
+            /** @description Whether any baseline covers the address; if none, its ports are not judged. */
+            applies: boolean;
+            /** @description The ports expected there, such as 22,443; empty when nothing is allowed. */
+            allowed: string;
+            /** @description The baselines that apply, widest first: each one's mode says how it changes what the wider ones allow. */
+            baselines: components["schemas"]["findings.Baseline"][];
+            /** @description The triage history of the address's findings, oldest first. */
+            history: components["schemas"]["findings.Event"][];
+        };
+        "findings.Baseline": {
+            id: string;
+            /** @description A unique name, such as dmz-web. */
+            name: string;
+            description: string;
+            /** @description subnet_group, subnet, cidr or address. */
+            scope_kind: string;
+            /** @description The subnet group's or subnet's id, or the CIDR (10.1.0.0/16) or single address. */
+            scope_ref: string;
+            /** @description allow: these ports and what wider baselines allow; only: exactly these ports; nothing: no port is expected (narrower baselines may still allow some). */
+            mode: string;
+            /** @description Explicit ports, such as 22,443,8000-8100. */
+            ports: string;
+            /** @description Port list ids whose ports are expected. */
+            port_lists: string[];
+            /** @description Port list group ids whose lists' ports are expected. */
+            port_list_groups: string[];
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "findings.BaselineInput": {
+            /** @description A unique name, such as dmz-web. */
+            name: string;
+            description: string;
+            /** @description subnet_group, subnet, cidr or address. */
+            scope_kind: string;
+            /** @description The subnet group's or subnet's id, or the CIDR (10.1.0.0/16) or single address. */
+            scope_ref: string;
+            /** @description allow: these ports and what wider baselines allow; only: exactly these ports; nothing: no port is expected (narrower baselines may still allow some). */
+            mode: string;
+            /** @description Explicit ports, such as 22,443,8000-8100. */
+            ports: string;
+            /** @description Port list ids whose ports are expected. */
+            port_lists: string[];
+            /** @description Port list group ids whose lists' ports are expected. */
+            port_list_groups: string[];
+        };
+        "findings.BaselineVersion": {
+            version: number;
+            /** Format: date-time */
+            at: string;
+            actor: string;
+            body: components["schemas"]["findings.Baseline"] | null;
+        };
+        "findings.BulkDecision": {
+            /** @description The same filter the list takes; limit and cursor are ignored. */
+            filter: components["schemas"]["findings.Query"];
+            /** @description accept, risk, assign or reopen. */
+            action: string;
+            /** @description Why it is accepted (required to accept). */
+            reason?: string;
+            /**
+             * Format: date-time
+             * @description When an acceptance ends and the finding is open again; none for a lasting one.
+             */
+            expires_at?: string;
+            /** @description For risk: info, warning, minor, major or critical. */
+            severity?: string;
+            /** @description For assign: the user's name; empty to unassign. */
+            assignee?: string;
+        };
+        "findings.BulkResult": {
+            changed: number;
+            ids: string[];
+        };
+        "findings.Decision": {
+            /** @description accept, risk, assign or reopen. */
+            action: string;
+            /** @description Why it is accepted (required to accept). */
+            reason?: string;
+            /**
+             * Format: date-time
+             * @description When an acceptance ends and the finding is open again; none for a lasting one.
+             */
+            expires_at?: string;
+            /** @description For risk: info, warning, minor, major or critical. */
+            severity?: string;
+            /** @description For assign: the user's name; empty to unassign. */
+            assignee?: string;
+        };
+        "findings.Event": {
+            id: number;
+            finding_id: string;
+            /** Format: date-time */
+            at: string;
+            /** @description opened, reopened, closed, accepted, risk, assigned, reopened_by_hand, acceptance_expired. */
+            action: string;
+            actor: string;
+            scan_id: string | null;
+            before: components["schemas"]["findings.Finding"] | null;
+            after: components["schemas"]["findings.Finding"] | null;
+        };
+        "findings.Finding": {
+            id: string;
+            address: string;
+            port: number;
+            /** @description 1 for the first time this address and port was a finding; each return after it closed is the next. */
+            occurrence: number;
+            /** @description open, accepted, risk or closed. */
+            state: string;
+            /** @description The scanner that last saw it open. */
+            scanner_id: string;
+            /** @description The ids of the baselines that applied when it was last judged, widest first. */
+            baselines: string[];
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** @description The scan that found it. */
+            first_scan_id: string;
+            last_scan_id: string;
+            /** @description For a risk: info, warning, minor, major or critical. */
+            severity: string | null;
+            assignee: string;
+            accept_reason: string;
+            accept_expires_at: string | null;
+            accepted_by: string;
+            accepted_at: string | null;
+            closed_at: string | null;
+            /** @description The covering scan that saw the port closed. */
+            closed_scan_id: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "findings.FindingDetail": {
+            id: string;
+            address: string;
+            port: number;
+            /** @description 1 for the first time this address and port was a finding; each return after it closed is the next. */
+            occurrence: number;
+            /** @description open, accepted, risk or closed. */
+            state: string;
+            /** @description The scanner that last saw it open. */
+            scanner_id: string;
+            /** @description The ids of the baselines that applied when it was last judged, widest first. */
+            baselines: string[];
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** @description The scan that found it. */
+            first_scan_id: string;
+            last_scan_id: string;
+            /** @description For a risk: info, warning, minor, major or critical. */
+            severity: string;
+            assignee: string;
+            accept_reason: string;
+            /** Format: date-time */
+            accept_expires_at: string;
+            accepted_by: string;
+            /** Format: date-time */
+            accepted_at: string;
+            /** Format: date-time */
+            closed_at: string;
+            /** @description The covering scan that saw the port closed. */
+            closed_scan_id: string;
+            /** Format: date-time */
+            updated_at: string;
+            history: components["schemas"]["findings.Event"][];
+        };
+        "findings.FindingsPage": {
+            items: components["schemas"]["findings.Finding"][];
+            next_cursor?: string;
+            /** @description Only when the address filter is given. */
+            address?: components["schemas"]["findings.AddressView"];
+        };
+        "findings.Query": {
+            /** @description open, accepted, risk or closed; a comma list for several; live for all but closed. */
+            state?: string;
+            /** @description Only addresses inside this CIDR. */
+            subnet?: string;
+            /** @description Only this address. */
+            address?: string;
+            /** @description Only these ports, such as 22,8000-8100. */
+            port?: string;
+            /** @description Only findings last seen by this scanner (id). */
+            scanner?: string;
+            /** @description Only findings this scan opened or reopened. */
+            scan?: string;
+            /** @description Only findings first seen at least this long ago, such as 24h or 7d. */
+            min_age?: string;
+            /** @description Only findings first seen at most this long ago. */
+            max_age?: string;
+            /** @description Findings per page, 1 to 1000 (default 100). */
+            limit?: number;
+            /** @description next_cursor of the previous page. */
+            cursor?: string;
+        };
+        "findings.SigningKey": {
+            /** @description The first 16 hex digits of the SHA-256 of the public key: what a person compares. */
+            id: string;
+            /** @description The Ed25519 public key, base64. */
+            public_key: string;
+            /** @description The SHA-256 of the public key, hex. */
+            fingerprint: string;
+            /** Format: date-time */
+            created_at: string;
         };
         "health.Component": {
             node: components["schemas"]["health.Node"];
@@ -6145,6 +6527,194 @@ export interface operations {
             };
         };
     };
+    get_baselines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_findings.Baseline"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_baselines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["findings.BaselineInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.Baseline"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_baselines_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.Baseline"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    put_baselines_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["findings.BaselineInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.Baseline"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_baselines_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_baselines_by_id_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_findings.BaselineVersion"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_dashboards: {
         parameters: {
             query?: never;
@@ -6656,6 +7226,75 @@ export interface operations {
             };
         };
     };
+    get_evidence_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.SigningKey"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_evidence_pack: {
+        parameters: {
+            query?: {
+                /** @description A template's id: its scans. */
+                template?: string;
+                /** @description A subnet group's id: every scan that reached its subnets. */
+                subnet_group?: string;
+                /** @description A CIDR: every scan that reached it. */
+                cidr?: string;
+                /** @description Start of the period (RFC 3339), inclusive. */
+                from?: string;
+                /** @description End of the period (RFC 3339), exclusive. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tar": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_exclusions: {
         parameters: {
             query?: {
@@ -6919,6 +7558,155 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Version_config.ExclusionSpec"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_findings: {
+        parameters: {
+            query?: {
+                /** @description open, accepted, risk or closed; a comma list for several; live for all but closed. */
+                state?: string;
+                /** @description Only addresses inside this CIDR. */
+                subnet?: string;
+                /** @description Only this address. */
+                address?: string;
+                /** @description Only these ports, such as 22,8000-8100. */
+                port?: string;
+                /** @description Only findings last seen by this scanner (id). */
+                scanner?: string;
+                /** @description Only findings this scan opened or reopened. */
+                scan?: string;
+                /** @description Only findings first seen at least this long ago, such as 24h or 7d. */
+                min_age?: string;
+                /** @description Only findings first seen at most this long ago. */
+                max_age?: string;
+                /** @description Findings per page, 1 to 1000 (default 100). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.FindingsPage"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_findings_triage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["findings.BulkDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.BulkResult"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_findings_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.FindingDetail"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_findings_by_id_triage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["findings.Decision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["findings.Finding"];
                 };
             };
             /** @description An error in the one error shape */

@@ -23,5 +23,5 @@ export default help({
     'Scanner install commands made before a change keep the old address; registered scanners are not affected, they keep talking to the address they were given.',
     'Pages that depend on it: Scanners (install commands) and TLS certificate. The self-signed certificate is re-signed for the new name on the same key, so scanner pins stay valid; an uploaded or ACME certificate must cover the new name.',
   ],
-  api: ['GET /api/v1/settings', 'PATCH /api/v1/settings'],
+  api: ['GET /api/v1/settings', 'PATCH /api/v1/settings', 'GET /api/v1/evidence-key'],
 });
