@@ -29,7 +29,8 @@ export default defineConfig({
         // blocks and help data. Pages stay lazy, one chunk each.
         advancedChunks: {
           groups: [
-            { name: 'vendor', test: /node_modules/ },
+            // gridstack serves the dashboards page alone: it loads with that page, not with every page.
+            { name: 'vendor', test: /node_modules[\\/](?!gridstack[\\/])/ },
             { name: 'app', test: /\/src\/(lib|api|pages\/[^/]+\/help\.ts|routes\.ts|nav\.ts)/ },
           ],
         },

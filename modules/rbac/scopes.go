@@ -46,6 +46,9 @@ var catalogue = []Scope{
 	{Scope: "baselines:write", Description: "Create, change and delete baselines of expected ports."},
 	{Scope: "evidence:export", Description: "Download signed evidence packs of a scope's exposure over a period."},
 	{Scope: "health:view", Description: "See the health of mipo's components."},
+	{Scope: "dashboards:view", Description: "See the built-in dashboard layouts and the dashboards shared with everyone. Each widget still needs its own scope to show its data."},
+	{Scope: "dashboards:write", Description: "Create, change and delete your own dashboards (never another user's)."},
+	{Scope: "dashboards:share", Description: "Share your dashboards with everyone, change the ones you share, and stop sharing them."},
 	{Scope: "backups:view", Description: "See backups, their manifests and the backup schedules."},
 	{Scope: "backups:create", Description: "Start a backup now."},
 	{Scope: "backups:restore", Description: "Restore a backup over the running installation."},
@@ -86,12 +89,13 @@ type builtinRole struct {
 
 var builtinRoles = []builtinRole{
 	{RoleAdmin, "Every scope: full control of mipo.", allScopes},
-	{RoleOperator, "Runs scans and looks after scanners and alarms: scan execution and scheduling, results, scanner viewing, alerting, health.",
+	{RoleOperator, "Runs scans and looks after scanners and alarms: scan execution and scheduling, results, scanner viewing, alerting, health, and dashboards (their own and shared ones).",
 		fixed("scans:view", "scans:execute", "scans:schedule", "results:view", "results:export", "scanners:view",
-			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "findings:view", "findings:triage", "health:view")},
-	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, health and the audit log (with people's names and addresses hidden); no user profiles, secrets or exports.",
+			"targets:view", "ports:view", "templates:view", "alarms:view", "alarms:manage", "findings:view", "findings:triage", "health:view",
+			"dashboards:view", "dashboards:write", "dashboards:share")},
+	{RoleViewer, "Read-only access to a safe subset: configuration, scans, results, scanners, alarms, findings, health, the built-in and shared dashboards, and the audit log (with people's names and addresses hidden); no user profiles, secrets or exports.",
 		fixed("targets:view", "ports:view", "templates:view", "scanners:view", "scans:view", "results:view",
-			"alarms:view", "findings:view", "health:view", "audit:view")},
+			"alarms:view", "findings:view", "health:view", "audit:view", "dashboards:view")},
 }
 
 func allScopes() []string {

@@ -13,6 +13,7 @@ import alarmRulesHelp from './pages/alarm-rules/help';
 import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
 import backupsHelp from './pages/backups/help';
+import dashboardsHelp from './pages/dashboards/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
 import baselinesHelp from './pages/baselines/help';
@@ -117,6 +118,8 @@ export const routes: RouteDef[] = [
   { path: '/alarms/deliveries', component: () => import('./pages/alarm-deliveries/AlarmDeliveries.svelte'), access: 'signed-in', help: alarmDeliveriesHelp,
     scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Delivery log' } },
   { path: '/alarms/:id', component: () => import('./pages/alarm/Alarm.svelte'), access: 'signed-in', help: alarmHelp },
+  { path: '/dashboards', component: () => import('./pages/dashboards/Dashboards.svelte'), access: 'signed-in', help: dashboardsHelp,
+    scopes: ['dashboards:view'], nav: { group: 'Health', label: 'Dashboards' } },
   { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,
     scopes: ['audit:view'], nav: { group: 'Audit', label: 'Audit log' } },
   { path: '/users', component: () => import('./pages/users/Users.svelte'), access: 'signed-in', help: usersHelp,

@@ -698,7 +698,7 @@ export interface paths {
         /** The built-in layouts, the caller's dashboards and the shared ones */
         get: operations["get_dashboards"];
         put?: never;
-        /** Create a dashboard (copy a built-in layout by sending its widgets) */
+        /** Create a dashboard (copy a built-in layout by sending its widgets); shared ones need dashboards:share */
         post: operations["post_dashboards"];
         delete?: never;
         options?: never;
@@ -713,11 +713,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        /** Change one of the caller's dashboards: name, sharing, widgets and their places */
+        /** One dashboard: a built-in layout, one of the caller's, or a shared one */
+        get: operations["get_dashboards_by_id"];
+        /** Change one of the caller's dashboards: name, sharing, widgets and their places; shared ones need dashboards:share */
         put: operations["put_dashboards_by_id"];
         post?: never;
-        /** Delete one of the caller's dashboards */
+        /** Delete one of the caller's dashboards; shared ones need dashboards:share */
         delete: operations["delete_dashboards_by_id"];
         options?: never;
         head?: never;
@@ -4148,9 +4149,9 @@ export interface components {
         };
         "health.DashboardInput": {
             name: string;
-            /** @description Shown to every signed-in user; only its owner changes it. */
+            /** @description Shown to every user with dashboards:view; sharing needs dashboards:share, and only the owner changes it. */
             shared: boolean;
-            /** @description At most 50. */
+            /** @description At most 50, none overlapping. */
             widgets: components["schemas"]["health.Widget"][];
         };
         "health.Edge": {
@@ -4187,14 +4188,26 @@ export interface components {
             kind: string;
             /** @description Column, 0 to 11. */
             x: number;
-            /** @description Row, 0 or more. */
+            /** @description Row, 0 to 1000. */
             y: number;
-            /** @description Width in columns, 1 to 12. */
+            /** @description Width in columns, 1 to 12; x + w is at most 12. */
             w: number;
             /** @description Height in rows, 1 to 12. */
             h: number;
-            /** @description Widget settings, such as the results query's filter. */
-            options?: Record<string, never>;
+            /** @description The widget's settings; only results-query takes a filter. */
+            options?: components["schemas"]["health.WidgetOptions"];
+        };
+        "health.WidgetOptions": {
+            /** @description A heading of the user's own instead of the widget's name. */
+            title?: string;
+            /** @description results-query: only addresses inside this CIDR. */
+            subnet?: string;
+            /** @description results-query: only these ports, such as 22,80,8000-8100. */
+            ports?: string;
+            /** @description results-query: only what this scanner (id) saw. */
+            scanner?: string;
+            /** @description Rows shown, 1 to 100 (default 10). */
+            limit?: number;
         };
         "ingest.Capacity": {
             max_concurrency: number;
@@ -6759,6 +6772,37 @@ export interface operations {
         responses: {
             /** @description Created */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["health.Dashboard"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_dashboards_by_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
