@@ -16,6 +16,8 @@ import backupsHelp from './pages/backups/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
 import exclusionsHelp from './pages/exclusions/help';
+import healthHelp from './pages/health/help';
+import healthComponentHelp from './pages/health-component/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
 import portListGroupsHelp from './pages/port-list-groups/help';
@@ -111,6 +113,10 @@ export const routes: RouteDef[] = [
   { path: '/alarms/deliveries', component: () => import('./pages/alarm-deliveries/AlarmDeliveries.svelte'), access: 'signed-in', help: alarmDeliveriesHelp,
     scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Delivery log' } },
   { path: '/alarms/:id', component: () => import('./pages/alarm/Alarm.svelte'), access: 'signed-in', help: alarmHelp },
+  { path: '/health', component: () => import('./pages/health/Overview.svelte'), access: 'signed-in', help: healthHelp,
+    scopes: ['health:view'], nav: { group: 'Health', label: 'Architecture' } },
+  { path: '/health/components/:id', component: () => import('./pages/health-component/Component.svelte'), access: 'signed-in', help: healthComponentHelp,
+    scopes: ['health:view'] },
   { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,
     scopes: ['audit:view'], nav: { group: 'Audit', label: 'Audit log' } },
   { path: '/users', component: () => import('./pages/users/Users.svelte'), access: 'signed-in', help: usersHelp,
