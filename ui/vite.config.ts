@@ -29,6 +29,8 @@ export default defineConfig({
         // blocks and help data. Pages stay lazy, one chunk each.
         advancedChunks: {
           groups: [
+            // uPlot only for the pages that draw charts, not in every page's first load.
+            { name: 'uplot', test: /node_modules\/uplot/ },
             { name: 'vendor', test: /node_modules/ },
             { name: 'app', test: /\/src\/(lib|api|pages\/[^/]+\/help\.ts|routes\.ts|nav\.ts)/ },
           ],
