@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -158,6 +159,10 @@ func (h *handlers) getOverview(c echo.Context) error {
 
 func (h *handlers) getComponent(c echo.Context) error {
 	ctx, id := c.Request().Context(), c.Param("id")
+	// Ids hold colons (database:jobs), which clients may send escaped; echo leaves params raw.
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
 	q := ComponentQuery{Hours: 24}
 	if v := c.QueryParam("hours"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -25,5 +25,6 @@ export function inTier(n: { id: string }, ids: string[]): boolean {
 }
 
 export function componentPath(id: string): string {
-  return '/health/components/' + encodeURIComponent(id);
+  // A colon is fine in a path segment; the ids (database:jobs, ingest:host:pid) stay readable.
+  return '/health/components/' + id;
 }
