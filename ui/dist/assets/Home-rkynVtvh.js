@@ -1,0 +1,1 @@
+import{nt as e,tt as t}from"./vendor-D3WUEmha.js";import{Mt as n,k as r}from"./app-B-DvJ4N3.js";function i(i,a){e(a,!0),n(r(),{replace:!0}),t()}export{i as default};
