@@ -51,6 +51,7 @@ type App struct {
 	uses           []prefixMiddleware
 	jobs           []jobDecl
 	subscribers    []subscriber
+	leaderships    []*Leadership
 	starts, stops  []hook
 	echo           *echo.Echo
 	metrics        *httpMetrics

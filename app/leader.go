@@ -19,6 +19,7 @@ import (
 type Leadership struct {
 	name    string
 	leading atomic.Bool
+	since   atomic.Pointer[time.Time] // when the current term began; nil while not leading
 	stop    context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -30,6 +31,7 @@ func (l *Leadership) Leading() bool { return l.leading.Load() }
 // is lost or the process stops. It is started with the process and stopped before it.
 func (m *Mount) Lead(name string, work func(ctx context.Context)) *Leadership {
 	l := &Leadership{name: name}
+	m.app.leaderships = append(m.app.leaderships, l)
 	m.OnStart(func(ctx context.Context) error {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		l.stop = cancel
@@ -48,6 +50,19 @@ func (m *Mount) Lead(name string, work func(ctx context.Context)) *Leadership {
 		return nil
 	})
 	return l
+}
+
+// Leading lists the leaderships this process holds now, each with when its term began, so the
+// health report can say who leads the dispatcher and since when (pg_locks knows only that
+// some session holds the lock).
+func (m *Mount) Leading() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, l := range m.app.leaderships {
+		if at := l.since.Load(); at != nil && l.Leading() {
+			out[l.name] = *at
+		}
+	}
+	return out
 }
 
 func lockKey(name string) int64 {
@@ -97,6 +112,8 @@ func (l *Leadership) term(ctx context.Context, m *Mount, work func(context.Conte
 	}
 	m.Log.Info("leading", "name", l.name, "process", m.Process())
 	leadCtx, cancel := context.WithCancel(ctx)
+	since := m.app.Clock.Now().UTC()
+	l.since.Store(&since)
 	l.leading.Store(true)
 	finished := make(chan struct{})
 	go func() {
@@ -107,6 +124,7 @@ func (l *Leadership) term(ctx context.Context, m *Mount, work func(context.Conte
 	cancel()
 	<-finished
 	l.leading.Store(false)
+	l.since.Store(nil)
 	m.Log.Info("no longer leading", "name", l.name, "err", err)
 	return err
 }

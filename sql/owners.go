@@ -64,6 +64,7 @@ var Owners = map[string]string{
 	"health_processes":      "health",
 	"health_probes":         "health",
 	"health_series":         "health",
+	"health_backups":        "health",
 	"events":                "kernel",
 	"event_deliveries":      "kernel",
 	"event_subscribers":     "kernel",

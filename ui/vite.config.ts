@@ -29,8 +29,10 @@ export default defineConfig({
         // blocks and help data. Pages stay lazy, one chunk each.
         advancedChunks: {
           groups: [
-            // gridstack serves the dashboards page alone: it loads with that page, not with every page.
-            { name: 'vendor', test: /node_modules[\\/](?!gridstack[\\/])/ },
+            // uPlot only for the pages that draw charts, and gridstack only for the dashboards
+            // page: neither in every page's first load.
+            { name: 'uplot', test: /node_modules\/uplot/ },
+            { name: 'vendor', test: /node_modules[\/](?!gridstack[\/]|uplot[\/])/ },
             { name: 'app', test: /\/src\/(lib|api|pages\/[^/]+\/help\.ts|routes\.ts|nav\.ts)/ },
           ],
         },

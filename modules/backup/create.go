@@ -212,7 +212,11 @@ func deltaFilter(table string, parent *Manifest) string {
 func listTables(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'goose_db_version' ORDER BY 1`)
+	// A partitioned table is one table here, read and loaded through its parent: the restored
+	// schema has its own partitions (PostgreSQL routes each row), so the parts do not depend on
+	// which weeks happened to exist when the backup ran.
+	rows, err := q.Query(ctx, `SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
+		AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> 'goose_db_version' ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}

@@ -349,11 +349,14 @@ func emptyTables(ctx context.Context, pool *pgxpool.Pool) error {
 
 // dropIndexes drops the fresh schema's plain indexes (not those behind a primary key or unique
 // constraint) and returns their definitions: building an index once after a large COPY is
-// several times faster than updating it row by row.
+// several times faster than updating it row by row. A partitioned table's indexes stay: its
+// partitions' indexes cannot be dropped alone, and the parent's definition would come back
+// without them.
 func dropIndexes(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	rows, err := pool.Query(ctx, `SELECT i.indexdef, quote_ident(i.indexname) FROM pg_indexes i
 		JOIN pg_class c ON c.relname = i.indexname AND c.relnamespace = $1::regnamespace
-		WHERE i.schemaname = $2 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)`, restoreSchema, restoreSchema)
+		WHERE i.schemaname = $2 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)
+		AND c.relkind = 'i' AND NOT c.relispartition`, restoreSchema, restoreSchema)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ type handlers struct {
 func provision(m *app.Mount) error {
 	h := &handlers{m: m, probes: newProber(m)}
 	m.Every("probe", probeEvery, h.probes.Run)
+	m.On("backup-adherence", "backup.*", func(ctx context.Context, e app.Event) error { return recordBackup(ctx, m.JobsDB, e) })
 	m.Metrics().MustRegister(collector{h})
 	m.Every("compact", compactEvery, func(ctx context.Context) error { return Compact(ctx, m.JobsDB, m.Clock.Now()) })
 	m.Routes(

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +27,12 @@ const staleAfter = 45 * time.Second
 
 // Node is one box of the architecture overview.
 type Node struct {
-	ID        string    `json:"id" doc:"edge, manager, ingest:<host:pid>, dispatcher, backup, database:config|results|jobs, dns:public, dns:internal, tls."`
-	Label     string    `json:"label"`
-	Status    string    `json:"status" doc:"ok, stale, down or unknown."`
-	CheckedAt time.Time `json:"checked_at" doc:"The last check or report; zero when none."`
-	Detail    any       `json:"detail"`
+	ID        string         `json:"id" doc:"edge, manager, ingest:<host:pid>, dispatcher, backup, database:config|results|jobs, dns:public, dns:internal, tls."`
+	Label     string         `json:"label"`
+	Status    string         `json:"status" doc:"ok, stale, down or unknown."`
+	CheckedAt time.Time      `json:"checked_at" doc:"The last check or report; zero when none."`
+	Detail    any            `json:"detail"`
+	Check     map[string]any `json:"check,omitempty" doc:"For the dispatcher and backup nodes, whose detail lists their processes: the probe's last outcome (dispatcher: leader, process, since; backup: each kind's last outcome)."`
 }
 
 // Edge is an arrow of the overview (the seeds' topology).
@@ -86,9 +88,12 @@ func (h *handlers) overview(ctx context.Context) Overview {
 				n.Status = StatusDown
 			}
 		}
-		if role == app.RoleDispatcher {
-			if p, ok := probes["dispatcher"]; ok && !p.OK {
-				n.Status = StatusDown
+		// The dispatcher needs a leader and backups must keep their schedule, whatever the
+		// processes' reports say.
+		if p, ok := probes[role]; ok && role != app.RoleManager {
+			n.Check = p.Detail
+			if !p.OK {
+				n.Status, n.CheckedAt = StatusDown, p.CheckedAt
 			}
 		}
 		out.Nodes = append(out.Nodes, n)
@@ -154,6 +159,10 @@ func (h *handlers) getOverview(c echo.Context) error {
 
 func (h *handlers) getComponent(c echo.Context) error {
 	ctx, id := c.Request().Context(), c.Param("id")
+	// Ids hold colons (database:jobs), which clients may send escaped; echo leaves params raw.
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
 	q := ComponentQuery{Hours: 24}
 	if v := c.QueryParam("hours"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -79,8 +79,7 @@ func (p *prober) Run(ctx context.Context) error {
 	p.dns(ctx)
 	p.tls(ctx)
 	p.dispatcher(ctx)
-	p.set(Probe{Component: "backup", OK: true, Detail: map[string]any{"state": "not built",
-		"note": "backup schedule adherence is reported once modules/backup exists (events backup.*)"}})
+	p.backup(ctx)
 	return p.store(ctx)
 }
 
@@ -259,19 +258,29 @@ func (p *prober) tls(ctx context.Context) {
 	}
 }
 
-// dispatcher says whether a process holds the dispatcher lock, and since when this probe saw it.
+// dispatcher says whether a process holds the dispatcher lock (pg_locks, the truth), and which
+// one and since when (from the reports: each process says what it leads and since when).
 func (p *prober) dispatcher(ctx context.Context) {
 	held, err := app.LeaderActive(ctx, p.m.JobsDB.Pool(), "dispatcher")
 	if err != nil {
 		p.set(Probe{Component: "dispatcher", OK: false, Detail: map[string]any{"error": err.Error()}})
 		return
 	}
-	p.mu.Lock()
-	prev := p.last["dispatcher"]
-	p.mu.Unlock()
-	since, _ := prev.Detail["since"].(time.Time)
-	if !held || !prev.OK || since.IsZero() {
-		since = p.m.Clock.Now()
+	d := map[string]any{"leader": held}
+	if held {
+		if who, since, ok := leaderOf(ctx, p.m.JobsDB, "dispatcher", p.m.Clock.Now()); ok {
+			d["process"], d["since"] = who, since
+		}
 	}
-	p.set(Probe{Component: "dispatcher", OK: held, Detail: map[string]any{"leader": held, "since": since}})
+	p.set(Probe{Component: "dispatcher", OK: held, Detail: d})
+}
+
+// leaderOf finds the process whose latest report says it leads name, among those that
+// reported recently; a leader that stopped reporting is not named.
+func leaderOf(ctx context.Context, db app.Querier, name string, now time.Time) (string, time.Time, bool) {
+	var who string
+	var since time.Time
+	err := db.QueryRow(ctx, `SELECT process, (report->'leads'->>$1)::timestamptz FROM health_processes
+		WHERE reported_at >= $2 AND report->'leads' ? $1 ORDER BY reported_at DESC LIMIT 1`, name, now.Add(-3*staleAfter)).Scan(&who, &since)
+	return who, since, err == nil
 }

@@ -33,6 +33,7 @@ type Report struct {
 	RequestsPerS float64               `json:"requests_per_s" doc:"HTTP requests per second over the last interval."`
 	LatencyMS    float64               `json:"latency_ms" doc:"Mean HTTP request latency over the last interval."`
 	Pools        map[string]PoolReport `json:"pools"`
+	Leads        map[string]time.Time  `json:"leads,omitempty" doc:"The leaderships this process holds (dispatcher), each with when its term began."`
 }
 
 // reporter measures its own process; lastCPU makes the CPU percentage a rate.
@@ -76,7 +77,8 @@ func cpuSeconds() float64 {
 func (r *reporter) measure(now time.Time) Report {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	rep := Report{CPUSeconds: cpuSeconds(), MemoryMB: float64(ms.Sys) / (1 << 20), Goroutines: runtime.NumGoroutine(), Pools: map[string]PoolReport{}}
+	rep := Report{CPUSeconds: cpuSeconds(), MemoryMB: float64(ms.Sys) / (1 << 20), Goroutines: runtime.NumGoroutine(), Pools: map[string]PoolReport{},
+		Leads: r.m.Leading()}
 	req := r.httpTotals()
 	if !r.lastAt.IsZero() && now.After(r.lastAt) {
 		secs := now.Sub(r.lastAt).Seconds()

@@ -162,3 +162,27 @@ func ScanCompletion(ctx context.Context, db app.Querier, scanIDs []string) (map[
 	})
 	return out, err
 }
+
+// WaitingFor counts, for each of the given scanners, the queued jobs it could have leased that
+// were created before a time: a scanner online with such jobs is not picking up work. One
+// query for the whole fleet; scanners with none are absent.
+func WaitingFor(ctx context.Context, db app.Querier, scannerIDs []string, before time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	if len(scannerIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.Query(ctx, `SELECT s::text, count(*) FROM unnest($1::uuid[]) AS s
+		JOIN jobs j ON j.status = 'queued' AND NOT j.cancel_requested AND j.created_at < $2
+			AND ((j.kind = 'vantage' AND j.scanner_id = s) OR (j.kind = 'pool' AND s = ANY (j.pool)))
+		GROUP BY s`, scannerIDs, before)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+		out[id] = n
+		return nil
+	})
+	return out, err
+}

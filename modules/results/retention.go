@@ -22,14 +22,35 @@ const partitionsEvery = time.Hour
 // that ended before it, recording what it dropped in the audit log.
 func maintainPartitions(ctx context.Context, m *app.Mount, retention time.Duration) error {
 	now := m.Clock.Now()
-	if _, err := EnsurePartitions(ctx, m.ResultsDB, now.Add(-7*24*time.Hour), now.Add(PartitionsAhead)); err != nil {
+	from, err := oldestUnpartitioned(ctx, m.ResultsDB, now.Add(-7*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	if _, err := EnsurePartitions(ctx, m.ResultsDB, from, now.Add(PartitionsAhead)); err != nil {
 		return err
 	}
 	if retention <= 0 {
 		return nil
 	}
-	_, err := ApplyRetention(ctx, m.ResultsDB, m.ConfigDB, now, retention)
+	_, err = ApplyRetention(ctx, m.ResultsDB, m.ConfigDB, now, retention)
 	return err
+}
+
+// oldestUnpartitioned is where the job's window starts: a week ago, or earlier when the default
+// partition holds older rows — results delivered long after their week, or a restore, whose
+// rows land in the weeks the fresh schema has (only the current ones) and the default for the
+// rest. Creating their weeks moves them out, so the default stays small and time-bounded
+// queries prune again. At most ten years back: the partition function's own bound.
+func oldestUnpartitioned(ctx context.Context, pool app.ResultsDB, weekAgo time.Time) (time.Time, error) {
+	var oldest *time.Time
+	err := pool.QueryRow(ctx, `SELECT min(observed_at) FROM observations_default WHERE observed_at < $1`, weekAgo).Scan(&oldest)
+	if err != nil || oldest == nil {
+		return weekAgo, err
+	}
+	if floor := weekAgo.Add(-519 * 7 * 24 * time.Hour); oldest.Before(floor) {
+		return floor, nil
+	}
+	return *oldest, nil
 }
 
 // ApplyRetention drops the partitions whose week ended more than retention before now and

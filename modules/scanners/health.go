@@ -31,8 +31,12 @@ type FleetHealth struct {
 // ScannerHealth is one scanner on the fleet health page.
 type ScannerHealth struct {
 	Scanner
-	Stale  bool           `json:"stale" doc:"Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check)."`
-	Series []MetricsPoint `json:"series" doc:"Its metrics over the window, in buckets."`
+	Stale bool `json:"stale" doc:"Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check)."`
+	// NotPickingUp is the fault the features page asks to highlight: alive, but idle while
+	// work it may take waits.
+	NotPickingUp bool           `json:"not_picking_up" doc:"Online, yet jobs it could lease have waited in the queue for over 2 minutes."`
+	WaitingJobs  int            `json:"waiting_jobs" doc:"Queued jobs it could lease that have waited for over 2 minutes."`
+	Series       []MetricsPoint `json:"series" doc:"Its metrics over the window, in buckets."`
 	// ProbesPerCPUSecond is what scanning costs the scanner's host.
 	ProbesPerCPUSecond *float64 `json:"probes_per_cpu_second" doc:"Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did."`
 }
@@ -61,6 +65,14 @@ func (h *handlers) health(c echo.Context) error {
 	}
 	from := now.Add(-time.Duration(hours) * time.Hour)
 	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(all))
+	for i, s := range all {
+		ids[i] = s.ID
+	}
+	waiting, err := jobs.WaitingFor(ctx, h.m.JobsDB, ids, now.Add(-OfflineAfter))
 	if err != nil {
 		return err
 	}
@@ -100,6 +112,8 @@ func (h *handlers) health(c echo.Context) error {
 		if sh.Series == nil {
 			sh.Series = []MetricsPoint{}
 		}
+		sh.WaitingJobs = waiting[s.ID]
+		sh.NotPickingUp = s.Status == StatusOnline && sh.WaitingJobs > 0
 		sh.Stale = s.Status == StatusOnline && s.LastSeenAt != nil && now.Sub(*s.LastSeenAt) > OfflineAfter
 		out.Scanners = append(out.Scanners, sh)
 	}

@@ -19,6 +19,8 @@ import discoveryHelp from './pages/discovery/help';
 import baselinesHelp from './pages/baselines/help';
 import exclusionsHelp from './pages/exclusions/help';
 import findingsHelp from './pages/findings/help';
+import healthHelp from './pages/health/help';
+import healthComponentHelp from './pages/health-component/help';
 import loginHelp from './pages/login/help';
 import portCatalogHelp from './pages/port-catalog/help';
 import portListGroupsHelp from './pages/port-list-groups/help';
@@ -118,6 +120,10 @@ export const routes: RouteDef[] = [
   { path: '/alarms/deliveries', component: () => import('./pages/alarm-deliveries/AlarmDeliveries.svelte'), access: 'signed-in', help: alarmDeliveriesHelp,
     scopes: ['alarms:view'], nav: { group: 'Alarms', label: 'Delivery log' } },
   { path: '/alarms/:id', component: () => import('./pages/alarm/Alarm.svelte'), access: 'signed-in', help: alarmHelp },
+  { path: '/health', component: () => import('./pages/health/Overview.svelte'), access: 'signed-in', help: healthHelp,
+    scopes: ['health:view'], nav: { group: 'Health', label: 'Architecture' } },
+  { path: '/health/components/:id', component: () => import('./pages/health-component/Component.svelte'), access: 'signed-in', help: healthComponentHelp,
+    scopes: ['health:view'] },
   { path: '/dashboards', component: () => import('./pages/dashboards/Dashboards.svelte'), access: 'signed-in', help: dashboardsHelp,
     scopes: ['dashboards:view'], nav: { group: 'Health', label: 'Dashboards' } },
   { path: '/audit', component: () => import('./pages/audit/Audit.svelte'), access: 'signed-in', help: auditHelp,

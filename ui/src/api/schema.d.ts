@@ -4170,6 +4170,8 @@ export interface components {
              */
             checked_at: string;
             detail: unknown;
+            /** @description For the dispatcher and backup nodes, whose detail lists their processes: the probe's last outcome (dispatcher: leader, process, since; backup: each kind's last outcome). */
+            check?: Record<string, never>;
         };
         "health.Overview": {
             nodes: components["schemas"]["health.Node"][];
@@ -4819,6 +4821,10 @@ export interface components {
             updated_at: string;
             /** @description Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check). */
             stale: boolean;
+            /** @description Online, yet jobs it could lease have waited in the queue for over 2 minutes. */
+            not_picking_up: boolean;
+            /** @description Queued jobs it could lease that have waited for over 2 minutes. */
+            waiting_jobs: number;
             /** @description Its metrics over the window, in buckets. */
             series: components["schemas"]["scanners.MetricsPoint"][];
             /** @description Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did. */

@@ -12,6 +12,7 @@ export default help({
   scopes: [{ scope: 'scanners:view', allows: 'see the fleet' }],
   fields: [
     { name: 'Status', description: 'online, offline or disabled; late: online, but its last heartbeat is over 2 minutes old (it goes offline at the next check).' },
+    { name: 'not picking up jobs', description: 'Online, yet queued jobs it could lease (addressed to it, or in a pool it belongs to) have waited over 2 minutes: the row is highlighted. Look at its host, its logs, or its max_jobs.' },
     { name: 'CPU, Memory, Network', description: 'The curve over the chosen window, averaged in buckets, and the last heartbeat’s value.' },
     { name: 'Probes / CPU-s', description: 'Probes per CPU second of mipo-scanner itself, over the jobs it finished in the window: what scanning costs its host. Empty for a scanner whose jobs did not report their CPU time (older versions).' },
     { name: 'Jobs', description: 'The jobs it holds now (several at once, up to its max_jobs, sharing its capacity).' },

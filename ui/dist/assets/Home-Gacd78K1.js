@@ -1,1 +1,0 @@
-import{nt as e,rt as t}from"./vendor-WeRVXbSB.js";import{A as n,Pt as r}from"./app-B5-KGjze.js";function i(i,a){t(a,!0),r(n(),{replace:!0}),e()}export{i as default};
