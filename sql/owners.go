@@ -48,6 +48,7 @@ var Owners = map[string]string{
 	"observations":   "results",
 	"result_batches": "results",
 	"job_coverage":   "results",
+	"scan_outcomes":  "results",
 	// jobs database
 	"jobs":                  "jobs",
 	"audit_checkpoints":     "audit",
