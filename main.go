@@ -11,6 +11,7 @@ import (
 	_ "mipo/modules/config"
 	_ "mipo/modules/discovery"
 	_ "mipo/modules/health"
+	_ "mipo/modules/home"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/oidc"
 	_ "mipo/modules/rbac"
