@@ -12,6 +12,7 @@ import (
 	_ "mipo/modules/discovery"
 	_ "mipo/modules/findings"
 	_ "mipo/modules/health"
+	_ "mipo/modules/home"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/oidc"
 	_ "mipo/modules/rbac"

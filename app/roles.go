@@ -22,7 +22,7 @@ var Roles = []string{RoleManager, RoleIngest, RoleDispatcher, RoleBackup}
 // everything those modules require (each module's Requires, in its module.go), each started
 // after what it requires; `mipo serve --list-roles` prints the whole graph.
 var Topology = map[string][]string{
-	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls", "oidc", "backup", "discovery", "findings", "health", "health-report"},
+	RoleManager:    {"webui", "rbac", "audit", "settings", "config", "scanners", "scans", "results", "alarms", "tls", "oidc", "backup", "discovery", "findings", "health", "health-report", "home"},
 	RoleIngest:     {"ingest", "tls-serve", "health-report"},
 	RoleDispatcher: {"dispatcher", "notifier", "health-report"},
 	RoleBackup:     {"backup", "health-report"},

@@ -55,6 +55,7 @@ var Owners = map[string]string{
 	"job_coverage":         "results",
 	"latest_ports":         "results",
 	"observations_default": "results", // the catch-all partition of observations
+	"scan_outcomes":        "results",
 	// jobs database
 	"jobs":                  "jobs",
 	"audit_checkpoints":     "audit",

@@ -194,3 +194,21 @@ func TemplatesUsingScanners(ctx context.Context, db app.Querier, scannerOrGroupI
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return orEmpty(names), err
 }
+
+// SubnetGroupCIDRs returns the CIDRs of every subnet in a subnet group as it is now, nested
+// groups included: how other modules filter by a group. An unknown group is a 400 naming field.
+func SubnetGroupCIDRs(ctx context.Context, db app.Querier, groupID, field string) ([]string, error) {
+	ok, err := SubnetGroupExists(ctx, db, groupID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, app.Invalid(field, "unknown_group", "no subnet group with that id")
+	}
+	s := snapshotNow(db)
+	ids, err := s.subnetsIn(ctx, nil, []string{groupID})
+	if err != nil {
+		return nil, err
+	}
+	return s.cidrs(ctx, ids)
+}

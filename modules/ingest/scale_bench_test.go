@@ -99,7 +99,7 @@ func BenchmarkResultsAtScale(b *testing.B) {
 
 		fillLatest(b, full.pool, *scaleLatest)
 		t = time.Now()
-		open, err := results.CurrentOpen(ctx, full.pool, results.OpenQuery{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Limit: 1000})
+		open, err := results.CurrentOpen(ctx, full.pool, results.LatestQuery{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Limit: 1000})
 		if err != nil || len(open.Items) != 1000 {
 			b.Fatalf("current open: %d %v", len(open.Items), err)
 		}

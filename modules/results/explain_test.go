@@ -84,7 +84,7 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		query{"coverage", coverageSQL, []any{scan}},
 		query{"received batches", receivedBatchesSQL, []any{uuid.NewString()}},
 	)
-	for _, oq := range []OpenQuery{{}, {Subnet: netip.MustParsePrefix("10.0.0.0/8")}, {Scanner: scanner},
+	for _, oq := range []LatestQuery{{}, {Subnet: netip.MustParsePrefix("10.0.0.0/8")}, {Scanner: scanner},
 		{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Cursor: "eyJhIjoiMTAuMC4wLjEiLCJwIjoxLCJzIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0"}} {
 		sql, args, _, err := currentOpenSQL(oq)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
 
@@ -28,7 +27,7 @@ type Observed struct {
 
 // HistoryQuery filters observations. Every field is optional.
 type HistoryQuery struct {
-	Subnet  string `query:"subnet" json:"subnet,omitempty" doc:"Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48."`
+	Subnet  string `query:"subnet" json:"subnet,omitempty" doc:"Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48; a bare address means that one address."`
 	Ports   string `query:"ports" json:"ports,omitempty" doc:"Only these ports: a port list such as 22,80,8000-8100."`
 	Scanner string `query:"scanner" json:"scanner,omitempty" doc:"Only what this scanner (id) saw."`
 	Scan    string `query:"scan" json:"scan,omitempty" doc:"Only this scan (id)."`
@@ -52,9 +51,9 @@ type historyCursor struct {
 func (q HistoryQuery) where() (*app.Where, error) {
 	w := &app.Where{}
 	if q.Subnet != "" {
-		p, err := netset.ParseCIDR(q.Subnet)
+		p, err := ParseSubnet("subnet", q.Subnet)
 		if err != nil {
-			return nil, app.Invalid("subnet", "invalid_cidr", err.Error())
+			return nil, err
 		}
 		w.Add("address <<= " + w.Arg(p.String()) + "::inet")
 	}

@@ -86,8 +86,8 @@ func closeLatest(ctx context.Context, tx pgx.Tx, c Coverage) error {
 	return err
 }
 
-// OpenPort is a port open now as one scanner sees it.
-type OpenPort struct {
+// LatestPort is a port open now as one scanner sees it.
+type LatestPort struct {
 	Address   string    `json:"address"`
 	Port      int       `json:"port"`
 	Service   string    `json:"service"`
@@ -97,8 +97,8 @@ type OpenPort struct {
 	LastScan  string    `json:"last_scan" doc:"The scan that saw it last."`
 }
 
-// OpenQuery filters the current open ports. Every field is optional.
-type OpenQuery struct {
+// LatestQuery filters the current open ports. Every field is optional.
+type LatestQuery struct {
 	Subnet  netip.Prefix // only addresses inside it
 	Scanner string       // only as this scanner (id) sees it
 	Limit   int          // 1..10000, default 1000
@@ -113,14 +113,14 @@ type openCursor struct {
 
 // CurrentOpen returns one page of the ports open now, in (address, port, scanner) order, from
 // the latest-state table: an index range scan of the subnet, never history.
-func CurrentOpen(ctx context.Context, pool app.ResultsDB, q OpenQuery) (app.Page[OpenPort], error) {
+func CurrentOpen(ctx context.Context, pool app.ResultsDB, q LatestQuery) (app.Page[LatestPort], error) {
 	sql, args, limit, err := currentOpenSQL(q)
 	if err != nil {
-		return app.Page[OpenPort]{}, err
+		return app.Page[LatestPort]{}, err
 	}
 	rows, err := pool.Query(ctx, sql, args...)
-	out, err := app.Collect(rows, err, func(row pgx.Row) (OpenPort, error) {
-		var o OpenPort
+	out, err := app.Collect(rows, err, func(row pgx.Row) (LatestPort, error) {
+		var o LatestPort
 		var addr netip.Addr
 		var port int32
 		err := row.Scan(&addr, &port, &o.ScannerID, &o.FirstSeen, &o.LastSeen, &o.LastScan)
@@ -129,14 +129,14 @@ func CurrentOpen(ctx context.Context, pool app.ResultsDB, q OpenQuery) (app.Page
 		return o, err
 	})
 	if err != nil {
-		return app.Page[OpenPort]{}, err
+		return app.Page[LatestPort]{}, err
 	}
-	return app.PageByKey(limit, out, func(last OpenPort) any {
+	return app.PageByKey(limit, out, func(last LatestPort) any {
 		return openCursor{Address: last.Address, Port: last.Port, Scanner: last.ScannerID}
 	}), nil
 }
 
-func currentOpenSQL(q OpenQuery) (string, []any, int, error) {
+func currentOpenSQL(q LatestQuery) (string, []any, int, error) {
 	limit := 1000
 	if q.Limit != 0 {
 		if q.Limit < 1 || q.Limit > 10_000 {

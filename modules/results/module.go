@@ -34,6 +34,9 @@ func init() {
 			m.Routes(h.diffRoutes()...)
 			m.Routes(h.timelineRoutes()...)
 			m.Routes(h.vantageRoutes()...)
+			m.Routes(h.openRoutes()...)
+			m.Routes(h.hostRoutes()...)
+			m.On("outcome", "scan.completed", h.recordOutcome)
 			return nil
 		},
 	})

@@ -249,7 +249,7 @@ func TestLatestStateMatchesHistory(t *testing.T) {
 	for _, sc := range scanners {
 		cursor := ""
 		for {
-			page, err := results.CurrentOpen(ctx, pool, results.OpenQuery{Scanner: sc, Limit: 7, Cursor: cursor})
+			page, err := results.CurrentOpen(ctx, pool, results.LatestQuery{Scanner: sc, Limit: 7, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +276,7 @@ func TestLatestStateMatchesHistory(t *testing.T) {
 		}
 	}
 	// A subnet filter reads only the subnet.
-	page, err := results.CurrentOpen(ctx, pool, results.OpenQuery{Subnet: netip.MustParsePrefix("2001:db8::/32"), Limit: 10_000})
+	page, err := results.CurrentOpen(ctx, pool, results.LatestQuery{Subnet: netip.MustParsePrefix("2001:db8::/32"), Limit: 10_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestLatestStateMatchesHistory(t *testing.T) {
 			t.Fatalf("%s outside the subnet", o.Address)
 		}
 	}
-	for _, q := range []results.OpenQuery{{Limit: 20_000}, {Scanner: "x"}, {Cursor: "garbage"}} {
+	for _, q := range []results.LatestQuery{{Limit: 20_000}, {Scanner: "x"}, {Cursor: "garbage"}} {
 		if _, err := results.CurrentOpen(ctx, pool, q); err == nil {
 			t.Errorf("%+v was accepted", q)
 		}

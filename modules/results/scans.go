@@ -14,6 +14,7 @@ type Scan struct {
 	ID         string
 	TemplateID string
 	LaunchedAt time.Time
+	FinishedAt time.Time // zero while it runs
 	Vantage    bool
 }
 
@@ -30,6 +31,9 @@ type ScanSource interface {
 	// Completed lists the completed scans (of one template, or of all when templateID is "")
 	// in the order they finished.
 	Completed(ctx context.Context, db app.Querier, templateID string) ([]ScanRef, error)
+	// Latest lists each template's latest completed scan (only that template's when templateID
+	// is not ""): what "open now" reads.
+	Latest(ctx context.Context, db app.Querier, templateID string) ([]ScanRef, error)
 }
 
 var scanSource ScanSource

@@ -414,3 +414,18 @@ type KeyInfo struct {
 	Prefix    string    `json:"prefix" doc:"msk_ and the key's public lookup part."`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// Counts is how many scanners are online, offline and disabled.
+type Counts struct {
+	Online   int `json:"online"`
+	Offline  int `json:"offline"`
+	Disabled int `json:"disabled"`
+}
+
+// CountByStatus counts the fleet by status, in one query: what the home page shows.
+func CountByStatus(ctx context.Context, db app.Querier) (Counts, error) {
+	var c Counts
+	err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE online AND NOT disabled), count(*) FILTER (WHERE NOT online AND NOT disabled),
+		count(*) FILTER (WHERE disabled) FROM scanners`).Scan(&c.Online, &c.Offline, &c.Disabled)
+	return c, err
+}

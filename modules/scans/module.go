@@ -13,8 +13,9 @@ import (
 func init() {
 	// The manager side: the API and pages.
 	app.Register(app.Module{
-		Name:      "scans",
-		Databases: []string{app.DBConfig, app.DBJobs},
+		Name: "scans",
+		// The results database only for reading each completed scan's outcome (results.Outcomes).
+		Databases: []string{app.DBConfig, app.DBJobs, app.DBResults},
 		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			h := &handlers{m: m, maxProbes: int64(settingMaxProbes.Get(m.Config)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}

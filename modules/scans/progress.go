@@ -22,7 +22,7 @@ type Progress struct {
 	JobsQueued    int        `json:"jobs_queued"`
 	Percent       float64    `json:"percent"`
 	RatePerSecond float64    `json:"rate_per_second" doc:"Connection attempts per second since the scan started."`
-	ETA           *time.Time `json:"eta" doc:"When the scan should end at the current rate; null when unknown."`
+	ETA           *time.Time `json:"eta" doc:"When the scan should end at the current rate; when it ended, once it has; null when unknown."`
 }
 
 // progressOf computes a scan's progress at now.
@@ -38,6 +38,14 @@ func progressOf(ctx context.Context, db app.Querier, s *Scan, now time.Time) (Pr
 	}
 	if st.Finished() && st.Failed == 0 && st.Cancelled == 0 {
 		p.Percent = 100
+	}
+	if s.StartedAt != nil && s.FinishedAt != nil && !s.Open() {
+		// Ended: the rate it kept from start to end, and the ETA is when it ended.
+		if elapsed := s.FinishedAt.Sub(*s.StartedAt).Seconds(); elapsed > 0 && st.PortsProbed > 0 {
+			p.RatePerSecond = float64(st.PortsProbed) / elapsed
+		}
+		end := *s.FinishedAt
+		p.ETA = &end
 	}
 	if s.StartedAt != nil && s.Open() {
 		if elapsed := now.Sub(*s.StartedAt).Seconds(); elapsed > 0 && st.PortsProbed > 0 {

@@ -41,11 +41,29 @@ func (scanSource) Completed(ctx context.Context, db app.Querier, templateID stri
 	})
 }
 
+func (scanSource) Latest(ctx context.Context, db app.Querier, templateID string) ([]results.ScanRef, error) {
+	w := &app.Where{}
+	w.Add("status = 'completed'")
+	if templateID != "" {
+		w.Add("template_id = " + w.Arg(templateID) + "::uuid")
+	}
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (template_id) id::text, finished_at FROM scans WHERE `+w.SQL()+`
+		ORDER BY template_id, created_at DESC`, w.Args()...)
+	return app.Collect(rows, err, func(row pgx.Row) (results.ScanRef, error) {
+		var r results.ScanRef
+		return r, row.Scan(&r.ID, &r.At)
+	})
+}
+
 func asResult(s *Scan, err error) (results.Scan, error) {
 	if err != nil {
 		return results.Scan{}, err
 	}
-	return results.Scan{ID: s.ID, TemplateID: s.TemplateID, LaunchedAt: s.CreatedAt, Vantage: s.Mode == jobs.KindVantage}, nil
+	r := results.Scan{ID: s.ID, TemplateID: s.TemplateID, LaunchedAt: s.CreatedAt, Vantage: s.Mode == jobs.KindVantage}
+	if s.FinishedAt != nil {
+		r.FinishedAt = *s.FinishedAt
+	}
+	return r, nil
 }
 
 var _ results.ScanSource = scanSource{}

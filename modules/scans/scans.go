@@ -12,6 +12,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/config"
+	"mipo/modules/results"
 )
 
 // Scan statuses.
@@ -46,6 +47,13 @@ type Scan struct {
 	CreatedAt       time.Time     `json:"created_at"`
 	StartedAt       *time.Time    `json:"started_at"`
 	FinishedAt      *time.Time    `json:"finished_at"`
+	Trigger         string        `json:"trigger" doc:"manual (launched by someone) or scheduled (launched by a schedule)."`
+	// The outcome, worked out once the scan completes (null until then).
+	OpenPorts    *int    `json:"open_ports" doc:"Distinct address and port pairs it found open; null until its outcome is worked out, a moment after it completes."`
+	Opened       *int    `json:"opened" doc:"Ports that opened since the template's previous completed scan; null for its first scan or until the outcome is worked out."`
+	Closed       *int    `json:"closed" doc:"Ports that closed since the template's previous completed scan; null as opened."`
+	ComparedWith *string `json:"compared_with" doc:"The previous scan opened and closed count against (its diff is GET /api/v1/scans/{id}/diff); null for a template's first scan."`
+	FirstScan    bool    `json:"first_scan" doc:"Its outcome is known and there was no earlier completed scan of its template: nothing to compare yet."`
 }
 
 // Open reports whether the scan may still change.
@@ -64,6 +72,10 @@ func scanRow(row pgx.Row) (*Scan, error) {
 	}
 	if s.ScannerIDs == nil {
 		s.ScannerIDs = []string{}
+	}
+	s.Trigger = "manual"
+	if s.ScheduleID != nil {
+		s.Trigger = "scheduled"
 	}
 	return s, err
 }
@@ -85,6 +97,27 @@ func Get(ctx context.Context, db app.Querier, id string) (*Scan, error) {
 	}
 	s.Scope = &config.Scope{}
 	return s, json.Unmarshal(raw, s.Scope)
+}
+
+// WithOutcomes fills in the outcome of completed scans from the results module, in one query.
+func WithOutcomes(ctx context.Context, rdb app.ResultsDB, scans ...*Scan) error {
+	var ids []string
+	for _, s := range scans {
+		if s.Status == Completed {
+			ids = append(ids, s.ID)
+		}
+	}
+	outs, err := results.Outcomes(ctx, rdb, ids)
+	if err != nil {
+		return err
+	}
+	for _, s := range scans {
+		if o, ok := outs[s.ID]; ok {
+			open := o.OpenPorts
+			s.OpenPorts, s.Opened, s.Closed, s.ComparedWith, s.FirstScan = &open, o.Opened, o.Closed, o.PreviousScanID, o.PreviousScanID == nil
+		}
+	}
+	return nil
 }
 
 // insert records a launched scan.

@@ -87,6 +87,9 @@ func (h *handlers) list(c echo.Context) error {
 	if err := h.liveCompletion(c.Request().Context(), page.Items); err != nil {
 		return err
 	}
+	if err := WithOutcomes(c.Request().Context(), h.m.ResultsDB, page.Items...); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, page)
 }
 
@@ -118,6 +121,9 @@ func (h *handlers) get(c echo.Context) error {
 	}
 	p, err := progressOf(ctx, h.m.JobsDB, s, h.m.Clock.Now())
 	if err != nil {
+		return err
+	}
+	if err := WithOutcomes(ctx, h.m.ResultsDB, s); err != nil {
 		return err
 	}
 	js, err := jobs.ListByScan(ctx, h.m.JobsDB, s.ID)

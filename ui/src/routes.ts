@@ -21,7 +21,10 @@ import exclusionsHelp from './pages/exclusions/help';
 import findingsHelp from './pages/findings/help';
 import healthHelp from './pages/health/help';
 import healthComponentHelp from './pages/health-component/help';
+import homeHelp from './pages/home/help';
+import hostHelp from './pages/host/help';
 import loginHelp from './pages/login/help';
+import openHelp from './pages/open/help';
 import portCatalogHelp from './pages/port-catalog/help';
 import portListGroupsHelp from './pages/port-list-groups/help';
 import portListsHelp from './pages/port-lists/help';
@@ -65,7 +68,7 @@ export interface RouteDef {
 }
 
 export const routes: RouteDef[] = [
-  { path: '/', component: () => import('./pages/Home.svelte'), access: 'signed-in', redirect: true },
+  { path: '/', component: () => import('./pages/home/Home.svelte'), access: 'signed-in', help: homeHelp },
   { path: '/setup', component: () => import('./pages/setup/Setup.svelte'), access: 'setup', help: setupHelp },
   { path: '/login', component: () => import('./pages/login/Login.svelte'), access: 'public', help: loginHelp },
   // Scans, Results, Configuration, Scanners, Alarms and Health add their pages here, e.g.
@@ -76,6 +79,9 @@ export const routes: RouteDef[] = [
   { path: '/scans/:id', component: () => import('./pages/scan/Scan.svelte'), access: 'signed-in', help: scanHelp, scopes: ['scans:view'] },
   { path: '/schedules', component: () => import('./pages/schedules/Schedules.svelte'), access: 'signed-in', help: schedulesHelp,
     scopes: ['scans:view'], nav: { group: 'Scans', label: 'Schedules' } },
+  { path: '/open', component: () => import('./pages/open/Open.svelte'), access: 'signed-in', help: openHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Open now' } },
+  { path: '/hosts/:address', component: () => import('./pages/host/Host.svelte'), access: 'signed-in', help: hostHelp, scopes: ['results:view'] },
   { path: '/results', component: () => import('./pages/results/Results.svelte'), access: 'signed-in', help: resultsHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Results' } },
   { path: '/diff', component: () => import('./pages/diff/Diff.svelte'), access: 'signed-in', help: diffHelp,

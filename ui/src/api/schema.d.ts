@@ -1095,6 +1095,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The state at a glance: scanners, running and latest scans with their outcomes, changes per day, next scheduled runs; each part only for whoever may see it */
+        get: operations["get_home"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/oidc/providers": {
         parameters: {
             query?: never;
@@ -1419,6 +1436,57 @@ export interface paths {
         };
         /** Download observations as CSV or JSON */
         get: operations["get_results_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/host": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything known of one address: per scanner, every port ever seen open, with its timeline */
+        get: operations["get_results_host"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What is open now: one row per scanner, address and port, with when it was first and last seen; filter by subnet, subnet group, template, ports and scanner */
+        get: operations["get_results_open"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/open/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download what is open now as CSV or JSON */
+        get: operations["get_results_open_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1876,6 +1944,23 @@ export interface paths {
         };
         /** Every scope mipo knows */
         get: operations["get_scopes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reads an address, a CIDR, a port or a service name, and names the page that answers it */
+        get: operations["get_search"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3131,6 +3216,10 @@ export interface components {
             items: components["schemas"]["results.Observed"][];
             next_cursor?: string;
         };
+        "app.Page_results.OpenPort": {
+            items: components["schemas"]["results.OpenPort"][];
+            next_cursor?: string;
+        };
         "app.Page_scanners.Connection": {
             items: components["schemas"]["scanners.Connection"][];
             next_cursor?: string;
@@ -4211,6 +4300,32 @@ export interface components {
             /** @description Rows shown, 1 to 100 (default 10). */
             limit?: number;
         };
+        "home.Changes": {
+            opened_24h: number;
+            closed_24h: number;
+            opened_7d: number;
+            closed_7d: number;
+            /** @description The last 7 days, oldest first (UTC days). */
+            days: components["schemas"]["results.DayChanges"][];
+        };
+        "home.Home": {
+            /** Format: date-time */
+            at: string;
+            /** @description Scanners online, offline and disabled (scanners:view). */
+            scanners: components["schemas"]["scanners.Counts"] | null;
+            /** @description Pending and running scans, newest first (scans:view). */
+            running: components["schemas"]["scans.Scan"][];
+            /** @description Each template's latest finished scan with its outcome, newest first (scans:view). */
+            latest: components["schemas"]["scans.Scan"][];
+            /** @description The next scheduled launches (scans:view). */
+            next_runs: components["schemas"]["scans.NextRun"][];
+            /** @description Ports opened and closed lately (results:view). */
+            changes: components["schemas"]["home.Changes"] | null;
+            /** @description The first ports that opened and closed in each latest scan, by scan id (results:view). */
+            samples: {
+                [key: string]: components["schemas"]["results.Sample"];
+            };
+        };
         "ingest.Capacity": {
             max_concurrency: number;
             max_rate: number;
@@ -4521,6 +4636,17 @@ export interface components {
             /** @description The port catalog's name for the port. */
             service: string;
         };
+        "results.DayChanges": {
+            /**
+             * Format: date-time
+             * @description The day's start (UTC).
+             */
+            day: string;
+            opened: number;
+            closed: number;
+            /** @description Scans that completed that day with a previous scan to compare with. */
+            scans: number;
+        };
         "results.Diff": {
             /** @description The earlier scan. */
             from: string;
@@ -4530,6 +4656,18 @@ export interface components {
             closed: components["schemas"]["results.Change"][];
             /** @description Pass as cursor for the next page of changes; absent on the last page. */
             next_cursor?: string;
+        };
+        "results.Host": {
+            address: string;
+            /** @description Completed scans considered. */
+            scans: number;
+            /** @description Ports open now (their latest span has not closed), counted per scanner. */
+            open: number;
+            scanners: components["schemas"]["results.HostScanner"][];
+        };
+        "results.HostScanner": {
+            scanner_id: string;
+            ports: components["schemas"]["results.PortTimeline"][];
         };
         "results.Observed": {
             /** Format: date-time */
@@ -4542,10 +4680,43 @@ export interface components {
             scanner_id: string;
             rtt_us: number | null;
         };
+        "results.OpenPort": {
+            address: string;
+            port: number;
+            service: string;
+            scanner_id: string;
+            /**
+             * Format: date-time
+             * @description The first time this scanner saw it open.
+             */
+            first_seen: string;
+            /**
+             * Format: date-time
+             * @description The last time this scanner saw it open.
+             */
+            last_seen: string;
+            /** @description The latest scan that found it open. */
+            scan_id: string;
+        };
         "results.PortTimeline": {
             port: number;
             service: string;
             spans: components["schemas"]["results.Span"][];
+        };
+        "results.Sample": {
+            opened: components["schemas"]["results.Change"][];
+            closed: components["schemas"]["results.Change"][];
+        };
+        "results.Search": {
+            query: string;
+            /** @description address, subnet, port or service. */
+            kind: string;
+            address?: string;
+            subnet?: string;
+            port?: number;
+            service?: string;
+            /** @description The UI page that answers it: a host page, or open now filtered. */
+            path: string;
         };
         "results.Span": {
             /**
@@ -4600,6 +4771,11 @@ export interface components {
             event: string;
             address: string;
             detail: string;
+        };
+        "scanners.Counts": {
+            online: number;
+            offline: number;
+            disabled: number;
         };
         "scanners.CreateToken": {
             /** @description Name for the scanner; empty: the host name it registers with. */
@@ -4873,6 +5049,14 @@ export interface components {
         "scans.Launched": {
             items: components["schemas"]["scans.Scan"][];
         };
+        "scans.NextRun": {
+            schedule_id: string;
+            name: string;
+            template_id: string | null;
+            template_group_id: string | null;
+            /** Format: date-time */
+            at: string;
+        };
         "scans.Progress": {
             status: string;
             /** @description Addresses to probe, summed over jobs (a vantage scan counts each scanner's pass). */
@@ -4889,7 +5073,7 @@ export interface components {
             percent: number;
             /** @description Connection attempts per second since the scan started. */
             rate_per_second: number;
-            /** @description When the scan should end at the current rate; null when unknown. */
+            /** @description When the scan should end at the current rate; when it ended, once it has; null when unknown. */
             eta: string | null;
         };
         "scans.Scan": {
@@ -4924,6 +5108,18 @@ export interface components {
             created_at: string;
             started_at: string | null;
             finished_at: string | null;
+            /** @description manual (launched by someone) or scheduled (launched by a schedule). */
+            trigger: string;
+            /** @description Distinct address and port pairs it found open; null until its outcome is worked out, a moment after it completes. */
+            open_ports: number | null;
+            /** @description Ports that opened since the template's previous completed scan; null for its first scan or until the outcome is worked out. */
+            opened: number | null;
+            /** @description Ports that closed since the template's previous completed scan; null as opened. */
+            closed: number | null;
+            /** @description The previous scan opened and closed count against (its diff is GET /api/v1/scans/{id}/diff); null for a template's first scan. */
+            compared_with: string | null;
+            /** @description Its outcome is known and there was no earlier completed scan of its template: nothing to compare yet. */
+            first_scan: boolean;
         };
         "scans.Schedule": {
             id: string;
@@ -7833,6 +8029,35 @@ export interface operations {
             };
         };
     };
+    get_home: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["home.Home"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_oidc_providers: {
         parameters: {
             query?: {
@@ -8680,7 +8905,7 @@ export interface operations {
     get_results: {
         parameters: {
             query?: {
-                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48. */
+                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48; a bare address means that one address. */
                 subnet?: string;
                 /** @description Only these ports: a port list such as 22,80,8000-8100. */
                 ports?: string;
@@ -8768,7 +8993,7 @@ export interface operations {
     get_results_export: {
         parameters: {
             query?: {
-                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48. */
+                /** @description Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48; a bare address means that one address. */
                 subnet?: string;
                 /** @description Only these ports: a port list such as 22,80,8000-8100. */
                 ports?: string;
@@ -8784,6 +9009,134 @@ export interface operations {
                 limit?: number;
                 /** @description next_cursor of the previous page. */
                 cursor?: string;
+                /** @description Export format: csv or json (export only). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_host: {
+        parameters: {
+            query?: {
+                /** @description The address (IPv4 or IPv6). */
+                address?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Host"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_open: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Only addresses inside this CIDR; a bare address means that one address (/32 or /128). */
+                subnet?: string;
+                /** @description Only addresses inside this subnet group (id), nested groups included. */
+                group?: string;
+                /** @description Only what this template's latest completed scan found (id). */
+                template?: string;
+                /** @description Only these ports: a port list such as 22,80,8000-8100. */
+                ports?: string;
+                /** @description Only what this scanner (id) sees. */
+                scanner?: string;
+                /** @description Export format: csv or json (export only). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.Page_results.OpenPort"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_open_export: {
+        parameters: {
+            query?: {
+                /** @description Field to sort by; prefix with - for descending. */
+                sort?: string;
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Only addresses inside this CIDR; a bare address means that one address (/32 or /128). */
+                subnet?: string;
+                /** @description Only addresses inside this subnet group (id), nested groups included. */
+                group?: string;
+                /** @description Only what this template's latest completed scan found (id). */
+                template?: string;
+                /** @description Only these ports: a port list such as 22,80,8000-8100. */
+                ports?: string;
+                /** @description Only what this scanner (id) sees. */
+                scanner?: string;
                 /** @description Export format: csv or json (export only). */
                 format?: string;
             };
@@ -10068,6 +10421,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["app.Page_rbac.Scope"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_search: {
+        parameters: {
+            query?: {
+                /** @description An address, a CIDR, a port number or a service name. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Search"];
                 };
             };
             /** @description An error in the one error shape */

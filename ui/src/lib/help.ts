@@ -45,8 +45,9 @@ export function help(h: HelpPage): HelpPage {
   return h;
 }
 
+/** The home page ("/") has its docs at /docs/home: /docs itself is the index. */
 export function docsPath(h: Pick<HelpPage, 'path'>): string {
-  return '/docs' + (h.path === '/' ? '' : h.path);
+  return '/docs' + (h.path === '/' ? '/home' : h.path);
 }
 
 /** Splits text on `backticks` into plain and code runs, for rendering without HTML. */

@@ -26,6 +26,7 @@ export const helpPages: HelpPage[] = Object.values(modules)
 
 /** The page's slug under /docs: the UI path, with route parameters named plainly ("/scans/:id" -> "scans/id"). */
 export function helpSlug(h: Pick<HelpPage, 'path'>): string {
+  if (h.path === '/') return 'home'; // the home page; /docs/ itself is the index
   return h.path.replace(/^\/+|\/+$/g, '').replace(/:/g, '');
 }
 

@@ -80,3 +80,6 @@ export function elapsed(s: { started_at: string | null; finished_at: string | nu
 export function short(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
 }
+export type OpenPort = ItemOf<Ok<'/api/v1/results/open', 'get'>>;
+export type Host = Ok<'/api/v1/results/host', 'get'>;
+export type Home = Ok<'/api/v1/home', 'get'>;

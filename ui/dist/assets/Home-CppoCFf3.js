@@ -1,1 +1,0 @@
-import{nt as e,rt as t}from"./vendor-WeRVXbSB.js";import{A as n,It as r}from"./app-DHN33949.js";function i(i,a){t(a,!0),r(n(),{replace:!0}),e()}export{i as default};
