@@ -25,6 +25,7 @@ func init() {
 			m.Routes(h.diffRoutes()...)
 			m.Routes(h.timelineRoutes()...)
 			m.Routes(h.vantageRoutes()...)
+			m.Routes(h.changesRoutes()...)
 			return nil
 		},
 	})
