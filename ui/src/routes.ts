@@ -13,6 +13,7 @@ import alarmRulesHelp from './pages/alarm-rules/help';
 import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
 import backupsHelp from './pages/backups/help';
+import changesHelp from './pages/changes/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
 import exclusionsHelp from './pages/exclusions/help';
@@ -73,6 +74,8 @@ export const routes: RouteDef[] = [
     scopes: ['scans:view'], nav: { group: 'Scans', label: 'Schedules' } },
   { path: '/results', component: () => import('./pages/results/Results.svelte'), access: 'signed-in', help: resultsHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Results' } },
+  { path: '/changes', component: () => import('./pages/changes/Changes.svelte'), access: 'signed-in', help: changesHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Changes' } },
   { path: '/diff', component: () => import('./pages/diff/Diff.svelte'), access: 'signed-in', help: diffHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Diff' } },
   { path: '/timeline', component: () => import('./pages/timeline/Timeline.svelte'), access: 'signed-in', help: timelineHelp,
