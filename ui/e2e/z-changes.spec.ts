@@ -104,6 +104,7 @@ test('the first load of any page stays under 100 KB of JavaScript (gzip on the w
     await page.goto(path);
     await page.waitForLoadState('networkidle');
     const total = (await Promise.all(js)).reduce((a, b) => a + b, 0);
+    console.log(`first load of ${path}: ${total} bytes of JavaScript on the wire`);
     expect(total, `${path}: ${total} bytes of JavaScript`).toBeGreaterThan(10_000);
     expect(total, `${path}: ${total} bytes of JavaScript`).toBeLessThan(100 * 1024);
     await ctx.close();
