@@ -1,0 +1,1 @@
+import{nt as e,rt as t}from"./vendor-DvsIS-pI.js";import{jt as n,k as r}from"./app-CHfNN-8U.js";function i(i,a){t(a,!0),n(r(),{replace:!0}),e()}export{i as default};

@@ -1,1 +1,0 @@
-import{nt as e,tt as t}from"./vendor-D3WUEmha.js";import{At as n,k as r}from"./app-D3siBCxo.js";function i(i,a){e(a,!0),n(r(),{replace:!0}),t()}export{i as default};
