@@ -22,7 +22,7 @@ import (
 
 // newEcho builds the process's one HTTP server with the middleware every request passes:
 // request id, panic recovery, request metadata for the audit log, structured access log,
-// metrics, security headers, a body limit and the check of query and path parameters.
+// metrics, compression, security headers, a body limit and the check of query and path parameters.
 func (a *App) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -39,6 +39,9 @@ func (a *App) newEcho() *echo.Echo {
 	})
 	e.Use(a.accessLog())
 	e.Use(a.metrics.middleware())
+	// Outside recovery and the error answer, so error bodies are compressed too and the
+	// compressor is closed only once the answer is complete.
+	e.Use(compress())
 	// Inside the log and the metrics: a panic and a handler's error are answered here, so both
 	// read the one status the client received from the response itself.
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

@@ -19,7 +19,7 @@ func init() {
 func provision(m *app.Mount) error {
 	e := &env{pool: func() app.ConfigDB { return m.ConfigDB }, clock: m.Clock}
 	portLists := newPortLists(e)
-	m.Routes(checkCIDRRoute(), checkPortsRoute(), catalogRoute(), scopeRoute(e))
+	m.Routes(checkCIDRRoute(), checkPortsRoute(), catalogRoute(), scopeRoute(e), checkTemplateRoute(e))
 	m.Routes(newSubnets(e).routes()...)
 	m.Routes(newSubnetGroups(e).routes()...)
 	m.Routes(newExclusions(e).routes()...)

@@ -167,7 +167,8 @@ func newTemplates(e *env) *family[TemplateSpec, *TemplateSpec, Template] {
 			}
 			return out, nil
 		},
-		env: e,
+		verify: verifyTemplate,
+		env:    e,
 	}
 }
 

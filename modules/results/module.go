@@ -37,6 +37,7 @@ func init() {
 			m.Routes(h.openRoutes()...)
 			m.Routes(h.hostRoutes()...)
 			m.On("outcome", "scan.completed", h.recordOutcome)
+			m.Routes(h.changesRoutes()...)
 			return nil
 		},
 	})

@@ -34,6 +34,19 @@ type ScanSource interface {
 	// Latest lists each template's latest completed scan (only that template's when templateID
 	// is not ""): what "open now" reads.
 	Latest(ctx context.Context, db app.Querier, templateID string) ([]ScanRef, error)
+	// Finished lists the completed scans (of one template, or of all when templateID is "")
+	// that finished in [from, to), each with the template's completed scan before it, oldest
+	// first and at most limit of them.
+	Finished(ctx context.Context, db app.Querier, from, to time.Time, templateID string, limit int) ([]FinishedScan, error)
+}
+
+// FinishedScan is a completed scan with the scan it is compared with for its changes: the
+// template's previous completed scan (Previous.ID is "" for a template's first scan).
+type FinishedScan struct {
+	Scan
+	TemplateName string
+	FinishedAt   time.Time
+	Previous     Scan
 }
 
 var scanSource ScanSource

@@ -150,12 +150,17 @@ func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
 // The conditional update makes it safe to run in several processes at once: each scanner goes
 // offline once. It returns the ids it marked.
 func CheckOffline(ctx context.Context, pool app.ConfigDB, events Emitter, now time.Time) ([]string, error) {
+	return CheckOfflineAfter(ctx, pool, events, now, OfflineAfter)
+}
+
+// CheckOfflineAfter is CheckOffline with its own silence window (MIPO_SCANNER_OFFLINE_AFTER).
+func CheckOfflineAfter(ctx context.Context, pool app.ConfigDB, events Emitter, now time.Time, after time.Duration) ([]string, error) {
 	var ids []string
 	var gone []StatusEvent
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE scanners SET online = false, updated_at = $1
 			WHERE online AND NOT disabled AND COALESCE(last_seen_at, registered_at) < $2
-			RETURNING id, name, last_seen_at, last_address`, now, now.Add(-OfflineAfter))
+			RETURNING id, name, last_seen_at, last_address`, now, now.Add(-after))
 		if err != nil {
 			return err
 		}

@@ -10,8 +10,13 @@ import (
 var settingHistoryRetention = app.DurationSetting("MIPO_SCANNER_HISTORY_RETENTION", 30*24*time.Hour,
 	"How long scanner heartbeat history (CPU, memory, network I/O over time) is kept; older rows are deleted hourly.")
 
+// settingOfflineAfter is the silence that marks a scanner offline: two missed heartbeats by
+// default. Tests of live pages shorten it, to see a scanner go offline without waiting minutes.
+var settingOfflineAfter = app.DurationSetting("MIPO_SCANNER_OFFLINE_AFTER", OfflineAfter,
+	"A scanner not heard from for this long is marked offline (scanners send a heartbeat every 60 s).")
+
 // offlineCheckEvery is how often the manager looks for silent scanners: a scanner is marked
-// offline between 2 minutes and 2 minutes 15 seconds after its last heartbeat.
+// offline between the window and 15 seconds after it (a quarter of a shorter window).
 const offlineCheckEvery = 15 * time.Second
 
 func init() {
@@ -30,10 +35,11 @@ func provision(m *app.Mount) error {
 	}
 	h := &handlers{m: m, asn: asn}
 	m.Routes(h.routes()...)
-	m.Every("offline-check", offlineCheckEvery, func(ctx context.Context) error {
-		ids, err := CheckOffline(ctx, m.ConfigDB, m.Events, m.Clock.Now())
+	after := settingOfflineAfter.Get(m.Config)
+	m.Every("offline-check", min(offlineCheckEvery, max(after/4, time.Second)), func(ctx context.Context) error {
+		ids, err := CheckOfflineAfter(ctx, m.ConfigDB, m.Events, m.Clock.Now(), after)
 		if len(ids) > 0 {
-			m.Log.Warn("scanners went offline: no heartbeat for 2 minutes", "scanners", ids)
+			m.Log.Warn("scanners went offline: no heartbeat within the offline window", "scanners", ids, "window", after)
 		}
 		return err
 	})

@@ -19,6 +19,8 @@ func init() {
 		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			h := &handlers{m: m, maxProbes: int64(settingMaxProbes.Get(m.Config)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+			// Templates are refused at save, and flagged while edited, past the launch limit.
+			config.ProvideLaunchLimit(h.maxProbes)
 			m.Routes(h.routes()...)
 			return nil
 		},

@@ -28,30 +28,57 @@ func (scanSource) LatestAt(ctx context.Context, db app.Querier, templateID strin
 	return asResult(latestAt(ctx, db, templateID, t, field))
 }
 
-func (scanSource) Completed(ctx context.Context, db app.Querier, templateID string) ([]results.ScanRef, error) {
+// completed is the condition of a template's completed scans (every template's when templateID
+// is ""), which each of the readers below starts from.
+func completed(templateID string) *app.Where {
 	w := &app.Where{}
 	w.Add("status = 'completed'")
 	if templateID != "" {
 		w.Add("template_id = " + w.Arg(templateID) + "::uuid")
 	}
+	return w
+}
+
+func scanRef(row pgx.Row) (results.ScanRef, error) {
+	var r results.ScanRef
+	return r, row.Scan(&r.ID, &r.At)
+}
+
+func (scanSource) Completed(ctx context.Context, db app.Querier, templateID string) ([]results.ScanRef, error) {
+	w := completed(templateID)
 	rows, err := db.Query(ctx, `SELECT id::text, finished_at FROM scans WHERE `+w.SQL()+` ORDER BY finished_at`, w.Args()...)
-	return app.Collect(rows, err, func(row pgx.Row) (results.ScanRef, error) {
-		var r results.ScanRef
-		return r, row.Scan(&r.ID, &r.At)
-	})
+	return app.Collect(rows, err, scanRef)
 }
 
 func (scanSource) Latest(ctx context.Context, db app.Querier, templateID string) ([]results.ScanRef, error) {
-	w := &app.Where{}
-	w.Add("status = 'completed'")
-	if templateID != "" {
-		w.Add("template_id = " + w.Arg(templateID) + "::uuid")
-	}
+	w := completed(templateID)
 	rows, err := db.Query(ctx, `SELECT DISTINCT ON (template_id) id::text, finished_at FROM scans WHERE `+w.SQL()+`
 		ORDER BY template_id, created_at DESC`, w.Args()...)
-	return app.Collect(rows, err, func(row pgx.Row) (results.ScanRef, error) {
-		var r results.ScanRef
-		return r, row.Scan(&r.ID, &r.At)
+	return app.Collect(rows, err, scanRef)
+}
+
+func (scanSource) Finished(ctx context.Context, db app.Querier, from, to time.Time, templateID string, limit int) ([]results.FinishedScan, error) {
+	w := completed(templateID)
+	// The previous scan is found by the window function over all of a template's completed
+	// scans, before the time window narrows them: the first scan inside the window still has
+	// its predecessor from before it. One query for the whole list.
+	rows, err := db.Query(ctx, `SELECT id::text, template_id::text, template_name, created_at, mode, finished_at,
+			COALESCE(prev_id::text, ''), prev_created, COALESCE(prev_mode, '')
+		FROM (SELECT id, template_id, template_name, created_at, mode, finished_at,
+				LAG(id) OVER t AS prev_id, LAG(created_at) OVER t AS prev_created, LAG(mode) OVER t AS prev_mode
+			FROM scans WHERE `+w.SQL()+` WINDOW t AS (PARTITION BY template_id ORDER BY created_at)) s
+		WHERE finished_at >= `+w.Arg(from)+` AND finished_at < `+w.Arg(to)+`
+		ORDER BY finished_at, id LIMIT `+w.Arg(limit), w.Args()...)
+	return app.Collect(rows, err, func(row pgx.Row) (results.FinishedScan, error) {
+		var f results.FinishedScan
+		var mode, prevMode string
+		var prevCreated *time.Time
+		err := row.Scan(&f.ID, &f.TemplateID, &f.TemplateName, &f.LaunchedAt, &mode, &f.FinishedAt, &f.Previous.ID, &prevCreated, &prevMode)
+		f.Vantage = mode == jobs.KindVantage
+		if prevCreated != nil {
+			f.Previous = results.Scan{ID: f.Previous.ID, TemplateID: f.TemplateID, LaunchedAt: *prevCreated, Vantage: prevMode == jobs.KindVantage}
+		}
+		return f, err
 	})
 }
 

@@ -266,7 +266,16 @@ func TestTemplateGroupLaunchesOneScanPerTemplate(t *testing.T) {
 func TestScopesTooLargeAreRefusedBeforeTheyStart(t *testing.T) {
 	f := newFixture(t)
 	a := f.scanner("scanner-a", 1000)
-	tmpl := f.template("huge", "10.0.0.0/8,2001:db8::/64", "1-65535", "pool", a.id)
+	// A template is refused at save past the launch limit (templates_check_test.go); one whose
+	// subnets grew after it was saved is refused at launch.
+	tmpl := f.template("huge", "10.0.0.0/24,2001:db8::/120", "1-65535", "pool", a.id)
+	var tpl struct{ Subnets []string }
+	f.owner.Get("/api/v1/templates/"+tmpl).JSON(t, &tpl)
+	for i, cidr := range []string{"10.0.0.0/8", "2001:db8::/64"} {
+		if r := f.owner.Patch("/api/v1/subnets/"+tpl.Subnets[i], map[string]any{"cidr": cidr}); r.Status != http.StatusOK {
+			t.Fatalf("growing the subnet: %d %s", r.Status, r.Body)
+		}
+	}
 	r := f.owner.Post("/api/v1/scans", map[string]any{"template_id": tmpl})
 	if r.Status != 422 || r.ErrorCode() != "scope_too_large" || !strings.Contains(string(r.Body), "18446744073726328832 addresses") {
 		t.Fatalf("an oversize scope: %d %s", r.Status, r.Body)

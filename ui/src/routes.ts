@@ -14,6 +14,7 @@ import alarmsHelp from './pages/alarms/help';
 import auditHelp from './pages/audit/help';
 import backupsHelp from './pages/backups/help';
 import dashboardsHelp from './pages/dashboards/help';
+import changesHelp from './pages/changes/help';
 import diffHelp from './pages/diff/help';
 import discoveryHelp from './pages/discovery/help';
 import baselinesHelp from './pages/baselines/help';
@@ -84,6 +85,8 @@ export const routes: RouteDef[] = [
   { path: '/hosts/:address', component: () => import('./pages/host/Host.svelte'), access: 'signed-in', help: hostHelp, scopes: ['results:view'] },
   { path: '/results', component: () => import('./pages/results/Results.svelte'), access: 'signed-in', help: resultsHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Results' } },
+  { path: '/changes', component: () => import('./pages/changes/Changes.svelte'), access: 'signed-in', help: changesHelp,
+    scopes: ['results:view'], nav: { group: 'Results', label: 'Changes' } },
   { path: '/diff', component: () => import('./pages/diff/Diff.svelte'), access: 'signed-in', help: diffHelp,
     scopes: ['results:view'], nav: { group: 'Results', label: 'Diff' } },
   { path: '/timeline', component: () => import('./pages/timeline/Timeline.svelte'), access: 'signed-in', help: timelineHelp,

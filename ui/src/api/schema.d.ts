@@ -1410,6 +1410,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/results/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What opened and closed across templates in a time window (default the last seven days), with counts per day
+         * @description Each scan that finished in the window is compared with its template's previous completed scan, counting only what both covered.
+         */
+        get: operations["get_results_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/results/changes/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a window's changes as CSV or JSON: the same rows, in the same order, as the changes list */
+        get: operations["get_results_changes_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/results/diff": {
         parameters: {
             query?: never;
@@ -1881,6 +1918,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scans/{id}/diff/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a scan's diff as CSV or JSON */
+        get: operations["get_scans_by_id_diff_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/scans/{id}/vantage": {
         parameters: {
             query?: never;
@@ -2298,6 +2352,26 @@ export interface paths {
         put?: never;
         /** Create a template (version 1) */
         post: operations["post_templates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a draft template would scan (addresses, ports, connection attempts) against the launch limit, and what would refuse or spoil its save; nothing is saved
+         * @description Problems name the field the save would refuse; warnings (no scanners, an empty scope) are saved but keep the template from launching as meant.
+         */
+        post: operations["post_templates_check"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3424,6 +3498,20 @@ export interface components {
             /** @description Its last address. */
             last: string;
         };
+        "config.DraftCheck": {
+            /** @description Addresses the scope holds now, as a decimal string. */
+            host_count: string;
+            port_count: number;
+            /** @description Connection attempts per scan: addresses × ports, as a decimal string. */
+            probes: string;
+            /** @description The launch limit (MIPO_SCAN_MAX_PROBES), as a decimal string; "0" when none is known. */
+            limit: string;
+            too_large: boolean;
+            /** @description What would refuse the save, each naming its field. */
+            problems: components["schemas"]["config.Finding"][];
+            /** @description What would be saved but not launch as meant (no scanners, an empty scope). */
+            warnings: components["schemas"]["config.Finding"][];
+        };
         "config.Exclusion": {
             id: string;
             /** @description 1 when created, one more with every change; GET …/versions lists them all. */
@@ -3458,6 +3546,11 @@ export interface components {
             targets: string;
             /** @description true: subtracted from every template's targets; false: only from the templates that list it. */
             global: boolean;
+        };
+        "config.Finding": {
+            field: string;
+            code: string;
+            message: string;
         };
         "config.PortList": {
             id: string;
@@ -4636,6 +4729,38 @@ export interface components {
             /** @description The port catalog's name for the port. */
             service: string;
         };
+        "results.ChangeEvent": {
+            /**
+             * Format: date-time
+             * @description When the scan that saw the change finished.
+             */
+            at: string;
+            /** @description opened or closed. */
+            kind: string;
+            template_id: string;
+            /** @description The template's name when the scan was launched. */
+            template_name: string;
+            scan_id: string;
+            /** @description The scan it was compared with. */
+            previous_scan_id: string;
+            /** @description For vantage scans, the scanner whose view changed. */
+            scanner_id?: string;
+            address: string;
+            port: number;
+            service: string;
+        };
+        "results.Changes": {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            items: components["schemas"]["results.ChangeEvent"][];
+            days: components["schemas"]["results.DayCount"][];
+            /** @description How many finished scans the window held. */
+            scans: number;
+            /** @description The window held more scans than one answer compares (MaxChangeScans): narrow it. */
+            truncated: boolean;
+        };
         "results.DayChanges": {
             /**
              * Format: date-time
@@ -4646,6 +4771,12 @@ export interface components {
             closed: number;
             /** @description Scans that completed that day with a previous scan to compare with. */
             scans: number;
+        };
+        "results.DayCount": {
+            /** @description The date (YYYY-MM-DD) in the requested time zone. */
+            day: string;
+            opened: number;
+            closed: number;
         };
         "results.Diff": {
             /** @description The earlier scan. */
@@ -8950,6 +9081,98 @@ export interface operations {
             };
         };
     };
+    get_results_changes: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339); default seven days before to. */
+                from?: string;
+                /** @description End of the window (RFC 3339, exclusive); default now. */
+                to?: string;
+                /** @description Only this template's scans (id). */
+                template?: string;
+                /** @description opened or closed; default both. */
+                kind?: string;
+                /** @description Only this port. */
+                port?: string;
+                /** @description Only addresses in this CIDR (a bare address means that one address). */
+                subnet?: string;
+                /** @description IANA time zone the per-day counts are cut in (Europe/Berlin); default UTC. */
+                tz?: string;
+                /** @description Export only: csv (default) or json. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["results.Changes"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_results_changes_export: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339); default seven days before to. */
+                from?: string;
+                /** @description End of the window (RFC 3339, exclusive); default now. */
+                to?: string;
+                /** @description Only this template's scans (id). */
+                template?: string;
+                /** @description opened or closed; default both. */
+                kind?: string;
+                /** @description Only this port. */
+                port?: string;
+                /** @description Only addresses in this CIDR (a bare address means that one address). */
+                subnet?: string;
+                /** @description IANA time zone the per-day counts are cut in (Europe/Berlin); default UTC. */
+                tz?: string;
+                /** @description Export only: csv (default) or json. */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
     get_results_diff: {
         parameters: {
             query?: {
@@ -10197,6 +10420,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["results.Diff"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    get_scans_by_id_diff_export: {
+        parameters: {
+            query?: {
+                /** @description The scan to compare with (id); default: the previous completed scan of the same template. */
+                against?: string;
+                /** @description csv (default) or json. */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description An error in the one error shape */
@@ -11512,6 +11771,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["config.Template"];
+                };
+            };
+            /** @description An error in the one error shape */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["app.ErrorBody"];
+                };
+            };
+        };
+    };
+    post_templates_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["config.TemplateSpec"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["config.DraftCheck"];
                 };
             };
             /** @description An error in the one error shape */

@@ -33,5 +33,5 @@ export default help({
     'A template needs two completed scans to diff (`no_earlier_scan`, or `no_scan` for a time with no completed scan by then).',
     'The page address holds the comparison (`?scan=…&against=…` or `?template=…&from=…`), so a diff can be bookmarked or sent to a colleague.',
   ],
-  api: ['GET /api/v1/scans/{id}/diff', 'GET /api/v1/results/diff', 'GET /api/v1/scans', 'GET /api/v1/scans/{id}'],
+  api: ['GET /api/v1/scans/{id}/diff', 'GET /api/v1/scans/{id}/diff/export', 'GET /api/v1/results/diff', 'GET /api/v1/scans', 'GET /api/v1/scans/{id}'],
 });
