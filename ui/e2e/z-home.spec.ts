@@ -135,6 +135,9 @@ test('the home page shows the port that opened in the last scan, linking to its 
   await expect(opened).toContainText(`127.0.0.1:${newPort}`);
   await expect(opened.getByRole('link')).toHaveAttribute('href', `/diff?scan=${scans[1]}`);
   await expect(page.getByTestId('home-24h')).toContainText('+1');
+  // The alarm and health widgets the dashboards use sit on the home page too.
+  await expect(page.locator('[data-widget-slot="alarms"]').getByRole('heading', { name: 'Open alarms' })).toBeVisible();
+  await expect(page.locator('[data-widget-slot="health"]').getByRole('heading', { name: 'Component status' })).toBeVisible();
   // Today's bar links to that day's changes.
   const today = new Date().toISOString().slice(0, 10);
   await expect(page.getByTestId('home-day').last()).toHaveAttribute('href', new RegExp(`^/changes\\?from=${today}T00%3A00%3A00Z&to=`));
@@ -178,6 +181,8 @@ test('searching 127.0.0.1 lands on its host page with the port’s timeline', as
   await expect(row).toHaveCount(1);
   await expect(row.getByTestId('host-timeline')).toBeVisible();
   await expect(row).toContainText('open');
+  // The findings module's view of the address: no baseline covers it, so nothing is judged.
+  await expect(page.getByRole('heading', { name: 'Baseline and findings' })).toBeVisible();
 
   // A port typed in the search box lands on open now, filtered by it.
   await search.fill(String(newPort));

@@ -1,0 +1,1 @@
+var e=[`open`,`accepted`,`risk`,`closed`],t=[`info`,`warning`,`minor`,`major`,`critical`];function n(e){return e===`open`?`badge warn`:e===`risk`?`badge bad`:e===`accepted`?`badge ok`:`badge`}export{t as n,n as r,e as t};
