@@ -162,6 +162,15 @@ test('a real scan finds the unexpected port; accept it with a reason; the next s
   expect(f.items[0].last_scan_id).toBe(second);
   expect(f.address.allowed).toBe(String(expected));
   expect(f.address.history.map((e: { action: string }) => e.action)).toEqual(['opened', 'accepted']);
+
+  // The address's host page shows the baseline that applies, the finding and its triage history.
+  await p.goto('/hosts/127.0.0.1');
+  const mine = p.getByRole('region', { name: 'Findings' });
+  await expect(mine).toContainText(`Expected: ${expected}`);
+  const hostRow = mine.getByRole('table', { name: 'Findings of the address' }).getByRole('row').filter({ hasText: String(unexpected) });
+  await expect(hostRow).toContainText('accepted');
+  await expect(hostRow).toContainText('test listener, ticket E2E-1');
+  await expect(mine.locator('ol.history li')).toHaveText([/opened/, /accepted.*test listener, ticket E2E-1/]);
 });
 
 test('download an evidence pack of 127.0.0.1 for today', async () => {

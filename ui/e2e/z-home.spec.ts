@@ -182,7 +182,8 @@ test('searching 127.0.0.1 lands on its host page with the port’s timeline', as
   await expect(row.getByTestId('host-timeline')).toBeVisible();
   await expect(row).toContainText('open');
   // The findings module's view of the address: no baseline covers it, so nothing is judged.
-  await expect(page.getByRole('heading', { name: 'Baseline and findings' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Expected ports and findings' })).toBeVisible();
+  await expect(page.getByText('No baseline covers 127.0.0.1')).toBeVisible();
 
   // A port typed in the search box lands on open now, filtered by it.
   await search.fill(String(newPort));
