@@ -1,11 +1,16 @@
 package findings
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
+	"mipo/modules/results"
 )
 
 // benchRules is ten thousand baselines: 100 site-wide /16 groups, 1,900 /24 subnets and 8,000
@@ -54,4 +59,65 @@ func BenchmarkEvaluateMillion(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(obs)*len(ports)), "observations/op")
 	}
+}
+
+// BenchmarkEvaluateScanInTheDatabase is the whole of a scan's judgement as the event bus runs
+// it, against the real databases: read the 10,000 baselines (100 /16, 1,900 /24 and 8,000
+// single addresses, through the API as an operator makes them) and the live findings, stream
+// the scan's 1,000,000 open ports (100,000 addresses × 10 ports, 1% of addresses with one port
+// no baseline allows) from the results database, judge them, and write the 1,000 findings.
+// Setup takes a minute or two; run it alone:
+//
+//	go test ./modules/findings/ -run '^$' -bench EvaluateScanInTheDatabase -benchtime 1x
+func BenchmarkEvaluateScanInTheDatabase(b *testing.B) {
+	f := newFixture(b, "manager")
+	ctx := context.Background()
+	allowed := "22,25,53,80,443,3306,5432,8080,8443,9000"
+	for i := 0; i < 100; i++ {
+		f.baseline(map[string]any{"name": fmt.Sprintf("site-%d", i), "scope_kind": "cidr", "scope_ref": fmt.Sprintf("10.%d.0.0/16", i), "mode": "allow", "ports": allowed})
+	}
+	for i := 0; i < 1900; i++ {
+		f.baseline(map[string]any{"name": fmt.Sprintf("net-%d", i), "scope_kind": "cidr", "scope_ref": fmt.Sprintf("10.%d.%d.0/24", i%100, i/100), "mode": "allow", "ports": "8081"})
+	}
+	for i := 0; i < 8000; i++ {
+		f.baseline(map[string]any{"name": fmt.Sprintf("host-%d", i), "scope_kind": "address", "scope_ref": fmt.Sprintf("10.%d.%d.%d", i%100, i/100%19, i%250+1), "mode": "only", "ports": allowed})
+	}
+	scanID, jobID := uuid.NewString(), uuid.NewString()
+	now := f.clock.Now()
+	ports := []uint16{22, 25, 53, 80, 443, 3306, 5432, 8080, 8443, 9000}
+	obs := make([]results.Observation, 0, 10_000)
+	for i, seq := 0, 1; i < 100_000; i++ {
+		a := netip.AddrFrom4([4]byte{10, byte(i % 100), byte(i / 100 % 20), byte(i/2000 + 1)})
+		for k, p := range ports {
+			if i%100 == 0 && k == 0 {
+				p = 3389 // allowed by no baseline: a finding
+			}
+			obs = append(obs, results.Observation{Address: a, Port: p, ObservedAt: now})
+		}
+		if len(obs) == cap(obs) {
+			if _, err := results.Insert(ctx, f.svc.Results, results.Batch{JobID: jobID, ScanID: scanID, ScannerID: f.scanner, Seq: seq, Observations: obs}, now); err != nil {
+				b.Fatal(err)
+			}
+			obs, seq = obs[:0], seq+1
+		}
+	}
+	all, err := netset.Parse("10.0.0.0/8")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := results.RecordCoverage(ctx, f.svc.Results, results.Coverage{JobID: jobID, ScanID: scanID, ScannerID: f.scanner,
+		Targets: all, Ports: portset.MustParse("1-65535"), Status: "done", CompletedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		out, err := f.svc.EvaluateScan(ctx, scanID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 && len(out.Opened) != 1000 {
+			b.Fatalf("the first judgement opened %d findings; the data holds 1000", len(out.Opened))
+		}
+	}
+	b.ReportMetric(1_000_000, "observations/op")
 }

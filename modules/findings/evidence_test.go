@@ -38,7 +38,7 @@ func (f *fixture) insertScan(id, templateID, targets string, at time.Time) {
 	}
 }
 
-func mustJSON(t *testing.T, targets string) []byte {
+func mustJSON(t testing.TB, targets string) []byte {
 	t.Helper()
 	s, err := parseSet(targets)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 // fixture is a mipo process (the roles given) on fresh databases, with a clock the test moves
 // and the module's service for the test to call as the event bus would.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *apptest.Server
 	owner   *apptest.Client
 	clock   *app.FakeClock
@@ -38,7 +38,7 @@ type fixture struct {
 	scanner string
 }
 
-func newFixture(t *testing.T, roles string) *fixture {
+func newFixture(t testing.TB, roles string) *fixture {
 	t.Helper()
 	dbs := apptest.Databases(t)
 	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": roles,
