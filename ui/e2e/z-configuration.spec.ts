@@ -52,7 +52,7 @@ test('subnets: a CIDR with host bits set is refused at its field, with the fix o
   await dialog().getByLabel('CIDR').fill('2001:db8:1::/64');
   await dialog().getByLabel('Tags').fill('lab, v6');
   await dialog().getByLabel('Tags').press('Enter');
-  await expect(p.getByTestId('subnet-row').filter({ hasText: 'lab-v6' }).getByTestId('host-count')).toHaveText('18,446,744,073,709,551,616');
+  await expect(p.getByTestId('subnet-row').filter({ hasText: 'lab-v6' }).getByTestId('host-count')).toHaveText('2^64');
 });
 
 test('a subnet group of both subnets', async () => {
@@ -66,7 +66,7 @@ test('a subnet group of both subnets', async () => {
   const row = p.getByTestId('subnet-group-row').filter({ hasText: 'offices' });
   await expect(row).toContainText('core');
   await expect(row).toContainText('lab-v6');
-  await expect(row).toContainText('18,446,744,073,709,551,872');
+  await expect(row).toContainText('2^64 + 256');
 });
 
 test('a port list built from the catalog, each port labelled with its service', async () => {
@@ -118,6 +118,6 @@ test('a template from them, changed once, with its version history and diff', as
 
   await row.getByRole('button', { name: 'Scope of weekly' }).click();
   const scope = dialog().getByTestId('scope-summary');
-  await expect(scope).toContainText('18,446,744,073,709,551,872 in 2 intervals');
+  await expect(scope).toContainText('2^64 + 256 in 2 intervals');
   await expect(scope).toContainText('2: 22,443');
 });

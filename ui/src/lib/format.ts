@@ -51,3 +51,41 @@ export function showValue(v: unknown): string {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+// One number format everywhere: digits grouped by commas ("65,535", "16,777,216"). Counts past
+// 2^48 — only IPv6 scopes reach them — are written as powers of two, which an operator can
+// read: "2^64" (one /64), "2^64 + 256", "≈ 2^65.6"; exactCount gives every digit for a title.
+const POW2_FROM = 48n;
+
+/** A count (number, bigint or decimal string, as the API sends big ones) in the house format. */
+export function formatCount(n: number | bigint | string | null | undefined): string {
+  const v = toBig(n);
+  if (v === null) return n === null || n === undefined || n === '' ? '—' : String(n);
+  if (v < 0n) return '−' + formatCount(-v);
+  if (v < 1n << POW2_FROM) return group(v);
+  const k = BigInt(v.toString(2).length - 1); // the largest power of two not above v
+  const rest = v - (1n << k);
+  if (rest === 0n) return `2^${k}`;
+  if (rest < 1n << POW2_FROM) return `2^${k} + ${group(rest)}`;
+  // log2 to one decimal from the top 53 bits, which a double holds exactly.
+  const shift = k > 52n ? k - 52n : 0n;
+  const log2 = Math.log2(Number(v >> shift)) + Number(shift);
+  return `≈ 2^${log2.toFixed(1)}`;
+}
+
+/** Every digit, commas between groups of three: for titles and exports. */
+export function exactCount(n: number | bigint | string | null | undefined): string {
+  const v = toBig(n);
+  return v === null ? String(n ?? '—') : v < 0n ? '−' + group(-v) : group(v);
+}
+
+function toBig(n: number | bigint | string | null | undefined): bigint | null {
+  if (typeof n === 'bigint') return n;
+  if (typeof n === 'number') return Number.isSafeInteger(n) ? BigInt(n) : null;
+  if (typeof n === 'string' && /^-?\d+$/.test(n.trim())) return BigInt(n.trim());
+  return null;
+}
+
+function group(v: bigint): string {
+  return v.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

@@ -1,5 +1,6 @@
 // What every configuration page shares: the object families' types, deleting with the API's
 // refusal shown as it is, and reading an object's history.
+import { formatCount } from '../../lib/format';
 import { api, call } from '../../api/client';
 import type { paths } from '../../api/schema';
 import type { Ok, Page } from '../../api/types';
@@ -87,5 +88,5 @@ export function count(n: number, noun: string): string {
 
 /** A decimal count that may exceed what a number holds (IPv6), with thousands separated. */
 export function bigCount(s: string): string {
-  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return formatCount(s);
 }

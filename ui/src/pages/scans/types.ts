@@ -1,5 +1,6 @@
 // The scan and result pages' names for the API's shapes, read from the operations that return
 // them, and the few formatting rules these pages share.
+import { formatCount } from '../../lib/format';
 import type { ItemOf, Ok } from '../../api/types';
 
 export type Scan = ItemOf<Ok<'/api/v1/scans', 'get'>>;
@@ -49,9 +50,7 @@ export function statusClass(status: string): string {
 
 /** Counts as the API gives them (numbers, or decimal strings for IPv6-sized ones), grouped by thousands. */
 export function count(n: number | string | null | undefined): string {
-  if (n === null || n === undefined || n === '') return '—';
-  const s = String(n);
-  return /^\d+$/.test(s) ? s.replace(/\B(?=(\d{3})+(?!\d))/g, ' ') : s;
+  return formatCount(n);
 }
 
 export function pct(n: number | null | undefined): string {

@@ -8,7 +8,7 @@ export default help({
   about: [
     'A subnet is a named network such as `10.20.0.0/16` or `2001:db8:5::/48`. Templates and subnet groups refer to subnets by id, not by copy, so renaming a subnet or correcting its CIDR changes it everywhere it is used at once.',
     'mipo is strict about notation, because a lenient parser widens or narrows what is scanned by surprise: `10.0.0.1/24` has host bits set and is refused with the fix offered (`10.0.0.0/24`), and an address without a prefix length is refused rather than read as a single host.',
-    'The address count is exact, network and broadcast addresses included, because scanners try every address. IPv6 counts are written out in full: a /64 holds 18,446,744,073,709,551,616 addresses.',
+    'The address count is exact, network and broadcast addresses included, because scanners try every address. Counts past 2^48, which only IPv6 reaches, are written as powers of two: a /64 holds 2^64 addresses, a /64 and a /24 together 2^64 + 256; hover over a count for every digit.',
     'Every change is a new version: History shows each version, who made it and when, and what changed. Scans record which version of everything they resolved.',
   ],
   scopes: [
