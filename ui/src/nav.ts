@@ -24,3 +24,12 @@ export function visibleNav(): NavSection[] {
 export function firstPage(): string {
   return visibleNav()[0]?.items[0]?.path ?? '/tokens';
 }
+
+/** The one navigation entry to light for a path: the longest entry equal to it or above it. */
+export function litEntry(paths: string[], path: string): string | null {
+  let best: string | null = null;
+  for (const p of paths) {
+    if ((path === p || path.startsWith(p + '/')) && (!best || p.length > best.length)) best = p;
+  }
+  return best;
+}
