@@ -22,7 +22,7 @@ test.beforeAll(async ({ browser }) => {
   // Rows with long names and ids on the pages the width complaints were about (schedules,
   // templates, subnets), so the tables are not empty when this file runs alone.
   const me = await (await p.request.get('/api/v1/auth/me')).json();
-  const h = me.csrf_token ? { 'X-CSRF-Token': me.csrf_token } : {};
+  const h: Record<string, string> = me.csrf_token ? { 'X-CSRF-Token': me.csrf_token } : {};
   const post = async (path: string, data: unknown) => {
     const r = await p.request.post(path, { headers: h, data });
     expect(r.status(), `${path}: ${await r.text()}`).toBeLessThan(300);
@@ -70,6 +70,20 @@ for (const size of sizes) {
       if (o.document > 0 || o.main > 0 || o.table > 0) wide.push(`${path}: document +${o.document}px, main +${o.main}px, table +${o.table}px`);
     }
     expect(wide, `pages wider than ${size.width} px`).toEqual([]);
+    // At 1024 px the sidebar is a rail: its Menu button opens the navigation, and following a
+    // link closes it again.
+    const nav = p.getByRole('navigation', { name: 'Main' });
+    const menu = p.getByRole('button', { name: 'Menu' });
+    if (size.width < 1100) {
+      await expect(nav).toBeHidden();
+      await menu.click();
+      await nav.getByRole('link', { name: 'Schedules' }).click();
+      await expect(p).toHaveURL(/\/schedules$/);
+      await expect(nav).toBeHidden();
+    } else {
+      await expect(nav).toBeVisible();
+      await expect(menu).toBeHidden();
+    }
   });
 }
 
