@@ -97,13 +97,23 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 		chain []string
 	}
 	var found []fresh
+	first := map[results.Key]int{} // a port reported twice is one finding, first seen at its earliest report
 	seen := map[string]results.ScanPort{}
 	err = results.EachOpenPort(ctx, s.Results, scanID, func(o results.ScanPort) error {
 		if f, ok := live[o.Key]; ok {
-			seen[f.ID] = o
+			if prev, ok := seen[f.ID]; !ok || o.ObservedAt.After(prev.ObservedAt) {
+				seen[f.ID] = o
+			}
+			return nil
+		}
+		if i, ok := first[o.Key]; ok {
+			if o.ObservedAt.Before(found[i].ObservedAt) {
+				found[i].ScanPort = o
+			}
 			return nil
 		}
 		if v := j.verdict(o.Address); !v.Allows(o.Port) {
+			first[o.Key] = len(found)
 			found = append(found, fresh{o, v.Chain})
 		}
 		return nil
@@ -138,6 +148,7 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 			if err != nil {
 				return err
 			}
+			events := &pgx.Batch{} // one round trip for every new finding's first event
 			for _, f := range created {
 				action := "opened"
 				if f.Occurrence > 1 {
@@ -146,9 +157,10 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 				} else {
 					out.Opened = append(out.Opened, f)
 				}
-				if err := addEvent(ctx, tx, f.ID, now, action, "", &scanID, nil, f); err != nil {
-					return err
-				}
+				queueEvent(events, f.ID, now, action, "", &scanID, nil, f)
+			}
+			if err := tx.SendBatch(ctx, events).Close(); err != nil {
+				return err
 			}
 		}
 		if len(seen) > 0 {

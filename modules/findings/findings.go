@@ -234,10 +234,16 @@ func History(ctx context.Context, db app.Querier, ids []string) ([]Event, error)
 	})
 }
 
+const insertEvent = `INSERT INTO finding_events (finding_id, at, action, actor, scan_id, before, after) VALUES ($1,$2,$3,$4,$5,$6,$7)`
+
 func addEvent(ctx context.Context, tx pgx.Tx, findingID string, at time.Time, action, actor string, scanID *string, before, after *Finding) error {
-	_, err := tx.Exec(ctx, `INSERT INTO finding_events (finding_id, at, action, actor, scan_id, before, after) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		findingID, at, action, actor, scanID, before, after)
+	_, err := tx.Exec(ctx, insertEvent, findingID, at, action, actor, scanID, before, after)
 	return err
+}
+
+// queueEvent is addEvent for many findings at once, sent as one batch.
+func queueEvent(b *pgx.Batch, findingID string, at time.Time, action, actor string, scanID *string, before, after *Finding) {
+	b.Queue(insertEvent, findingID, at, action, actor, scanID, before, after)
 }
 
 func parseAddr(s string) (netip.Addr, error) {

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -80,21 +79,9 @@ func (h *handlers) export(c echo.Context) error {
 		finish = w.Flush
 	} else {
 		res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-		first := true
-		res.Write([]byte("["))
-		write = func(o Observed) error {
-			b, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			if !first {
-				res.Write([]byte(",\n"))
-			}
-			first = false
-			_, err = res.Write(b)
-			return err
-		}
-		finish = func() { res.Write([]byte("]\n")) }
+		w := app.NewJSONArrayWriter(res)
+		write = func(o Observed) error { return w.Write(o) }
+		finish = func() { w.Close() }
 	}
 	res.WriteHeader(http.StatusOK)
 	if err := EachObservation(ctx, h.m.ResultsDB, q, write); err != nil {

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -90,21 +89,9 @@ func (h *handlers) openExport(c echo.Context) error {
 		finish = w.Flush
 	} else {
 		res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-		first := true
-		res.Write([]byte("["))
-		write = func(o OpenPort) error {
-			b, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			if !first {
-				res.Write([]byte(",\n"))
-			}
-			first = false
-			_, err = res.Write(b)
-			return err
-		}
-		finish = func() { res.Write([]byte("]\n")) }
+		w := app.NewJSONArrayWriter(res)
+		write = func(o OpenPort) error { return w.Write(o) }
+		finish = func() { w.Close() }
 	}
 	res.WriteHeader(http.StatusOK)
 	if err := EachOpen(ctx, h.m.ConfigDB, h.m.ResultsDB, s, write); err != nil {

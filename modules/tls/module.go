@@ -9,6 +9,11 @@ import (
 	"mipo/app"
 )
 
+// settingExpiryCheckEvery is how often the served certificate's expiry is checked. An hour is
+// plenty against a 14-day warning; tests that move the clock shorten it.
+var settingExpiryCheckEvery = app.DurationSetting("MIPO_TLS_EXPIRY_CHECK_EVERY", time.Hour,
+	"How often the served certificate's expiry is checked (tls.certificate.expiring 14 days before, tls.certificate.expired at the end).")
+
 func init() {
 	app.Register(app.Module{
 		Name:      "tls",
@@ -56,7 +61,7 @@ func provision(m *app.Mount) error {
 	// certificate follows an FQDN change, within seconds.
 	m.Every("reload", 10*time.Second, s.Reload)
 	m.Every("follow-fqdn", 10*time.Second, s.FollowFQDN)
-	m.Every("expiry", time.Hour, s.CheckExpiry)
+	m.Every("expiry", settingExpiryCheckEvery.Get(m.Config), s.CheckExpiry)
 	// Checks are cheap: a due renewal starts within a minute, and back-off spaces retries.
 	m.Every("acme-renew", time.Minute, s.acme.RenewIfDue)
 	return nil

@@ -308,7 +308,7 @@ test('one listener closes and another opens: the second scan’s diff shows exac
   await expect(p).toHaveURL(/status=completed/);
   await p.getByRole('button', { name: 'Launched' }).click();
   await expect(p).toHaveURL(/sort=created_at/);
-  await expect(p.getByTestId('scan-row').first().getByRole('link')).toHaveAttribute('href', `/scans/${ids.scans[0]}`);
+  await expect(p.getByTestId('scan-row').first().getByRole('link', { name: 'loopback-all-ports' })).toHaveAttribute('href', `/scans/${ids.scans[0]}`);
   await p.reload();
   await expect(p.getByTestId('scan-row')).toHaveCount(2);
   await expect(p.getByTestId('scan-row').first()).toContainText('100%');

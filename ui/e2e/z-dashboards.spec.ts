@@ -110,18 +110,22 @@ test('build a dashboard from widgets, resize and move one, reload and see it kep
     ]),
   );
 
+  // Tall enough that the whole grid, and the rows a widget is dragged up to, are on screen.
+  await p.setViewportSize({ width: 1280, height: 1200 });
   await p.getByRole('button', { name: 'Edit layout' }).click();
   const gridBox = await box(grid());
   const col = gridBox.width / 12;
   // Move the scan activity up beside the open alarms, by its heading.
   const head = await box(item('scan-activity').locator('.widget-head h2'));
-  await drag({ x: head.x + 20, y: head.y + head.height / 2 }, { x: 6 * col, y: -8 * 64 });
+  await drag({ x: head.x + 20, y: head.y + head.height / 2 }, { x: 6 * col, y: gridBox.y + 24 - (head.y + head.height / 2) });
   // Resize the component status from its bottom-right corner: two columns wider, a row taller.
   const target = item('component-status');
   await target.hover();
   const corner = await box(target.locator('.ui-resizable-se'));
   await drag({ x: corner.x + corner.width / 2, y: corner.y + corner.height / 2 }, { x: 2 * col, y: 64 });
 
+  // gridstack settles a drop after the mouse is up: wait for the move to show before reading.
+  await expect.poll(async () => (await placed()).find((w) => w.kind === 'scan-activity')!.x).toBeGreaterThan(0);
   const before = await placed();
   const moved = before.find((w) => w.kind === 'scan-activity')!;
   const resized = before.find((w) => w.kind === 'component-status')!;

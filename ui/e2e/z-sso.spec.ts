@@ -79,7 +79,9 @@ test('configure a provider, sign in through it, and see only the mapped role’s
   await eve.locator('#username').fill('eve');
   await eve.locator('#password').fill('verysecure');
   await eve.getByRole('button', { name: 'Login' }).click();
-  await eve.waitForURL((url) => url.port !== idpPort && url.pathname !== '/login' && url.pathname !== '/');
+  // Back from the provider, the callback signs eve in and sends her home.
+  await eve.waitForURL((url) => url.port !== idpPort && url.pathname === '/');
+  await expect(eve.getByRole('heading', { name: 'Home', level: 1 })).toBeVisible();
   const nav = eve.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByRole('link', { name: 'Scans', exact: true })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Results', exact: true })).toBeVisible();

@@ -5126,7 +5126,7 @@ export interface components {
             active_jobs: string[];
             /** Format: date-time */
             updated_at: string;
-            /** @description Online, but its last heartbeat is older than 2 minutes (it goes offline at the next check). */
+            /** @description Online, but its last heartbeat is older than the offline window (MIPO_SCANNER_OFFLINE_AFTER, 2 minutes by default); it goes offline at the next check. */
             stale: boolean;
             /** @description Online, yet jobs it could lease have waited in the queue for over 2 minutes. */
             not_picking_up: boolean;
