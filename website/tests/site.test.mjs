@@ -46,7 +46,9 @@ test('every UI help entry has its page on the site, titled as in the UI', () => 
   const missing = [];
   for (const h of helps) {
     assert.ok(h.path && h.title, `${h.file}: no path or title found`);
-    const url = `/docs/${h.path.replace(/^\/+/, '').replace(/:/g, '')}/`;
+    // The home page's path is "/": its page is /docs/home/ (as website/src/lib/help.ts names it),
+    // /docs/ itself being the index.
+    const url = `/docs/${h.path === '/' ? 'home' : h.path.replace(/^\/+/, '').replace(/:/g, '')}/`;
     const page = pages.find((p) => p.url === url);
     if (!page) missing.push(`${h.path} (${h.file}): no page at ${url}`);
     else if (!headings(page.html).some((x) => x.level === 1 && x.text === h.title)) missing.push(`${url}: no h1 "${h.title}"`);
