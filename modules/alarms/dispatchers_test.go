@@ -89,16 +89,27 @@ func TestTwoDispatchersSendOnceAndSurviveASIGKILL(t *testing.T) {
 	}
 	<-victim.Exited()
 	close(hold)
-	apptest.WaitFor(t, 60*time.Second, "every notification to arrive", func() bool {
-		ids := map[string]bool{}
-		for _, g := range rx.all() {
-			ids[g.ID] = true
-		}
-		return len(ids) == 30
-	})
+	// All 30 ids may already have arrived (both processes had requests held open), so wait for
+	// the survivor's resends too: they come only once the killed process's lease runs out.
 	count := map[string]int{}
-	for _, g := range rx.all() {
-		count[g.ID]++
+	resent := func() bool {
+		count = map[string]int{}
+		for _, g := range rx.all() {
+			count[g.ID]++
+		}
+		for _, id := range victimIDs {
+			if count[id] < 2 {
+				return false
+			}
+		}
+		return len(count) == 30
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !resent() && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(count) != 30 {
+		t.Fatalf("every notification must arrive after the kill: %d of 30 ids did", len(count))
 	}
 	for _, id := range victimIDs {
 		if count[id] < 2 {
