@@ -101,3 +101,11 @@ test('every page: images have alt text, one h1, headings in order', () => {
   }
   assert.deepEqual(problems, []);
 });
+
+test('every feature on the home page links to its documentation', () => {
+  const home = pages.find((p) => p.url === '/');
+  assert.ok(home, 'the home page was built');
+  // index.astro prints this for a feature none of whose docs targets exists.
+  const missing = [...home.html.matchAll(/<h3[^>]*>([^<]*)<\/h3>(?:(?!<h3)[\s\S])*?class="not-yet[" ]/g)].map((m) => m[1]);
+  assert.equal((home.html.match(/class="not-yet[" ]/g) ?? []).length, 0, `features without documentation: ${missing.join(', ') || '(see the home page)'}`);
+});
