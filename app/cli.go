@@ -81,7 +81,7 @@ func serveCommand() *cobra.Command {
 			"  manager     web UI and admin API (one instance)\n" +
 			"  ingest      scanner API (run two or more)\n" +
 			"  dispatcher  scan orchestration (a singleton; a second one waits as hot standby)\n" +
-			"  backup      encrypted backup and restore (refused until its module is built)\n" +
+			"  backup      encrypted backups, their replication to S3, and restore\n" +
 			"  all         every role (the default)\n\n" +
 			"With no database URLs, mipo starts an embedded PostgreSQL cluster in <data dir>/postgres.\n" +
 			"As root, PostgreSQL runs as the unprivileged postgres user; when that user cannot enter the\n" +
