@@ -29,10 +29,11 @@ export default defineConfig({
         // blocks and help data. Pages stay lazy, one chunk each.
         advancedChunks: {
           groups: [
-            // uPlot only for the pages that draw charts, and gridstack only for the dashboards
-            // page: neither in every page's first load.
+            // uPlot only for the pages that draw charts, gridstack only for the dashboards page
+            // and cronstrue only for the schedules pages: none in every page's first load.
             { name: 'uplot', test: /node_modules\/uplot/ },
-            { name: 'vendor', test: /node_modules[\/](?!gridstack[\/]|uplot[\/])/ },
+            { name: 'cronstrue', test: /node_modules\/cronstrue/ },
+            { name: 'vendor', test: /node_modules[\/](?!gridstack[\/]|uplot[\/]|cronstrue[\/])/ },
             { name: 'app', test: /\/src\/(lib|api|pages\/[^/]+\/help\.ts|routes\.ts|nav\.ts)/ },
           ],
         },

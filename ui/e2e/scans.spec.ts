@@ -316,7 +316,7 @@ test('one listener closes and another opens: the second scan’s diff shows exac
   await expect(p.getByText('No scans match these filters')).toBeVisible();
 });
 
-test('schedules: a cron schedule with a time zone, jitter and a blackout shows its next runs; a bad cron is refused on its field', async () => {
+test('schedules: a cron schedule with a time zone, jitter and a blackout shows its next runs in that zone and its cron in words; a bad cron is refused on its field', async ({ browser }) => {
   const p = page;
   await p.goto('/schedules');
   await expect(p.getByText('No schedules yet')).toBeVisible();
@@ -334,8 +334,10 @@ test('schedules: a cron schedule with a time zone, jitter and a blackout shows i
   await expect(cron).toHaveAttribute('aria-invalid', 'true');
   await expect(cron).toBeFocused();
   await expect(d.locator('.field-error')).toContainText('cron');
+  await expect(d.getByTestId('cron-preview')).toContainText('No words for this expression');
   // 03:00 on the 1st of January, Berlin time: far away, so it never fires during the test.
   await cron.fill('0 3 1 1 *');
+  await expect(d.getByTestId('cron-preview')).toHaveText('Runs: At 03:00, on day 1 of the month, only in January, Europe/Berlin time.');
   await cron.press('Enter');
   await expect(d).toBeHidden();
   const row = p.getByTestId('schedule-row').filter({ hasText: 'new-year-sweep' });
@@ -344,9 +346,46 @@ test('schedules: a cron schedule with a time zone, jitter and a blackout shows i
   await expect(row).toContainText('jitter up to 10 min');
   await expect(row).toContainText('no start mon tue wed thu fri 08:00–18:00');
   await expect(row).toContainText('enabled');
-  // The next run is 1 January, 02:00 UTC (03:00 in Berlin) plus up to 10 minutes of jitter.
-  await expect(row.locator('td').nth(4)).toContainText(/\d{4}-01-01 02:(0\d|10):\d\dZ/);
-  await expect(row.locator('td').nth(5).locator('div')).toHaveCount(3);
+  // The cron in words, the expression itself still there.
+  await expect(row.getByTestId('cron-words')).toHaveText('At 03:00, on day 1 of the month, only in January');
+  // The next run is 1 January, 03:00 in Berlin (02:00 UTC) plus up to 10 minutes of jitter: shown
+  // in the schedule's zone, named, though this browser is in UTC; the exact UTC time on hover.
+  const next = row.getByTestId('next-run');
+  await expect(next.locator('time')).toHaveText(/^\d{4}-01-01 03:(0\d|10):\d\d\sUTC\+1$/);
+  await expect(next).toContainText('Europe/Berlin');
+  await expect(next.locator('time')).toHaveAttribute('title', /^\d{4}-01-01 03:(0\d|10):\d\d Europe\/Berlin · \d{4}-01-01 02:(0\d|10):\d\d UTC$/);
+  const upcoming = row.getByTestId('upcoming').locator('time');
+  await expect(upcoming).toHaveCount(3);
+  for (const u of await upcoming.all()) {
+    await expect(u).toHaveText(/^\d{4}-01-01 03:00:00\sUTC\+1$/);
+    await expect(u).toHaveAttribute('title', /· \d{4}-01-01 02:00:00 UTC$/);
+  }
+
+  // A browser in Berlin sees other times in its own zone, UTC on hover, and reads its inputs in it.
+  const berlin = await browser.newContext({ baseURL: base, storageState: await ctx.storageState(), timezoneId: 'Europe/Berlin' });
+  try {
+    const bp = await berlin.newPage();
+    const { scan } = await (await berlin.request.get(base + `/api/v1/scans/${ids.scans[0]}`)).json();
+    const inBerlin = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const utc = new Date(scan.created_at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    await bp.goto(`/scans/${ids.scans[0]}`);
+    const launched = bp.locator('dt', { hasText: /^Launched$/ }).locator('xpath=following-sibling::dd[1]').locator('time');
+    await expect(launched).toHaveText(inBerlin.format(new Date(scan.created_at)));
+    await expect(launched).toHaveAttribute('title', utc);
+    await expect(launched).toHaveAttribute('datetime', scan.created_at);
+    expect(inBerlin.format(new Date(scan.created_at))).not.toBe(utc.slice(0, 19)); // Berlin is never UTC
+    // The scans list's From is read in Berlin: 18:00 there is 17:00 UTC in November.
+    await bp.goto('/scans');
+    await bp.getByLabel('From (Europe/Berlin)').fill('2026-11-30T18:00');
+    await bp.getByLabel('From (Europe/Berlin)').press('Enter');
+    await expect(bp).toHaveURL(/from=2026-11-30T17%3A00%3A00Z/);
+    await expect(bp.getByLabel('From (Europe/Berlin)')).toHaveValue('2026-11-30T18:00');
+    // The schedule's runs stay in the schedule's zone, whatever the browser's.
+    await bp.goto('/schedules');
+    await expect(bp.getByTestId('schedule-row').filter({ hasText: 'new-year-sweep' }).getByTestId('upcoming').locator('time').first()).toHaveText(/^\d{4}-01-01 03:00:00\sUTC\+1$/);
+  } finally {
+    await berlin.close();
+  }
 
   await row.getByRole('button', { name: 'Disable new-year-sweep' }).click();
   await p.getByRole('dialog').getByRole('button', { name: 'Disable schedule' }).click();

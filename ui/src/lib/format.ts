@@ -1,15 +1,115 @@
-// Times are shown in UTC, as the API gives them, so what an operator reads matches the audit
-// log, exports and other operators' screens.
+// Times are shown in the browser's time zone (a schedule's runs in the schedule's own zone), each
+// with its exact UTC time on hover — through formatTime here and the <Time> component — so what
+// an operator reads is their own clock, and what they compare with the audit log, exports and
+// other operators' screens is one hover away. Inputs that take a time read it in the same zone.
 
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'GMT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'GMT0', 'Greenwich', 'Etc/Greenwich']);
+
+/** The browser's IANA time zone ("Europe/Berlin"); the many aliases of UTC are all "UTC". */
+export function localZone(): string {
+  let z = '';
+  try {
+    z = Intl.DateTimeFormat().resolvedOptions().timeZone ?? '';
+  } catch {
+    // An engine without time zone data: UTC is all it knows.
+  }
+  return !z || UTC_NAMES.has(z) ? 'UTC' : z;
 }
 
-export function formatDate(iso: string | null | undefined): string {
-  return iso ? formatTime(iso).slice(0, 10) : '—';
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string | undefined, offset = false): Intl.DateTimeFormat {
+  const key = `${zone ?? ''}|${offset}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      ...(offset ? { timeZoneName: 'longOffset' as const } : {}),
+    });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+interface Wall {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+/** The wall clock at instant d in zone (the browser's when undefined). Throws on an unknown zone. */
+function wall(d: Date, zone?: string): Wall {
+  const w: Record<string, number> = {};
+  for (const p of formatter(zone).formatToParts(d)) if (p.type !== 'literal') w[p.type] = Number(p.value);
+  return { year: w.year, month: w.month, day: w.day, hour: w.hour % 24, minute: w.minute, second: w.second };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+const wallString = (w: Wall) => `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+
+function parse(iso: string | null | undefined): Date | null {
+  if (!iso) return null;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/**
+ * "2026-11-30 18:26:04": the time in zone (an IANA name; the browser's own when omitted), without
+ * the zone, which the page says once (see zoneOffset and localZone). Unknown zones fall back to UTC.
+ */
+export function formatTime(iso: string | null | undefined, zone?: string): string {
+  if (!iso) return '—';
+  const d = parse(iso);
+  if (!d) return iso;
+  try {
+    return wallString(wall(d, zone));
+  } catch {
+    return utcTime(iso).replace(/ UTC$/, '');
+  }
+}
+
+/** "2026-11-30": the date in zone (the browser's own when omitted). */
+export function formatDate(iso: string | null | undefined, zone?: string): string {
+  return iso ? formatTime(iso, zone).slice(0, 10) : '—';
+}
+
+/** "2026-11-30 17:26:04 UTC": the exact time in UTC, for titles. */
+export function utcTime(iso: string | null | undefined): string {
+  const d = parse(iso);
+  if (!d) return iso || '';
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** "UTC+1", "UTC−5", "UTC+5:30", "UTC": zone's offset from UTC at that instant (DST included). */
+export function zoneOffset(iso: string | Date, zone?: string): string {
+  const d = typeof iso === 'string' ? parse(iso) : iso;
+  if (!d) return '';
+  let name = 'GMT';
+  try {
+    name = formatter(zone, true).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  } catch {
+    // unknown zone: UTC, like formatTime
+  }
+  const m = /^GMT([+-])(\d\d):(\d\d)$/.exec(name);
+  if (!m || (m[2] === '00' && m[3] === '00')) return 'UTC';
+  const h = String(Number(m[2]));
+  return `UTC${m[1] === '-' ? '−' : '+'}${m[3] === '00' ? h : `${h}:${m[3]}`}`;
+}
+
+/** What a time's title says: the exact UTC time, after the shown one when it is relative or in another zone. */
+export function timeTitle(iso: string | null | undefined, zone?: string, withLocal = false): string {
+  if (!parse(iso)) return '';
+  const shown = withLocal ? `${formatTime(iso, zone)} ${zone ?? localZone()} · ` : '';
+  return shown + utcTime(iso);
 }
 
 /** "in 3 days", "2 hours ago": for expiry and last-used columns (title shows the exact time). */
@@ -32,17 +132,41 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   return diff < 0 ? 'just now' : 'in under a minute';
 }
 
-/** A datetime-local input's value read as UTC → RFC 3339, and back. */
-export function localInputToRFC3339(v: string): string {
-  if (!v) return '';
-  const d = new Date(v + (v.length === 16 ? ':00Z' : 'Z'));
+/**
+ * A datetime-local input's value ("2026-11-30T18:26", seconds optional), read as a wall clock in
+ * zone (the browser's own when omitted, as every time is shown), → RFC 3339 in UTC; '' when not a
+ * time.
+ */
+export function localInputToRFC3339(v: string, zone?: string): string {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?$/.exec(v ?? '');
+  if (!m) return '';
+  const [year, month, day, hour, minute, second] = m.slice(1).map((x) => Number(x ?? 0));
+  const asUTC = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (Number.isNaN(asUTC) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return '';
+  // The zone's offset at a guess, then at the instant that gives (they differ across a DST change).
+  let t = asUTC;
+  try {
+    const offsetAt = (ms: number) => {
+      const w = wall(new Date(ms), zone);
+      return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
+    };
+    const before = offsetAt(asUTC);
+    t = asUTC - before;
+    const after = offsetAt(t);
+    // Near a change the offset at the corrected instant is the right one; in a clock skipped by the
+    // change, that is the offset from before it (so 02:30 on a spring-forward night is 03:30), as browsers do.
+    if (after !== before) t = asUTC - after;
+  } catch {
+    t = asUTC; // unknown zone: UTC, like formatTime
+  }
+  const d = new Date(t);
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.000Z$/, 'Z');
 }
 
-export function rfc3339ToLocalInput(v: string | undefined): string {
-  if (!v) return '';
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 16);
+/** An RFC 3339 time as a datetime-local input's value in zone (the browser's own when omitted): "2026-11-30T18:26". */
+export function rfc3339ToLocalInput(v: string | undefined, zone?: string): string {
+  if (!parse(v)) return '';
+  return formatTime(v, zone).replace(' ', 'T').slice(0, 16);
 }
 
 /** Any JSON value as a short readable string, for diffs and details. */

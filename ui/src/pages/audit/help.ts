@@ -16,7 +16,7 @@ export default help({
     { scope: 'audit:export', allows: 'download records as JSON Lines or CSV' },
   ],
   fields: [
-    { name: 'Time', description: 'When the change was committed, in UTC.' },
+    { name: 'Time', description: 'When the change was committed, in your browser’s time zone; hover for the exact UTC time.' },
     { name: 'Actor', description: 'Who acted: a user (session), a token (automation, named), a scanner, or `system` (mipo’s own jobs).' },
     { name: 'Action', description: 'What was done, as `resource.verb`: `user.create`, `role.update`, `session.login` …' },
     { name: 'Resource', description: 'The type and id of what was acted on; the id (shortened) links to every record about that resource.' },
@@ -32,7 +32,7 @@ export default help({
     { title: 'See everything about one user, role or token', steps: ['Press the short id in the Resource column: the log narrows to that resource.'] },
   ],
   gotchas: [
-    'From and To are read as UTC, like every time mipo shows.',
+    'Times are shown in your browser’s time zone, with the exact UTC time on hover (exports and the API give UTC); From and To are read in your time zone too, which their labels name.',
     'Action takes the exact action name; the list of names in use grows with each module.',
     'An export can be large: narrow the time window first.',
     'In the CSV export a cell that begins with =, +, -, @, a tab or a carriage return starts with a single quote, so a spreadsheet shows it as text instead of running it as a formula (a failed sign-in’s username is whatever the stranger typed).',

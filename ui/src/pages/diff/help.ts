@@ -19,7 +19,7 @@ export default help({
   fields: [
     { name: 'Later scan', description: 'The scan whose state is compared with an earlier one.' },
     { name: 'Earlier scan', description: 'Left empty: the previous completed scan of the same template.' },
-    { name: 'From / To', description: 'Points in time (UTC); the template’s last completed scan by each is compared. To defaults to now.' },
+    { name: 'From / To', description: 'Points in time, in your browser’s time zone (named on the label); the template’s last completed scan by each is compared. To defaults to now.' },
     { name: 'Opened / Closed', description: 'Per scanner: the address, the port and the port catalog’s service name.' },
   ],
   howto: [

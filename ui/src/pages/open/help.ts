@@ -18,7 +18,7 @@ export default help({
     { name: 'Address', description: 'Links to the host page: everything known of that address.' },
     { name: 'Port / Service', description: 'The port and the port catalog’s name for it.' },
     { name: 'Scanner', description: 'The scanner that sees it open.' },
-    { name: 'First seen / Last seen', description: 'When that scanner first and last saw it open (UTC).' },
+    { name: 'First seen / Last seen', description: 'When that scanner first and last saw it open, in your time zone (UTC on hover).' },
     { name: 'Latest scan', description: 'The latest scan that found it open.' },
   ],
   howto: [

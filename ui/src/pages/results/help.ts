@@ -16,7 +16,7 @@ export default help({
     { scope: 'results:export', allows: 'download it as CSV or JSON (each export is written to the audit log)' },
   ],
   fields: [
-    { name: 'Observed', description: 'When the scanner found the port open (UTC).' },
+    { name: 'Observed', description: 'When the scanner found the port open, in your time zone (UTC on hover).' },
     { name: 'Address / Port', description: 'Where it was open; the address links to its per-port timeline.' },
     { name: 'Service', description: 'The port catalog’s name for the port, such as `https` or `postgresql`.' },
     { name: 'Scanner', description: 'The scanner that saw it: in a vantage scan each scanner’s observations are separate rows.' },
@@ -29,7 +29,7 @@ export default help({
   ],
   gotchas: [
     'A closed port is not an observation: to see when something closed, use Diff or the address’s Timeline.',
-    'Times are UTC; the From and To fields are read as UTC too.',
+    'Times are in your browser’s time zone, the exact UTC time on hover; the From and To fields are read in your time zone too, which their labels name.',
   ],
   api: ['GET /api/v1/results', 'GET /api/v1/results/export'],
 });

@@ -21,7 +21,7 @@ export default help({
     { name: 'Ports probed', description: 'Connection attempts made, over addresses × ports.' },
     { name: 'Jobs', description: 'Done over total; active ones are leased by a scanner, queued ones wait for one; failed ones keep their partial results.' },
     { name: 'Rate', description: 'Connection attempts per second since the scan started.' },
-    { name: 'ETA', description: 'When it should end at the current rate (UTC); unknown until the first progress report.' },
+    { name: 'ETA', description: 'When it should end at the current rate (your time zone; UTC on hover); unknown until the first progress report.' },
     { name: 'Attempts', description: 'How many times the job was handed out: a job whose scanner went silent is re-queued.' },
   ],
   howto: [

@@ -17,7 +17,7 @@ export default help({
   ],
   fields: [
     { name: 'Status', description: 'online, offline (no heartbeat for 2 minutes) or disabled (its requests are refused and it gets no jobs).' },
-    { name: 'Last seen', description: 'Its last heartbeat (or registration), in UTC.' },
+    { name: 'Last seen', description: 'Its last heartbeat (or registration); hover for the time, in your time zone and in UTC.' },
     { name: 'Binding', description: 'Where its requests may come from: an address, a CIDR, or an ASN. Anything else is refused and logged.' },
     { name: 'CPU, Memory', description: 'From its last heartbeat: the host’s CPU use over the last minute and memory in use.' },
     { name: 'Jobs', description: 'The scan jobs it holds now.' },

@@ -21,7 +21,7 @@ export default help({
     { name: 'Template', description: 'The template launched, with the version its scope was frozen from (`v3`).' },
     { name: 'Scanners', description: 'The scanners given the scan’s jobs; `vantage` marks a scan where each scanner scanned everything.' },
     { name: 'Status', description: '`pending` (waiting for the dispatcher), `running`, `completed`, `failed` (no scanner took it, or every job failed) or `cancelled`.' },
-    { name: 'Launched', description: 'When it was launched (UTC); Started and Finished follow. The date filters apply to the launch time.' },
+    { name: 'Launched', description: 'When it was launched, in your time zone (UTC on hover); Started and Finished follow. The date filters apply to the launch time.' },
     { name: 'Completion', description: 'Connection attempts made, as a share of addresses × ports. Jobs that failed are counted in `failed`; their partial results are kept.' },
   ],
   howto: [
@@ -34,7 +34,7 @@ export default help({
       ],
     },
     { title: 'Find the running scans', steps: ['Pick `running` (or `pending or running`) in Status.', 'Bookmark the page to come back to the same view.'] },
-    { title: 'See what a scanner did last week', steps: ['Pick the scanner in Scanner.', 'Press 7 days, or set From and To (UTC).'] },
+    { title: 'See what a scanner did last week', steps: ['Pick the scanner in Scanner.', 'Press 7 days, or set From and To (in your time zone, which their labels name).'] },
   ],
   gotchas: [
     'A scope larger than the limit is refused before anything is recorded (`scope_too_large`): the message says how many addresses × ports it holds and the limit. Narrow the template, or split it.',

@@ -18,9 +18,9 @@ export default help({
   ],
   fields: [
     { name: 'Launches', description: 'The template, or template group, it launches. Fixed once created: make a new schedule to launch something else.' },
-    { name: 'When', description: 'The preset or cron expression, its time zone, jitter and blackout windows.' },
-    { name: 'Next run', description: 'When it fires next, jitter and blackouts included (UTC).' },
-    { name: 'Upcoming', description: 'The cron times after that, before jitter.' },
+    { name: 'When', description: 'The timing in words (“At 02:30, Monday through Friday”), then the preset or cron expression itself, its time zone, jitter and blackout windows.' },
+    { name: 'Next run', description: 'When it fires next, jitter and blackouts included, in the schedule’s time zone with its offset from UTC (the exact UTC time on hover).' },
+    { name: 'Upcoming', description: 'The cron times after that, before jitter, in the schedule’s time zone too.' },
     { name: 'Last run', description: 'When it last fired; an error says why that run launched nothing (a template without scanners, a scope too large).' },
   ],
   howto: [
@@ -32,7 +32,7 @@ export default help({
     { title: 'Pause a schedule', steps: ['Press Disable on its row. It keeps its settings; press Enable to resume from the next due time.'] },
   ],
   gotchas: [
-    'Times in the table are UTC; the cron expression and blackouts are read in the schedule’s own time zone.',
+    'A schedule’s times (next run, upcoming, last run) are shown in its own time zone, like its cron expression and blackouts, not in your browser’s; hover a time for UTC. Every other page shows your browser’s time zone.',
     'Deleting a schedule keeps the scans it launched.',
     'A jitter as long as the gap between runs is refused (`jitter_too_long`), as are blackouts covering every run (`always_blacked_out`).',
   ],

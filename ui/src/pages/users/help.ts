@@ -21,7 +21,7 @@ export default help({
     { name: 'Sign-in', description: '`local` (password) or `oidc` (a sign-in provider, see Sign-in providers), or both. Filter by it to list who signs in through a provider.' },
     { name: 'Roles', description: 'What the user may do. Built-in: admin, operator, viewer; custom roles come from Roles and scopes.' },
     { name: 'Status', description: '`owner` for the bootstrap account; `disabled` for an account that cannot sign in but keeps its history.' },
-    { name: 'Last sign-in', description: 'When the user last signed in successfully (UTC).' },
+    { name: 'Last sign-in', description: 'When the user last signed in successfully, in your time zone (UTC on hover).' },
   ],
   howto: [
     {
