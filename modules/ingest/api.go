@@ -25,6 +25,8 @@ type handlers struct {
 	meter   *meter
 	// leasePoll is how often a waiting lease looks for a job again.
 	leasePoll time.Duration
+	// heartbeatSeconds is the interval told to scanners (scanners.HeartbeatSeconds).
+	heartbeatSeconds int
 }
 
 func (h *handlers) routes() []app.Route {
@@ -70,7 +72,7 @@ func (h *handlers) register(c echo.Context) error {
 		h.m.Log.Error("scanner.registered event not emitted", "scanner", s.ID, "err", err)
 	}
 	h.m.Log.Info("scanner registered", "scanner", s.ID, "name", s.Name, "source", s.RegisteredFrom, "binding", s.Binding)
-	return c.JSON(http.StatusOK, RegisterResponse{ScannerID: s.ID, Name: s.Name, APIKey: reg.APIKey, HeartbeatSeconds: heartbeatSeconds})
+	return c.JSON(http.StatusOK, RegisterResponse{ScannerID: s.ID, Name: s.Name, APIKey: reg.APIKey, HeartbeatSeconds: h.heartbeatSeconds})
 }
 
 func (h *handlers) heartbeat(c echo.Context) error {
@@ -95,7 +97,7 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	if online {
 		h.m.Log.Info("scanner is online again", "scanner", id.ID, "name", id.Name)
 	}
-	return c.JSON(http.StatusOK, HeartbeatResponse{ServerTime: now.UTC().Format(time.RFC3339Nano), HeartbeatSeconds: heartbeatSeconds})
+	return c.JSON(http.StatusOK, HeartbeatResponse{ServerTime: now.UTC().Format(time.RFC3339Nano), HeartbeatSeconds: h.heartbeatSeconds})
 }
 
 // leaseWindow is how long a leased job may go without progress before the dispatcher's

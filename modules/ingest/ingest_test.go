@@ -92,6 +92,30 @@ func TestRequestsAreCheckedAgainstTheBinding(t *testing.T) {
 	scannerstest.WantError(t, "registering from outside the token's binding", r, http.StatusForbidden, scanners.CodeBindingMismatch)
 }
 
+// A shortened offline window (MIPO_SCANNER_OFFLINE_AFTER, as tests of live pages set it) shortens
+// the heartbeat interval told to scanners, so a running scanner stays online; the default stays
+// once a minute.
+func TestHeartbeatIntervalFollowsTheOfflineWindow(t *testing.T) {
+	for _, c := range []struct {
+		extra map[string]string
+		want  int
+	}{{nil, 60}, {map[string]string{"MIPO_SCANNER_OFFLINE_AFTER": "9s"}, 4}} {
+		e := scannerstest.Start(t, c.extra)
+		reg, sc := e.Scanner(t, "beat")
+		if reg.HeartbeatSeconds != c.want {
+			t.Errorf("window %v: registration says heartbeat every %d s, want %d", c.extra, reg.HeartbeatSeconds, c.want)
+		}
+		var hb struct {
+			HeartbeatSeconds int `json:"heartbeat_seconds"`
+		}
+		r := sc.Post("/scanner/v1/heartbeat", scannerstest.Heartbeat(1, 1))
+		r.JSON(t, &hb)
+		if r.Status != http.StatusOK || hb.HeartbeatSeconds != c.want {
+			t.Errorf("window %v: heartbeat answered %d %s, want heartbeat_seconds %d", c.extra, r.Status, r.Body, c.want)
+		}
+	}
+}
+
 func TestDisabledScannersAreRefusedAndGetNoJobs(t *testing.T) {
 	e := scannerstest.Start(t, nil)
 	reg, sc := e.Scanner(t, "soft")

@@ -23,7 +23,8 @@ func provision(m *app.Mount) error {
 	}
 	refused := newRefusalLog(m)
 	mt := newMeter(m.Process())
-	h := &handlers{m: m, asn: asn, refused: refused, meter: mt, leasePoll: time.Second}
+	h := &handlers{m: m, asn: asn, refused: refused, meter: mt, leasePoll: time.Second,
+		heartbeatSeconds: scanners.HeartbeatSeconds(m.Config)}
 	m.ProvideGuard(app.GuardScanner, (&guard{m: m, asn: asn, refused: refused}).middleware)
 	m.Use("/scanner/", mt.count)
 	m.Routes(h.routes()...)

@@ -141,11 +141,10 @@ type CompleteResponse struct{}
 
 // Protocol limits.
 const (
-	maxCPUSeconds    = 1e9 // some thirty CPU-years: more is a broken clock, not a job
-	maxBatchResults  = 5000
-	maxResultsBody   = 8 << 20  // 5,000 results are about 0.6 MB
-	maxSmallBody     = 64 << 10 // every other call
-	heartbeatSeconds = 60
+	maxCPUSeconds   = 1e9 // some thirty CPU-years: more is a broken clock, not a job
+	maxBatchResults = 5000
+	maxResultsBody  = 8 << 20  // 5,000 results are about 0.6 MB
+	maxSmallBody    = 64 << 10 // every other call
 )
 
 // decode reads a JSON body of at most limit bytes. Unknown fields are ignored; a wrong type

@@ -13,11 +13,22 @@ var settingHistoryRetention = app.DurationSetting("MIPO_SCANNER_HISTORY_RETENTIO
 // settingOfflineAfter is the silence that marks a scanner offline: two missed heartbeats by
 // default. Tests of live pages shorten it, to see a scanner go offline without waiting minutes.
 var settingOfflineAfter = app.DurationSetting("MIPO_SCANNER_OFFLINE_AFTER", OfflineAfter,
-	"A scanner not heard from for this long is marked offline (scanners send a heartbeat every 60 s).")
+	"A scanner not heard from for this long is marked offline (scanners send a heartbeat every 60 s, or every half window when that is shorter).")
 
 // offlineCheckEvery is how often the manager looks for silent scanners: a scanner is marked
 // offline between the window and 15 seconds after it (a quarter of a shorter window).
 const offlineCheckEvery = 15 * time.Second
+
+// HeartbeatSeconds is the heartbeat interval ingest tells scanners: once a minute, or half the
+// offline window when that is shorter (tests shorten it), so a scanner that runs is never marked
+// offline between two of its heartbeats.
+func HeartbeatSeconds(c *app.Config) int {
+	return heartbeatSecondsFor(settingOfflineAfter.Get(c))
+}
+
+func heartbeatSecondsFor(offlineAfter time.Duration) int {
+	return int(min(max(offlineAfter/2, time.Second), time.Minute) / time.Second)
+}
 
 func init() {
 	app.Register(app.Module{

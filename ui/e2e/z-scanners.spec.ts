@@ -1,29 +1,49 @@
-// Scanners in a real browser against a real mipo: add a scanner and copy its install command,
-// register it with the token from that command (as the installer would), then disable and enable
-// it, rotate its key (the old key refused at once), and export the firewall allowlist in each
+// Scanners in a real browser against a real mipo: add a scanner and copy its install command;
+// a real mipo-scanner registers with the token from that command (as the installer would) and
+// runs, while the dialog follows it from "waiting" to "connected"; then disable and enable it,
+// rotate its key (the old key refused at once), and export the firewall allowlist in each
 // format.
 //
 // Test files run in name order against one server; this one runs after ui.spec.ts, whose first
 // test is the setup wizard, and signs in as the owner that story made. Run alone, it makes the
 // owner itself.
 import { expect, test, type Page } from '@playwright/test';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ownerPage } from './owner';
-
+import { reportFailure, spawnLogged, stop } from './processes';
 
 test.describe.configure({ mode: 'serial' });
 
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 let p: Page;
 let apiKey = '';
 let scannerURL = '';
+// Made in beforeAll, not here: Playwright also loads this file in its runner process.
+let work = '';
+let scannerBin = '';
+let scanner: ChildProcess | undefined;
+const log: string[] = [];
 
 test.beforeAll(async ({ browser }) => {
+  test.setTimeout(120_000);
+  work = mkdtempSync(join(tmpdir(), 'mipo-e2e-scanners-'));
+  scannerBin = join(work, 'mipo-scanner');
+  execFileSync('go', ['build', '-o', scannerBin, '.'], { cwd: join(repo, 'scanner'), stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CGO_ENABLED: '0' } });
   p = await ownerPage(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
   await p.goto('/');
   await expect(p.getByRole('navigation', { name: 'Main' })).toContainText('Scanners');
 });
 
+test.afterEach(async ({}, info) => reportFailure(info, p, log));
+
 test.afterAll(async () => {
+  await stop(scanner);
   await p.context().close();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 const nav = () => p.getByRole('navigation', { name: 'Main' });
@@ -52,21 +72,34 @@ test('add a scanner: the install command is shown once, copied, and its token re
   await dialog().getByRole('button', { name: 'Copy command' }).click();
   await expect(dialog().getByRole('button', { name: 'Copied' })).toBeVisible();
   expect(await p.evaluate(() => navigator.clipboard.readText())).toBe(command);
+
+  // What the installer does with the token, by a real mipo-scanner, while the dialog stays open
+  // and follows it: it registers (the token is used), then runs and sends its first heartbeat.
+  const status = dialog().getByTestId('provisioning-status');
+  await expect(status).toHaveText('Waiting for the scanner to register…');
+  const token = command.match(/--token '([^']+)'/)![1];
+  const server = new URL(p.url()).origin; // the command names the public FQDN, which is not this test server
+  const conf = join(work, 'edge', 'config.json');
+  execFileSync(scannerBin, ['register', '--server', server, '--token', token, '--config', conf, '--spool', join(work, 'edge', 'spool'), '--insecure-http'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await expect(status).toHaveText('Registered; waiting for the first heartbeat…');
+  scanner = spawnLogged(log, 'e2e-edge', scannerBin, ['run', '--config', conf, '--insecure-http']);
+  await expect(status).toHaveText('Connected: the scanner is online.');
   await dialog().getByRole('button', { name: 'Done' }).click();
   await expect(p.getByText(command)).toHaveCount(0);
-  await expect(p.getByRole('row').filter({ hasText: 'e2e-edge' })).toHaveCount(1); // the pending token
-
-  // What the installer does with the token: register, then heartbeat with the new key.
-  const token = command.match(/--token '([^']+)'/)![1];
-  const reg = await p.request.post('/scanner/v1/register', { data: { token, hostname: 'edge-host', version: 'e2e', capacity: { max_concurrency: 100 } } });
-  expect(reg.status()).toBe(200);
-  apiKey = (await reg.json()).api_key;
-  expect((await heartbeat(apiKey)).status()).toBe(200);
   const again = await p.request.post('/scanner/v1/register', { data: { token } });
   expect(again.status()).toBe(401);
 
-  await p.reload();
+  // The rest of the story speaks for the scanner with its key, by hand: the process stops here.
+  await stop(scanner);
+  apiKey = readFileSync(JSON.parse(readFileSync(conf, 'utf8')).key_file, 'utf8').trim();
+  expect(apiKey).toMatch(/^msk_/);
+  expect((await heartbeat(apiKey)).status()).toBe(200);
+
+  // The list behind the dialog kept itself current: no reload.
   const row = p.getByRole('row').filter({ hasText: 'e2e-edge' });
+  await expect(row).toHaveCount(1); // the scanner; its token is no longer pending
   await expect(row).toContainText('online');
   await expect(row).toContainText('127.0.0.0/8');
   await row.getByRole('link', { name: 'e2e-edge' }).click();

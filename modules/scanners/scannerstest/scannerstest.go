@@ -104,6 +104,8 @@ type Registered struct {
 	ScannerID string `json:"scanner_id"`
 	Name      string `json:"name"`
 	APIKey    string `json:"api_key"`
+	// HeartbeatSeconds is the interval ingest asks for.
+	HeartbeatSeconds int `json:"heartbeat_seconds"`
 }
 
 // Register registers a scanner with a token through the scanner API at base.

@@ -7,9 +7,9 @@ export default help({
   summary: 'The mipo-scanner agents inside your networks: their status, last heartbeat, version, load and jobs, and how to add one.',
   about: [
     'A scanner is mipo-scanner, one static binary built from the Go standard library only, running on a host inside a network you want to see from. It talks only to mipo’s ingest API, never updates itself, and keeps every result on disk until mipo acknowledged it.',
-    'Adding a scanner makes a provisioning token and a one-line command. Run it on the host: it downloads mipo-scanner from this mipo, checks its SHA-256, exchanges the token for the scanner’s own API key and installs the systemd service.',
+    'Adding a scanner makes a provisioning token and a one-line command. Run it on the host: it downloads mipo-scanner from this mipo, checks its SHA-256, exchanges the token for the scanner’s own API key and installs the systemd service. Leave the dialog open while it runs: it says when the scanner has registered and when its first heartbeat arrived.',
     'A scanner’s default capacity fits a small machine (one core, 512 MiB): 2,000 connection attempts in flight (about 11 MiB of memory; silent addresses are probed at 2,000 per second with a 1 s timeout) and 20,000 attempts per second (about a fifth of one core, and few enough SYNs for the firewalls on the way), shared by up to 4 jobs at once so a long job does not keep a short one waiting. Change it when installing: add --max-rate N, --max-concurrency N or --max-jobs N (positive integers) to the install command after sh -s --. A scanner already installed keeps max_rate, max_concurrency and max_jobs in its config.json. A job’s own rate and concurrency never exceed it.',
-    'Scanners heartbeat every 60 seconds. Two minutes without one marks a scanner offline and raises the scanner.offline event; the next heartbeat marks it online again.',
+    'Scanners heartbeat every 60 seconds. Two minutes without one (MIPO_SCANNER_OFFLINE_AFTER) marks a scanner offline and raises the scanner.offline event; the next heartbeat marks it online again. This list, a scanner’s page and the fleet page keep themselves current: no reload needed.',
   ],
   scopes: [
     { scope: 'scanners:view', allows: 'see scanners, their health and groups' },
