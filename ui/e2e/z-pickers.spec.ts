@@ -96,6 +96,17 @@ test('the audit log names the resource of each record, with its id on hover and 
   await expect(link).toHaveText(names.tn);
   await expect(link).toHaveAttribute('title', new RegExp(ids[names.tn]));
   await expect(link).toHaveAttribute('href', '/audit?resource_id=' + ids[names.tn]);
+  // With a resource type that has a list, the resource is picked by name too.
+  await p.goto('/audit?resource_type=template');
+  const picker = p.getByRole('combobox', { name: 'Resource' });
+  await picker.click();
+  await picker.fill(names.ts);
+  await p.getByRole('listbox', { name: 'Resource' }).getByRole('option', { name: names.ts }).click();
+  await expect(p).toHaveURL(new RegExp(`resource_id=${ids[names.ts]}`));
+  await expect(p.getByTestId('audit-resource')).toHaveText([names.ts]);
+  await p.reload();
+  await expect(picker).toHaveValue(names.ts);
+
   await p.goto('/audit?action=scanner.register');
   await expect(p.getByTestId('audit-resource').filter({ hasText: names.north })).toHaveCount(1);
 });

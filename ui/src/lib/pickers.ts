@@ -91,3 +91,21 @@ export const scans: PickerSource = {
     return d && scanLabel(d.scan);
   },
 };
+
+export const subnets = named('subnets', '/api/v1/subnets', '/api/v1/subnets/{id}', 'targets:view');
+export const templateGroups = named('template groups', '/api/v1/template-groups', '/api/v1/template-groups/{id}', 'templates:view');
+
+/** The picker for an audit record's resource id, by its resource type; undefined for types
+ *  without a list to pick from (their id is typed). */
+export function sourceForResource(type: string): PickerSource | undefined {
+  const sources: Record<string, PickerSource> = {
+    scanner: scanners,
+    scanner_group: scannerGroups,
+    template: templates,
+    template_group: templateGroups,
+    subnet: subnets,
+    subnet_group: subnetGroups,
+    scan: scans,
+  };
+  return Object.hasOwn(sources, type) ? sources[type] : undefined;
+}
