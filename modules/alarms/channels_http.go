@@ -73,7 +73,7 @@ func (h *handlers) createChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.create", ResourceType: "alarm_channel", ResourceID: ch.ID,
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.create", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		After: ch.Channel, Detail: map[string]any{"secret_shown_once": ch.SigningSecret != ""}}); err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (h *handlers) deleteChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.delete", ResourceType: "alarm_channel", ResourceID: ch.ID, Before: ch}); err != nil {
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.delete", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name, Before: ch}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -121,7 +121,7 @@ func (h *handlers) rotateSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.rotate_secret", ResourceType: "alarm_channel", ResourceID: ch.ID,
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.rotate_secret", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		Detail: map[string]any{"secret_shown_once": true}}); err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (h *handlers) testChannel(c echo.Context) error {
 	if err := recordTest(ctx, h.svc, ch.ID, h.m.Clock.Now(), res); err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.svc.DB.Config, audit.Entry{Action: "alarm_channel.test", ResourceType: "alarm_channel", ResourceID: ch.ID,
+	if err := audit.RecordNow(ctx, h.svc.DB.Config, audit.Entry{Action: "alarm_channel.test", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		Outcome: outcome(res.OK), Detail: map[string]any{"status_code": res.Status, "error": res.Error}}); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ type AuditRecord struct {
 	Action       string         `json:"action"`
 	ResourceType string         `json:"resource_type"`
 	ResourceID   string         `json:"resource_id"`
+	ResourceName string         `json:"resource_name" doc:"The resource's name when the record was written (a user's username, a template's name); empty for records from before names were kept and for resources without one."`
 	Outcome      string         `json:"outcome"`
 	Diff         []FieldChange  `json:"diff"`
 	Detail       map[string]any `json:"detail"`
@@ -39,7 +40,7 @@ type AuditRecord struct {
 
 // columns is the SELECT list that scanRecord reads, in order.
 const columns = `id, at, actor_kind, actor_id, actor_name, source_ip, user_agent, request_id, action,
-	resource_type, resource_id, outcome, diff, detail, prev_hash, hash`
+	resource_type, resource_id, resource_name, outcome, diff, detail, prev_hash, hash`
 
 // rawRecord is a row as the database holds it: diff and detail as JSON text, hashes as bytes.
 type rawRecord struct {
@@ -51,7 +52,7 @@ type rawRecord struct {
 func scanRecord(row pgx.Row) (*rawRecord, error) {
 	r := &rawRecord{}
 	err := row.Scan(&r.ID, &r.At, &r.Actor.Kind, &r.Actor.ID, &r.Actor.Name, &r.SourceIP, &r.UserAgent, &r.RequestID,
-		&r.Action, &r.ResourceType, &r.ResourceID, &r.Outcome, &r.diff, &r.detail, &r.prev, &r.hash)
+		&r.Action, &r.ResourceType, &r.ResourceID, &r.ResourceName, &r.Outcome, &r.diff, &r.detail, &r.prev, &r.hash)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,11 @@ func (r *rawRecord) decode() *AuditRecord {
 // record always hashes the same whether it was just built or read back from jsonb. Without
 // the key nobody can compute a record's hash, so a rewrite or an append is caught even when
 // every later hash is recomputed.
-func computeHash(key, prev []byte, id int64, at time.Time, a Actor, sourceIP, userAgent, requestID, action, resType, resID, outcome string, diff, detail []byte) ([]byte, error) {
+//
+// The resource's name is hashed only when there is one: records written before names were
+// kept hash as they always did, while a name given to such a record, or changed or removed
+// on a later one, no longer matches its hash.
+func computeHash(key, prev []byte, id int64, at time.Time, a Actor, sourceIP, userAgent, requestID, action, resType, resID, resName, outcome string, diff, detail []byte) ([]byte, error) {
 	cd, err := canonical(diff)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
@@ -86,6 +91,9 @@ func computeHash(key, prev []byte, id int64, at time.Time, a Actor, sourceIP, us
 	fields := []string{
 		fmt.Sprint(id), at.UTC().Format(time.RFC3339Nano), a.Kind, a.ID, a.Name, sourceIP, userAgent, requestID,
 		action, resType, resID, outcome, string(cd), string(cdt),
+	}
+	if resName != "" {
+		fields = append(fields, "resource_name="+resName)
 	}
 	h := sha256.New()
 	if key != nil {

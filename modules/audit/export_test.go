@@ -29,7 +29,7 @@ func Rechain(ctx context.Context, conn *pgx.Conn, from int64, key []byte) error 
 		return err
 	}
 	for _, r := range all {
-		h, err := computeHash(key, prev, r.ID, r.At, r.Actor, r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.Outcome, r.diff, r.detail)
+		h, err := computeHash(key, prev, r.ID, r.At, r.Actor, r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.ResourceName, r.Outcome, r.diff, r.detail)
 		if err != nil {
 			return err
 		}

@@ -131,7 +131,7 @@ type exportWriter struct {
 }
 
 var csvHeader = []string{"id", "at", "actor_kind", "actor_id", "actor_name", "source_ip", "user_agent", "request_id",
-	"action", "resource_type", "resource_id", "outcome", "diff", "detail", "prev_hash", "hash"}
+	"action", "resource_type", "resource_id", "resource_name", "outcome", "diff", "detail", "prev_hash", "hash"}
 
 func newExportWriter(format string, res *echo.Response) *exportWriter {
 	if format == "csv" {
@@ -143,7 +143,7 @@ func newExportWriter(format string, res *echo.Response) *exportWriter {
 				diff, _ := json.Marshal(r.Diff)
 				detail, _ := json.Marshal(r.Detail)
 				return cw.Write([]string{strconv.FormatInt(r.ID, 10), r.At.Format(time.RFC3339Nano), r.Actor.Kind, r.Actor.ID, r.Actor.Name,
-					r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.Outcome, string(diff), string(detail), r.PrevHash, r.Hash})
+					r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.ResourceName, r.Outcome, string(diff), string(detail), r.PrevHash, r.Hash})
 			},
 			flush: func() { cw.Flush(); res.Flush() },
 		}

@@ -26,11 +26,17 @@ var personalKeys = map[string]bool{"username": true, "email": true, "display_nam
 	"user_agent": true, "last_login_at": true, "actor": true,
 	"subject": true} // a person's id at an OpenID Connect provider (sign-in records)
 
+// personalResources are the resource types whose name is a person's (a user's username).
+var personalResources = map[string]bool{"user": true}
+
 // hidePersonal blanks what would tell its reader who someone is. Scanners and mipo's own
 // jobs are not people: their names and addresses stay.
 func (r *AuditRecord) hidePersonal() {
 	if r.Actor.Kind != app.PrincipalScanner && r.Actor.Kind != app.PrincipalSystem {
 		r.Actor.Name, r.SourceIP, r.UserAgent = hidden(r.Actor.Name), hidden(r.SourceIP), hidden(r.UserAgent)
+	}
+	if personalResources[r.ResourceType] {
+		r.ResourceName = hidden(r.ResourceName)
 	}
 	for i, d := range r.Diff {
 		if personalKeys[d.Field] {

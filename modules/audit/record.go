@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,9 @@ type Entry struct {
 	Action       string // "user.create", "session.login", "token.read": resource.verb
 	ResourceType string
 	ResourceID   string
+	// ResourceName is the resource's human name at the time of the change. When empty it is
+	// taken from After (or Before, for a deletion): its name, else its username, email or display name.
+	ResourceName string
 	Outcome      string // Success when empty
 	Before       any    // the resource before the change; nil for a creation
 	After        any    // the resource after the change; nil for a deletion
@@ -75,12 +79,13 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ua, ip := app.Truncate(meta.UserAgent, 512), app.Truncate(meta.RemoteIP, 64)
-	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail)
+	name := resourceName(e)
+	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, name, e.Outcome, diff, detail)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (`+columns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
-		id, at, actor.Kind, actor.ID, actor.Name, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, e.Outcome, diff, detail, prev, hash)
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (`+columns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+		id, at, actor.Kind, actor.ID, actor.Name, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, name, e.Outcome, diff, detail, prev, hash)
 	if err != nil {
 		return fmt.Errorf("writing the audit record: %w", err)
 	}
@@ -99,6 +104,29 @@ func RecordNow(ctx context.Context, pool app.ConfigDB, e Entry) error {
 	}
 	wrote()
 	return nil
+}
+
+// nameKeys are the fields, in order of preference, that name a resource in its JSON form.
+var nameKeys = []string{"name", "username", "email", "display_name"}
+
+// resourceName is the entry's name for its resource: given, or read from the resource itself
+// (after the change, or before a deletion). At most 200 characters, without NULs (text
+// columns cannot hold them).
+func resourceName(e Entry) string {
+	name := e.ResourceName
+	for _, v := range []any{e.After, e.Before} {
+		if name != "" {
+			break
+		}
+		m := toMap(v)
+		for _, k := range nameKeys {
+			if s, ok := m[k].(string); ok && strings.TrimSpace(s) != "" {
+				name = s
+				break
+			}
+		}
+	}
+	return app.Truncate(strings.ReplaceAll(strings.TrimSpace(name), "\x00", "\uFFFD"), 200)
 }
 
 func actorOf(ctx context.Context) Actor {

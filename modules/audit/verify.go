@@ -240,7 +240,7 @@ func (r *rawRecord) matches(key []byte, unkeyedAllowed bool) bool {
 		if k == nil && !unkeyedAllowed {
 			return false
 		}
-		want, err := computeHash(k, r.prev, r.ID, r.At, r.Actor, r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.Outcome, r.diff, r.detail)
+		want, err := computeHash(k, r.prev, r.ID, r.At, r.Actor, r.SourceIP, r.UserAgent, r.RequestID, r.Action, r.ResourceType, r.ResourceID, r.ResourceName, r.Outcome, r.diff, r.detail)
 		if err == nil && hmac.Equal(want, r.hash) {
 			return true
 		}

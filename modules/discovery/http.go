@@ -122,7 +122,7 @@ func (h *handlers) remove(c echo.Context) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM discovery_sources WHERE id = $1`, s.ID); err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_source.delete", ResourceType: "discovery_source", ResourceID: s.ID,
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_source.delete", ResourceType: "discovery_source", ResourceID: s.ID, ResourceName: s.Name,
 		Before: map[string]any{"name": s.Name, "kind": s.Kind}}); err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (h *handlers) credentials(c echo.Context) error {
 	}
 	// The read is on record before the secret leaves: no record, no secret.
 	if err := audit.RecordNow(c.Request().Context(), h.r.m.ConfigDB, audit.Entry{Action: "discovery_source.credentials.read",
-		ResourceType: "discovery_source", ResourceID: s.ID, Detail: map[string]any{"name": s.Name}}); err != nil {
+		ResourceType: "discovery_source", ResourceID: s.ID, ResourceName: s.Name, Detail: map[string]any{"name": s.Name}}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, Credentials{Secret: secret})
@@ -220,7 +220,7 @@ func (h *handlers) setItem(c echo.Context) error {
 			return err
 		}
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_subnet.update", ResourceType: "discovery_source", ResourceID: src.ID,
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_subnet.update", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
 		Before: map[string]string{"state": before}, After: map[string]string{"state": in.State}, Detail: map[string]any{"cidr": cidr.String()}}); err != nil {
 		return err
 	}

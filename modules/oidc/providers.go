@@ -340,7 +340,7 @@ func (h *handlers) getSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "oidc_provider.secret_read", ResourceType: "oidc_provider", ResourceID: p.ID}); err != nil {
+	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "oidc_provider.secret_read", ResourceType: "oidc_provider", ResourceID: p.ID, ResourceName: p.DisplayName}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, ProviderSecret{ClientSecret: secret})

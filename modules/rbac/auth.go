@@ -207,7 +207,7 @@ func (h *handlers) changePassword(c echo.Context) error {
 		}
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.password", ResourceType: "user", ResourceID: p.UserID,
+	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.password", ResourceType: "user", ResourceID: p.UserID, ResourceName: username,
 		Detail: map[string]any{"changed_by": "self"}}); err != nil {
 		return err
 	}

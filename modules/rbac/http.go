@@ -93,7 +93,7 @@ func (h *handlers) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "user.read", ResourceType: "user", ResourceID: u.ID}); err != nil {
+	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "user.read", ResourceType: "user", ResourceID: u.ID, ResourceName: u.Username}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, u)

@@ -74,7 +74,7 @@ func LoginEntry(method, username, userID, outcome, reason string, detail map[str
 	if reason != "" {
 		d["reason"] = reason
 	}
-	return audit.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, Outcome: outcome, Detail: d,
+	return audit.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, ResourceName: username, Outcome: outcome, Detail: d,
 		Actor: &audit.Actor{Kind: app.PrincipalUser, ID: userID, Name: username}}
 }
 

@@ -117,7 +117,7 @@ func (h *handlers) rotateKey(ctx context.Context, tx pgx.Tx, c echo.Context, in 
 	if err != nil {
 		return nil, audit.Entry{}, err
 	}
-	return out, audit.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID,
+	return out, audit.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID, ResourceName: out.Scanner.Name,
 		Before: before, After: out.Scanner, Detail: map[string]any{"old_key": before.KeyPrefix, "new_key": out.Scanner.KeyPrefix, "shown_once": true}}, nil
 }
 
@@ -127,7 +127,7 @@ func (h *handlers) key(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "scanner.key.read", ResourceType: "scanner", ResourceID: s.ID,
+	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "scanner.key.read", ResourceType: "scanner", ResourceID: s.ID, ResourceName: s.Name,
 		Detail: map[string]any{"key": s.KeyPrefix}}); err != nil {
 		return err
 	}

@@ -57,6 +57,12 @@ type Scan struct {
 }
 
 // Open reports whether the scan may still change.
+// Name is how a scan is called where a name is wanted (the audit log): its template's name
+// and when it was launched.
+func (s *Scan) Name() string {
+	return s.TemplateName + " · " + s.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")
+}
+
 func (s *Scan) Open() bool { return s.Status == Pending || s.Status == Running }
 
 const columns = `id, template_id, template_name, template_version, template_group_id, schedule_id, mode, scanner_ids, status,

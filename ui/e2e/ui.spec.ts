@@ -224,6 +224,9 @@ test('the change is in the audit log with its field-level diff, and exports as J
   const row = p.getByTestId('audit-row').first();
   await expect(row).toContainText('user.update');
   await expect(row).toContainText(OWNER.username);
+  // The resource is named as it was at the time (the username), its id on hover.
+  await expect(row.getByTestId('audit-resource')).toHaveText(ALICE.username);
+  await expect(row.getByTestId('audit-resource')).toHaveAttribute('title', /^[0-9a-f-]{36} /);
   await row.getByRole('button', { name: /field/ }).click();
   const diff = p.getByTestId('audit-diff').first();
   const change = diff.locator('tr').filter({ hasText: 'display_name' });
@@ -234,6 +237,7 @@ test('the change is in the audit log with its field-level diff, and exports as J
   const lines = readFileSync((await jsonl.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   expect(lines.length).toBeGreaterThan(0);
   expect(lines.every((r) => r.action === 'user.update' && r.resource_type === 'user')).toBe(true);
+  expect(lines.some((r) => r.resource_name === ALICE.username)).toBe(true);
   expect(lines.some((r) => r.diff.some((c: { field: string; new: unknown }) => c.field === 'display_name' && c.new === 'Alice A. Auditor'))).toBe(true);
 
   const [csv] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name: 'Export CSV' }).click()]);

@@ -3334,6 +3334,8 @@ export interface components {
             action: string;
             resource_type: string;
             resource_id: string;
+            /** @description The resource's name when the record was written (a user's username, a template's name); empty for records from before names were kept and for resources without one. */
+            resource_name: string;
             outcome: string;
             diff: components["schemas"]["audit.FieldChange"][];
             detail: Record<string, never>;
