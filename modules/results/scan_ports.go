@@ -61,7 +61,7 @@ var wantedByKeyMax = 5_000
 //
 // It reads in two passes over one snapshot. The first streams only (address, port), one
 // scanner at a time, as binary COPY through the (scan, scanner, address, port) index: half the
-// bytes of whole rows, and none of the per-row work of a query's result. The second reads the
+// bytes of whole rows, and less work per row than a query's result rows. The second reads the
 // wanted ports by key through the same index (or, when a scanner has very many, its rows again).
 func EachWantedOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, want func(Key) bool, fn func(ScanPort) error) error {
 	if _, err := uuid.Parse(scanID); err != nil {
@@ -150,7 +150,8 @@ func eachByKey(ctx context.Context, tx pgx.Tx, scanID, scanner string, wanted ma
 }
 
 // scanPortsSQL is the COPY of one scanner's observations of a scan: address and port, and
-// the time too when withTime. The ids are uuids the caller parsed, so quoting them is safe.
+// the time too when withTime. Both ids are uuids (the scan's checked on entry, the scanner's
+// read from a uuid column), so MustParse cannot fail and quoting them is safe.
 func scanPortsSQL(scanID, scanner string, withTime bool) string {
 	cols := "address, port"
 	if withTime {
