@@ -66,6 +66,7 @@ type NoticePayload struct {
 // it is: a scan that did not probe a port says nothing about it. Safe to run twice for a scan.
 func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, error) {
 	ctx = app.WithPrincipal(ctx, app.System("findings"))
+	started := time.Now()
 	cov, err := results.CoverageOf(ctx, s.Results, scanID)
 	if err != nil {
 		return nil, err
@@ -92,6 +93,7 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 		return nil, err
 	}
 	j := newJudge(rules)
+	readConfig := time.Since(started)
 	type fresh struct {
 		results.ScanPort
 		chain []string
@@ -99,7 +101,15 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 	var found []fresh
 	first := map[results.Key]int{} // a port reported twice is one finding, first seen at its earliest report
 	seen := map[string]results.ScanPort{}
-	err = results.EachOpenPort(ctx, s.Results, scanID, func(o results.ScanPort) error {
+	// Of a scan's open ports only two kinds matter: live findings, and ports the baselines do
+	// not allow. The results module reads every port's key, and the details of those alone.
+	want := func(k results.Key) bool {
+		if _, ok := live[k]; ok {
+			return true
+		}
+		return !j.verdict(k.Address).Allows(k.Port)
+	}
+	err = results.EachWantedOpenPort(ctx, s.Results, scanID, want, func(o results.ScanPort) error {
 		if f, ok := live[o.Key]; ok {
 			if prev, ok := seen[f.ID]; !ok || o.ObservedAt.After(prev.ObservedAt) {
 				seen[f.ID] = o
@@ -121,6 +131,7 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 	if err != nil {
 		return nil, err
 	}
+	readResults := time.Since(started) - readConfig
 	var closing []string
 	for k, f := range live {
 		if _, ok := seen[f.ID]; !ok && covered.Contains(k) {
@@ -197,6 +208,10 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 		return audit.Record(ctx, tx, audit.Entry{Action: "findings.evaluate", ResourceType: "scan", ResourceID: scanID,
 			Detail: map[string]any{"opened": len(out.Opened), "reopened": len(out.Reopened), "seen": len(seen), "closed": len(closing)}})
 	})
+	if err == nil && s.Log != nil {
+		s.Log.Debug("findings: judged a scan", "scan", scanID, "opened", len(out.Opened), "reopened", len(out.Reopened), "seen", len(seen),
+			"closed", len(closing), "read_config", readConfig, "read_results", readResults, "write", time.Since(started)-readConfig-readResults)
+	}
 	return out, err
 }
 

@@ -170,3 +170,25 @@ func TestAcceptanceExpiresAndReopens(t *testing.T) {
 		t.Fatalf("bad filter: %d %s", r.Status, r.Body)
 	}
 }
+
+// A live finding the scan sees open again is seen, whatever the baseline now says of it: a
+// baseline that came to allow the port does not close it (only a covering scan that saw the
+// port closed does), and the scan is its last.
+func TestAFindingNowAllowedIsSeenNotClosed(t *testing.T) {
+	f := newFixture(t, "manager")
+	b := f.baseline(map[string]any{"name": "lab", "scope_kind": "cidr", "scope_ref": "10.8.0.0/24", "mode": "allow", "ports": "22"})
+	s1 := f.scanResults("10.8.0.0/24", "1-1024", "10.8.0.5:80")
+	if out := f.judge(s1); len(out.Opened) != 1 {
+		t.Fatalf("want 10.8.0.5:80 opened, got %+v", out)
+	}
+	if r := f.owner.Put("/api/v1/baselines/"+b.ID, map[string]any{"name": "lab", "scope_kind": "cidr", "scope_ref": "10.8.0.0/24", "mode": "allow", "ports": "22,80"}); r.Status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	s2 := f.scanResults("10.8.0.0/24", "1-1024", "10.8.0.5:80")
+	if out := f.judge(s2); out.Seen != 1 || out.Closed != 0 || len(out.Opened)+len(out.Reopened) != 0 {
+		t.Fatalf("want the finding seen again, nothing closed or opened, got %+v", out)
+	}
+	if got := f.one("address=10.8.0.5"); got.State != StateOpen || got.LastScanID != s2 {
+		t.Fatalf("finding after a scan that saw it open: %+v", got)
+	}
+}

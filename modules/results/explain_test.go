@@ -79,6 +79,8 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 	}
 	queries = append(queries,
 		query{"scanners of a scan", scannersOfSQL, []any{scan}},
+		query{"a scan's open ports, one scanner's (the COPY's query)", strings.TrimSuffix(strings.TrimPrefix(scanPortsSQL(scan, scanner, true), "COPY ("), ") TO STDOUT (FORMAT binary)"), nil},
+		query{"a scan's wanted ports by key", scanPortsByKeySQL, []any{scan, scanner, []netip.Addr{netip.MustParseAddr("10.0.0.1")}, []int32{1}}},
 		query{"vantage", vantageSQL, []any{scan}},
 		query{"timeline", timelineSQL, []any{netip.MustParseAddr("10.0.0.1"), []string{scan}}},
 		query{"coverage", coverageSQL, []any{scan}},
