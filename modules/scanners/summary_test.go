@@ -2,15 +2,21 @@ package scanners_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"mipo/modules/scanners"
 	"mipo/modules/scanners/scannerstest"
+	migrations "mipo/sql"
 )
 
 // agg is min, sum, max and count of one metric's values in one bucket, computed here from the
@@ -46,8 +52,7 @@ func (a agg) same(min, sum, max *float64, n int) bool {
 	return min != nil && max != nil && *min == a.min && *max == a.max && math.Abs(*sum-a.sum) <= 1e-9*math.Max(1, math.Abs(a.sum))
 }
 
-// The property: for random heartbeats (random gaps, values, counter resets that leave no network
-// rate, heartbeats without descriptor counts, a repeated instant), every bucket of every step of
+// The property: for random heartbeats (beatRandomly), every bucket of every step of
 // the summarised history holds exactly the count, minimum, maximum and sum (so the average) of
 // the raw heartbeats stored in it. And the fleet page's sparkline points are those averages.
 func TestSummaryKeepsMinAvgMaxOfTheRawHeartbeats(t *testing.T) {
@@ -57,27 +62,7 @@ func TestSummaryKeepsMinAvgMaxOfTheRawHeartbeats(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		r := rand.New(rand.NewPCG(seed, seed))
 		reg, _ := e.Scanner(t, fmt.Sprintf("prop-%d", seed))
-		at := now.Add(-20 * time.Hour).Add(-time.Duration(r.IntN(3600)) * time.Second)
-		var rx, tx uint64
-		for i := 0; i < 30+r.IntN(90) && at.Before(now); i++ {
-			at = at.Add(time.Duration(1+r.IntN(1200)) * time.Second)
-			if i > 0 && r.IntN(15) == 0 {
-				at = at.Add(-time.Duration(1+r.IntN(1200)) * time.Second) // repeats or goes back: a stored instant is not counted twice
-			}
-			rx, tx = rx+uint64(r.IntN(1e6)), tx+uint64(r.IntN(1e5))
-			if r.IntN(10) == 0 {
-				rx = uint64(r.IntN(100)) // a reboot: no rate this time
-			}
-			hb := scanners.HeartbeatReport{Load1: r.Float64() * 4, CPUPercent: r.Float64() * 100, MemUsed: uint64(r.IntN(8e9)),
-				MemTotal: 8e9 + uint64(r.IntN(2))*8e9, NetRx: rx, NetTx: tx, ActiveJobs: r.IntN(5), Source: netip.MustParseAddr("127.0.0.1")}
-			if r.IntN(3) > 0 {
-				open, limit := r.IntN(1000), 1024*(1+r.IntN(4))
-				hb.FDOpen, hb.FDLimit = &open, &limit
-			}
-			if _, err := scanners.Heartbeat(ctx, pool, e.Srv.App.Events, reg.ScannerID, hb, at); err != nil {
-				t.Fatal(err)
-			}
-		}
+		beatRandomly(t, e, reg.ScannerID, r, now)
 		type key struct {
 			step int
 			at   int64
@@ -218,5 +203,91 @@ func TestSummaryKeepsMinAvgMaxOfTheRawHeartbeats(t *testing.T) {
 				t.Fatalf("%d hours: %d points, the window's heartbeats fall in %d buckets", hours, len(sp.At), inWindow)
 			}
 		}
+	}
+}
+
+// beatRandomly sends a scanner random heartbeats over the 20 hours before now: random gaps,
+// values, counter resets that leave no network rate, heartbeats without descriptor counts, late
+// ones, and now and then the instant just stored again.
+func beatRandomly(t *testing.T, e *scannerstest.Env, id string, r *rand.Rand, now time.Time) {
+	t.Helper()
+	ctx, pool := context.Background(), e.Srv.App.DB.ConfigDB()
+	at := now.Add(-20 * time.Hour).Add(-time.Duration(r.IntN(3600)) * time.Second)
+	var rx, tx uint64
+	for i := 0; i < 30+r.IntN(90) && at.Before(now); i++ {
+		switch {
+		case i > 0 && r.IntN(10) == 0: // the instant just stored again: not history, not counted twice
+		case i > 0 && r.IntN(15) == 0:
+			at = at.Add(-time.Duration(1+r.IntN(1200)) * time.Second) // late, out of order
+		default:
+			at = at.Add(time.Duration(1+r.IntN(1200)) * time.Second)
+		}
+		rx, tx = rx+uint64(r.IntN(1e6)), tx+uint64(r.IntN(1e5))
+		if r.IntN(10) == 0 {
+			rx = uint64(r.IntN(100)) // a reboot: no rate this time
+		}
+		hb := scanners.HeartbeatReport{Load1: r.Float64() * 4, CPUPercent: r.Float64() * 100, MemUsed: uint64(r.IntN(8e9)),
+			MemTotal: 8e9 + uint64(r.IntN(2))*8e9, NetRx: rx, NetTx: tx, ActiveJobs: r.IntN(5), Source: netip.MustParseAddr("127.0.0.1")}
+		if r.IntN(3) > 0 {
+			open, limit := r.IntN(1000), 1024*(1+r.IntN(4))
+			hb.FDOpen, hb.FDLimit = &open, &limit
+		}
+		if _, err := scanners.Heartbeat(ctx, pool, e.Srv.App.Events, id, hb, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The migration that created the summaries summarised the history kept until then: it gives,
+// from the raw heartbeats, the buckets the heartbeats themselves keep (sums to a relative 1e-9).
+func TestTheMigrationSummarisesTheHistoryAsHeartbeatsDo(t *testing.T) {
+	e := scannerstest.Start(t, nil)
+	ctx, pool := context.Background(), e.Srv.App.DB.ConfigDB()
+	for seed := uint64(1); seed <= 3; seed++ {
+		reg, _ := e.Scanner(t, fmt.Sprintf("migrated-%d", seed))
+		beatRandomly(t, e, reg.ScannerID, rand.New(rand.NewPCG(seed, 7)), e.Clock.Now())
+	}
+	up, err := fs.ReadFile(migrations.FS("config"), "00180_scanner_metric_buckets.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(up)
+	start, end := strings.Index(text, "INSERT INTO scanner_metric_buckets"), strings.Index(text, "-- +goose Down")
+	if start < 0 || end < start {
+		t.Fatal("no summarising INSERT in the migration")
+	}
+	var exact, approx []string
+	for _, c := range []string{"heartbeats", "load1_min", "load1_max", "cpu_min", "cpu_max", "mem_used_min", "mem_used_max", "net_rx_n", "net_rx_min",
+		"net_rx_max", "net_tx_n", "net_tx_min", "net_tx_max", "active_jobs_max", "fd_n", "fd_limit_max"} {
+		exact = append(exact, fmt.Sprintf("k.%s IS DISTINCT FROM b.%[1]s", c))
+	}
+	for _, c := range []string{"load1_sum", "cpu_sum", "mem_used_sum", "mem_total_sum", "net_rx_sum", "net_tx_sum", "fd_open_sum"} {
+		approx = append(approx, fmt.Sprintf("abs(k.%s - b.%[1]s) > 1e-9 * greatest(1, abs(k.%[1]s))", c))
+	}
+	var kept, differ int
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE kept ON COMMIT DROP AS SELECT * FROM scanner_metric_buckets`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM scanner_metric_buckets`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, text[start:end]); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM kept`).Scan(&kept); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM kept k FULL JOIN scanner_metric_buckets b USING (scanner_id, step, at)
+			WHERE k.scanner_id IS NULL OR b.scanner_id IS NULL OR `+strings.Join(append(exact, approx...), " OR ")).Scan(&differ); err != nil {
+			return err
+		}
+		return errors.New("rolled back") // leave the summaries as they were
+	})
+	if err == nil || err.Error() != "rolled back" {
+		t.Fatal(err)
+	}
+	if kept == 0 || differ != 0 {
+		t.Fatalf("the migration's summary differs from the heartbeats' in %d of %d buckets", differ, kept)
 	}
 }
