@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"mipo/app"
 	"mipo/modules/scanners"
 	"mipo/modules/scanners/scannerstest"
 	migrations "mipo/sql"
@@ -289,5 +290,33 @@ func TestTheMigrationSummarisesTheHistoryAsHeartbeatsDo(t *testing.T) {
 	}
 	if kept == 0 || differ != 0 {
 		t.Fatalf("the migration's summary differs from the heartbeats' in %d of %d buckets", differ, kept)
+	}
+}
+
+// Pruning keeps each step's buckets for its own time: 5-minute ones 2 days, hourly ones 30
+// days, 6-hourly and daily ones a year; raw heartbeats go by MIPO_SCANNER_HISTORY_RETENTION.
+func TestPruningKeepsEachStepOfTheSummaryForItsOwnTime(t *testing.T) {
+	e := scannerstest.Start(t, nil)
+	ctx, pool := context.Background(), e.Srv.App.DB.ConfigDB()
+	reg, _ := e.Scanner(t, "pruned")
+	now := e.Clock.Now()
+	for _, ago := range []time.Duration{400 * 24 * time.Hour, 40 * 24 * time.Hour, 3 * 24 * time.Hour, time.Hour} {
+		hb := scanners.HeartbeatReport{Load1: 1, CPUPercent: 10, MemUsed: 1, MemTotal: 2, Source: netip.MustParseAddr("127.0.0.1")}
+		if _, err := scanners.Heartbeat(ctx, pool, e.Srv.App.Events, reg.ScannerID, hb, now.Add(-ago)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := scanners.PruneSummaries(ctx, pool, now); err != nil {
+		t.Fatal(err)
+	}
+	// Left: 5-minute, the last hour's; hourly, 3 days and an hour ago; 6-hourly and daily, all
+	// but the one 400 days ago.
+	for step, want := range map[int]int{300: 1, 3600: 2, 21600: 3, 86400: 3} {
+		if n := e.Count(t, app.DBConfig, `SELECT count(*) FROM scanner_metric_buckets WHERE scanner_id = $1 AND step = $2`, reg.ScannerID, step); n != want {
+			t.Errorf("%d s buckets: %d left, want %d", step, n, want)
+		}
+	}
+	if n := e.Count(t, app.DBConfig, `SELECT count(*) FROM scanner_heartbeats WHERE scanner_id = $1`, reg.ScannerID); n != 4 {
+		t.Errorf("%d raw heartbeats left, want 4: pruning the summary leaves them to their own retention", n)
 	}
 }
