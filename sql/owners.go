@@ -49,6 +49,8 @@ var Owners = map[string]string{
 	"findings":              "findings",
 	"finding_events":        "findings",
 	"evidence_keys":         "findings",
+
+	"scanner_metric_buckets": "scanners",
 	// results database
 	"observations":         "results",
 	"result_batches":       "results",

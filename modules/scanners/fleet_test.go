@@ -45,7 +45,7 @@ func TestTheFleetPageShowsAKilledScannerOfflineAfterTheWindow(t *testing.T) {
 	sc := apptest.StartProcess(t, filepath.Join(bin, "mipo-scanner"), nil, "run", "--config", conf, "--insecure-http")
 	apptest.WaitFor(t, 30*time.Second, "the scanner online with its heartbeat on the fleet page", func() bool {
 		s := fleet()
-		return s.Status == scanners.StatusOnline && len(s.Series) > 0
+		return s.Status == scanners.StatusOnline && len(s.Sparklines.At) > 0
 	})
 	sc.Cmd.Process.Kill()
 	<-sc.Exited()

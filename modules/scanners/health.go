@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -34,9 +33,9 @@ type ScannerHealth struct {
 	Stale bool `json:"stale" doc:"Online, but its last heartbeat is older than the offline window (MIPO_SCANNER_OFFLINE_AFTER, 2 minutes by default); it goes offline at the next check."`
 	// NotPickingUp is the fault the features page asks to highlight: alive, but idle while
 	// work it may take waits.
-	NotPickingUp bool           `json:"not_picking_up" doc:"Online, yet jobs it could lease have waited in the queue for over 2 minutes."`
-	WaitingJobs  int            `json:"waiting_jobs" doc:"Queued jobs it could lease that have waited for over 2 minutes."`
-	Series       []MetricsPoint `json:"series" doc:"Its metrics over the window, in buckets."`
+	NotPickingUp bool       `json:"not_picking_up" doc:"Online, yet jobs it could lease have waited in the queue for over 2 minutes."`
+	WaitingJobs  int        `json:"waiting_jobs" doc:"Queued jobs it could lease that have waited for over 2 minutes."`
+	Sparklines   Sparklines `json:"sparklines" doc:"Its CPU, memory and network I/O over the window, in buckets (bucket_seconds); its full history is at /api/v1/scanners/{id}/metrics."`
 	// ProbesPerCPUSecond is what scanning costs the scanner's host.
 	ProbesPerCPUSecond *float64 `json:"probes_per_cpu_second" doc:"Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did."`
 }
@@ -56,6 +55,23 @@ func (h *handlers) health(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	now := h.m.Clock.Now()
+	from := now.Add(-time.Duration(hours) * time.Hour)
+	// The sparklines come from the summarised history (scanner_metric_buckets), at the finest
+	// step that gives at most maxSparkPoints buckets: one index range, a few dozen rows per
+	// scanner, instead of aggregating every raw heartbeat of the window. The bucket holding from
+	// is the first: it may begin a little before the window. They are read on a connection of
+	// their own while the scanners and their jobs are read.
+	step := stepFor(now.Sub(from))
+	bucket := time.Duration(step) * time.Second
+	type sparks struct {
+		byScanner map[string]Sparklines
+		err       error
+	}
+	sparksDone := make(chan sparks, 1)
+	go func() {
+		m, err := sparklines(ctx, h.pool(), step, from.Add(-bucket), now)
+		sparksDone <- sparks{m, err}
+	}()
 	all, err := scanScanners(h.pool().Query(ctx, `SELECT `+scannerColumns+` FROM scanners s
 		ORDER BY (CASE WHEN s.disabled THEN 2 WHEN s.online THEN 1 ELSE 0 END), lower(s.name) LIMIT $1`, maxFleet))
 	if err != nil {
@@ -64,7 +80,6 @@ func (h *handlers) health(c echo.Context) error {
 	if err := h.withActiveJobs(ctx, all...); err != nil {
 		return err
 	}
-	from := now.Add(-time.Duration(hours) * time.Hour)
 	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
 	if err != nil {
 		return err
@@ -77,25 +92,11 @@ func (h *handlers) health(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	bucket := time.Duration(hours) * time.Hour / 48
-	rows, err := h.pool().Query(ctx, `
-		SELECT scanner_id::text, date_bin($3::interval, at, $1) AS b, `+pointColumns+`
-		FROM scanner_heartbeats WHERE at >= $1 AND at <= $2
-		GROUP BY scanner_id, b ORDER BY scanner_id, b`, from, now, bucket.String())
-	if err != nil {
-		return err
+	sp := <-sparksDone
+	if sp.err != nil {
+		return sp.err
 	}
-	points := map[string][]MetricsPoint{}
-	var id string
-	var p MetricsPoint
-	_, err = pgx.ForEachRow(rows, []any{&id, &p.At, &p.Heartbeats, &p.Load1, &p.CPUPercent, &p.MemUsedBytes, &p.MemTotalBytes,
-		&p.NetRxRate, &p.NetTxRate, &p.ActiveJobs, &p.FDOpen, &p.FDLimit}, func() error {
-		points[id] = append(points[id], p)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	points := sp.byScanner
 	out := FleetHealth{At: now, BucketSeconds: int(bucket / time.Second), Scanners: []ScannerHealth{}}
 	for _, s := range all {
 		switch s.Status {
@@ -106,12 +107,12 @@ func (h *handlers) health(c echo.Context) error {
 		default:
 			out.Disabled++
 		}
-		sh := ScannerHealth{Scanner: *s, Series: points[s.ID]}
+		sh := ScannerHealth{Scanner: *s, Sparklines: noSparklines()}
+		if lines, ok := points[s.ID]; ok {
+			sh.Sparklines = lines
+		}
 		if r, ok := perCPU[s.ID]; ok {
 			sh.ProbesPerCPUSecond = &r
-		}
-		if sh.Series == nil {
-			sh.Series = []MetricsPoint{}
 		}
 		sh.WaitingJobs = waiting[s.ID]
 		sh.NotPickingUp = s.Status == StatusOnline && sh.WaitingJobs > 0

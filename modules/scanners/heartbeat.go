@@ -94,13 +94,19 @@ func Heartbeat(ctx context.Context, pool app.ConfigDB, events Emitter, id string
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO scanner_heartbeats (scanner_id, at, address, load1, cpu_percent, mem_used_bytes,
+		tag, err := tx.Exec(ctx, `INSERT INTO scanner_heartbeats (scanner_id, at, address, load1, cpu_percent, mem_used_bytes,
 			mem_total_bytes, net_rx_bytes, net_tx_bytes, net_rx_rate, net_tx_rate, active_jobs, fd_open, fd_limit)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
 			id, now, src, m.Load1, m.CPUPercent, m.MemUsedBytes, m.MemTotalBytes, m.NetRxBytes, m.NetTxBytes, m.NetRxRate, m.NetTxRate, hb.ActiveJobs,
 			m.FDOpen, m.FDLimit)
 		if err != nil {
 			return err
+		}
+		// A second heartbeat at the same instant is not history: it is not summarised either.
+		if tag.RowsAffected() == 1 {
+			if err := summarise(ctx, tx, id, now, m, hb.ActiveJobs); err != nil {
+				return err
+			}
 		}
 		if online {
 			return nil
@@ -205,6 +211,7 @@ func addConnection(ctx context.Context, db app.Querier, id string, at time.Time,
 }
 
 // PruneHistory deletes heartbeat history older than before; it returns how many rows went.
+// The summaries have their own retention (PruneSummaries).
 func PruneHistory(ctx context.Context, db app.Querier, before time.Time) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM scanner_heartbeats WHERE at < $1`, before)
 	return tag.RowsAffected(), err

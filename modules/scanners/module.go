@@ -56,7 +56,11 @@ func provision(m *app.Mount) error {
 	})
 	retention := settingHistoryRetention.Get(m.Config)
 	m.Every("prune-history", time.Hour, func(ctx context.Context) error {
-		_, err := PruneHistory(ctx, m.ConfigDB, m.Clock.Now().Add(-retention))
+		now := m.Clock.Now()
+		if _, err := PruneHistory(ctx, m.ConfigDB, now.Add(-retention)); err != nil {
+			return err
+		}
+		_, err := PruneSummaries(ctx, m.ConfigDB, now)
 		return err
 	})
 	return nil

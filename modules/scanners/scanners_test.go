@@ -149,7 +149,7 @@ func TestScannersGoOfflineAfterTwoSilentMinutesAndComeBack(t *testing.T) {
 	}
 	var fleet scanners.FleetHealth
 	e.Owner.Get("/api/v1/scanners/health").JSON(t, &fleet)
-	if fleet.Online != 1 || len(fleet.Scanners) != 1 || len(fleet.Scanners[0].Series) == 0 {
+	if fleet.Online != 1 || len(fleet.Scanners) != 1 || len(fleet.Scanners[0].Sparklines.At) == 0 {
 		t.Fatalf("fleet health %+v", fleet)
 	}
 	scannerstest.WantError(t, "a bad window", e.Owner.Get("/api/v1/scanners/"+reg.ScannerID+"/metrics?from=yesterday"), http.StatusBadRequest, "invalid_time")

@@ -5134,10 +5134,20 @@ export interface components {
             not_picking_up: boolean;
             /** @description Queued jobs it could lease that have waited for over 2 minutes. */
             waiting_jobs: number;
-            /** @description Its metrics over the window, in buckets. */
-            series: components["schemas"]["scanners.MetricsPoint"][];
+            /** @description Its CPU, memory and network I/O over the window, in buckets (bucket_seconds); its full history is at /api/v1/scanners/{id}/metrics. */
+            sparklines: components["schemas"]["scanners.Sparklines"];
             /** @description Probes per CPU second of the scanner itself, over the jobs it finished in the window that reported their CPU seconds; null when none did. */
             probes_per_cpu_second: number | null;
+        };
+        "scanners.Sparklines": {
+            /** @description Start of each bucket, Unix seconds; buckets without a heartbeat are left out. */
+            at: number[];
+            /** @description Average CPU use in each bucket, percent. */
+            cpu_percent: number[];
+            /** @description Average memory in use in each bucket, bytes. */
+            mem_used_bytes: number[];
+            /** @description Average network I/O in each bucket, received plus sent, bytes/s; 0 where no heartbeat had a rate. */
+            net_bytes_per_second: number[];
         };
         "scanners.Update": {
             name?: string;
