@@ -114,3 +114,33 @@ func TestCompactAgreesWithDownsample(t *testing.T) {
 		}
 	}
 }
+
+// The internal DNS node resolves the names roles use to reach each other — the backup role's
+// internal API and the edge — beside the databases' hosts, each under its own label.
+func TestInternalDNSCoversTheNamesRolesUseToReachEachOther(t *testing.T) {
+	dbs := apptest.Databases(t)
+	cfg, err := app.LoadConfig(map[string]string{"MIPO_DATA_DIR": t.TempDir(), "MIPO_TLS": "off", "MIPO_ROLE": "manager",
+		"MIPO_BACKUP_URL": "http://localhost:1", "MIPO_HEALTH_EDGE_URL": "https://localhost:2/healthz",
+		"MIPO_CONFIG_DSN": dbs.DSN("config"), "MIPO_RESULTS_DSN": dbs.DSN("results"), "MIPO_JOBS_DSN": dbs.DSN("jobs")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := rbactest.Owner(t, apptest.Start(t, cfg, dbs, app.Options{}))
+	var detail map[string]any
+	apptest.WaitFor(t, 40*time.Second, "the internal DNS probe", func() bool {
+		var o Overview
+		owner.Get("/api/v1/health/overview").JSON(t, &o)
+		for _, n := range o.Nodes {
+			if n.ID == "dns:internal" {
+				detail, _ = n.Detail.(map[string]any)
+			}
+		}
+		return detail != nil && detail["backup"] != nil
+	})
+	for _, label := range []string{"backup", "edge"} {
+		addrs, ok := detail[label].([]any)
+		if !ok || len(addrs) == 0 {
+			t.Fatalf("%s: want the addresses localhost resolves to, got %v (detail %v)", label, detail[label], detail)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -171,7 +172,8 @@ func (p *prober) edge(ctx context.Context) {
 var edgeClient = &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
 
 // dns resolves the public FQDN through the system resolver and the configured public one, and
-// the host names the process uses to reach its databases (the internal and container layers).
+// the host names the roles use to reach each other and the databases (the internal and container
+// layers).
 // The public FQDN's outcome is the event the dns.resolution.failed rule consumes.
 func (p *prober) dns(ctx context.Context) {
 	set, err := settings.Load(ctx, p.m.ConfigDB)
@@ -202,21 +204,29 @@ func (p *prober) dns(ctx context.Context) {
 	} else {
 		p.set(Probe{Component: "dns:public", OK: true, Detail: map[string]any{"name": fqdn, "note": "no public FQDN set, or it is an address"}})
 	}
-	d, ok := map[string]any{}, true
+	// The names roles use to reach each other: the databases, the backup role's internal API
+	// (the manager calls it) and the configured edge.
+	hosts := map[string]string{}
 	for _, name := range app.DatabaseNames {
-		pool := p.m.Databases().Pool(name)
-		if pool == nil {
-			continue
+		if pool := p.m.Databases().Pool(name); pool != nil {
+			hosts[name] = pool.Config().ConnConfig.Host
 		}
-		host := pool.Config().ConnConfig.Host
+	}
+	for label, raw := range map[string]string{"backup": p.m.Config.Value("MIPO_BACKUP_URL"), "edge": settingEdgeURL.Get(p.m.Config)} {
+		if u, err := url.Parse(raw); raw != "" && err == nil && u.Hostname() != "" {
+			hosts[label] = u.Hostname()
+		}
+	}
+	d, ok := map[string]any{}, true
+	for label, host := range hosts {
 		if strings.HasPrefix(host, "/") || net.ParseIP(host) != nil {
-			d[name] = host + " (no lookup needed)"
+			d[label] = host + " (no lookup needed)"
 			continue
 		}
 		addrs, err := lookup(ctx, net.DefaultResolver, host)
-		d[name] = addrs
+		d[label] = addrs
 		if err != nil {
-			d[name], ok = err.Error(), false
+			d[label], ok = err.Error(), false
 		}
 	}
 	p.set(Probe{Component: "dns:internal", OK: ok, Detail: d})
