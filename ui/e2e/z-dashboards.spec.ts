@@ -25,7 +25,7 @@ test.afterAll(async () => {
 const nav = () => p.getByRole('navigation', { name: 'Main' });
 const picker = () => p.getByRole('combobox', { name: /^Dashboard/ });
 const grid = () => p.getByTestId('dashboard-grid');
-const item = (kind: string) => grid().locator('.grid-stack-item').filter({ has: p.locator(`[data-widget="${kind}"]`) });
+const item = (kind: string) => grid().locator('[data-uid]').filter({ has: p.locator(`[data-widget="${kind}"]`) });
 
 interface Placed {
   kind: string;
@@ -39,7 +39,7 @@ interface Placed {
 const byKind = (l: Placed[]) => [...l].sort((a, b) => a.kind.localeCompare(b.kind));
 async function placed(): Promise<Placed[]> {
   const l = await grid()
-    .locator('.grid-stack-item')
+    .locator('[data-uid]')
     .evaluateAll((els) =>
       els.map((el) => ({
         kind: el.querySelector('[data-widget]')!.getAttribute('data-widget')!,
