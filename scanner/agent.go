@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sync"
@@ -56,6 +57,9 @@ func NewAgent(c *Client, sp *Spool, capa Capacity, heartbeat time.Duration, log 
 		engine: NewEngine(Limits{Rate: float64(capa.MaxRate), Concurrency: capa.MaxConcurrency}),
 	}
 	a.heartbeat.Store(int64(heartbeat))
+	if c.log == nil {
+		c.log = log
+	}
 	sp.onGone = func(id string) { a.stopJob(id, errGone) }
 	return a
 }
@@ -117,11 +121,18 @@ func (a *Agent) heartbeats(ctx context.Context) {
 // leaseLoop leases while fewer than MaxJobs jobs run, and returns once ctx
 // ended and every running job finished.
 func (a *Agent) leaseLoop(ctx context.Context) {
-	backoff := backoffMin
+	b := backoff{min: backoffMin, max: backoffMax, rand: rand.Float64}
 	slots := make(chan struct{}, a.capacity.MaxJobs)
 	var running sync.WaitGroup
 	defer running.Wait()
 	for ctx.Err() == nil {
+		if r, ok := a.client.refused(); r != nil { // said loudly by the client; the heartbeat notices the fix
+			select {
+			case <-ok:
+			case <-ctx.Done():
+				return
+			}
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -133,13 +144,13 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 		if err != nil {
 			release()
 			if ctx.Err() == nil {
-				a.log.Warn("lease failed", "err", err, "retry_in", backoff)
-				sleepCtx(ctx, backoff)
-				backoff = min(2*backoff, backoffMax)
+				wait := b.next()
+				a.log.Warn("lease failed", "err", err, "retry_in", wait)
+				sleepCtx(ctx, wait)
 			}
 			continue
 		}
-		backoff = backoffMin
+		b.reset()
 		if data == nil {
 			release()
 			if time.Since(start) < time.Second { // a 204 without waiting: do not spin
@@ -323,6 +334,9 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 
 // progress reports the job's counters; ingest's answer may cancel the job.
 func (a *Agent) progress(ctx context.Context, cancel context.CancelCauseFunc, job *Job, p *Progress) {
+	if r, _ := a.client.refused(); r != nil {
+		return // ingest refuses the scanner: only the heartbeat asks, until it accepts it again
+	}
 	resp, err := a.client.Progress(ctx, job.ID, progressRequest{
 		HostsDone: p.HostsDone.Load(), HostsTotal: job.HostsTotal,
 		PortsProbed: p.PortsProbed.Load(), PortsTotal: job.PortsTotal,

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -247,4 +251,62 @@ func TestAgentRunsJobsAtOnce(t *testing.T) {
 	if _, ok := f.completed(longID); ok || !slices.Contains(a.activeJobs(), longID) {
 		t.Fatalf("the long job is not running beside the short one: active %v", a.activeJobs())
 	}
+}
+
+// A revoked key (401 to everything) stops the agent asking: no more leases,
+// the spooled batch tried once and kept, only the heartbeat at its
+// interval; once ingest accepts the key again, the batch is delivered.
+func TestAgentStopsAskingWhenRefused(t *testing.T) {
+	f := newFakeIngest(t)
+	f.hbSeconds = 1
+	var revoked atomic.Bool
+	revoked.Store(true)
+	var mu sync.Mutex
+	tries := map[string]int{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if strings.HasSuffix(path, "/results") {
+			path = "results"
+		}
+		mu.Lock()
+		tries[path]++
+		mu.Unlock()
+		if revoked.Load() {
+			apiError(w, http.StatusUnauthorized, "invalid_key", nil)
+			return
+		}
+		f.serve(w, r)
+	}))
+	defer ts.Close()
+	c, err := newClient(ts.URL, "", f.key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(c, openTestSpool(t, t.TempDir()), Capacity{MaxConcurrency: 100, MaxRate: 100000, FDLimit: 4096}, time.Second, testLogger(t))
+	a.leaseWait = time.Second
+	stop := start(a)
+	defer stop()
+	time.Sleep(200 * time.Millisecond)
+	a.spool.Put(jobA, 1, batchOf(1, 22))
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	leases, results, beats := tries["/scanner/v1/jobs/lease"], tries["results"], tries["/scanner/v1/heartbeat"]
+	mu.Unlock()
+	if leases > 1 || results > 1 || beats < 2 || beats > 5 {
+		t.Fatalf("in 3 s refused: %d leases, %d results tries, %d heartbeats; want at most 1, at most 1, and one a second", leases, results, beats)
+	}
+	if a.spool.Pending() != 1 {
+		t.Fatalf("the refused batch is not kept: %d pending", a.spool.Pending())
+	}
+	revoked.Store(false)
+	eventually(t, 5*time.Second, "the batch delivered once the key is accepted", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.batches[jobA]) == 1
+	})
+	eventually(t, 5*time.Second, "leasing to resume", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return tries["/scanner/v1/jobs/lease"] > leases
+	})
 }

@@ -12,10 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +29,13 @@ type Client struct {
 	apiKey string
 	ua     string
 	hc     *http.Client
+	log    *slog.Logger // nil: slog.Default()
+
+	// refusal is ingest's last 401 or 403 to an authenticated call, until a
+	// call succeeds again (see refused).
+	authMu    sync.Mutex
+	refusal   *APIError
+	reenabled chan struct{} // closed when the refusal ends
 }
 
 // APIError is mipo's error shape, with the HTTP status it came with.
@@ -35,6 +45,8 @@ type APIError struct {
 	Message string          `json:"message"`
 	Field   string          `json:"field"`
 	Detail  json.RawMessage `json:"detail,omitempty"`
+
+	RetryAfter time.Duration `json:"-"` // the answer's Retry-After; 0 when absent
 }
 
 func (e *APIError) Error() string {
@@ -179,8 +191,13 @@ func (c *Client) doRaw(ctx context.Context, timeout time.Duration, path string, 
 		}
 		_ = json.Unmarshal(data, &e)
 		e.Error.Status = resp.StatusCode
+		e.Error.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if path != "/scanner/v1/register" {
+			c.noteAuth(&e.Error)
+		}
 		return resp.StatusCode, &e.Error
 	}
+	c.noteAuth(nil)
 	if resp.StatusCode == http.StatusNoContent || out == nil {
 		return resp.StatusCode, nil
 	}
@@ -195,6 +212,63 @@ func (c *Client) doRaw(ctx context.Context, timeout time.Duration, path string, 
 }
 
 const callTimeout = 30 * time.Second
+
+// parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
+// Anything else, or a time already past, is 0.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return time.Duration(max(n, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// isRefusal says whether ingest refused the scanner itself: 401 (the key is
+// unknown or revoked) or 403 (the scanner is disabled, or outside its
+// binding). Nothing the scanner sends will be accepted until an operator
+// acts, so it stops sending instead of asking again and again.
+func isRefusal(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// noteAuth records an authenticated call's outcome: a 401 or 403 starts a
+// refusal, said loudly once; any 2xx ends it. Other errors change nothing.
+func (c *Client) noteAuth(e *APIError) {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	log := c.log
+	if log == nil {
+		log = slog.Default()
+	}
+	switch {
+	case e == nil && c.refusal != nil:
+		c.refusal = nil
+		close(c.reenabled)
+		log.Warn("ingest accepts this scanner again; sending resumes")
+	case e != nil && isRefusal(e.Status) && c.refusal == nil:
+		c.refusal = e
+		c.reenabled = make(chan struct{})
+		log.Error("INGEST REFUSES THIS SCANNER: results are kept in the spool and nothing is sent or leased until an operator fixes it "+
+			"(401: put the scanner's current API key in its key file and restart it; 403: enable the scanner, or fix its binding). "+
+			"Only the heartbeat goes on, at its interval, to notice the fix",
+			"status", e.Status, "code", e.Code, "message", e.Message)
+	case e != nil && isRefusal(e.Status):
+		c.refusal = e
+	}
+}
+
+// refused returns ingest's standing refusal of the scanner (nil when there
+// is none) and a channel closed once a call succeeds again.
+func (c *Client) refused() (*APIError, <-chan struct{}) {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	return c.refusal, c.reenabled
+}
 
 func (c *Client) Register(ctx context.Context, r registerRequest) (*registerResponse, error) {
 	var out registerResponse

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,7 +43,18 @@ type Spool struct {
 	onGone func(jobID string) // told when ingest answers 410 for a job
 
 	backoffMin, backoffMax time.Duration // 1 s and 60 s; shortened by tests
+	clock                  clock         // real time; simulated by tests
+	rejected               int           // messages set aside in rejected/ by this process
 }
+
+// clock is the time the spool's waits follow; tests simulate a day with it.
+type clock interface {
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // entry is one spool file, parsed from its name.
 type entry struct {
@@ -88,7 +100,7 @@ func OpenSpool(dir string, log *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, wake: make(chan struct{}, 1),
-		backoffMin: backoffMin, backoffMax: backoffMax}
+		backoffMin: backoffMin, backoffMax: backoffMax, clock: realClock{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
@@ -190,28 +202,113 @@ func (s *Spool) Pending() int {
 }
 
 const (
-	backoffMin = time.Second
-	backoffMax = 60 * time.Second
+	backoffMin    = time.Second
+	backoffMax    = 60 * time.Second
+	retryAfterMax = time.Hour // a longer Retry-After is taken as this
 )
 
-// Send delivers the spool to ingest, oldest first, until ctx ends: after a
-// failed send it waits 1 s, doubling to 60 s, and tries the oldest message
-// again. A value on flush cuts a wait short (used when stopping).
+// backoff is the capped exponential backoff with jitter the spool waits
+// between tries: the base doubles from min to max, and each wait is the
+// base ±25 % at random, never over max. The jitter spreads the retries of
+// many scanners that lost ingest at the same moment.
+type backoff struct {
+	min, max, base time.Duration
+	rand           func() float64 // in [0, 1); rand.Float64, fixed by tests
+}
+
+// next is the wait before the next try.
+func (b *backoff) next() time.Duration {
+	if b.base < b.min {
+		b.base = b.min
+	}
+	d := time.Duration(float64(b.base) * (0.75 + 0.5*b.rand()))
+	b.base = min(2*b.base, b.max)
+	return min(d, b.max)
+}
+
+func (b *backoff) reset() { b.base = b.min }
+
+// verdict is what the spool does with a message after ingest's answer.
+type verdict int
+
+const (
+	delivered     verdict = iota // 2xx: done (kept as .acked if a 409 may ask for it again)
+	retry                        // network error, 429, 5xx: the same message again after the backoff
+	refused                      // 401, 403: ingest refuses the scanner; send nothing until that ends
+	jobGone                      // 410: drop every message of the job
+	resendMissing                // 409 missing_batches to a complete: its batches wait again
+	setAside                     // any other 4xx: into rejected/, counted and logged; never retried
+)
+
+// classify is the spool's retry rule, in one place. Only what may pass
+// is retried: a network error (ingest or the edge down), 429 (overload,
+// after its Retry-After) and 5xx (a database outage answers 503 with
+// Retry-After). A 4xx says the message or the scanner is wrong, so asking
+// again changes nothing: 401 (unknown or revoked key) and 403 (scanner
+// disabled, or outside its binding) stop all sending until a call succeeds
+// again (see Client.noteAuth: the heartbeat keeps asking at its interval);
+// 410 is the job gone; 409 missing_batches to a complete re-sends batches;
+// every other 4xx (400, 404, 408, 409, 413, 415, 422, ...) sets the message
+// aside in rejected/ so that it cannot block the ones after it.
+func classify(err error, complete bool) verdict {
+	var ae *APIError
+	switch {
+	case err == nil:
+		return delivered
+	case !errors.As(err, &ae):
+		return retry
+	case ae.Status == http.StatusTooManyRequests, ae.Status >= 500:
+		return retry
+	case isRefusal(ae.Status):
+		return refused
+	case ae.Status == http.StatusGone:
+		return jobGone
+	case ae.Status == http.StatusConflict && ae.Code == "missing_batches" && complete:
+		return resendMissing
+	default:
+		return setAside
+	}
+}
+
+// Send delivers the spool to ingest, oldest first, until ctx ends. After a
+// send to be retried it waits the answer's Retry-After if it gave one (up
+// to an hour), else the jittered backoff (1 s doubling to 60 s), and tries
+// the oldest message again. While ingest refuses the scanner (401, 403) it
+// sends nothing until a call succeeds again. A value on flush cuts a
+// backoff short (used when stopping).
 func (s *Spool) Send(ctx context.Context, c *Client, flush <-chan struct{}) {
-	backoff := s.backoffMin
+	b := backoff{min: s.backoffMin, max: s.backoffMax, rand: rand.Float64}
 	for ctx.Err() == nil {
+		if r, ok := c.refused(); r != nil {
+			s.log.Error("spool: ingest refuses this scanner; holding messages until it accepts it again",
+				"status", r.Status, "code", r.Code, "pending", s.Pending())
+			select {
+			case <-ok:
+			case <-ctx.Done():
+			}
+			b.reset()
+			continue
+		}
 		sent, err := s.sendOldest(ctx, c)
 		if err != nil {
-			s.log.Warn("spool: send failed; will retry", "err", err, "retry_in", backoff)
+			var ae *APIError
+			errors.As(err, &ae)
+			if r, _ := c.refused(); r != nil && ae != nil && isRefusal(ae.Status) {
+				continue // waited out above
+			}
+			wait := b.next()
+			if ae != nil && ae.RetryAfter > 0 {
+				wait = min(ae.RetryAfter, retryAfterMax)
+			}
+			s.log.Warn("spool: send failed; will retry", "err", err, "retry_in", wait)
 			select {
-			case <-time.After(backoff):
+			case <-s.clock.After(wait):
 			case <-flush:
 			case <-ctx.Done():
 			}
-			backoff = min(2*backoff, s.backoffMax)
 			continue
 		}
-		backoff = s.backoffMin
+		b.reset()
 		if !sent {
 			select {
 			case <-s.wake:
@@ -220,6 +317,9 @@ func (s *Spool) Send(ctx context.Context, c *Client, flush <-chan struct{}) {
 		}
 	}
 }
+
+// Rejected is how many messages this process set aside in rejected/.
+func (s *Spool) Rejected() int { s.mu.Lock(); defer s.mu.Unlock(); return s.rejected }
 
 // sendOldest sends the oldest waiting message. It returns false when there
 // was none, and an error when the message must be tried again later.
@@ -243,11 +343,17 @@ func (s *Spool) sendOldest(ctx context.Context, c *Client) (bool, error) {
 	return true, s.settle(all, e, err)
 }
 
-// settle acts on ingest's answer to one message.
+// settle acts on ingest's answer to one message, as classify says. It
+// returns an error when the message must be tried again later.
 func (s *Spool) settle(all []entry, e entry, err error) error {
 	var ae *APIError
-	switch {
-	case err == nil && e.batch > 0:
+	errors.As(err, &ae)
+	switch classify(err, e.batch == 0) {
+	case delivered:
+		if e.batch == 0 { // complete accepted: the job's batches are no longer needed
+			s.dropFiles(e.job)
+			return nil
+		}
 		s.mu.Lock()
 		keep := s.live[e.job] || hasComplete(all, e.job)
 		s.mu.Unlock()
@@ -256,27 +362,21 @@ func (s *Spool) settle(all []entry, e entry, err error) error {
 		}
 		s.remove(e)
 		return nil
-	case err == nil: // complete accepted: the job's batches are no longer needed
-		s.dropFiles(e.job)
-		return nil
-	case !errors.As(err, &ae):
-		return err // network: try again
-	case ae.Status == http.StatusGone:
+	case jobGone:
 		s.log.Warn("spool: ingest no longer knows the job; dropping its messages", "job", e.job)
 		s.DropJob(e.job)
 		if s.onGone != nil {
 			s.onGone(e.job)
 		}
 		return nil
-	case ae.Status == http.StatusConflict && ae.Code == "missing_batches" && e.batch == 0:
+	case resendMissing:
 		s.resend(all, e.job, ae)
 		return nil
-	case ae.Status == http.StatusBadRequest, ae.Status == http.StatusNotFound,
-		ae.Status == http.StatusRequestEntityTooLarge, ae.Status == http.StatusUnprocessableEntity:
+	case setAside:
 		s.quarantine(e, err) // never acceptable as it stands
 		return nil
-	default:
-		return err // 401, 403, 408, 429, 5xx, ...: try again
+	default: // retry, refused: the message stays where it is
+		return err
 	}
 }
 
@@ -327,7 +427,12 @@ func (s *Spool) dropFiles(jobID string) {
 // quarantine moves a message ingest refused for good into rejected/, for
 // an operator to look at.
 func (s *Spool) quarantine(e entry, why error) {
-	s.log.Error("spool: message refused for good; not retried, moved to rejected/", "file", e.name, "err", why)
+	s.mu.Lock()
+	s.rejected++
+	n := s.rejected
+	s.mu.Unlock()
+	s.log.Error("spool: message refused for good; not retried, moved to rejected/", "file", e.name, "err", why,
+		"rejected_since_start", n)
 	rej := filepath.Join(s.dir, "rejected")
 	os.MkdirAll(rej, 0o700)
 	if os.Rename(filepath.Join(s.dir, e.name), filepath.Join(rej, e.name)) != nil {
