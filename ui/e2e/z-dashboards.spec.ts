@@ -135,8 +135,10 @@ test('build a dashboard from widgets, resize and move one, reload and see it kep
   expect(moved.y, 'moved up').toBeLessThan(8);
   expect(resized.w, 'wider').toBeGreaterThan(6);
   expect(resized.h, 'taller').toBeGreaterThan(4);
+  // Wait for the save itself: the first save's toast may still be showing.
+  const put = p.waitForResponse((r) => r.request().method() === 'PUT' && /\/api\/v1\/dashboards\//.test(r.url()));
   await p.getByRole('button', { name: 'Save layout' }).click();
-  await expect(p.getByText('Layout saved.').last()).toBeVisible();
+  expect((await put).status()).toBe(200);
 
   await p.reload();
   await expect(picker().locator('option:checked')).toHaveText('E2E wall');
