@@ -85,6 +85,8 @@ func TestFaults(t *testing.T) {
 
 	t.Run("KillLeadingDispatcher", func(t *testing.T) {
 		f.scan(t, "kill -9 leading dispatcher", 20, func(t *testing.T, scanID string) string {
+			before := f.alarms(t)
+			defer f.expectNoAlarm(t, before, "dispatcher.none.active", "the standby took the lock within the grace time")
 			var leader *node
 			apptest.WaitFor(t, 30*time.Second, "a dispatcher to lead", func() bool { leader = top.leader(); return leader != nil })
 			top.kill(leader)
@@ -102,6 +104,8 @@ func TestFaults(t *testing.T) {
 
 	t.Run("KillScanner", func(t *testing.T) {
 		f.scan(t, "kill -9 scanner", 20, func(t *testing.T, scanID string) string {
+			before := f.alarms(t)
+			defer f.expectNoAlarm(t, before, "scanner.heartbeat.lost", "the scanner was back within its offline window")
 			s := top.scanners[rand.IntN(len(top.scanners))]
 			s.p.Cmd.Process.Kill() // by the PID this test started
 			<-s.p.Exited()
@@ -123,6 +127,8 @@ func TestFaults(t *testing.T) {
 		f.scan(t, "jobs database down", 20, func(t *testing.T, scanID string) string {
 			ctx := context.Background()
 			ident := pgx.Identifier{jobsDB}.Sanitize()
+			const rule = "database.jobs.unreachable"
+			before, opened := f.alarms(t), ""
 			// The jobs database refuses every connection and loses the ones it had: to every
 			// process it is down, while config and results (same cluster) keep answering.
 			if _, err := super.Exec(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS false"); err != nil {
@@ -132,6 +138,9 @@ func TestFaults(t *testing.T) {
 			end := down.Add(outage)
 			for time.Now().Before(end) {
 				super.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, jobsDB)
+				if opened == "" {
+					opened = f.openedSince(before, rule)
+				}
 				time.Sleep(time.Second)
 			}
 			if _, err := super.Exec(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS true"); err != nil {
@@ -142,13 +151,20 @@ func TestFaults(t *testing.T) {
 					t.Errorf("%s exited while the jobs database was down: %v", n.name, n.p.Err())
 				}
 			}
-			return fmt.Sprintf("jobs database refused connections for %s", time.Since(down).Round(time.Second))
+			if opened == "" {
+				t.Errorf("no %s alarm opened during the %s outage", rule, outage)
+				return fmt.Sprintf("jobs database refused connections for %s, no alarm", time.Since(down).Round(time.Second))
+			}
+			back := f.expectResolved(t, opened, rule, 60*time.Second)
+			return fmt.Sprintf("jobs database refused connections for %s, %s resolved %s after", time.Since(down).Round(time.Second), rule, back.Round(time.Second))
 		})
 	})
 
 	t.Run("EdgeFails", func(t *testing.T) {
 		outage := envDuration("MIPO_FAULTS_EDGE_OUTAGE", 30*time.Second)
 		f.scan(t, "edge 502 then resets", 20, func(t *testing.T, scanID string) string {
+			before := f.alarms(t)
+			defer f.expectNoAlarm(t, before, "scanner.heartbeat.lost", "the edge was back within the scanners' offline window")
 			// First half: the ingest pair is unreachable from nginx, which answers 502.
 			top.upstream[0].Reset(true)
 			top.upstream[1].Reset(true)

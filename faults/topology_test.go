@@ -63,7 +63,11 @@ var insecure = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport
 func freeAddr(t *testing.T) string { return apptest.FreeAddr(t) }
 
 // startTopology builds every part and waits until the edge answers for the manager and ingest.
-func startTopology(t *testing.T) *topology {
+func startTopology(t *testing.T) *topology { return startTopologyOn(t, apptest.Binaries(t)) }
+
+// startTopologyOn is startTopology on the mipo and mipo-scanner binaries in bin (the rolling
+// upgrade starts on the previous commit's).
+func startTopologyOn(t *testing.T, bin string) *topology {
 	nginxBin, err := exec.LookPath("nginx")
 	if err != nil {
 		if _, e := os.Stat("/usr/sbin/nginx"); e == nil {
@@ -85,7 +89,7 @@ func startTopology(t *testing.T) *topology {
 			t.Logf("the topology's files are kept in %s", dir)
 		}
 	})
-	top := &topology{t: t, bin: apptest.Binaries(t), dir: dir, data: filepath.Join(dir, "data")}
+	top := &topology{t: t, bin: bin, dir: dir, data: filepath.Join(dir, "data")}
 	top.dbs = apptest.EmptyDatabases(t)
 
 	out, err := exec.Command(filepath.Join(top.bin, "mipo"), "init", "--data-dir", top.data).CombinedOutput()
