@@ -97,8 +97,10 @@ chromium:
 ## test-faults: the production topology as processes (one PostgreSQL cluster with the three
 ## databases, manager, 2 ingest, 2 dispatchers, backup, Debian's nginx as the TLS edge, real
 ## mipo-scanner processes) and the faults injected into it during running scans, each printing one
-## line with its counts; about 10 minutes. `make test` leaves it out (see README, Operations).
-## Bound the slow faults with MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
+## line with its counts, then the load (TestLoad: 1,000 simulated scanners for 10 minutes); about
+## 21 minutes. `make test` leaves it out (see README, Operations). Shorten the load with
+## MIPO_FAULTS_LOAD_FOR (10m) and MIPO_FAULTS_LOAD_SCANNERS (1000); bound the slow faults with
+## MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
 ## MIPO_FAULTS_EDGE_OUTAGE (30s), MIPO_FAULTS_PHONE_HOME (90s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
 test-faults: postgres nginx iptables
 	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),.)' ./faults/
