@@ -24,8 +24,12 @@ type Observation struct {
 // Batch is one results delivery of a job.
 type Batch struct {
 	JobID, ScanID, ScannerID string
-	Seq                      int
-	Observations             []Observation
+	// Attempt is the lease of the job the batch belongs to (jobs.Job.Attempts when it was
+	// leased): a job re-queued after a stall numbers its batches from 1 again, and a former
+	// holder's late batches must not collide with its new holder's. 0: not told.
+	Attempt      int
+	Seq          int
+	Observations []Observation
 }
 
 // Insert stores a batch exactly once. The batch's ledger row and its observations go in one
@@ -33,8 +37,16 @@ type Batch struct {
 // row and changes nothing, and duplicate is true.
 func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (duplicate bool, err error) {
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO result_batches (job_id, batch, scan_id, scanner_id, results, received_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, b.JobID, b.Seq, b.ScanID, b.ScannerID, len(b.Observations), now)
+		if b.Attempt > 0 { // a batch stored before batches had attempts (attempt 0) counts for any
+			var legacy bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM result_batches WHERE job_id = $1 AND attempt = 0 AND batch = $2)`,
+				b.JobID, b.Seq).Scan(&legacy); err != nil || legacy {
+				duplicate = legacy
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO result_batches (job_id, attempt, batch, scan_id, scanner_id, results, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, b.JobID, b.Attempt, b.Seq, b.ScanID, b.ScannerID, len(b.Observations), now)
 		if err != nil {
 			return err
 		}
@@ -56,20 +68,21 @@ func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (du
 	return duplicate, err
 }
 
-const receivedBatchesSQL = `SELECT batch FROM result_batches WHERE job_id = $1 ORDER BY batch`
+const receivedBatchesSQL = `SELECT DISTINCT batch FROM result_batches WHERE job_id = $1 AND attempt IN ($2, 0) ORDER BY batch`
 
-// ReceivedBatches lists the batch numbers stored for a job.
-func ReceivedBatches(ctx context.Context, pool app.ResultsDB, jobID string) ([]int, error) {
-	rows, err := pool.Query(ctx, receivedBatchesSQL, jobID)
+// ReceivedBatches lists the batch numbers stored for one attempt of a job (with those stored
+// before batches had attempts).
+func ReceivedBatches(ctx context.Context, pool app.ResultsDB, jobID string, attempt int) ([]int, error) {
+	rows, err := pool.Query(ctx, receivedBatchesSQL, jobID, attempt)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[int])
 }
 
-// MissingBatches returns which of batches 1..n have not arrived.
-func MissingBatches(ctx context.Context, pool app.ResultsDB, jobID string, n int) ([]int, error) {
-	got, err := ReceivedBatches(ctx, pool, jobID)
+// MissingBatches returns which of batches 1..n of an attempt of a job have not arrived.
+func MissingBatches(ctx context.Context, pool app.ResultsDB, jobID string, attempt, n int) ([]int, error) {
+	got, err := ReceivedBatches(ctx, pool, jobID, attempt)
 	if err != nil {
 		return nil, err
 	}
