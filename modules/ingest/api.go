@@ -264,8 +264,11 @@ func (h *handlers) results(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	dup, err := results.Insert(ctx, h.m.ResultsDB, results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: me,
-		Attempt: held.Attempt, Seq: in.Batch, Observations: obs}, h.m.Clock.Now())
+	b := results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: me, Attempt: held.Attempt, Seq: in.Batch, Observations: obs}
+	if j.Attempts > 1 { // the job changed hands: an open port both holders saw is stored once
+		b.SharedSince = j.CreatedAt.Add(-clockSkew)
+	}
+	dup, err := results.Insert(ctx, h.m.ResultsDB, b, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}

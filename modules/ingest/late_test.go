@@ -30,7 +30,7 @@ func TestAFormerHoldersLateResultsAreKept(t *testing.T) {
 	scan := uuid.NewString()
 	ids, err := jobs.Create(ctx, db, t0,
 		jobs.New{ScanID: scan, Kind: jobs.KindPool, Pool: []string{regA.ScannerID, regB.ScannerID}, Seq: 1,
-			Targets: mustSet(t, "127.0.0.1"), Ports: portset.MustParse("22,80,8080"), TimeoutMS: 500},
+			Targets: mustSet(t, "127.0.0.1"), Ports: portset.MustParse("22,80,443,8080"), TimeoutMS: 500},
 		// A second job keeps the scan running after the first ends.
 		jobs.New{ScanID: scan, Kind: jobs.KindPool, Pool: []string{regB.ScannerID}, Seq: 2,
 			Targets: mustSet(t, "127.0.0.2"), Ports: portset.MustParse("22"), TimeoutMS: 500})
@@ -96,8 +96,8 @@ func TestAFormerHoldersLateResultsAreKept(t *testing.T) {
 		http.StatusGone, "job_gone")
 	scannerstest.WantError(t, "a former holder's completion naming its attempt", a.Post(base+"/complete", map[string]any{"status": "done", "batches": 2, "attempt": 1}),
 		http.StatusGone, "job_gone")
-	// B's batch 1 is its own, not A's batch 1 again.
-	send(b, batch(0, 1, 22), false)
+	// B's batch 1 is its own, not A's batch 1 again; port 22, which A saw too, is stored once.
+	send(b, batch(0, 1, 22, 443), false)
 	send(b, batch(2, 2, 80), false)
 	scannerstest.WantError(t, "the new holder naming an attempt it never held", b.Post(base+"/results", batch(1, 3, 22)), http.StatusGone, "job_gone")
 	scannerstest.WantError(t, "the new holder completing as an earlier attempt", b.Post(base+"/complete", map[string]any{"status": "done", "batches": 2, "attempt": 1}),
@@ -111,20 +111,24 @@ func TestAFormerHoldersLateResultsAreKept(t *testing.T) {
 	// A scanner that never held the job gets 410 for results, as before.
 	scannerstest.WantError(t, "results from a scanner that never held the job", outsider.Post(base+"/results", batch(0, 1, 22)), http.StatusGone, "job_gone")
 	scannerstest.WantError(t, "results naming an attempt the scanner never held", a.Post(base+"/results", batch(2, 4, 22)), http.StatusGone, "job_gone")
-	scannerstest.WantError(t, "a former holder's results outside the job's ports", a.Post(base+"/results", batch(0, 4, 443)), http.StatusUnprocessableEntity, "outside_job")
+	scannerstest.WantError(t, "a former holder's results outside the job's ports", a.Post(base+"/results", batch(0, 4, 444)), http.StatusUnprocessableEntity, "outside_job")
 
-	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE scan_id = $1 AND scanner_id = $2`, scan, regA.ScannerID); n != 4 {
-		t.Fatalf("%d of the former holder's observations stored, want 4", n)
+	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE scan_id = $1 AND scanner_id = $2`, scan, regA.ScannerID); n != 3 {
+		t.Fatalf("%d of the former holder's observations stored, want 3", n)
 	}
-	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE scan_id = $1 AND scanner_id = $2`, scan, regB.ScannerID); n != 2 {
-		t.Fatalf("%d of the new holder's observations stored, want 2", n)
+	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE scan_id = $1 AND scanner_id = $2`, scan, regB.ScannerID); n != 1 {
+		t.Fatalf("%d of the new holder's observations stored, want 1 (443; 22 and 80 A had stored)", n)
 	}
 	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM result_batches WHERE job_id = $1`, id); n != 5 {
 		t.Fatalf("%d batches recorded, want 5 (3 of attempt 1, 2 of attempt 2)", n)
 	}
+	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM (SELECT address, port FROM observations WHERE scan_id = $1
+		GROUP BY 1, 2 HAVING count(*) > 1) d`, scan); n != 0 {
+		t.Fatalf("%d open ports stored twice for the scan", n)
+	}
 	out, err := results.ComputeOutcome(ctx, e.Srv.App.DB.ResultsDB(), results.Scan{ID: scan, FinishedAt: t0}, nil)
-	if err != nil || out.OpenPorts != 3 {
-		t.Fatalf("outcome: %d open ports %v, want 3 (22, 80 and 8080, each once)", out.OpenPorts, err)
+	if err != nil || out.OpenPorts != 4 {
+		t.Fatalf("outcome: %d open ports %v, want 4 (22, 80, 443 and 8080, each once)", out.OpenPorts, err)
 	}
 
 	// Once every job of the scan ended, its outcome is worked out: late results are refused.
