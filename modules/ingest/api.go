@@ -232,7 +232,9 @@ func (h *handlers) results(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	current := j.ScannerID == me && held.Attempt == j.Attempts
+	// The lease the job is on now, or the one that completed it (a completion records its
+	// batches; a job failed by the reconciler after its last stall records none).
+	current := j.ScannerID == me && held.Attempt == j.Attempts && (!j.Finished() || j.Batches != nil)
 	if !current || j.Finished() {
 		// A batch re-sent after its job ended (an acknowledgement lost on the way back), or a
 		// former holder's: a repeat is acknowledged as such.

@@ -139,3 +139,42 @@ func TestAFormerHoldersLateResultsAreKept(t *testing.T) {
 	scannerstest.WantError(t, "a former holder's results after the scan ended", a.Post(base+"/results", batch(0, 5, 22)), http.StatusGone, "job_gone")
 	send(a, batch(0, 3, 22), true) // a repeat is still acknowledged, so the spool can let it go
 }
+
+// A vantage job stays with its scanner: re-queued after a stall until it has had its tries, it
+// is failed by the reconciler. What the scanner observed before it could reach ingest again is
+// still stored while the scan runs, and its completion is 410.
+func TestAVantageJobFailedAfterItsStallsKeepsItsLateResults(t *testing.T) {
+	e := scannerstest.Start(t, nil)
+	reg, sc := e.Scanner(t, "vantage")
+	ctx := context.Background()
+	db := e.Srv.App.DB.Jobs
+	scan := uuid.NewString()
+	ids, err := jobs.Create(ctx, db, t0,
+		jobs.New{ScanID: scan, Kind: jobs.KindVantage, ScannerID: reg.ScannerID, Seq: 1, MaxAttempts: 1,
+			Targets: mustSet(t, "127.0.0.1"), Ports: portset.MustParse("22"), TimeoutMS: 500},
+		jobs.New{ScanID: scan, Kind: jobs.KindVantage, ScannerID: reg.ScannerID, Seq: 2,
+			Targets: mustSet(t, "127.0.0.2"), Ports: portset.MustParse("22"), TimeoutMS: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := sc.Post("/scanner/v1/jobs/lease", map[string]int{"wait_seconds": 0}); r.Status != http.StatusOK {
+		t.Fatalf("lease: %d %s", r.Status, r.Body)
+	}
+	stalled, err := jobs.Stalled(ctx, db, t0.Add(time.Hour), func(*jobs.Job) time.Duration { return 15 * time.Second })
+	if err != nil || len(stalled) != 1 {
+		t.Fatalf("stalled %v %v", stalled, err)
+	}
+	if status, err := jobs.Requeue(ctx, db, stalled[0], "no progress for 15s", t0.Add(time.Hour)); err != nil || status != jobs.Failed {
+		t.Fatalf("requeue: %s %v", status, err)
+	}
+	base := "/scanner/v1/jobs/" + ids[0]
+	body := map[string]any{"attempt": 1, "batch": 1, "results": []any{map[string]any{"address": "127.0.0.1", "port": 22, "observed_at": t0}}}
+	if r := sc.Post(base+"/results", body); r.Status != http.StatusOK {
+		t.Fatalf("late results of a job failed after its stall: %d %s", r.Status, r.Body)
+	}
+	scannerstest.WantError(t, "the completion of a job failed after its stall", sc.Post(base+"/complete", map[string]any{"status": "done", "batches": 1, "attempt": 1}),
+		http.StatusGone, "job_gone")
+	if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1`, ids[0]); n != 1 {
+		t.Fatalf("%d observations stored, want 1", n)
+	}
+}
