@@ -246,7 +246,7 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 				return
 			}
 			batches++
-			if err := a.spool.Put(job.ID, batches, resultsRequest{Batch: batches, Results: buf}); err != nil {
+			if err := a.spool.Put(job.ID, batches, resultsRequest{Attempt: job.Attempt, Batch: batches, Results: buf}); err != nil {
 				spoolErr = err
 				cancel(err)
 			}
@@ -295,7 +295,7 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 	<-progDone
 
 	c := completeRequest{Status: "done", HostsDone: prog.HostsDone.Load(), PortsProbed: prog.PortsProbed.Load(), Batches: batches,
-		CPUSeconds: cpuSeconds}
+		CPUSeconds: cpuSeconds, Attempt: job.Attempt}
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errGone) || a.spool.Gone(job.ID):

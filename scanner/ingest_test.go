@@ -32,6 +32,7 @@ type fakeIngest struct {
 	heartbeats []heartbeatRequest
 	cancel     map[string]bool // answer cancel: true to progress
 	gone       map[string]bool // answer 410 job_gone
+	former     map[string]bool // the job was re-queued away: results accepted, progress and complete 410
 	hbSeconds  int
 
 	// Failure injection for results and complete calls.
@@ -44,7 +45,7 @@ type fakeIngest struct {
 func newFakeIngest(t testing.TB) *fakeIngest {
 	f := &fakeIngest{t: t, token: "mpt_test", key: "msk_test", hbSeconds: 60,
 		batches: map[string]map[int][]wireResult{}, completes: map[string]completeRequest{},
-		progress: map[string][]progressRequest{}, cancel: map[string]bool{}, gone: map[string]bool{}}
+		progress: map[string][]progressRequest{}, cancel: map[string]bool{}, gone: map[string]bool{}, former: map[string]bool{}}
 	f.ts = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.ts.Close)
 	return f
@@ -131,7 +132,7 @@ func (f *fakeIngest) serve(w http.ResponseWriter, r *http.Request) {
 func (f *fakeIngest) job(w http.ResponseWriter, id, call string, body []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.gone[id] {
+	if f.gone[id] || f.former[id] && call != "results" {
 		apiError(w, 410, "job_gone", nil)
 		return
 	}

@@ -60,6 +60,7 @@ type progressResponse struct {
 }
 
 type resultsRequest struct {
+	Attempt int          `json:"attempt,omitempty"` // the lease's, so a late batch is told from a new holder's
 	Batch   int          `json:"batch"`
 	Results []wireResult `json:"results"`
 }
@@ -78,6 +79,7 @@ type completeRequest struct {
 	PortsProbed uint64  `json:"ports_probed"`
 	Batches     int     `json:"batches"`
 	CPUSeconds  float64 `json:"cpu_seconds,omitempty"` // this scanner's CPU time for the job
+	Attempt     int     `json:"attempt,omitempty"`     // the lease's: an earlier lease's completion is 410
 }
 
 // wireJob is a job exactly as ingest sends it; Job is the checked form.
@@ -95,6 +97,7 @@ type wireJob struct {
 	Retries            int     `json:"retries"`
 	MaxDurationSeconds int     `json:"max_duration_seconds"`
 	LeaseExpiresAt     string  `json:"lease_expires_at"`
+	Attempt            int     `json:"attempt"` // 0 from an ingest older than the field
 }
 
 // Job is a leased job that passed validation.
@@ -109,6 +112,7 @@ type Job struct {
 	MaxDuration time.Duration // 0: no limit
 	HostsTotal  uint64
 	PortsTotal  uint64
+	Attempt     int // which lease of the job this is; 0: ingest did not say
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -145,7 +149,7 @@ func decodeLease(data []byte) (id string, job *Job, err error) {
 }
 
 func (w *wireJob) check() (*Job, error) {
-	j := &Job{ID: w.ID, ScanID: w.ScanID, RateLimit: w.RateLimit, Concurrency: w.Concurrency, Retries: w.Retries}
+	j := &Job{ID: w.ID, ScanID: w.ScanID, RateLimit: w.RateLimit, Concurrency: w.Concurrency, Retries: w.Retries, Attempt: max(w.Attempt, 0)}
 	for i, t := range w.Targets {
 		first, err := netip.ParseAddr(t.First)
 		if err != nil {

@@ -38,7 +38,8 @@ type Spool struct {
 	mu     sync.Mutex // held while writing, so files appear in seq order
 	seq    uint64
 	live   map[string]bool // jobs running in this process
-	gone   map[string]bool // jobs ingest answered 410 for
+	gone   map[string]bool // jobs whose lease ingest answered 410 for: no complete is sent
+	barred map[string]bool // jobs whose results ingest answered 410 for: nothing is sent
 	wake   chan struct{}
 	onGone func(jobID string) // told when ingest answers 410 for a job
 
@@ -99,7 +100,7 @@ func OpenSpool(dir string, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, wake: make(chan struct{}, 1),
+	s := &Spool{dir: dir, log: log, live: map[string]bool{}, gone: map[string]bool{}, barred: map[string]bool{}, wake: make(chan struct{}, 1),
 		backoffMin: backoffMin, backoffMax: backoffMax, clock: realClock{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -154,16 +155,27 @@ func (s *Spool) rename(e entry, acked bool) error {
 }
 
 // StartJob and EndJob mark a job as running in this process, so its acked
-// batches are kept for a possible 409 until its complete is written.
-func (s *Spool) StartJob(id string) { s.mu.Lock(); s.live[id] = true; s.mu.Unlock() }
-func (s *Spool) EndJob(id string)   { s.mu.Lock(); delete(s.live, id); s.mu.Unlock() }
+// batches are kept for a possible 409 until its complete is written. A job
+// leased again (a vantage job re-queued to this scanner) is a new lease:
+// what ingest said of the old one no longer holds.
+func (s *Spool) StartJob(id string) {
+	s.mu.Lock()
+	s.live[id] = true
+	delete(s.gone, id)
+	delete(s.barred, id)
+	s.mu.Unlock()
+}
+func (s *Spool) EndJob(id string) { s.mu.Lock(); delete(s.live, id); s.mu.Unlock() }
 
 // Gone says whether ingest answered 410 for the job.
 func (s *Spool) Gone(id string) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.gone[id] }
 
 // Put writes a message durably and wakes the sender: batch n of a job's
-// results, or its complete when batch is 0. Messages for a job ingest no
-// longer knows are dropped.
+// results, or its complete when batch is 0. The complete of a job whose
+// lease ingest took back is dropped, but its results are kept and sent:
+// they are observations that happened, and ingest stores a former holder's
+// late results while the scan runs. Nothing is written for a job whose
+// results ingest refused.
 func (s *Spool) Put(jobID string, batch int, body any) error {
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -175,7 +187,7 @@ func (s *Spool) Put(jobID string, batch int, body any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone[jobID] {
+	if s.barred[jobID] || s.gone[jobID] && batch == 0 {
 		return nil
 	}
 	s.seq++
@@ -351,7 +363,7 @@ func (s *Spool) settle(all []entry, e entry, err error) error {
 	switch classify(err, e.batch == 0) {
 	case delivered:
 		if e.batch == 0 { // complete accepted: the job's batches are no longer needed
-			s.dropFiles(e.job)
+			s.dropFiles(e.job, true)
 			return nil
 		}
 		s.mu.Lock()
@@ -363,8 +375,16 @@ func (s *Spool) settle(all []entry, e entry, err error) error {
 		s.remove(e)
 		return nil
 	case jobGone:
-		s.log.Warn("spool: ingest no longer knows the job; dropping its messages", "job", e.job)
-		s.DropJob(e.job)
+		if e.batch > 0 { // ingest refuses the job's results: it never held the job, or its scan ended
+			s.log.Warn("spool: ingest refuses the job's results; dropping its messages", "job", e.job, "batch", e.batch)
+			s.mu.Lock()
+			s.gone[e.job], s.barred[e.job] = true, true
+			s.mu.Unlock()
+			s.dropFiles(e.job, true)
+		} else {
+			s.log.Warn("spool: ingest no longer gives this scanner the job; dropping its completion, its results were sent", "job", e.job)
+			s.DropJob(e.job)
+		}
 		if s.onGone != nil {
 			s.onGone(e.job)
 		}
@@ -398,7 +418,7 @@ func (s *Spool) resend(all []entry, jobID string, ae *APIError) {
 	if len(again) == 0 || len(d.Missing) > 0 && len(again) != len(d.Missing) {
 		s.log.Error("spool: ingest lacks batches the spool no longer holds; dropping the job's completion so ingest re-queues it",
 			"job", jobID, "missing", d.Missing)
-		s.dropFiles(jobID)
+		s.dropFiles(jobID, true)
 		return
 	}
 	s.log.Warn("spool: ingest lacks batches; sending them again", "job", jobID, "batches", d.Missing)
@@ -407,18 +427,23 @@ func (s *Spool) resend(all []entry, jobID string, ae *APIError) {
 	}
 }
 
-// DropJob forgets a job ingest no longer knows: its messages are deleted
-// and later ones for it are not written.
+// DropJob gives up the lease of a job ingest no longer gives this scanner
+// (410 to its progress or completion: it was re-queued after a stall, or it
+// ended): its completion and acknowledged batches are deleted and no later
+// completion is written, but its results still waiting are kept and sent,
+// oldest first, as late results.
 func (s *Spool) DropJob(jobID string) {
 	s.mu.Lock()
 	s.gone[jobID] = true
 	s.mu.Unlock()
-	s.dropFiles(jobID)
+	s.dropFiles(jobID, false)
 }
 
-func (s *Spool) dropFiles(jobID string) {
+// dropFiles deletes a job's messages: all of them, or all but the results
+// batches still waiting to be sent.
+func (s *Spool) dropFiles(jobID string, all bool) {
 	for _, e := range s.entries() {
-		if e.job == jobID {
+		if e.job == jobID && (all || e.batch == 0 || e.acked) {
 			s.remove(e)
 		}
 	}

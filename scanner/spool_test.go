@@ -133,8 +133,8 @@ func TestSpoolResendsMissingBatches(t *testing.T) {
 	eventually(t, time.Second, "spool to empty", func() bool { return len(spoolFiles(t, dir)) == 0 })
 }
 
-// 410 drops every message of the job, tells the agent, and refuses later
-// ones; other jobs are unaffected. A message refused for good (400) is
+// 410 to a results batch drops every message of the job, tells the agent,
+// and refuses later ones; other jobs are unaffected. A message refused for good (400) is
 // moved aside and does not block the rest.
 func TestSpoolGoneAndRejected(t *testing.T) {
 	dir := t.TempDir()
@@ -258,3 +258,51 @@ func TestSpoolDoesNotRetryARefusedBatch(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A job re-queued while this scanner could not reach ingest: ingest still
+// takes the results it observed, but its progress and completion are 410.
+// Giving up the lease (410 to progress) keeps the batches waiting, and the
+// one the stopping scan spools after it; 410 to the complete drops only the
+// complete. Every result arrives, in order, and the spool ends empty.
+func TestSpoolSendsAFormerHoldersResults(t *testing.T) {
+	dir := t.TempDir()
+	sp := openTestSpool(t, dir)
+	var goneCalls []string
+	sp.onGone = func(id string) { goneCalls = append(goneCalls, id) }
+	f := newFakeIngest(t)
+	f.former[jobA], f.former[jobB] = true, true
+	sp.StartJob(jobA)
+	sp.Put(jobA, 1, batchOf(1, 22))
+	sp.Put(jobA, 2, batchOf(2, 80))
+	sp.DropJob(jobA)                 // its progress was answered 410
+	sp.Put(jobA, 3, batchOf(3, 443)) // the scan's last batch, spooled as it stops
+	sp.Put(jobA, 0, completeRequest{Status: "cancelled", Batches: 3})
+	sp.EndJob(jobA)
+	sp.Put(jobB, 1, batchOf(1, 8080)) // a job whose completion ingest answers 410
+	sp.Put(jobB, 0, completeRequest{Status: "done", Batches: 1})
+	sendUntil(t, sp, f, "every result to arrive", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(goneCalls) == 1 && len(f.posts) == 4
+	})
+	if want := []string{"aaaaaaaa/results/1", "aaaaaaaa/results/2", "aaaaaaaa/results/3", "bbbbbbbb/results/1"}; !slices.Equal(f.posts, want) {
+		t.Fatalf("arrival order %v, want %v", f.posts, want)
+	}
+	if got := f.opens(jobA); !slices.Equal(got, []string{"127.0.0.1 22", "127.0.0.1 443", "127.0.0.1 80"}) {
+		t.Fatalf("stored for the job given up %v", got)
+	}
+	if _, ok := f.completed(jobA); ok {
+		t.Fatal("the completion of a job given up was sent")
+	}
+	if !slices.Equal(goneCalls, []string{jobB}) || !sp.Gone(jobB) {
+		t.Fatalf("onGone calls %v", goneCalls)
+	}
+	eventually(t, time.Second, "spool to empty", func() bool { return len(spoolFiles(t, dir)) == 0 })
+	// Leased again (a vantage job comes back to its scanner): a new lease, whose
+	// completion is sent.
+	sp.StartJob(jobA)
+	sp.Put(jobA, 0, completeRequest{Status: "done"})
+	if n := len(spoolFiles(t, dir)); n != 1 {
+		t.Fatalf("a new lease's completion was not spooled: %d files", n)
+	}
+}

@@ -60,6 +60,7 @@ var Owners = map[string]string{
 	"scan_outcomes":        "results",
 	// jobs database
 	"jobs":                  "jobs",
+	"job_holders":           "jobs",
 	"audit_checkpoints":     "audit",
 	"notification_outbox":   "alarms",
 	"notification_attempts": "alarms",

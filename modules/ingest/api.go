@@ -151,7 +151,8 @@ func wireJob(j *jobs.Job, now time.Time) WireJob {
 		ports = append(ports, [2]int{int(r.First), int(r.Last)})
 	}
 	return WireJob{ID: j.ID, ScanID: j.ScanID, Targets: j.Targets, Ports: ports, RateLimit: j.RateLimit, Concurrency: j.Concurrency,
-		TimeoutMS: j.TimeoutMS, Retries: j.Retries, MaxDurationSeconds: j.MaxDurationSeconds, LeaseExpiresAt: now.Add(leaseWindow).UTC()}
+		TimeoutMS: j.TimeoutMS, Retries: j.Retries, MaxDurationSeconds: j.MaxDurationSeconds, LeaseExpiresAt: now.Add(leaseWindow).UTC(),
+		Attempt: j.Attempts}
 }
 
 var errGone = &app.Error{Status: http.StatusGone, Code: "job_gone",
@@ -216,14 +217,28 @@ func (h *handlers) results(c echo.Context) error {
 		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "results",
 			Message: fmt.Sprintf("a batch holds at most %d results, this one %d", maxBatchResults, len(in.Results))}
 	}
-	ctx := c.Request().Context()
-	j, err := h.ownJob(ctx, c)
+	if in.Attempt < 0 {
+		return app.Invalid("attempt", "invalid_attempt", "attempt is the lease's attempt, from 1; omit it if unknown")
+	}
+	ctx, me := c.Request().Context(), scannerOf(c).ID
+	if _, err := uuid.Parse(c.Param("id")); err != nil {
+		return errGone
+	}
+	j, err := jobs.Get(ctx, h.m.JobsDB, c.Param("id"))
+	if err != nil {
+		return jobError(err)
+	}
+	held, err := h.holding(ctx, j, me, in.Attempt)
 	if err != nil {
 		return err
 	}
-	if j.Finished() {
-		// A batch re-sent after its job ended: an acknowledgement lost on the way back.
-		have, err := results.ReceivedBatches(ctx, h.m.ResultsDB, j.ID)
+	// The lease the job is on now, or the one that completed it (a completion records its
+	// batches; a job failed by the reconciler after its last stall records none).
+	current := j.ScannerID == me && held.Attempt == j.Attempts && (!j.Finished() || j.Batches != nil)
+	if !current || j.Finished() {
+		// A batch re-sent after its job ended (an acknowledgement lost on the way back), or a
+		// former holder's: a repeat is acknowledged as such.
+		have, err := results.ReceivedBatches(ctx, h.m.ResultsDB, j.ID, held.Attempt)
 		if err != nil {
 			return err
 		}
@@ -232,21 +247,66 @@ func (h *handlers) results(c echo.Context) error {
 				return c.JSON(http.StatusOK, ResultsResponse{Accepted: len(in.Results), Duplicate: true})
 			}
 		}
-		return errGone
+		if current { // the holder that completed the job sends nothing new after its complete
+			return errGone
+		}
+		// A former holder's results, sent late (it could not reach ingest while its lease
+		// stalled and the job was re-queued): real observations of the scan, kept while the
+		// scan runs. Once every job of the scan ended, its outcome is worked out and the
+		// batch is refused as before.
+		state, err := jobs.StateOf(ctx, h.m.JobsDB, j.ScanID)
+		if err != nil {
+			return err
+		}
+		if state.Finished() {
+			return errGone
+		}
 	}
-	obs, err := observations(in.Results, j, h.m.Clock.Now())
+	obs, err := observations(in.Results, j, held.LeasedAt, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}
-	dup, err := results.Insert(ctx, h.m.ResultsDB, results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: j.ScannerID,
-		Seq: in.Batch, Observations: obs}, h.m.Clock.Now())
+	b := results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: me, Attempt: held.Attempt, Seq: in.Batch, Observations: obs}
+	if j.Attempts > 1 { // the job changed hands: an open port both holders saw is stored once
+		b.SharedSince = j.CreatedAt.Add(-clockSkew)
+	}
+	dup, err := results.Insert(ctx, h.m.ResultsDB, b, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}
 	if !dup {
 		h.meter.results.Add(int64(len(obs)))
+		if !current {
+			h.m.Log.Info("late results of a former holder stored", "job", j.ID, "scan", j.ScanID, "scanner", me,
+				"attempt", held.Attempt, "batch", in.Batch, "results", len(obs))
+		}
 	}
 	return c.JSON(http.StatusOK, ResultsResponse{Accepted: len(obs), Duplicate: dup})
+}
+
+// holding is the lease of a job a scanner's results belong to: the attempt it names, else the
+// scanner's latest. The current holder of a job leased before holders were recorded holds
+// the job's current attempt. A scanner that never held the job (or not that attempt) gets
+// 410 job_gone.
+func (h *handlers) holding(ctx context.Context, j *jobs.Job, scannerID string, attempt int) (jobs.Holding, error) {
+	held, err := jobs.HeldBy(ctx, h.m.JobsDB, j.ID, scannerID)
+	if err != nil {
+		return jobs.Holding{}, err
+	}
+	if j.ScannerID == scannerID && j.Active() && (attempt == 0 || attempt == j.Attempts) &&
+		(len(held) == 0 || held[0].Attempt != j.Attempts) { // leased before holders were recorded
+		held = append([]jobs.Holding{{Attempt: j.Attempts, LeasedAt: leasedSince(j)}}, held...)
+	}
+	for _, hd := range held {
+		if attempt == 0 || hd.Attempt == attempt {
+			return hd, nil
+		}
+	}
+	if j.ScannerID == scannerID && j.Finished() && (attempt == 0 || attempt == j.Attempts) {
+		// Finished before holders were recorded: only a repeated batch is acknowledged.
+		return jobs.Holding{Attempt: j.Attempts, LeasedAt: leasedSince(j)}, nil
+	}
+	return jobs.Holding{}, errGone
 }
 
 // clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
@@ -258,8 +318,8 @@ const clockSkew = results.ClockSkew
 // targets, a port among its ports, and observed while the job was leased, give or take the
 // clock skew. A batch that breaks the rules can never be accepted: 422. The same address and
 // port twice in one batch is one fact: it is stored once.
-func observations(in []WireResult, j *jobs.Job, now time.Time) ([]results.Observation, error) {
-	from, to := leasedSince(j).Add(-clockSkew), now.Add(clockSkew)
+func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time) ([]results.Observation, error) {
+	from, to := leasedAt.Add(-clockSkew), now.Add(clockSkew)
 	out := make([]results.Observation, 0, len(in))
 	seen := make(map[netip.AddrPort]bool, len(in))
 	for i, r := range in {
@@ -320,7 +380,10 @@ func (h *handlers) complete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	missing, err := results.MissingBatches(ctx, h.m.ResultsDB, j.ID, in.Batches)
+	if in.Attempt != 0 && in.Attempt != j.Attempts {
+		return errGone // an earlier lease's completion: the job's state is its current holder's
+	}
+	missing, err := results.MissingBatches(ctx, h.m.ResultsDB, j.ID, j.Attempts, in.Batches)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,7 @@ type WireJob struct {
 	Retries            int        `json:"retries"`
 	MaxDurationSeconds int        `json:"max_duration_seconds"`
 	LeaseExpiresAt     time.Time  `json:"lease_expires_at"`
+	Attempt            int        `json:"attempt" doc:"Which lease of the job this is (1 for the first): sent back with results and complete, it tells a former holder's late batches from the current holder's."`
 }
 
 // LeaseResponse is a leased job (204 with no body when none came).
@@ -116,6 +117,7 @@ type WireResult struct {
 
 // ResultsRequest is the body of POST /scanner/v1/jobs/{id}/results.
 type ResultsRequest struct {
+	Attempt int          `json:"attempt,omitempty" doc:"The lease's attempt, as the lease said (optional; older scanners omit it: the scanner's latest lease of the job is meant)."`
 	Batch   int          `json:"batch"`
 	Results []WireResult `json:"results"`
 }
@@ -134,6 +136,7 @@ type CompleteRequest struct {
 	PortsProbed int64    `json:"ports_probed"`
 	Batches     int      `json:"batches"`
 	CPUSeconds  *float64 `json:"cpu_seconds,omitempty" doc:"The scanner's own CPU seconds for the job (optional; older scanners omit it)."`
+	Attempt     int      `json:"attempt,omitempty" doc:"The lease's attempt, as the lease said (optional): a completion for an earlier lease of the job is 410 job_gone."`
 }
 
 // CompleteResponse is empty.
@@ -286,6 +289,9 @@ func (r *CompleteRequest) validate() error {
 	}
 	if r.HostsDone < 0 || r.PortsProbed < 0 {
 		return app.Invalid("hosts_done", "invalid_count", "hosts_done and ports_probed must not be negative")
+	}
+	if r.Attempt < 0 {
+		return app.Invalid("attempt", "invalid_attempt", "attempt is the lease's attempt, from 1; omit it if unknown")
 	}
 	r.Error = app.Truncate(r.Error, 2000)
 	return nil

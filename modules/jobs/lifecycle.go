@@ -88,20 +88,42 @@ func Create(ctx context.Context, db Batcher, now time.Time, jobs ...New) ([]stri
 // job) or one of a pool it belongs to. SKIP LOCKED lets several ingest nodes lease at once
 // without handing one job out twice. It returns nil when there is nothing to do.
 func Lease(ctx context.Context, db app.Querier, scannerID string, now time.Time) (*Job, error) {
+	// The lease and its holder's record are one statement: a holder is never missing for an
+	// attempt (ingest accepts a former holder's late results only by this record).
 	j, err := scan(db.QueryRow(ctx, `
-		UPDATE jobs SET status = 'leased', scanner_id = $1, leased_at = $2, progress_at = $2, attempts = attempts + 1
-		WHERE id = (
-			SELECT id FROM jobs
-			WHERE status = 'queued' AND NOT cancel_requested
-			  AND ((kind = 'vantage' AND scanner_id = $1) OR (kind = 'pool' AND $1 = ANY (pool)))
-			ORDER BY created_at, seq
-			FOR UPDATE SKIP LOCKED
-			LIMIT 1)
-		RETURNING `+columns, scannerID, now))
+		WITH leased AS (
+			UPDATE jobs SET status = 'leased', scanner_id = $1, leased_at = $2, progress_at = $2, attempts = attempts + 1
+			WHERE id = (
+				SELECT id FROM jobs
+				WHERE status = 'queued' AND NOT cancel_requested
+				  AND ((kind = 'vantage' AND scanner_id = $1) OR (kind = 'pool' AND $1 = ANY (pool)))
+				ORDER BY created_at, seq
+				FOR UPDATE SKIP LOCKED
+				LIMIT 1)
+			RETURNING `+columns+`),
+		held AS (INSERT INTO job_holders (job_id, attempt, scanner_id, leased_at) SELECT id, attempts, scanner_id, leased_at FROM leased)
+		SELECT `+columns+` FROM leased`, scannerID, now))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	return j, err
+}
+
+// Holding is one lease of a job by one scanner.
+type Holding struct {
+	Attempt  int
+	LeasedAt time.Time
+}
+
+// HeldBy lists the attempts of a job the scanner held (current or former), latest first; none
+// when it never held the job.
+func HeldBy(ctx context.Context, db app.Querier, jobID, scannerID string) ([]Holding, error) {
+	rows, err := db.Query(ctx, `SELECT attempt, leased_at FROM job_holders WHERE job_id = $1 AND scanner_id = $2 ORDER BY attempt DESC`,
+		jobID, scannerID)
+	return app.Collect(rows, err, func(r pgx.Row) (Holding, error) {
+		var h Holding
+		return h, r.Scan(&h.Attempt, &h.LeasedAt)
+	})
 }
 
 // Progress is what a scanner reports while a job runs.

@@ -84,7 +84,8 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		query{"vantage", vantageSQL, []any{scan}},
 		query{"timeline", timelineSQL, []any{netip.MustParseAddr("10.0.0.1"), []string{scan}}},
 		query{"coverage", coverageSQL, []any{scan}},
-		query{"received batches", receivedBatchesSQL, []any{uuid.NewString()}},
+		query{"received batches", receivedBatchesSQL, []any{uuid.NewString(), 1}},
+		query{"a job's stored pairs", sharedJobSQL, []any{scan, uuid.NewString(), now.Add(-time.Hour)}},
 	)
 	for _, oq := range []LatestQuery{{}, {Subnet: netip.MustParsePrefix("10.0.0.0/8")}, {Scanner: scanner},
 		{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Cursor: "eyJhIjoiMTAuMC4wLjEiLCJwIjoxLCJzIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0"}} {

@@ -35,8 +35,46 @@ func TestABatchIsStoredOnce(t *testing.T) {
 	}
 	b.Seq = 3
 	results.Insert(ctx, db, b, time.Now())
-	missing, err := results.MissingBatches(ctx, db, b.JobID, 4)
+	missing, err := results.MissingBatches(ctx, db, b.JobID, 0, 4)
 	if err != nil || len(missing) != 2 || missing[0] != 2 || missing[1] != 4 {
 		t.Fatalf("missing %v %v", missing, err)
+	}
+}
+
+// A job re-queued after a stall numbers its batches from 1 again: the former holder's batch 1
+// and the new holder's batch 1 are both kept, each attempt counts its own batches, and a batch
+// stored before batches had attempts (attempt 0) counts for any attempt.
+func TestBatchesOfEachAttemptAreKept(t *testing.T) {
+	db := apptest.Databases(t).ResultsDB()
+	ctx := context.Background()
+	job, scan := uuid.NewString(), uuid.NewString()
+	obs := func(port uint16) []results.Observation {
+		return []results.Observation{{Address: netip.MustParseAddr("127.0.0.1"), Port: port, ObservedAt: time.Now()}}
+	}
+	for _, b := range []results.Batch{
+		{JobID: job, ScanID: scan, ScannerID: uuid.NewString(), Attempt: 1, Seq: 1, Observations: obs(22)},
+		{JobID: job, ScanID: scan, ScannerID: uuid.NewString(), Attempt: 2, Seq: 1, Observations: obs(80)},
+	} {
+		if dup, err := results.Insert(ctx, db, b, time.Now()); err != nil || dup {
+			t.Fatalf("attempt %d batch 1: duplicate %v %v", b.Attempt, dup, err)
+		}
+	}
+	var n int
+	db.QueryRow(ctx, `SELECT count(*) FROM observations WHERE job_id = $1`, job).Scan(&n)
+	if n != 2 {
+		t.Fatalf("%d observations stored, want 2: one attempt's batch hid the other's", n)
+	}
+	if missing, err := results.MissingBatches(ctx, db, job, 2, 2); err != nil || len(missing) != 1 || missing[0] != 2 {
+		t.Fatalf("attempt 2 missing %v %v, want [2]", missing, err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO result_batches (job_id, attempt, batch, scan_id, scanner_id, results, received_at)
+		VALUES ($1, 0, 2, $2, $2, 0, now())`, job, scan); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := results.MissingBatches(ctx, db, job, 2, 2); err != nil || len(missing) != 0 {
+		t.Fatalf("a batch from before attempts does not count: missing %v %v", missing, err)
+	}
+	if dup, err := results.Insert(ctx, db, results.Batch{JobID: job, ScanID: scan, ScannerID: scan, Attempt: 3, Seq: 2, Observations: obs(443)}, time.Now()); err != nil || !dup {
+		t.Fatalf("a batch stored before attempts, sent again: duplicate %v %v", dup, err)
 	}
 }

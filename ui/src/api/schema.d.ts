@@ -4435,6 +4435,8 @@ export interface components {
             batches: number;
             /** @description The scanner's own CPU seconds for the job (optional; older scanners omit it). */
             cpu_seconds?: number;
+            /** @description The lease's attempt, as the lease said (optional): a completion for an earlier lease of the job is 410 job_gone. */
+            attempt?: number;
         };
         "ingest.CompleteResponse": Record<string, never>;
         "ingest.HeartbeatMetrics": {
@@ -4490,6 +4492,8 @@ export interface components {
             heartbeat_seconds: number;
         };
         "ingest.ResultsRequest": {
+            /** @description The lease's attempt, as the lease said (optional; older scanners omit it: the scanner's latest lease of the job is meant). */
+            attempt?: number;
             batch: number;
             results: components["schemas"]["ingest.WireResult"][];
         };
@@ -4512,6 +4516,8 @@ export interface components {
             max_duration_seconds: number;
             /** Format: date-time */
             lease_expires_at: string;
+            /** @description Which lease of the job this is (1 for the first): sent back with results and complete, it tells a former holder's late batches from the current holder's. */
+            attempt: number;
         };
         "ingest.WireResult": {
             address: string;
