@@ -182,8 +182,10 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `INSERT INTO result_batches (job_id, batch, scan_id, scanner_id, results, received_at)
-		VALUES ($1, $2, $3, $4, 0, now())`, jobID, held, scanID, scannerID); err != nil {
+	// Attempt 1: the scanner's first lease of the job (a row of attempt 0, from before attempts
+	// were kept, would count for every attempt and be answered as a duplicate, not waited on).
+	if _, err := lock.Exec(ctx, `INSERT INTO result_batches (job_id, attempt, batch, scan_id, scanner_id, results, received_at)
+		VALUES ($1, 1, $2, $3, $4, 0, now())`, jobID, held, scanID, scannerID); err != nil {
 		t.Fatal(err)
 	}
 	if err := jtx.Commit(ctx); err != nil {
