@@ -101,7 +101,7 @@ chromium:
 ## 21 minutes. `make test` leaves it out (see README, Operations). Shorten the load with
 ## MIPO_FAULTS_LOAD_FOR (10m) and MIPO_FAULTS_LOAD_SCANNERS (1000); bound the slow faults with
 ## MIPO_FAULTS_INGEST_KILLS (20), MIPO_FAULTS_DB_OUTAGE (60s),
-## MIPO_FAULTS_EDGE_OUTAGE (30s), MIPO_FAULTS_PHONE_HOME (90s); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
+## MIPO_FAULTS_EDGE_OUTAGE (30s), MIPO_FAULTS_PHONE_HOME (10m, beside the load); pick faults with RUN='TestFaults/(EndToEnd|KillScanner)$$'.
 test-faults: postgres nginx iptables
 	MIPO_FAULTS=1 $(GO) test -count=1 -v -timeout 30m -run '$(or $(RUN),.)' ./faults/
 

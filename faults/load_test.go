@@ -36,6 +36,7 @@ import (
 // and fails on one result lost or duplicated, one 5xx, a UI page whose p99 is 500 ms or more,
 // or a scan that does not complete once every scanner completed its job.
 func TestLoad(t *testing.T) {
+	t.Parallel() // beside TestNoPhoneHome's ten minutes, after the sequential tests
 	n := envInt("MIPO_FAULTS_LOAD_SCANNERS", 1000)
 	loadFor := envDuration("MIPO_FAULTS_LOAD_FOR", 10*time.Minute)
 	every := envDuration("MIPO_FAULTS_LOAD_EVERY", 10*time.Second)
