@@ -89,6 +89,8 @@ func (f *faultRun) clockSkew(t *testing.T) {
 				for len(batch) > 0 {
 					n := min(len(batch), 40)
 					batches++
+					// As mipo-scanner does: the Date it believes, from which ingest reads its skew.
+					c.Header.Set("Date", time.Now().Add(skew).UTC().Format(http.TimeFormat))
 					rr := c.Post("/scanner/v1/jobs/"+lease.Job.ID+"/results", map[string]any{"batch": batches, "results": batch[:n]})
 					if rr.Status != http.StatusOK {
 						refused += n
@@ -118,6 +120,10 @@ func (f *faultRun) clockSkew(t *testing.T) {
 			fmt.Sprintf("scanner clock %+v:", skew), sent, stored, stored-distinct, len(truth)-distinct, len(truth), refused, jobsDone, d.Scan.Status, offset)
 		fmt.Println(line)
 		t.Log(line)
+		// Ordered by server time: what the skewed scanner saw is stored on mipo's clock.
+		if offset < -5 || offset > 5 {
+			t.Errorf("scanner clock %+v: its observations are stored %+.0f s from the server's receipt, not on the server's clock", skew, offset)
+		}
 		if refused > 0 || stored != len(truth) || distinct != len(truth) || d.Scan.Status != "completed" {
 			t.Errorf("a scanner %v off: %d refused, %d stored (%d distinct) of %d, scan %s %s", skew, refused, stored, distinct, len(truth), d.Scan.Status, d.Scan.StatusDetail)
 		}

@@ -173,6 +173,9 @@ func (c *Client) doRaw(ctx context.Context, timeout time.Duration, path string, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.ua)
+	// The scanner's clock as it sends: ingest measures how far it is from mipo's and puts what
+	// the scanner observed on mipo's clock (docs/scanner-protocol.md, "Clocks").
+	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}

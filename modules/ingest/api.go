@@ -262,7 +262,8 @@ func (h *handlers) results(c echo.Context) error {
 			return errGone
 		}
 	}
-	obs, err := observations(in.Results, j, held.LeasedAt, h.m.Clock.Now())
+	now := h.m.Clock.Now()
+	obs, err := observations(in.Results, j, held.LeasedAt, now, clockOffset(c.Request().Header.Get("Date"), now))
 	if err != nil {
 		return err
 	}
@@ -314,11 +315,28 @@ func (h *handlers) holding(ctx context.Context, j *jobs.Job, scannerID string, a
 // results.ClockSkew: a diff relies on it to skip the partitions before a scan's launch.
 const clockSkew = results.ClockSkew
 
+// clockOffset is how far the scanner's clock is behind mipo's, read from the Date header the
+// scanner sent the request with: zero when there is none, or when the two agree within the
+// header's one-second resolution and the request's transit. Added to the times the scanner
+// observed, it puts them on mipo's clock, so results of scanners whose clocks are wrong order
+// by server time among everyone else's.
+func clockOffset(date string, now time.Time) time.Duration {
+	sent, err := http.ParseTime(date)
+	if err != nil {
+		return 0
+	}
+	if d := now.Sub(sent); d <= -2*time.Second || d >= 2*time.Second {
+		return d.Round(time.Second)
+	}
+	return 0
+}
+
 // observations checks a batch against its job: every result a canonical address among the job's
 // targets, a port among its ports, and observed while the job was leased, give or take the
 // clock skew. A batch that breaks the rules can never be accepted: 422. The same address and
-// port twice in one batch is one fact: it is stored once.
-func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time) ([]results.Observation, error) {
+// port twice in one batch is one fact: it is stored once. Times are moved by offset, the
+// scanner's clock's distance from mipo's (clockOffset), before they are checked and stored.
+func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time, offset time.Duration) ([]results.Observation, error) {
 	from, to := leasedAt.Add(-clockSkew), now.Add(clockSkew)
 	out := make([]results.Observation, 0, len(in))
 	seen := make(map[netip.AddrPort]bool, len(in))
@@ -344,16 +362,17 @@ func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time) ([]resu
 		if r.ObservedAt.IsZero() {
 			return nil, bad("observed_at", "required", "observed_at is required: when the connection was accepted")
 		}
-		if r.ObservedAt.Before(from) || r.ObservedAt.After(to) {
-			return nil, bad("observed_at", "outside_lease", fmt.Sprintf("observed_at %s is outside this job's lease, from %s to now, give or take %v of clock skew: is the scanner's clock right?",
-				r.ObservedAt.UTC().Format(time.RFC3339), from.Add(clockSkew).UTC().Format(time.RFC3339), clockSkew))
+		at := r.ObservedAt.Add(offset)
+		if at.Before(from) || at.After(to) {
+			return nil, bad("observed_at", "outside_lease", fmt.Sprintf("observed_at %s (%s on mipo's clock) is outside this job's lease, from %s to now, give or take %v of clock skew: is the scanner's clock right?",
+				r.ObservedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), from.Add(clockSkew).UTC().Format(time.RFC3339), clockSkew))
 		}
 		if r.RTTMicros < 0 {
 			return nil, bad("rtt_us", "invalid_rtt", "rtt_us must not be negative")
 		}
 		if key := netip.AddrPortFrom(a, uint16(r.Port)); !seen[key] {
 			seen[key] = true
-			out = append(out, results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: r.ObservedAt.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))})
+			out = append(out, results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: at.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))})
 		}
 	}
 	return out, nil

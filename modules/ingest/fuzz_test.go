@@ -58,7 +58,7 @@ func FuzzResultsBody(f *testing.F) {
 			apiError(t, body, err)
 			return
 		}
-		obs, err := observations(r.Results, job, leasedSince(job), now)
+		obs, err := observations(r.Results, job, leasedSince(job), now, 0)
 		if err != nil {
 			apiError(t, body, err)
 			if e := err.(*app.Error); e.Status != http.StatusUnprocessableEntity || e.Field == "" {

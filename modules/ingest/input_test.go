@@ -98,3 +98,25 @@ func refused(t *testing.T, what string, r *apptest.Response, status int, field s
 		t.Fatalf("%s: got %d %s, want %d naming %s", what, r.Status, r.Body, status, field)
 	}
 }
+
+// A scanner whose clock is ten minutes ahead, or twenty behind, sends its results with the Date
+// it believes: they are accepted, and stored on mipo's clock, so they order by server time among
+// every other scanner's (twenty behind would be refused as outside the lease without it).
+func TestSkewedScannerClocksAreMovedOntoMipos(t *testing.T) {
+	e := scannerstest.Start(t, nil)
+	sc, results, job := leasedJob(t, e)
+	e.Clock.Advance(time.Minute)
+	now := t0.Add(time.Minute)
+	for i, skew := range []time.Duration{10 * time.Minute, -20 * time.Minute} {
+		port := 22 + 58*i // 22, then 80: the job's ports
+		sc.Header.Set("Date", now.Add(skew).UTC().Format(http.TimeFormat))
+		seen := now.Add(-30 * time.Second) // on mipo's clock
+		r := sc.Post(results, map[string]any{"batch": i + 1, "results": []any{result(port, seen.Add(skew))}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("a scanner %v off: %d %s", skew, r.Status, r.Body)
+		}
+		if n := e.Count(t, app.DBResults, `SELECT count(*) FROM observations WHERE job_id = $1 AND port = $2 AND observed_at = $3`, job, port, seen); n != 1 {
+			t.Fatalf("a scanner %v off: its result was not stored at %s, on mipo's clock", skew, seen.Format(time.RFC3339))
+		}
+	}
+}
