@@ -3,7 +3,8 @@
 import { defineConfig } from '@playwright/test';
 
 // Chosen once in the runner process; workers inherit the variable, so all agree on the port.
-process.env.MIPO_E2E_PORT ||= String(20000 + Math.floor(Math.random() * 20000));
+// Below Linux's ephemeral range (32768–60999), so no outgoing connection can hold it.
+process.env.MIPO_E2E_PORT ||= String(20000 + Math.floor(Math.random() * 12000));
 const baseURL = `http://127.0.0.1:${process.env.MIPO_E2E_PORT}`;
 
 export default defineConfig({

@@ -8,7 +8,7 @@
 // A scanner is marked offline 2 minutes after its last heartbeat (checked every 15 s), so the
 // second test waits that long on the real clock.
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, spawnLogged, stop, until } from './processes';
+import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ const OWNER = { username: 'alarm-owner', password: 'Tr0ub4dor-and-3-more-alarms'
 test.describe.configure({ mode: 'serial' });
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const port = 40000 + Math.floor(Math.random() * 20000);
+const port = serverPort();
 const base = `http://127.0.0.1:${port}`;
 let work = '';
 const log: string[] = [];

@@ -7,7 +7,7 @@
 // window of 8 s (MIPO_SCANNER_OFFLINE_AFTER; ingest then asks for a heartbeat every 4 s), so a
 // killed scanner goes offline in seconds without shortening the window the other stories share.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, spawnLogged, stop, until } from './processes';
+import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -21,7 +21,7 @@ const WINDOW_S = 8;
 test.describe.configure({ mode: 'serial' });
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const port = 40000 + Math.floor(Math.random() * 20000);
+const port = serverPort();
 const base = `http://127.0.0.1:${port}`;
 // Made in beforeAll, not here: Playwright also loads this file in its runner process.
 let work = '';

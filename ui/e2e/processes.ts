@@ -47,3 +47,14 @@ export async function reportFailure(info: TestInfo, page: Page | undefined, log:
   }
   await info.attach('processes.log', { body: log.slice(-200).join('\n'), contentType: 'text/plain' }).catch(() => {});
 }
+
+/**
+ * A port for a mipo a story starts itself: below Linux's ephemeral range (32768–60999), so no
+ * outgoing connection of another program can hold it when mipo binds, and not the shared server's.
+ */
+export function serverPort(): number {
+  for (;;) {
+    const p = 20000 + Math.floor(Math.random() * 12000);
+    if (String(p) !== process.env.MIPO_E2E_PORT) return p;
+  }
+}

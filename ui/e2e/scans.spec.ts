@@ -7,7 +7,7 @@
 // fresh install whatever other spec files ran before it, scans the whole port range of the
 // loopback address, and asks the dispatcher to look for work every 300 ms instead of 2 s.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, spawnLogged, stop, until } from './processes';
+import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -23,7 +23,7 @@ const RATE = 4000;
 test.describe.configure({ mode: 'serial' });
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const port = 40000 + Math.floor(Math.random() * 20000);
+const port = serverPort();
 const base = `http://127.0.0.1:${port}`;
 // Made in beforeAll, not here: Playwright also loads this file in its runner process.
 let work = '';

@@ -6,7 +6,7 @@
 // Like scans.spec.ts, it runs its own `mipo serve` (e2e/serve.mjs) on a fresh install and a
 // scanner built from this checkout; it scans only 127.0.0.1, and only the two ports it opened.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, spawnLogged, stop, until } from './processes';
+import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -19,7 +19,7 @@ const OWNER = { username: 'find-owner', password: 'Tr0ub4dor-and-3-more-finds', 
 test.describe.configure({ mode: 'serial' });
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const port = 40000 + Math.floor(Math.random() * 20000);
+const port = serverPort();
 const base = `http://127.0.0.1:${port}`;
 let work = '';
 const log: string[] = [];

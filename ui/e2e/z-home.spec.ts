@@ -7,7 +7,7 @@
 // Like scans.spec.ts, this file runs its own `mipo serve` (e2e/serve.mjs on another port) with a
 // fast dispatcher, so it needs no other spec file and leaves no state for them.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, spawnLogged, stop, until } from './processes';
+import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -20,7 +20,7 @@ const OWNER = { username: 'home-owner', password: 'Tr0ub4dor-and-3-more-home' };
 test.describe.configure({ mode: 'serial' });
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const port = 40000 + Math.floor(Math.random() * 20000);
+const port = serverPort();
 const base = `http://127.0.0.1:${port}`;
 let work = '';
 const log: string[] = [];

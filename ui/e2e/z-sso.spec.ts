@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import { OWNER, ownerPage } from './owner';
+import { serverPort } from './processes';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const idpPort = String(40000 + Math.floor(Math.random() * 20000));
+const idpPort = String(serverPort());
 const issuer = `http://localhost:${idpPort}/`;
 
 test.describe.configure({ mode: 'serial' });
