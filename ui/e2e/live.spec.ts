@@ -7,7 +7,7 @@
 // window of 8 s (MIPO_SCANNER_OFFLINE_AFTER; ingest then asks for a heartbeat every 4 s), so a
 // killed scanner goes offline in seconds without shortening the window the other stories share.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
+import { ownMipo, reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -49,25 +49,12 @@ test.afterEach(async ({}, info) => reportFailure(info, page, log));
 test.beforeAll(async ({ browser }: { browser: Browser }) => {
   test.setTimeout(150_000);
   work = mkdtempSync(join(tmpdir(), 'mipo-e2e-live-'));
-  server = spawnLogged(log, 'mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], {
-    MIPO_E2E_PORT: String(port),
-    MIPO_SCANNER_OFFLINE_AFTER: `${WINDOW_S}s`,
-    MIPO_DISPATCH_INTERVAL: '300ms',
-  });
-  const bin = join(work, 'mipo-scanner');
-  execFileSync('go', ['build', '-o', bin, '.'], { cwd: join(repo, 'scanner'), stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CGO_ENABLED: '0' } });
-  await until('mipo to be ready', 120_000, async () => (await fetch(base + '/readyz')).ok);
-
-  ctx = await browser.newContext({ baseURL: base });
-  page = await ctx.newPage();
+  let bin: string;
+  ({ bin, ctx, page, csrf } = await ownMipo(browser, {
+    log, work, port, owner: OWNER, email: 'live@example.org', readyMs: 120_000, onServer: (s) => (server = s),
+    env: { MIPO_SCANNER_OFFLINE_AFTER: `${WINDOW_S}s`, MIPO_DISPATCH_INTERVAL: '300ms' },
+  }));
   const req = ctx.request;
-  const setup = await req.post(base + '/api/v1/setup', {
-    data: { username: OWNER.username, password: OWNER.password, display_name: OWNER.display, email: 'live@example.org', public_fqdn: 'mipo.example.org' },
-  });
-  expect(setup.status(), await setup.text()).toBeLessThan(300);
-  const login = await req.post(base + '/api/v1/auth/login', { data: { username: OWNER.username, password: OWNER.password } });
-  expect(login.status(), await login.text()).toBe(200);
-  csrf = (await login.json()).csrf_token;
 
   // A real scanner, provisioned as the installer would, and something for it to find.
   const tok = await apiPost(req, '/api/v1/scanners/tokens', { name: 'live-eye' });

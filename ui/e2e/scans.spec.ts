@@ -7,7 +7,7 @@
 // fresh install whatever other spec files ran before it, scans the whole port range of the
 // loopback address, and asks the dispatcher to look for work every 300 ms instead of 2 s.
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { reportFailure, serverPort, spawnLogged, stop, until } from './processes';
+import { ownMipo, reportFailure, serverPort, spawnLogged, stop, until } from './processes';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -83,21 +83,11 @@ test.beforeAll(async ({ browser }: { browser: Browser }) => {
   test.setTimeout(120_000);
   work = mkdtempSync(join(tmpdir(), 'mipo-e2e-scans-'));
   // mipo on its own embedded PostgreSQL, and the scanner built from this checkout.
-  server = spawnLogged(log, 'mipo', 'node', [join(repo, 'ui/e2e/serve.mjs')], { MIPO_E2E_PORT: String(port), MIPO_DISPATCH_INTERVAL: '300ms' });
-  const bin = join(work, 'mipo-scanner');
-  execFileSync('go', ['build', '-o', bin, '.'], { cwd: join(repo, 'scanner'), stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CGO_ENABLED: '0' } });
-  await until('mipo to be ready', 90_000, async () => (await fetch(base + '/readyz')).ok);
-
-  ctx = await browser.newContext({ baseURL: base });
-  page = await ctx.newPage();
+  let bin: string;
+  ({ bin, ctx, page, csrf } = await ownMipo(browser, {
+    log, work, port, owner: OWNER, email: 'scans@example.org', onServer: (s) => (server = s), env: { MIPO_DISPATCH_INTERVAL: '300ms' },
+  }));
   const req = ctx.request;
-  const setup = await req.post(base + '/api/v1/setup', {
-    data: { username: OWNER.username, password: OWNER.password, display_name: OWNER.display, email: 'scans@example.org', public_fqdn: 'mipo.example.org' },
-  });
-  expect(setup.status(), await setup.text()).toBeLessThan(300);
-  const login = await req.post(base + '/api/v1/auth/login', { data: { username: OWNER.username, password: OWNER.password } });
-  expect(login.status(), await login.text()).toBe(200);
-  csrf = (await login.json()).csrf_token;
 
   scannerBin = bin;
   ids.scanner = await startScanner(req, 'loopback-eye');
