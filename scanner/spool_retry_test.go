@@ -211,12 +211,7 @@ func TestSpoolHoldsADayOfDowntime(t *testing.T) {
 	ts := httptest.NewServer(ing)
 	defer ts.Close()
 	dir := t.TempDir()
-	sp, err := OpenSpool(dir, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &simClock{}
-	sp.clock = clk
+	sp, clk := simSpool(t, dir)
 
 	var putErr error
 	var wrote int64 // bytes of every message written
@@ -381,12 +376,7 @@ func TestSpoolRetries429AfterRetryAfter(t *testing.T) {
 	}
 	ts := httptest.NewServer(ing)
 	defer ts.Close()
-	sp, err := OpenSpool(t.TempDir(), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &simClock{}
-	sp.clock = clk
+	sp, clk := simSpool(t, t.TempDir())
 	sp.Put(jobA, 1, batchOf(1, 22))
 	sp.Put(jobA, 2, batchOf(2, 80))
 	startSender(t, sp, ts.URL)
@@ -410,12 +400,7 @@ func TestSpoolSetsAside400And422(t *testing.T) {
 			ts := httptest.NewServer(ing)
 			defer ts.Close()
 			dir := t.TempDir()
-			sp, err := OpenSpool(dir, discardLogger())
-			if err != nil {
-				t.Fatal(err)
-			}
-			clk := &simClock{}
-			sp.clock = clk
+			sp, clk := simSpool(t, dir)
 			for b := 1; b <= 3; b++ {
 				sp.Put(jobA, b, batchOf(b, 22))
 			}
@@ -457,12 +442,7 @@ func TestSpoolStopsSendingWhenRefused(t *testing.T) {
 			ing.answer[0], ing.answer[1] = refuse, refuse
 			ts := httptest.NewServer(ing)
 			defer ts.Close()
-			sp, err := OpenSpool(t.TempDir(), discardLogger())
-			if err != nil {
-				t.Fatal(err)
-			}
-			clk := &simClock{}
-			sp.clock = clk
+			sp, clk := simSpool(t, t.TempDir())
 			sp.Put(jobA, 1, batchOf(1, 22))
 			sp.Put(jobA, 2, batchOf(2, 80))
 			cl := startSender(t, sp, ts.URL)
@@ -497,4 +477,16 @@ func TestSpoolStopsSendingWhenRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// simSpool opens a spool in dir whose waits run on a simulated clock.
+func simSpool(t *testing.T, dir string) (*Spool, *simClock) {
+	t.Helper()
+	sp, err := OpenSpool(dir, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &simClock{}
+	sp.clock = clk
+	return sp, clk
 }
