@@ -133,3 +133,92 @@ func TestDependenciesPointOneWay(t *testing.T) {
 		}
 	}
 }
+
+// storeCode finds what sends SQL: a string that starts with an SQL statement, or a call that
+// sends one. A package holding either is store code.
+var storeCode = regexp.MustCompile("[\"`]\\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|COPY|LOCK|CREATE|ALTER|DROP|TRUNCATE)\\s|\\.(?:Exec|Query|QueryRow|CopyFrom|SendBatch)\\(")
+
+// moduleOf names the module a package of mipo/modules/ belongs to ("" for other packages).
+func moduleOf(importPath string) string {
+	rest, ok := strings.CutPrefix(importPath, "mipo/modules/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
+
+// No module builds another module's store code into itself: what a module uses of another is
+// that module's contract package (modules/<name>/<name>api: types and the calls the module
+// fills in when it is linked in), which holds no SQL. So a module's package graph
+// (`go list -deps`) never contains a package of another module that sends SQL.
+func TestModulesBuildNoOtherModulesStoreCode(t *testing.T) {
+	cmd := exec.Command("go", "list", "-json=ImportPath,Dir,GoFiles,Deps", "./modules/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	type pkg struct {
+		ImportPath, Dir string
+		GoFiles, Deps   []string
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	stores := map[string]string{} // package → a file of it that sends SQL
+	for _, p := range pkgs {
+		for _, f := range p.GoFiles {
+			raw, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if storeCode.Match(raw) {
+				stores[p.ImportPath] = filepath.Join(strings.TrimPrefix(p.ImportPath, "mipo/"), f)
+				break
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		for _, d := range p.Deps {
+			from, to := moduleOf(p.ImportPath), moduleOf(d)
+			if to == "" || to == from || stores[d] == "" {
+				continue
+			}
+			if storeStillUsedBy[to] {
+				seen[to] = true
+				continue
+			}
+			t.Errorf("%s builds in %s, store code of module %s (%s): use %s's contract package, modules/%s/%sapi",
+				p.ImportPath, d, to, stores[d], to, to, to)
+		}
+	}
+	for to := range storeStillUsedBy {
+		if !seen[to] && storeStillUsedBy[to] {
+			t.Errorf("no other module builds in module %s's store code: delete it from storeStillUsedBy", to)
+		}
+	}
+}
+
+// storeStillUsedBy lists the modules whose store code other modules still build in, until each
+// has its contract package. The list only shrinks.
+var storeStillUsedBy = map[string]bool{
+	"audit":    true,
+	"settings": true,
+	"rbac":     true,
+	"tls":      true,
+
+	"jobs":     true,
+	"scanners": true,
+	"ingest":   true,
+
+	"results": true,
+	"scans":   true,
+	"config":  true,
+}
