@@ -14,6 +14,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 )

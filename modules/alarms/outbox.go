@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/settings"
 )
 
@@ -303,7 +303,7 @@ func (w *Worker) afterAttempt(ctx context.Context, ch *Channel, res Result, faul
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, c.Tx, audit.Entry{Action: "alarm_channel.disable", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
+			return auditapi.Record(ctx, c.Tx, auditapi.Entry{Action: "alarm_channel.disable", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 				Before: before, After: after, Detail: map[string]any{"reason": "410 Gone"}})
 		})
 		if err != nil {

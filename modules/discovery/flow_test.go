@@ -14,6 +14,7 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"

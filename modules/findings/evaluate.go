@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/results"
 	"mipo/modules/settings"
 )
@@ -205,7 +205,7 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 				}
 			})
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "findings.evaluate", ResourceType: "scan", ResourceID: scanID,
+		return auditapi.Record(ctx, tx, auditapi.Entry{Action: "findings.evaluate", ResourceType: "scan", ResourceID: scanID,
 			Detail: map[string]any{"opened": len(out.Opened), "reopened": len(out.Reopened), "seen": len(seen), "closed": len(closing)}})
 	})
 	if err == nil && s.Log != nil {

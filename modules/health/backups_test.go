@@ -7,6 +7,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scans" // the dispatcher, which leads
 )

@@ -18,7 +18,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/rbac"
 	"mipo/modules/settings"
 )
@@ -112,7 +112,7 @@ func (h *handlers) refuse(c echo.Context, p *Provider, username, userID string, 
 	if p != nil {
 		detail["provider"], detail["provider_id"] = p.DisplayName, p.ID
 	}
-	if rerr := audit.RecordNow(c.Request().Context(), h.pool(), rbac.LoginEntry("oidc", username, userID, audit.Failure, f.reason, detail)); rerr != nil {
+	if rerr := auditapi.RecordNow(c.Request().Context(), h.pool(), rbac.LoginEntry("oidc", username, userID, auditapi.Failure, f.reason, detail)); rerr != nil {
 		return rerr
 	}
 	return c.Redirect(http.StatusFound, "/login?sso_error="+url.QueryEscape(f.message))
@@ -305,7 +305,7 @@ func (h *handlers) signIn(c echo.Context, ctx context.Context, tx pgx.Tx, p *Pro
 	if _, err := tx.Exec(ctx, `INSERT INTO oidc_sessions (session_id, provider_id, id_token) VALUES ($1, $2, $3)`, sessionID, p.ID, idToken); err != nil {
 		return acct, nil, err
 	}
-	return acct, nil, audit.Record(ctx, tx, rbac.LoginEntry("oidc", acct.Username, acct.ID, audit.Success, "", detail))
+	return acct, nil, auditapi.Record(ctx, tx, rbac.LoginEntry("oidc", acct.Username, acct.ID, auditapi.Success, "", detail))
 }
 
 // firstSignIn handles an identity mipo has not seen: link it by verified email, or create a

@@ -11,6 +11,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
 )
 

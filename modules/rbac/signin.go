@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // SignIns is what another module that vouches for people (OpenID Connect) needs to sign them
@@ -66,7 +66,7 @@ func (s *sessions) begin(c echo.Context, ctx context.Context, tx pgx.Tx, userID,
 
 // LoginEntry is the audit record of a sign-in attempt by any method ("local", "oidc"). detail
 // adds to the record's detail (the provider, say); reason says why a failure failed.
-func LoginEntry(method, username, userID, outcome, reason string, detail map[string]any) audit.Entry {
+func LoginEntry(method, username, userID, outcome, reason string, detail map[string]any) auditapi.Entry {
 	d := map[string]any{"method": method, "username": username}
 	for k, v := range detail {
 		d[k] = v
@@ -74,8 +74,8 @@ func LoginEntry(method, username, userID, outcome, reason string, detail map[str
 	if reason != "" {
 		d["reason"] = reason
 	}
-	return audit.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, ResourceName: username, Outcome: outcome, Detail: d,
-		Actor: &audit.Actor{Kind: app.PrincipalUser, ID: userID, Name: username}}
+	return auditapi.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, ResourceName: username, Outcome: outcome, Detail: d,
+		Actor: &auditapi.Actor{Kind: app.PrincipalUser, ID: userID, Name: username}}
 }
 
 // Account is what a provider's sign-in needs to know about a mipo user.

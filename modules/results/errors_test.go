@@ -10,6 +10,7 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"

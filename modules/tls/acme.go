@@ -28,7 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/settings"
 )
 
@@ -410,7 +410,7 @@ func (s *Service) ConfigureACME(ctx context.Context, ch *app.Change, in ACMEInpu
 	if before != nil {
 		b = before.ACME
 	}
-	if err := audit.Record(ctx, ch.Tx, audit.Entry{Action: "tls.acme.configure", ResourceType: "tls_acme", Before: b, After: after.ACME}); err != nil {
+	if err := auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "tls.acme.configure", ResourceType: "tls_acme", Before: b, After: after.ACME}); err != nil {
 		return ACME{}, err
 	}
 	return after.ACME, nil

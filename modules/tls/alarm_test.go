@@ -9,6 +9,7 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
 )
 

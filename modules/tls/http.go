@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/settings"
 )
 
@@ -131,7 +131,7 @@ func (h handlers) credentials(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, db, audit.Entry{Action: "tls.acme.credentials.read", ResourceType: "tls_acme",
+	if err := auditapi.RecordNow(ctx, db, auditapi.Entry{Action: "tls.acme.credentials.read", ResourceType: "tls_acme",
 		Detail: map[string]any{"dns_provider": cfg.DNSProvider}}); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (h handlers) credentials(c echo.Context) error {
 
 func (h handlers) issue(c echo.Context) error {
 	ctx, db := c.Request().Context(), h.s.m.ConfigDB
-	if err := audit.RecordNow(ctx, db, audit.Entry{Action: "tls.acme.issue", ResourceType: "tls_acme"}); err != nil {
+	if err := auditapi.RecordNow(ctx, db, auditapi.Entry{Action: "tls.acme.issue", ResourceType: "tls_acme"}); err != nil {
 		return err
 	}
 	at, err := h.s.acme.Obtain(ctx)

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/settings"
 )
 
@@ -138,7 +138,7 @@ func (s *Service) install(ctx context.Context, ch *app.Change, source string, p 
 		return Info{}, err
 	}
 	in.ID, in.Source, in.Active, in.CreatedAt = r.ID, source, true, r.CreatedAt
-	if err := audit.Record(ctx, ch.Tx, audit.Entry{Action: action, ResourceType: "tls_certificate", ResourceID: r.ID,
+	if err := auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: action, ResourceType: "tls_certificate", ResourceID: r.ID,
 		Before: before, After: in}); err != nil {
 		return Info{}, err
 	}
