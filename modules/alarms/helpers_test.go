@@ -17,6 +17,7 @@ import (
 	_ "mipo/modules/audit"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

@@ -12,7 +12,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Message is what every channel is given for one transition; webhooks send it as their JSON
@@ -90,7 +90,7 @@ func (s *Service) relayBatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	base := ""
-	if st, err := settings.Load(ctx, tx); err == nil && st.PublicFQDN != "" {
+	if st, err := settingsapi.Load(ctx, tx); err == nil && st.PublicFQDN != "" {
 		base = "https://" + st.PublicFQDN
 	}
 	now := s.Clock.Now()

@@ -14,6 +14,7 @@ import (
 	_ "mipo/modules/config"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

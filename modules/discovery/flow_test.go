@@ -21,6 +21,7 @@ import (
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

@@ -12,7 +12,7 @@ import (
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
 	"mipo/modules/results"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Event types the module emits; the alarms module's rules turn them into alarms, which its
@@ -232,7 +232,7 @@ func (s *Service) noticeOf(ctx context.Context, tx pgx.Tx, scanID string, out *O
 
 // link is a page of mipo's UI: absolute when the public FQDN is set, else a path.
 func (s *Service) link(ctx context.Context, db app.Querier, path string) string {
-	if st, err := settings.Load(ctx, db); err == nil && st.PublicFQDN != "" {
+	if st, err := settingsapi.Load(ctx, db); err == nil && st.PublicFQDN != "" {
 		return "https://" + st.PublicFQDN + path
 	}
 	return path

@@ -10,6 +10,7 @@ import (
 	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scans" // the dispatcher, which leads
+	_ "mipo/modules/settings"
 )
 
 func node(o Overview, id string) Node {

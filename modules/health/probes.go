@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 	"mipo/modules/tls"
 )
 
@@ -176,7 +176,7 @@ var edgeClient = &http.Client{Transport: &http.Transport{TLSClientConfig: insecu
 // layers).
 // The public FQDN's outcome is the event the dns.resolution.failed rule consumes.
 func (p *prober) dns(ctx context.Context) {
-	set, err := settings.Load(ctx, p.m.ConfigDB)
+	set, err := settingsapi.Load(ctx, p.m.ConfigDB)
 	fqdn := ""
 	if err == nil {
 		fqdn = set.PublicFQDN

@@ -20,7 +20,7 @@ import (
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
 	"mipo/modules/rbac"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // loginTTL is how long a sign-in may stay at the provider before its state is refused.
@@ -127,7 +127,7 @@ func (h *handlers) start(c echo.Context) error {
 	if !p.Enabled {
 		return h.refuse(c, p, "", "", nil, fail("provider_disabled", p.DisplayName+" sign-in is switched off"))
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (h *handlers) endSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	_ "mipo/modules/audit"
 	_ "mipo/modules/oidc"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

@@ -18,7 +18,7 @@ import (
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
 	"mipo/modules/rbac"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Provider is an OpenID Connect provider as the API shows it. The client secret is never in
@@ -227,7 +227,7 @@ func (h *handlers) listProviders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (h *handlers) read(c echo.Context, db querier, id string) (*Provider, error
 	if err != nil {
 		return nil, err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"mipo/app/apptest"
 	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 func start(t *testing.T, clock app.Clock) *apptest.Server {

@@ -15,7 +15,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Setup is the body of POST /api/v1/setup: the owner account and the first settings.
@@ -55,7 +55,7 @@ func runSetup(ctx context.Context, tx pgx.Tx, in Setup, now func() time.Time) (*
 	if exists {
 		return nil, errSetupDone
 	}
-	if err := settings.ValidateFQDN(strings.TrimSpace(in.PublicFQDN)); err != nil {
+	if err := settingsapi.ValidateFQDN(strings.TrimSpace(in.PublicFQDN)); err != nil {
 		return nil, err
 	}
 	if in.Password == "" {
@@ -74,7 +74,7 @@ func runSetup(ctx context.Context, tx pgx.Tx, in Setup, now func() time.Time) (*
 	}
 	if in.PublicFQDN != "" {
 		fqdn := strings.TrimSpace(in.PublicFQDN)
-		before, after, err := settings.Apply(ctx, tx, settings.Patch{PublicFQDN: &fqdn})
+		before, after, err := settingsapi.Apply(ctx, tx, settingsapi.Patch{PublicFQDN: &fqdn})
 		if err != nil {
 			return nil, err
 		}

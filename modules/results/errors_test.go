@@ -15,6 +15,7 @@ import (
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scans"
+	_ "mipo/modules/settings"
 )
 
 // A database that goes away under a request is the server's failure (5xx, with the request

@@ -29,7 +29,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // ACME is the ACME configuration as the API shows it: the credentials never, only whether
@@ -186,7 +186,7 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 	if cfg == nil || !cfg.Enabled {
 		return Attempt{}, app.Conflict("acme_disabled", "ACME is not configured and enabled")
 	}
-	set, err := settings.Load(ctx, m.ConfigDB)
+	set, err := settingsapi.Load(ctx, m.ConfigDB)
 	if err != nil {
 		return Attempt{}, err
 	}

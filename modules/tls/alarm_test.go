@@ -11,6 +11,7 @@ import (
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 // The served certificate nearing its end opens the alarms module's expiry alarm through the

@@ -7,7 +7,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 type handlers struct{ s *Service }
@@ -57,7 +57,7 @@ func (h handlers) overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	set, err := settings.Load(ctx, db)
+	set, err := settingsapi.Load(ctx, db)
 	if err != nil {
 		return err
 	}
