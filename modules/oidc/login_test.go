@@ -12,6 +12,7 @@ import (
 	"mipo/app/apptest"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/oidc"
+	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/settings"
 )

@@ -17,7 +17,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/rbac"
+	"mipo/modules/rbac/rbacapi"
 	"mipo/modules/settings/settingsapi"
 )
 
@@ -73,7 +73,7 @@ const secretPurpose = "oidc.provider.client_secret"
 
 type handlers struct {
 	m       *app.Mount
-	signIns *rbac.SignIns
+	signIns rbacapi.SignIns
 }
 
 func (h *handlers) pool() app.ConfigDB { return h.m.ConfigDB }
@@ -156,16 +156,16 @@ func (h *handlers) validate(ctx context.Context, db querier, p *Provider) error 
 	if p.DefaultRoleID != nil {
 		ids = append(ids, *p.DefaultRoleID)
 	}
-	known, err := rbac.RolesByID(ctx, db, ids)
+	known, err := rbacapi.RolesByID(ctx, db, ids)
 	if err != nil {
 		return err
 	}
 	for i, r := range p.RoleRules {
-		if !slices.ContainsFunc(known, func(k rbac.RoleRef) bool { return k.ID == r.RoleID }) {
+		if !slices.ContainsFunc(known, func(k rbacapi.RoleRef) bool { return k.ID == r.RoleID }) {
 			return app.Invalid("role_rules", "unknown_role", "rule "+itoa(i+1)+" names no existing role")
 		}
 	}
-	if p.DefaultRoleID != nil && !slices.ContainsFunc(known, func(k rbac.RoleRef) bool { return k.ID == *p.DefaultRoleID }) {
+	if p.DefaultRoleID != nil && !slices.ContainsFunc(known, func(k rbacapi.RoleRef) bool { return k.ID == *p.DefaultRoleID }) {
 		return app.Invalid("default_role_id", "unknown_role", "no role with this id")
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
+	"mipo/modules/rbac/rbacapi"
 )
 
 // Login is the body of POST /api/v1/auth/login.
@@ -110,7 +111,7 @@ func (h *handlers) checkCredentials(ctx context.Context, in Login) (userID strin
 }
 
 func loginEntry(username, userID, outcome, reason string) auditapi.Entry {
-	return LoginEntry("local", username, userID, outcome, reason, nil)
+	return rbacapi.LoginEntry("local", username, userID, outcome, reason, nil)
 }
 
 func (h *handlers) recordLogin(ctx context.Context, username, userID, outcome, reason string) {
