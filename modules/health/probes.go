@@ -14,7 +14,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/settings/settingsapi"
-	"mipo/modules/tls"
+	"mipo/modules/tls/tlsapi"
 )
 
 var (
@@ -255,7 +255,7 @@ func (p *prober) emit(ctx context.Context, name string, failed bool, payload map
 
 // tls reads the served certificate; its expiry events come from modules/tls itself.
 func (p *prober) tls(ctx context.Context) {
-	in, err := tls.Served(ctx, p.m.ConfigDB)
+	in, err := tlsapi.Served(ctx, p.m.ConfigDB)
 	switch {
 	case err != nil:
 		p.set(Probe{Component: "tls", OK: false, Detail: map[string]any{"error": err.Error()}})
