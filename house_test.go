@@ -214,7 +214,6 @@ var storeStillUsedBy = map[string]bool{
 	"rbac":     true,
 	"tls":      true,
 
-	"jobs":     true,
 	"scanners": true,
 	"ingest":   true,
 

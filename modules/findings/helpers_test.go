@@ -19,6 +19,7 @@ import (
 	_ "mipo/modules/config"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/results"

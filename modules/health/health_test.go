@@ -10,6 +10,7 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	"mipo/modules/rbac/rbactest"
 )
 
