@@ -214,8 +214,7 @@ var storeStillUsedBy = map[string]bool{
 	"rbac":     true,
 	"tls":      true,
 
-	"scanners": true,
-	"ingest":   true,
+	"ingest": true,
 
 	"results": true,
 	"scans":   true,

@@ -9,7 +9,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/ingest"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // checker looks periodically at facts that have no event of their own and reports each fact's
@@ -190,7 +190,7 @@ func (c *checker) forgetUnseen(ctx context.Context, prefix string, seen map[stri
 // scannerPressure compares each online scanner's last heartbeat with the rule's thresholds.
 // fd_percent applies to a scanner whose heartbeats say its file-descriptor use.
 func (c *checker) scannerPressure(ctx context.Context, th map[string]map[string]float64) error {
-	list, err := scanners.Healthy(ctx, c.svc.DB.Config, nil)
+	list, err := scannersapi.Healthy(ctx, c.svc.DB.Config, nil)
 	if err != nil {
 		return err
 	}

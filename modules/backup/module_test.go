@@ -18,6 +18,7 @@ import (
 	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 )
 
 // testConfig is apptest.Config with extra settings (apptest's takes none), on a shared data

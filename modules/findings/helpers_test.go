@@ -23,6 +23,7 @@ import (
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/results"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	_ "mipo/modules/scans"
 )
 

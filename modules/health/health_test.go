@@ -12,6 +12,7 @@ import (
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/jobs" // fills in jobsapi
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

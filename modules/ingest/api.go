@@ -15,17 +15,17 @@ import (
 	"mipo/modules/config/netset"
 	"mipo/modules/jobs/jobsapi"
 	"mipo/modules/results"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 type handlers struct {
 	m       *app.Mount
-	asn     *scanners.ASNDatabase
+	asn     *scannersapi.ASNDatabase
 	refused *refusalLog
 	meter   *meter
 	// leasePoll is how often a waiting lease looks for a job again.
 	leasePoll time.Duration
-	// heartbeatSeconds is the interval told to scanners (scanners.HeartbeatSeconds).
+	// heartbeatSeconds is the interval told to scanners (scannersapi.HeartbeatSeconds).
 	heartbeatSeconds int
 }
 
@@ -56,9 +56,9 @@ func (h *handlers) register(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	reg, err := scanners.Register(ctx, h.m.ConfigDB, h.asn, scanners.Registration{Token: in.Token, Hostname: in.Hostname,
+	reg, err := scannersapi.Register(ctx, h.m.ConfigDB, h.asn, scannersapi.Registration{Token: in.Token, Hostname: in.Hostname,
 		Version: in.Version, Capacity: in.Capacity.scanners(), Source: sourceOf(c)}, h.m.Clock.Now())
-	var ref *scanners.Refusal
+	var ref *scannersapi.Refusal
 	if errors.As(err, &ref) {
 		h.refused.record(ctx, ref, c.Path())
 		return ref.APIError()
@@ -67,7 +67,7 @@ func (h *handlers) register(c echo.Context) error {
 		return err
 	}
 	s := reg.Scanner
-	if err := h.m.Events.Emit(ctx, scanners.EventRegistered, s.ID, scanners.StatusEvent{ScannerID: s.ID, Name: s.Name,
+	if err := h.m.Events.Emit(ctx, scannersapi.EventRegistered, s.ID, scannersapi.StatusEvent{ScannerID: s.ID, Name: s.Name,
 		LastSeenAt: s.LastSeenAt, Address: s.RegisteredFrom}); err != nil {
 		h.m.Log.Error("scanner.registered event not emitted", "scanner", s.ID, "err", err)
 	}
@@ -85,7 +85,7 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	}
 	ctx, id := c.Request().Context(), scannerOf(c)
 	now := h.m.Clock.Now()
-	online, err := scanners.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scanners.HeartbeatReport{
+	online, err := scannersapi.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scannersapi.HeartbeatReport{
 		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
 		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
 		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, FDOpen: in.Metrics.FDOpen, FDLimit: in.Metrics.FDLimit,
@@ -117,7 +117,7 @@ func (h *handlers) lease(c echo.Context) error {
 	deadline := time.Now().Add(wait)
 	for {
 		// A scanner disabled while it waits gets no job.
-		s, err := scanners.Get(ctx, h.m.ConfigDB, id.ID)
+		s, err := scannersapi.Get(ctx, h.m.ConfigDB, id.ID)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ import (
 	"mipo/modules/jobs"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // The whole path, with real parts only: a freshly built mipo-scanner installed and registered
@@ -63,7 +64,7 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	pin, _ := app.CertificatePin(cert)
-	scanners.ResetCaches()
+	scannersapi.ResetCaches()
 
 	ingestAddr := apptest.FreeAddr(t)
 	ingest := startIngest(t, bin, data, dbs, ingestAddr)

@@ -14,6 +14,7 @@ import (
 	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	_ "mipo/modules/scans"
 )
 

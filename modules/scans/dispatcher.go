@@ -13,7 +13,7 @@ import (
 	"mipo/app"
 	"mipo/modules/audit"
 	"mipo/modules/jobs/jobsapi"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 var (
@@ -141,7 +141,7 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacity, string, error) {
 	var out []ScannerCapacity
 	if s.Mode != jobsapi.KindVantage {
-		healthy, err := scanners.Healthy(ctx, d.ConfigDB, s.Scope.ScannerIDs)
+		healthy, err := scannersapi.Healthy(ctx, d.ConfigDB, s.Scope.ScannerIDs)
 		if err != nil {
 			return nil, "", err
 		}
@@ -152,12 +152,12 @@ func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacit
 	}
 	seen := map[string]bool{}
 	for _, g := range s.Scope.ScannerGroupIDs {
-		members, err := scanners.GroupMembers(ctx, d.ConfigDB, g)
+		members, err := scannersapi.GroupMembers(ctx, d.ConfigDB, g)
 		if err != nil {
 			continue // a deleted group contributes nobody
 		}
 		for _, id := range members {
-			sc, err := scanners.Get(ctx, d.ConfigDB, id)
+			sc, err := scannersapi.Get(ctx, d.ConfigDB, id)
 			if err != nil || sc.Disabled || seen[id] {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	"mipo/modules/scanners/scannerstest"
 )
 
