@@ -214,8 +214,6 @@ var storeStillUsedBy = map[string]bool{
 	"rbac":     true,
 	"tls":      true,
 
-	"ingest": true,
-
 	"results": true,
 	"scans":   true,
 	"config":  true,

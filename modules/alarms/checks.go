@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/ingest"
+	"mipo/modules/ingest/ingestapi"
 	"mipo/modules/scanners/scannersapi"
 )
 
@@ -149,7 +149,7 @@ func (c *checker) dispatcher(ctx context.Context, th map[string]map[string]float
 const nodeHorizon = 24 * time.Hour
 
 func (c *checker) ingestNodes(ctx context.Context, th map[string]map[string]float64) error {
-	nodes, err := ingest.Nodes(ctx, c.svc.DB.Jobs)
+	nodes, err := ingestapi.Nodes(ctx, c.svc.DB.Jobs)
 	if err != nil {
 		return err
 	}

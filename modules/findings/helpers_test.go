@@ -19,7 +19,8 @@ import (
 	_ "mipo/modules/config"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
-	_ "mipo/modules/jobs" // fills in jobsapi
+	_ "mipo/modules/ingest" // fills in ingestapi
+	_ "mipo/modules/jobs"   // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/results"
