@@ -223,9 +223,11 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	}
 
 	startIngest(t, bin, data, dbs, ingestAddr)
+	// Completing writes the job, then its coverage: wait for both, or a look between them finds
+	// no coverage.
 	apptest.WaitFor(t, 120*time.Second, "the job to complete after ingest came back", func() bool {
 		j, err := jobs.Get(ctx, manager.App.DB.Jobs, jobID)
-		return err == nil && j.Finished()
+		return err == nil && j.Finished() && count(`SELECT count(*) FROM job_coverage WHERE job_id = $1`, jobID) == 1
 	})
 	j, _ := jobs.Get(ctx, manager.App.DB.Jobs, jobID)
 	if j.Status != jobs.Done || j.Batches == nil || *j.Batches <= held || *j.Batches != count(`SELECT count(*) FROM result_batches WHERE job_id = $1`, jobID) {
