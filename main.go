@@ -14,6 +14,7 @@ import (
 	_ "mipo/modules/health"
 	_ "mipo/modules/home"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/jobs"
 	_ "mipo/modules/oidc"
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/results"

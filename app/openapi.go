@@ -82,10 +82,12 @@ func newSchemaBuilder() *schemaBuilder {
 }
 
 // name is a type's component name: package.Type, with generic arguments spelled out, so two
-// modules' types of the same name never collide (rbac.User, app.Page_rbac.User).
+// modules' types of the same name never collide (rbac.User, app.Page_rbac.User). A module's
+// contract package (modules/scanners/scannersapi) holds the module's own types, so they keep
+// the module's name (scanners.Scanner): moving a type there does not rename it in the document.
 func (b *schemaBuilder) name(t reflect.Type) string {
-	name := t.Name()
-	pkg := t.PkgPath()
+	name := moduleOfContract(t.Name()) // generic arguments are spelled with their package paths
+	pkg := moduleOfContract(t.PkgPath())
 	pkg = pkg[strings.LastIndex(pkg, "/")+1:]
 	if i := strings.Index(name, "["); i >= 0 {
 		// Arguments may be generic themselves (Page[Version[Spec]]): drop package paths,
@@ -99,6 +101,20 @@ func (b *schemaBuilder) name(t reflect.Type) string {
 	}
 	b.types[full] = t
 	return full
+}
+
+var contractPath = regexp.MustCompile(`/([a-z0-9_]+)/([a-z0-9_]+)api\b`)
+
+// moduleOfContract turns each path of a contract package (…/scanners/scannersapi) in s into its
+// module's path (…/scanners).
+func moduleOfContract(s string) string {
+	return contractPath.ReplaceAllStringFunc(s, func(p string) string {
+		m := contractPath.FindStringSubmatch(p)
+		if m[1] != m[2] {
+			return p
+		}
+		return "/" + m[1]
+	})
 }
 
 // docTag supplies descriptions from `doc:"…"` struct tags.

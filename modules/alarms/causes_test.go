@@ -12,6 +12,7 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/scanners"
 	"mipo/modules/scanners/scannerstest"
 )

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/ingest"
-	"mipo/modules/scanners"
+	"mipo/modules/ingest/ingestapi"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // checker looks periodically at facts that have no event of their own and reports each fact's
@@ -149,7 +149,7 @@ func (c *checker) dispatcher(ctx context.Context, th map[string]map[string]float
 const nodeHorizon = 24 * time.Hour
 
 func (c *checker) ingestNodes(ctx context.Context, th map[string]map[string]float64) error {
-	nodes, err := ingest.Nodes(ctx, c.svc.DB.Jobs)
+	nodes, err := ingestapi.Nodes(ctx, c.svc.DB.Jobs)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (c *checker) forgetUnseen(ctx context.Context, prefix string, seen map[stri
 // scannerPressure compares each online scanner's last heartbeat with the rule's thresholds.
 // fd_percent applies to a scanner whose heartbeats say its file-descriptor use.
 func (c *checker) scannerPressure(ctx context.Context, th map[string]map[string]float64) error {
-	list, err := scanners.Healthy(ctx, c.svc.DB.Config, nil)
+	list, err := scannersapi.Healthy(ctx, c.svc.DB.Config, nil)
 	if err != nil {
 		return err
 	}

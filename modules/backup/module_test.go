@@ -15,8 +15,11 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/ingest" // fills in ingestapi
+	_ "mipo/modules/jobs"   // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	_ "mipo/modules/settings"
 )
 

@@ -17,6 +17,7 @@ import (
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scanners"

@@ -19,9 +19,12 @@ import (
 	_ "mipo/modules/config"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
+	_ "mipo/modules/ingest" // fills in ingestapi
+	_ "mipo/modules/jobs"   // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/results"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"
 )

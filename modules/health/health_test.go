@@ -10,7 +10,10 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/ingest" // fills in ingestapi
+	_ "mipo/modules/jobs"   // fills in jobsapi
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

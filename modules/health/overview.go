@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/ingest"
+	"mipo/modules/ingest/ingestapi"
 )
 
 // Node statuses, as colours on the overview.
@@ -98,7 +98,7 @@ func (h *handlers) overview(ctx context.Context) Overview {
 		}
 		out.Nodes = append(out.Nodes, n)
 	}
-	nodes, ierr := ingest.Nodes(ctx, h.m.JobsDB)
+	nodes, ierr := ingestapi.Nodes(ctx, h.m.JobsDB)
 	for _, in := range nodes {
 		if now.Sub(in.UpdatedAt) > 24*time.Hour {
 			continue

@@ -6,18 +6,18 @@ import (
 
 	"mipo/app"
 	"mipo/modules/results"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 	"mipo/modules/scans"
 )
 
 // Home is the state at a glance. A section the caller may not see (scopes) is null.
 type Home struct {
-	At       time.Time        `json:"at"`
-	Scanners *scanners.Counts `json:"scanners" doc:"Scanners online, offline and disabled (scanners:view)."`
-	Running  []*scans.Scan    `json:"running" doc:"Pending and running scans, newest first (scans:view)."`
-	Latest   []*scans.Scan    `json:"latest" doc:"Each template's latest finished scan with its outcome, newest first (scans:view)."`
-	NextRuns []scans.NextRun  `json:"next_runs" doc:"The next scheduled launches (scans:view)."`
-	Changes  *Changes         `json:"changes" doc:"Ports opened and closed lately (results:view)."`
+	At       time.Time           `json:"at"`
+	Scanners *scannersapi.Counts `json:"scanners" doc:"Scanners online, offline and disabled (scanners:view)."`
+	Running  []*scans.Scan       `json:"running" doc:"Pending and running scans, newest first (scans:view)."`
+	Latest   []*scans.Scan       `json:"latest" doc:"Each template's latest finished scan with its outcome, newest first (scans:view)."`
+	NextRuns []scans.NextRun     `json:"next_runs" doc:"The next scheduled launches (scans:view)."`
+	Changes  *Changes            `json:"changes" doc:"Ports opened and closed lately (results:view)."`
 	// Samples are the first changes of each latest scan, by scan id (results:view).
 	Samples map[string]results.Sample `json:"samples" doc:"The first ports that opened and closed in each latest scan, by scan id (results:view)."`
 }
@@ -48,7 +48,7 @@ type Sources struct {
 func Build(ctx context.Context, src Sources, can func(scope string) bool, now time.Time) (*Home, error) {
 	h := &Home{At: now.UTC()}
 	if can("scanners:view") {
-		c, err := scanners.CountByStatus(ctx, src.Config)
+		c, err := scannersapi.CountByStatus(ctx, src.Config)
 		if err != nil {
 			return nil, err
 		}

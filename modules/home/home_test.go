@@ -15,6 +15,7 @@ import (
 	_ "mipo/modules/config"
 	_ "mipo/modules/home"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/results"

@@ -13,19 +13,19 @@ import (
 
 	"mipo/app"
 	"mipo/modules/config/netset"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 	"mipo/modules/results"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 type handlers struct {
 	m       *app.Mount
-	asn     *scanners.ASNDatabase
+	asn     *scannersapi.ASNDatabase
 	refused *refusalLog
 	meter   *meter
 	// leasePoll is how often a waiting lease looks for a job again.
 	leasePoll time.Duration
-	// heartbeatSeconds is the interval told to scanners (scanners.HeartbeatSeconds).
+	// heartbeatSeconds is the interval told to scanners (scannersapi.HeartbeatSeconds).
 	heartbeatSeconds int
 }
 
@@ -56,9 +56,9 @@ func (h *handlers) register(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	reg, err := scanners.Register(ctx, h.m.ConfigDB, h.asn, scanners.Registration{Token: in.Token, Hostname: in.Hostname,
+	reg, err := scannersapi.Register(ctx, h.m.ConfigDB, h.asn, scannersapi.Registration{Token: in.Token, Hostname: in.Hostname,
 		Version: in.Version, Capacity: in.Capacity.scanners(), Source: sourceOf(c)}, h.m.Clock.Now())
-	var ref *scanners.Refusal
+	var ref *scannersapi.Refusal
 	if errors.As(err, &ref) {
 		h.refused.record(ctx, ref, c.Path())
 		return ref.APIError()
@@ -67,7 +67,7 @@ func (h *handlers) register(c echo.Context) error {
 		return err
 	}
 	s := reg.Scanner
-	if err := h.m.Events.Emit(ctx, scanners.EventRegistered, s.ID, scanners.StatusEvent{ScannerID: s.ID, Name: s.Name,
+	if err := h.m.Events.Emit(ctx, scannersapi.EventRegistered, s.ID, scannersapi.StatusEvent{ScannerID: s.ID, Name: s.Name,
 		LastSeenAt: s.LastSeenAt, Address: s.RegisteredFrom}); err != nil {
 		h.m.Log.Error("scanner.registered event not emitted", "scanner", s.ID, "err", err)
 	}
@@ -85,7 +85,7 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	}
 	ctx, id := c.Request().Context(), scannerOf(c)
 	now := h.m.Clock.Now()
-	online, err := scanners.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scanners.HeartbeatReport{
+	online, err := scannersapi.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scannersapi.HeartbeatReport{
 		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
 		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
 		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, FDOpen: in.Metrics.FDOpen, FDLimit: in.Metrics.FDLimit,
@@ -117,7 +117,7 @@ func (h *handlers) lease(c echo.Context) error {
 	deadline := time.Now().Add(wait)
 	for {
 		// A scanner disabled while it waits gets no job.
-		s, err := scanners.Get(ctx, h.m.ConfigDB, id.ID)
+		s, err := scannersapi.Get(ctx, h.m.ConfigDB, id.ID)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (h *handlers) lease(c echo.Context) error {
 			return c.NoContent(http.StatusNoContent)
 		}
 		now := h.m.Clock.Now()
-		j, err := jobs.Lease(ctx, h.m.JobsDB, id.ID, now)
+		j, err := jobsapi.Lease(ctx, h.m.JobsDB, id.ID, now)
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func (h *handlers) lease(c echo.Context) error {
 	}
 }
 
-func wireJob(j *jobs.Job, now time.Time) WireJob {
+func wireJob(j *jobsapi.Job, now time.Time) WireJob {
 	ports := [][2]int{}
 	for _, r := range j.Ports.Ranges() {
 		ports = append(ports, [2]int{int(r.First), int(r.Last)})
@@ -160,13 +160,13 @@ var errGone = &app.Error{Status: http.StatusGone, Code: "job_gone",
 
 // ownJob loads a job and requires it to be the scanner's. Any job the scanner cannot act on is
 // 410 job_gone, as the protocol says.
-func (h *handlers) ownJob(ctx context.Context, c echo.Context) (*jobs.Job, error) {
+func (h *handlers) ownJob(ctx context.Context, c echo.Context) (*jobsapi.Job, error) {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errGone
 	}
-	j, err := jobs.Get(ctx, h.m.JobsDB, id)
-	if errors.Is(err, jobs.ErrNotFound) {
+	j, err := jobsapi.Get(ctx, h.m.JobsDB, id)
+	if errors.Is(err, jobsapi.ErrNotFound) {
 		return nil, errGone
 	}
 	if err != nil {
@@ -179,7 +179,7 @@ func (h *handlers) ownJob(ctx context.Context, c echo.Context) (*jobs.Job, error
 }
 
 func jobError(err error) error {
-	if errors.Is(err, jobs.ErrGone) || errors.Is(err, jobs.ErrNotFound) {
+	if errors.Is(err, jobsapi.ErrGone) || errors.Is(err, jobsapi.ErrNotFound) {
 		return errGone
 	}
 	return err
@@ -197,8 +197,8 @@ func (h *handlers) progress(c echo.Context) error {
 	if _, err := uuid.Parse(c.Param("id")); err != nil {
 		return errGone
 	}
-	cancel, err := jobs.ReportProgress(ctx, h.m.JobsDB, c.Param("id"), scannerOf(c).ID,
-		jobs.Progress{HostsDone: in.HostsDone, PortsProbed: in.PortsProbed}, h.m.Clock.Now())
+	cancel, err := jobsapi.ReportProgress(ctx, h.m.JobsDB, c.Param("id"), scannerOf(c).ID,
+		jobsapi.Progress{HostsDone: in.HostsDone, PortsProbed: in.PortsProbed}, h.m.Clock.Now())
 	if err != nil {
 		return jobError(err)
 	}
@@ -224,7 +224,7 @@ func (h *handlers) results(c echo.Context) error {
 	if _, err := uuid.Parse(c.Param("id")); err != nil {
 		return errGone
 	}
-	j, err := jobs.Get(ctx, h.m.JobsDB, c.Param("id"))
+	j, err := jobsapi.Get(ctx, h.m.JobsDB, c.Param("id"))
 	if err != nil {
 		return jobError(err)
 	}
@@ -254,7 +254,7 @@ func (h *handlers) results(c echo.Context) error {
 		// stalled and the job was re-queued): real observations of the scan, kept while the
 		// scan runs. Once every job of the scan ended, its outcome is worked out and the
 		// batch is refused as before.
-		state, err := jobs.StateOf(ctx, h.m.JobsDB, j.ScanID)
+		state, err := jobsapi.StateOf(ctx, h.m.JobsDB, j.ScanID)
 		if err != nil {
 			return err
 		}
@@ -289,14 +289,14 @@ func (h *handlers) results(c echo.Context) error {
 // scanner's latest. The current holder of a job leased before holders were recorded holds
 // the job's current attempt. A scanner that never held the job (or not that attempt) gets
 // 410 job_gone.
-func (h *handlers) holding(ctx context.Context, j *jobs.Job, scannerID string, attempt int) (jobs.Holding, error) {
-	held, err := jobs.HeldBy(ctx, h.m.JobsDB, j.ID, scannerID)
+func (h *handlers) holding(ctx context.Context, j *jobsapi.Job, scannerID string, attempt int) (jobsapi.Holding, error) {
+	held, err := jobsapi.HeldBy(ctx, h.m.JobsDB, j.ID, scannerID)
 	if err != nil {
-		return jobs.Holding{}, err
+		return jobsapi.Holding{}, err
 	}
 	if j.ScannerID == scannerID && j.Active() && (attempt == 0 || attempt == j.Attempts) &&
 		(len(held) == 0 || held[0].Attempt != j.Attempts) { // leased before holders were recorded
-		held = append([]jobs.Holding{{Attempt: j.Attempts, LeasedAt: leasedSince(j)}}, held...)
+		held = append([]jobsapi.Holding{{Attempt: j.Attempts, LeasedAt: leasedSince(j)}}, held...)
 	}
 	for _, hd := range held {
 		if attempt == 0 || hd.Attempt == attempt {
@@ -305,9 +305,9 @@ func (h *handlers) holding(ctx context.Context, j *jobs.Job, scannerID string, a
 	}
 	if j.ScannerID == scannerID && j.Finished() && (attempt == 0 || attempt == j.Attempts) {
 		// Finished before holders were recorded: only a repeated batch is acknowledged.
-		return jobs.Holding{Attempt: j.Attempts, LeasedAt: leasedSince(j)}, nil
+		return jobsapi.Holding{Attempt: j.Attempts, LeasedAt: leasedSince(j)}, nil
 	}
-	return jobs.Holding{}, errGone
+	return jobsapi.Holding{}, errGone
 }
 
 // clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
@@ -336,7 +336,7 @@ func clockOffset(date string, now time.Time) time.Duration {
 // clock skew. A batch that breaks the rules can never be accepted: 422. The same address and
 // port twice in one batch is one fact: it is stored once. Times are moved by offset, the
 // scanner's clock's distance from mipo's (clockOffset), before they are checked and stored.
-func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time, offset time.Duration) ([]results.Observation, error) {
+func observations(in []WireResult, j *jobsapi.Job, leasedAt, now time.Time, offset time.Duration) ([]results.Observation, error) {
 	from, to := leasedAt.Add(-clockSkew), now.Add(clockSkew)
 	out := make([]results.Observation, 0, len(in))
 	seen := make(map[netip.AddrPort]bool, len(in))
@@ -379,7 +379,7 @@ func observations(in []WireResult, j *jobs.Job, leasedAt, now time.Time, offset 
 }
 
 // leasedSince is when the scanner's lease of the job began.
-func leasedSince(j *jobs.Job) time.Time {
+func leasedSince(j *jobsapi.Job) time.Time {
 	if j.LeasedAt != nil {
 		return *j.LeasedAt
 	}
@@ -411,9 +411,9 @@ func (h *handlers) complete(c echo.Context) error {
 			WithDetail(map[string]any{"missing": missing})
 	}
 	now := h.m.Clock.Now()
-	done, err := jobs.Complete(ctx, h.m.JobsDB, j.ID, j.ScannerID, jobs.Completion{Status: in.Status, Error: in.Error,
+	done, err := jobsapi.Complete(ctx, h.m.JobsDB, j.ID, j.ScannerID, jobsapi.Completion{Status: in.Status, Error: in.Error,
 		HostsDone: in.HostsDone, PortsProbed: in.PortsProbed, Batches: in.Batches, CPUSeconds: in.CPUSeconds}, now)
-	if errors.Is(err, jobs.ErrGone) && j.Finished() && j.Status == in.Status {
+	if errors.Is(err, jobsapi.ErrGone) && j.Finished() && j.Status == in.Status {
 		// The same completion again (its answer was lost): finish what the first one began.
 		done, err = j, nil
 	}
@@ -422,7 +422,7 @@ func (h *handlers) complete(c echo.Context) error {
 	}
 	// Partial results of a failed or cancelled job are kept, but claim no coverage.
 	cov := results.Coverage{JobID: done.ID, ScanID: done.ScanID, ScannerID: done.ScannerID, Ports: done.Ports, Status: done.Status, CompletedAt: now}
-	if done.Status == jobs.Done {
+	if done.Status == jobsapi.Done {
 		cov.Targets = done.Targets
 	} else {
 		cov.Targets = netset.Set{}

@@ -4,14 +4,16 @@
 // implements its server side exactly.
 //
 // Every request but register is checked by this module's scanner guard: the API key (through
-// scanners.Authenticate: hashed, constant-time), that the scanner is enabled, and that the
+// scannersapi.Authenticate: hashed, constant-time), that the scanner is enabled, and that the
 // source address is inside its binding. Refusals are answered 401/403 and written to the audit
 // log and the event bus (scanner.rejected).
 //
-// Ingest never touches another module's tables: scanners are read and written through package
-// scanners, jobs through package jobs, results through package results. Several ingest
+// Ingest never touches another module's tables: scanners are read and written through
+// scannersapi, jobs through jobsapi (the scanners and jobs modules' contracts), results through
+// package results. Several ingest
 // processes serve at once; nothing here keeps state a second process would need, except each
-// process's own throughput figures (ingest_nodes, read with Nodes).
+// process's own throughput figures (ingest_nodes, read with Nodes, which other modules call
+// through ingestapi).
 //
 // The answers follow what the scanner does with them: 400, 404, 413 and 422 make it set a
 // message aside for good, so they are kept for messages that can never be accepted; trouble

@@ -27,6 +27,7 @@ import (
 	"mipo/modules/jobs"
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // The whole path, with real parts only: a freshly built mipo-scanner installed and registered
@@ -63,7 +64,7 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	pin, _ := app.CertificatePin(cert)
-	scanners.ResetCaches()
+	scannersapi.ResetCaches()
 
 	ingestAddr := apptest.FreeAddr(t)
 	ingest := startIngest(t, bin, data, dbs, ingestAddr)
@@ -222,9 +223,11 @@ func TestEndToEndProvisionScanKillIngestRestart(t *testing.T) {
 	}
 
 	startIngest(t, bin, data, dbs, ingestAddr)
+	// Completing writes the job, then its coverage: wait for both, or a look between them finds
+	// no coverage.
 	apptest.WaitFor(t, 120*time.Second, "the job to complete after ingest came back", func() bool {
 		j, err := jobs.Get(ctx, manager.App.DB.Jobs, jobID)
-		return err == nil && j.Finished()
+		return err == nil && j.Finished() && count(`SELECT count(*) FROM job_coverage WHERE job_id = $1`, jobID) == 1
 	})
 	j, _ := jobs.Get(ctx, manager.App.DB.Jobs, jobID)
 	if j.Status != jobs.Done || j.Batches == nil || *j.Batches <= held || *j.Batches != count(`SELECT count(*) FROM result_batches WHERE job_id = $1`, jobID) {

@@ -12,7 +12,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // EventRejected is emitted for a refused scanner request; subject is the scanner's id when its
@@ -33,15 +33,15 @@ type Rejection struct {
 // and that the request comes from inside its binding.
 type guard struct {
 	m       *app.Mount
-	asn     *scanners.ASNDatabase
+	asn     *scannersapi.ASNDatabase
 	refused *refusalLog
 }
 
 type identityKey struct{}
 
 // scannerOf returns the scanner a guarded request acts as.
-func scannerOf(c echo.Context) *scanners.Identity {
-	id, _ := c.Request().Context().Value(identityKey{}).(*scanners.Identity)
+func scannerOf(c echo.Context) *scannersapi.Identity {
+	id, _ := c.Request().Context().Value(identityKey{}).(*scannersapi.Identity)
 	return id
 }
 
@@ -58,8 +58,8 @@ func (g *guard) middleware(r app.Route) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			key, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-			id, err := scanners.Authenticate(ctx, g.m.ConfigDB, g.asn, strings.TrimSpace(key), sourceOf(c))
-			var ref *scanners.Refusal
+			id, err := scannersapi.Authenticate(ctx, g.m.ConfigDB, g.asn, strings.TrimSpace(key), sourceOf(c))
+			var ref *scannersapi.Refusal
 			if errors.As(err, &ref) {
 				g.refused.record(ctx, ref, c.Path())
 				return ref.APIError()
@@ -122,7 +122,7 @@ func (l *refusalLog) admit(key string, now time.Time) (bool, int) {
 	return true, n
 }
 
-func (l *refusalLog) record(ctx context.Context, ref *scanners.Refusal, path string) {
+func (l *refusalLog) record(ctx context.Context, ref *scannersapi.Refusal, path string) {
 	l.m.Log.Warn("scanner request refused", "code", ref.Code, "scanner", ref.ScannerID, "source", ref.Source, "path", path, "reason", ref.Message)
 	who := ref.ScannerID
 	if who == "" {

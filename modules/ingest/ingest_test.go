@@ -17,6 +17,7 @@ import (
 	"mipo/modules/config/portset"
 	"mipo/modules/jobs"
 	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 	"mipo/modules/scanners/scannerstest"
 
 	_ "mipo/modules/audit"
@@ -335,7 +336,7 @@ func TestInstallScriptAndBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := scannerstest.Start(t, map[string]string{"MIPO_SCANNER_BINARY": self})
-	scanners.ResetCaches()
+	scannersapi.ResetCaches()
 	anon := apptest.NewClient(t, e.Srv.URL)
 	script := anon.Get("/scanner/install.sh")
 	sum := anon.Get("/scanner/download/mipo-scanner.sha256")
@@ -368,7 +369,7 @@ func TestInstallScriptAndBinary(t *testing.T) {
 
 func TestAMissingBinaryIsExplained(t *testing.T) {
 	e := scannerstest.Start(t, map[string]string{"MIPO_SCANNER_BINARY": "/nonexistent/mipo-scanner"})
-	scanners.ResetCaches()
+	scannersapi.ResetCaches()
 	anon := apptest.NewClient(t, e.Srv.URL)
 	r := anon.Get("/scanner/download/mipo-scanner")
 	if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "scanner_binary_missing" || !strings.Contains(string(r.Body), "make build") {

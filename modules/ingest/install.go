@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 	"mipo/modules/settings/settingsapi"
 )
 
@@ -18,18 +18,18 @@ import (
 func (h *handlers) installRoutes() []app.Route {
 	get := http.MethodGet
 	return []app.Route{
-		{Method: get, Path: scanners.InstallScriptPath, Scope: app.Public, Handler: h.installScript, Produces: "text/x-shellscript",
+		{Method: get, Path: scannersapi.InstallScriptPath, Scope: app.Public, Handler: h.installScript, Produces: "text/x-shellscript",
 			Summary: "The mipo-scanner installer: downloads the binary from this mipo, checks its SHA-256, registers it and installs the systemd service (--no-systemd: install and register only)"},
-		{Method: get, Path: scanners.BinaryPath, Scope: app.Public, Handler: h.binary, Produces: "application/octet-stream",
+		{Method: get, Path: scannersapi.BinaryPath, Scope: app.Public, Handler: h.binary, Produces: "application/octet-stream",
 			Summary: "The mipo-scanner binary this mipo hands out (its SHA-256 in the X-Checksum-Sha256 header)"},
-		{Method: get, Path: scanners.BinaryPath + ".sha256", Scope: app.Public, Handler: h.binarySum, Produces: "text/plain",
+		{Method: get, Path: scannersapi.BinaryPath + ".sha256", Scope: app.Public, Handler: h.binarySum, Produces: "text/plain",
 			Summary: "The SHA-256 of the mipo-scanner binary, in sha256sum's format"},
 	}
 }
 
-func (h *handlers) binaryOr503() (*scanners.Binary, error) {
-	bin, err := scanners.ScannerBinary(h.m.Config)
-	var missing *scanners.ErrNoBinary
+func (h *handlers) binaryOr503() (*scannersapi.Binary, error) {
+	bin, err := scannersapi.ScannerBinary(h.m.Config)
+	var missing *scannersapi.ErrNoBinary
 	if errors.As(err, &missing) {
 		h.m.Log.Error("a scanner binary was asked for, but there is none", "err", err)
 		return nil, &app.Error{Status: http.StatusServiceUnavailable, Code: "scanner_binary_missing", Message: missing.Error()}
@@ -43,18 +43,18 @@ func (h *handlers) installScript(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pin, err := scanners.ProvisioningPin(h.m.Config)
+	pin, err := scannersapi.ProvisioningPin(h.m.Config)
 	if err != nil {
 		return err
 	}
-	bin, err := scanners.ScannerBinary(h.m.Config)
-	var missing *scanners.ErrNoBinary
+	bin, err := scannersapi.ScannerBinary(h.m.Config)
+	var missing *scannersapi.ErrNoBinary
 	if err != nil && !errors.As(err, &missing) {
 		return err
 	}
 	// With no binary the script still comes, and says why it cannot install: piped into sh,
 	// a script is read where an HTTP error would be lost.
-	script, err := scanners.InstallScript(server, pin, bin, err)
+	script, err := scannersapi.InstallScript(server, pin, bin, err)
 	if err != nil {
 		return &app.Error{Status: http.StatusConflict, Code: "server_url", Message: "cannot write the installer: " + err.Error() + "; set the public FQDN under Settings"}
 	}
@@ -69,7 +69,7 @@ func (h *handlers) binary(c echo.Context) error {
 	}
 	f, err := os.Open(bin.Path)
 	if err != nil {
-		return &app.Error{Status: http.StatusServiceUnavailable, Code: "scanner_binary_missing", Message: (&scanners.ErrNoBinary{Where: bin.Path, Why: "cannot be read"}).Error()}
+		return &app.Error{Status: http.StatusServiceUnavailable, Code: "scanner_binary_missing", Message: (&scannersapi.ErrNoBinary{Where: bin.Path, Why: "cannot be read"}).Error()}
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 func init() {
@@ -17,14 +17,14 @@ func init() {
 }
 
 func provision(m *app.Mount) error {
-	asn, err := scanners.ASNDatabaseFromConfig(m.Config)
+	asn, err := scannersapi.ASNDatabaseFromConfig(m.Config)
 	if err != nil {
 		return err
 	}
 	refused := newRefusalLog(m)
 	mt := newMeter(m.Process())
 	h := &handlers{m: m, asn: asn, refused: refused, meter: mt, leasePoll: time.Second,
-		heartbeatSeconds: scanners.HeartbeatSeconds(m.Config)}
+		heartbeatSeconds: scannersapi.HeartbeatSeconds(m.Config)}
 	m.ProvideGuard(app.GuardScanner, (&guard{m: m, asn: asn, refused: refused}).middleware)
 	m.Use("/scanner/", mt.count)
 	m.Routes(h.routes()...)

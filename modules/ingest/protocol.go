@@ -13,7 +13,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/config/netset"
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // The wire types of docs/scanner-protocol.md. Unknown fields are ignored, so a newer scanner's
@@ -219,8 +219,8 @@ func (c Capacity) validate() error {
 	return nil
 }
 
-func (c Capacity) scanners() scanners.Capacity {
-	return scanners.Capacity{MaxConcurrency: c.MaxConcurrency, MaxRate: c.MaxRate, FDLimit: c.FDLimit}
+func (c Capacity) scanners() scannersapi.Capacity {
+	return scannersapi.Capacity{MaxConcurrency: c.MaxConcurrency, MaxRate: c.MaxRate, FDLimit: c.FDLimit}
 }
 
 func checkText(field, v string, max int) error {

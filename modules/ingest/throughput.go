@@ -61,18 +61,6 @@ func (m *meter) flush(ctx context.Context, db app.Querier, final bool) error {
 	return err
 }
 
-// Node is one ingest process's throughput.
-type Node struct {
-	Node            string    `json:"node" doc:"host:pid of the ingest process."`
-	StartedAt       time.Time `json:"started_at"`
-	UpdatedAt       time.Time `json:"updated_at" doc:"When the process last wrote its figures (every 10 seconds while it runs)."`
-	RequestsTotal   int64     `json:"requests_total"`
-	ResultsTotal    int64     `json:"results_total" doc:"Open-port results stored since the process started."`
-	RequestsPerS    float64   `json:"requests_per_s" doc:"Scanner API requests per second over the last 10 seconds."`
-	ResultsPerS     float64   `json:"results_per_s" doc:"Results stored per second over the last 10 seconds."`
-	PeakResultsPerS float64   `json:"peak_results_per_s"`
-}
-
 // Nodes lists every ingest process that reported its throughput, most recent first. A node
 // whose UpdatedAt is older than a few intervals has stopped.
 func Nodes(ctx context.Context, db app.Querier) ([]Node, error) {

@@ -10,62 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
-
-// Kinds of job.
-const (
-	KindPool    = "pool"    // any scanner of Pool may lease it
-	KindVantage = "vantage" // only ScannerID may lease it: one vantage point of a group
-)
-
-// Statuses of a job.
-const (
-	Queued    = "queued"
-	Leased    = "leased"
-	Running   = "running"
-	Done      = "done"
-	Failed    = "failed"
-	Cancelled = "cancelled"
-)
-
-// Job is one batch of a scan for a scanner.
-type Job struct {
-	ID                 string      `json:"id"`
-	ScanID             string      `json:"scan_id"`
-	Kind               string      `json:"kind"`
-	ScannerID          string      `json:"scanner_id,omitempty"`
-	Pool               []string    `json:"pool,omitempty"`
-	Seq                int         `json:"seq"`
-	Targets            netset.Set  `json:"targets"`
-	Ports              portset.Set `json:"ports"`
-	HostsTotal         int64       `json:"hosts_total"`
-	PortsTotal         int64       `json:"ports_total"`
-	RateLimit          int         `json:"rate_limit"`
-	Concurrency        int         `json:"concurrency"`
-	TimeoutMS          int         `json:"timeout_ms"`
-	Retries            int         `json:"retries"`
-	MaxDurationSeconds int         `json:"max_duration_seconds"`
-	Status             string      `json:"status"`
-	Attempts           int         `json:"attempts"`
-	MaxAttempts        int         `json:"max_attempts"`
-	CancelRequested    bool        `json:"cancel_requested"`
-	LeasedAt           *time.Time  `json:"leased_at"`
-	HostsDone          int64       `json:"hosts_done"`
-	PortsProbed        int64       `json:"ports_probed"`
-	ProgressAt         *time.Time  `json:"progress_at"`
-	Batches            *int        `json:"batches"`
-	Error              string      `json:"error"`
-	CreatedAt          time.Time   `json:"created_at"`
-	FinishedAt         *time.Time  `json:"finished_at"`
-}
-
-// Active reports whether a scanner holds the job.
-func (j *Job) Active() bool { return j.Status == Leased || j.Status == Running }
-
-// Finished reports whether the job has ended.
-func (j *Job) Finished() bool { return j.Status == Done || j.Status == Failed || j.Status == Cancelled }
 
 const columns = `id, scan_id, kind, scanner_id, pool, seq, targets, ports, hosts_total, ports_total, rate_limit, concurrency,
 	timeout_ms, retries, max_duration_seconds, status, attempts, max_attempts, cancel_requested, leased_at, hosts_done,
@@ -98,14 +44,6 @@ func scan(row pgx.Row) (*Job, error) {
 }
 
 func scanAll(rows pgx.Rows, err error) ([]*Job, error) { return app.Collect(rows, err, scan) }
-
-var (
-	// ErrNotFound: no such job.
-	ErrNotFound = errors.New("no such job")
-	// ErrGone: the job is no longer this scanner's (finished, cancelled, or re-queued
-	// elsewhere after a stall). Ingest answers 410 and the scanner drops it.
-	ErrGone = errors.New("the job is no longer assigned to this scanner")
-)
 
 // Get loads one job.
 func Get(ctx context.Context, db app.Querier, id string) (*Job, error) {

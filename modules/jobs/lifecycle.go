@@ -11,31 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config/netset"
-	"mipo/modules/config/portset"
 )
-
-// New describes a job to create.
-type New struct {
-	ScanID             string
-	Kind               string
-	ScannerID          string   // vantage
-	Pool               []string // pool
-	Seq                int
-	Targets            netset.Set
-	Ports              portset.Set
-	RateLimit          int
-	Concurrency        int
-	TimeoutMS          int
-	Retries            int
-	MaxDurationSeconds int
-	MaxAttempts        int // 0: 3
-}
-
-// Batcher is a pool or a transaction that can send a batch of statements in one round trip.
-type Batcher interface {
-	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
-}
 
 // Create inserts queued jobs and returns their ids. All of them go to the database in one
 // round trip, so a scan cut into thousands of batches is created in one go.
@@ -109,12 +85,6 @@ func Lease(ctx context.Context, db app.Querier, scannerID string, now time.Time)
 	return j, err
 }
 
-// Holding is one lease of a job by one scanner.
-type Holding struct {
-	Attempt  int
-	LeasedAt time.Time
-}
-
 // HeldBy lists the attempts of a job the scanner held (current or former), latest first; none
 // when it never held the job.
 func HeldBy(ctx context.Context, db app.Querier, jobID, scannerID string) ([]Holding, error) {
@@ -124,12 +94,6 @@ func HeldBy(ctx context.Context, db app.Querier, jobID, scannerID string) ([]Hol
 		var h Holding
 		return h, r.Scan(&h.Attempt, &h.LeasedAt)
 	})
-}
-
-// Progress is what a scanner reports while a job runs.
-type Progress struct {
-	HostsDone   int64
-	PortsProbed int64
 }
 
 // ReportProgress records a running job's counters. It answers whether the job was cancelled,
@@ -154,16 +118,6 @@ func gone(ctx context.Context, db app.Querier, id string) error {
 		return err
 	}
 	return ErrGone
-}
-
-// Completion is a scanner's last word on a job.
-type Completion struct {
-	Status      string // Done, Failed or Cancelled
-	Error       string
-	HostsDone   int64
-	PortsProbed int64
-	Batches     int
-	CPUSeconds  *float64 // the scanner's own CPU time for the job; nil: it did not say
 }
 
 // Complete ends a job the scanner holds. It returns the job as it now is.
@@ -237,16 +191,6 @@ func Requeue(ctx context.Context, db app.Querier, j *Job, reason string, now tim
 	}
 	return status, nil
 }
-
-// ScanState summarises a scan's jobs.
-type ScanState struct {
-	Jobs, Done, Failed, Cancelled, Active, Queued int
-	HostsTotal, HostsDone                         int64
-	PortsTotal, PortsProbed                       int64
-}
-
-// Finished reports whether every job of the scan has ended.
-func (s ScanState) Finished() bool { return s.Jobs > 0 && s.Done+s.Failed+s.Cancelled == s.Jobs }
 
 // StateOf sums a scan's jobs.
 func StateOf(ctx context.Context, db app.Querier, scanID string) (ScanState, error) {

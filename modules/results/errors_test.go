@@ -12,8 +12,10 @@ import (
 	"mipo/app/apptest"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"
 )

@@ -12,31 +12,6 @@ import (
 	"mipo/app"
 )
 
-// Identity is an authenticated scanner: who it is, for one request.
-type Identity struct {
-	ID      string
-	Name    string
-	Binding string
-}
-
-// Refusal is why a scanner's request was refused. It is an error; APIError gives the answer
-// to send (401 or 403 in the one error shape).
-type Refusal struct {
-	Status      int
-	Code        string // invalid_key, scanner_disabled, binding_mismatch, binding_unverifiable, invalid_token
-	Message     string
-	ScannerID   string // when the key was known
-	ScannerName string
-	Source      string
-}
-
-func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
-
-// APIError is the refusal in the API's error shape.
-func (r *Refusal) APIError() *app.Error {
-	return &app.Error{Status: r.Status, Code: r.Code, Message: r.Message}
-}
-
 // Refusal codes.
 const (
 	CodeInvalidKey          = "invalid_key"

@@ -1,6 +1,7 @@
 package scanners
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -91,6 +92,8 @@ func BindingFor(a netip.Addr) Binding {
 	a = a.Unmap()
 	return Binding{Prefix: netip.PrefixFrom(a, a.BitLen())}
 }
+
+var errNoASNDatabase = errors.New("no ASN database is configured (MIPO_ASN_DATABASE), so an ASN binding cannot be checked")
 
 // Allows reports whether a source address is inside the binding. For an ASN binding it asks
 // the ASN database; without one, it refuses with an error saying so.

@@ -4,9 +4,10 @@
 //
 // It owns its config-database tables (scanners, scanner_tokens, scanner_groups, …). Other
 // modules never read them: ingest authenticates scanners, registers them and records their
-// heartbeats through this package's exported functions (Authenticate, Register, Heartbeat), and
-// the dispatcher picks scanners through Get, Healthy and GroupMembers. State changes emit
-// scanner.online, scanner.offline and scanner.registered events (subject: the scanner id).
+// heartbeats through this module's contract, scannersapi (Authenticate, Register, Heartbeat,
+// filled in by this package), and the dispatcher picks scanners through Get, Healthy and
+// GroupMembers there. State changes emit scanner.online, scanner.offline and
+// scanner.registered events (subject: the scanner id).
 //
 // Keys and tokens are credentials in app's form (msk_…, mpt_…): only a SHA-256 of their secret
 // part is stored, compared in constant time; a key is shown once, when it is made.

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 )
 
 // HealthQuery is the window of the fleet health page.
@@ -80,7 +80,7 @@ func (h *handlers) health(c echo.Context) error {
 	if err := h.withActiveJobs(ctx, all...); err != nil {
 		return err
 	}
-	perCPU, err := jobs.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
+	perCPU, err := jobsapi.ProbesPerCPUSecond(ctx, h.m.JobsDB, from)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (h *handlers) health(c echo.Context) error {
 	for i, s := range all {
 		ids[i] = s.ID
 	}
-	waiting, err := jobs.WaitingFor(ctx, h.m.JobsDB, ids, now.Add(-OfflineAfter))
+	waiting, err := jobsapi.WaitingFor(ctx, h.m.JobsDB, ids, now.Add(-OfflineAfter))
 	if err != nil {
 		return err
 	}

@@ -6,50 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
 )
-
-// Events this package emits, each with the scanner's id as subject.
-const (
-	EventOnline     = "scanner.online"     // a heartbeat came from a scanner marked offline
-	EventOffline    = "scanner.offline"    // 2 minutes without a heartbeat
-	EventRegistered = "scanner.registered" // a provisioning token was exchanged for a key
-)
-
-// Emitter is the event bus (app.Bus), or a test's stand-in.
-type Emitter interface {
-	Emit(ctx context.Context, typ, subject string, payload any) error
-}
-
-// StatusEvent is the payload of scanner.online and scanner.offline.
-type StatusEvent struct {
-	ScannerID  string     `json:"scanner_id"`
-	Name       string     `json:"name"`
-	LastSeenAt *time.Time `json:"last_seen_at"`
-	Address    string     `json:"address,omitempty"`
-}
-
-// HeartbeatReport is what a scanner says in a heartbeat.
-type HeartbeatReport struct {
-	Version    string
-	Hostname   string
-	Capacity   Capacity
-	Load1      float64
-	CPUPercent float64
-	MemUsed    uint64
-	MemTotal   uint64
-	NetRx      uint64
-	NetTx      uint64
-	ActiveJobs int
-	FDOpen     *int // the scanner process's open file descriptors; nil when it did not say
-	FDLimit    *int // its soft limit on them
-	Source     netip.Addr
-}
 
 // Heartbeat records a scanner's heartbeat: its version, capacity and metrics, a row of history,
 // and that it was seen now. A heartbeat from a scanner marked offline marks it online again,
@@ -291,6 +253,3 @@ func series(ctx context.Context, db app.Querier, id string, from, to time.Time, 
 	}
 	return &MetricsSeries{ScannerID: id, From: from, To: to, BucketSeconds: int(bucket / time.Second), Points: pts}, nil
 }
-
-// Interface guard: the kernel's event bus is an Emitter.
-var _ Emitter = (*app.Bus)(nil)

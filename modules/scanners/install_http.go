@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
+	"mipo/modules/scanners/scannersapi"
 	"mipo/modules/settings/settingsapi"
 )
 
@@ -21,10 +22,10 @@ func (h *handlers) installRoutes() []app.Route {
 
 // InstallInfo is what a provisioning command would use.
 type InstallInfo struct {
-	Server      string  `json:"server" doc:"The URL scanners reach mipo at: https:// and the public FQDN setting, or this request's host."`
-	Pin         string  `json:"pin" doc:"The certificate pin the command carries when the certificate is self-signed; empty: scanners trust the system roots."`
-	Binary      *Binary `json:"binary" doc:"The mipo-scanner handed out; null when there is none."`
-	BinaryError string  `json:"binary_error" doc:"Why there is no binary to hand out."`
+	Server      string              `json:"server" doc:"The URL scanners reach mipo at: https:// and the public FQDN setting, or this request's host."`
+	Pin         string              `json:"pin" doc:"The certificate pin the command carries when the certificate is self-signed; empty: scanners trust the system roots."`
+	Binary      *scannersapi.Binary `json:"binary" doc:"The mipo-scanner handed out; null when there is none."`
+	BinaryError string              `json:"binary_error" doc:"Why there is no binary to hand out."`
 }
 
 func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) (*InstallInfo, error) {
@@ -32,13 +33,13 @@ func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) 
 	if err != nil {
 		return nil, err
 	}
-	pin, err := ProvisioningPin(h.m.Config)
+	pin, err := scannersapi.ProvisioningPin(h.m.Config)
 	if err != nil {
 		return nil, err
 	}
 	info := &InstallInfo{Server: server, Pin: pin}
-	bin, err := ScannerBinary(h.m.Config)
-	var missing *ErrNoBinary
+	bin, err := scannersapi.ScannerBinary(h.m.Config)
+	var missing *scannersapi.ErrNoBinary
 	switch {
 	case errors.As(err, &missing):
 		info.BinaryError = missing.Error()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
+	"mipo/modules/scanners/scannersapi"
 )
 
 var settingHistoryRetention = app.DurationSetting("MIPO_SCANNER_HISTORY_RETENTION", 30*24*time.Hour,
@@ -40,7 +41,7 @@ func init() {
 }
 
 func provision(m *app.Mount) error {
-	asn, err := ASNDatabaseFromConfig(m.Config)
+	asn, err := scannersapi.ASNDatabaseFromConfig(m.Config)
 	if err != nil {
 		return err
 	}

@@ -32,59 +32,6 @@ const (
 // heartbeats of 60 seconds.
 const OfflineAfter = 2 * time.Minute
 
-// Capacity is what a scanner says it can do, with every heartbeat.
-type Capacity struct {
-	MaxConcurrency int `json:"max_concurrency" doc:"Connection attempts in flight at most."`
-	MaxRate        int `json:"max_rate" doc:"Connection attempts per second at most."`
-	FDLimit        int `json:"fd_limit" doc:"The scanner process's file-descriptor limit."`
-}
-
-// Metrics is a scanner host's state at one heartbeat.
-type Metrics struct {
-	At            time.Time `json:"at"`
-	Load1         float64   `json:"load1"`
-	CPUPercent    float64   `json:"cpu_percent"`
-	MemUsedBytes  int64     `json:"mem_used_bytes"`
-	MemTotalBytes int64     `json:"mem_total_bytes"`
-	NetRxBytes    int64     `json:"net_rx_bytes" doc:"Cumulative bytes received (all interfaces but lo)."`
-	NetTxBytes    int64     `json:"net_tx_bytes"`
-	NetRxRate     *float64  `json:"net_rx_rate" doc:"Bytes per second received since the previous heartbeat; null after a counter reset."`
-	NetTxRate     *float64  `json:"net_tx_rate"`
-	FDOpen        *int      `json:"fd_open" doc:"The scanner process's open file descriptors; null when the scanner did not say (platforms but Linux)."`
-	FDLimit       *int      `json:"fd_limit" doc:"Its soft limit on file descriptors at the heartbeat; null when the scanner did not say."`
-}
-
-// GroupRef names a group a scanner belongs to.
-type GroupRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// Scanner is one registered mipo-scanner as the API shows it. It never carries its key.
-type Scanner struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Hostname       string     `json:"hostname"`
-	Version        string     `json:"version"`
-	Status         string     `json:"status" doc:"online, offline (no heartbeat for 2 minutes) or disabled."`
-	Online         bool       `json:"online"`
-	Disabled       bool       `json:"disabled"`
-	DisabledAt     *time.Time `json:"disabled_at"`
-	Binding        string     `json:"binding" doc:"Where its requests may come from: an address, a CIDR or an ASN (AS64500)."`
-	Groups         []GroupRef `json:"groups"`
-	KeyPrefix      string     `json:"key_prefix" doc:"The start of its API key, to recognise it; the key itself is shown once."`
-	KeyCreatedAt   time.Time  `json:"key_created_at"`
-	RegisteredAt   time.Time  `json:"registered_at"`
-	RegisteredFrom string     `json:"registered_from"`
-	LastSeenAt     *time.Time `json:"last_seen_at"`
-	LastAddress    string     `json:"last_address"`
-	Capacity       Capacity   `json:"capacity"`
-	Metrics        *Metrics   `json:"metrics" doc:"The last heartbeat's metrics; null before the first."`
-	ActiveJobCount int        `json:"active_job_count" doc:"Jobs the scanner said it runs at its last heartbeat."`
-	ActiveJobs     []string   `json:"active_jobs" doc:"Ids of the jobs it holds now, from the jobs database."`
-	UpdatedAt      time.Time  `json:"updated_at"`
-}
-
 // ErrNotFound is the answer for a scanner id that does not exist.
 var ErrNotFound = app.NotFound("scanner")
 
@@ -145,14 +92,6 @@ func Get(ctx context.Context, db app.Querier, id string) (*Scanner, error) {
 		return nil, ErrNotFound
 	}
 	return scanScanner(db.QueryRow(ctx, `SELECT `+scannerColumns+` FROM scanners s WHERE s.id = $1`, id))
-}
-
-// RegisteredAt is when a scanner registered: the tls module works out from it which
-// certificate pin the scanner was given.
-type RegisteredAt struct {
-	ID           string
-	Name         string
-	RegisteredAt time.Time
 }
 
 // Registrations lists every scanner's registration time, by name.
@@ -413,13 +352,6 @@ type KeyInfo struct {
 	ScannerID string    `json:"scanner_id"`
 	Prefix    string    `json:"prefix" doc:"msk_ and the key's public lookup part."`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-// Counts is how many scanners are online, offline and disabled.
-type Counts struct {
-	Online   int `json:"online"`
-	Offline  int `json:"offline"`
-	Disabled int `json:"disabled"`
 }
 
 // CountByStatus counts the fleet by status, in one query: what the home page shows.

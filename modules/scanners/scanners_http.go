@@ -11,7 +11,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 )
 
 func (h *handlers) scannerRoutes() []app.Route {
@@ -44,7 +44,7 @@ func (h *handlers) withActiveJobs(ctx context.Context, ss ...*Scanner) error {
 	for i, s := range ss {
 		ids[i] = s.ID
 	}
-	active, err := jobs.ActiveByScanner(ctx, h.m.JobsDB, ids)
+	active, err := jobsapi.ActiveByScanner(ctx, h.m.JobsDB, ids)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	_ "mipo/modules/audit"
 	_ "mipo/modules/ingest" // scanners register and report through the scanner API
+	_ "mipo/modules/jobs"   // fills in jobsapi
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"

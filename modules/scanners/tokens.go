@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -165,21 +164,6 @@ func revokeToken(ctx context.Context, tx pgx.Tx, id string, now time.Time) (befo
 	}
 	after, err = scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM scanner_tokens WHERE id = $1`, id), now)
 	return before, after, err
-}
-
-// Registration is what a scanner sends to register.
-type Registration struct {
-	Token    string
-	Hostname string
-	Version  string
-	Capacity Capacity
-	Source   netip.Addr
-}
-
-// Registered is a new scanner and its API key, shown this once.
-type Registered struct {
-	Scanner *Scanner
-	APIKey  string
 }
 
 // Register exchanges a provisioning token for a new scanner and its permanent API key, in one

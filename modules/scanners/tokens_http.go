@@ -9,6 +9,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
+	"mipo/modules/scanners/scannersapi"
 )
 
 func (h *handlers) tokenRoutes() []app.Route {
@@ -64,7 +65,7 @@ func (h *handlers) createToken(ctx context.Context, tx pgx.Tx, c echo.Context, i
 	if info.Binary != nil {
 		out.SHA256 = info.Binary.SHA256
 	}
-	if out.Command, err = InstallCommand(info.Server, info.Pin, out.SHA256, secret); err != nil {
+	if out.Command, err = scannersapi.InstallCommand(info.Server, info.Pin, out.SHA256, secret); err != nil {
 		return nil, auditapi.Entry{}, app.Conflict("server_url", "cannot write the install command: "+err.Error()+"; set the public FQDN under Settings")
 	}
 	return out, auditapi.Entry{Action: "scanner_token.create", ResourceType: "scanner_token", ResourceID: t.ID, After: t,

@@ -12,8 +12,8 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/jobs"
-	"mipo/modules/scanners"
+	"mipo/modules/jobs/jobsapi"
+	"mipo/modules/scanners/scannersapi"
 )
 
 var (
@@ -98,7 +98,7 @@ func (d *dispatcher) dispatchPending(ctx context.Context) error {
 
 func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 	now := d.Clock.Now()
-	existing, err := jobs.ListByScan(ctx, d.JobsDB, s.ID)
+	existing, err := jobsapi.ListByScan(ctx, d.JobsDB, s.ID)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 	if err != nil {
 		return err
 	}
-	if _, err := jobs.Create(ctx, d.JobsDB, now, planned...); err != nil {
+	if _, err := jobsapi.Create(ctx, d.JobsDB, now, planned...); err != nil {
 		return err
 	}
 	ids := make([]string, len(caps))
@@ -140,8 +140,8 @@ func (d *dispatcher) dispatch(ctx context.Context, s *Scan) error {
 // of its scanner groups (offline ones too: a vantage job waits for its scanner).
 func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacity, string, error) {
 	var out []ScannerCapacity
-	if s.Mode != jobs.KindVantage {
-		healthy, err := scanners.Healthy(ctx, d.ConfigDB, s.Scope.ScannerIDs)
+	if s.Mode != jobsapi.KindVantage {
+		healthy, err := scannersapi.Healthy(ctx, d.ConfigDB, s.Scope.ScannerIDs)
 		if err != nil {
 			return nil, "", err
 		}
@@ -152,12 +152,12 @@ func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacit
 	}
 	seen := map[string]bool{}
 	for _, g := range s.Scope.ScannerGroupIDs {
-		members, err := scanners.GroupMembers(ctx, d.ConfigDB, g)
+		members, err := scannersapi.GroupMembers(ctx, d.ConfigDB, g)
 		if err != nil {
 			continue // a deleted group contributes nobody
 		}
 		for _, id := range members {
-			sc, err := scanners.Get(ctx, d.ConfigDB, id)
+			sc, err := scannersapi.Get(ctx, d.ConfigDB, id)
 			if err != nil || sc.Disabled || seen[id] {
 				continue
 			}
@@ -168,7 +168,7 @@ func (d *dispatcher) scannersFor(ctx context.Context, s *Scan) ([]ScannerCapacit
 	return out, "its scanner groups hold no enabled scanner", nil
 }
 
-func scannersOf(js []*jobs.Job) []string {
+func scannersOf(js []*jobsapi.Job) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, j := range js {
@@ -206,12 +206,12 @@ func (d *dispatcher) setDetail(ctx context.Context, s *Scan, detail string) erro
 // stops the jobs of cancelled scans, and announces stalled jobs that recovered.
 func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 	now := d.Clock.Now()
-	stalled, err := jobs.Stalled(ctx, d.JobsDB, now, func(*jobs.Job) time.Duration { return d.stall })
+	stalled, err := jobsapi.Stalled(ctx, d.JobsDB, now, func(*jobsapi.Job) time.Duration { return d.stall })
 	if err != nil {
 		return err
 	}
 	for _, j := range stalled {
-		status, err := jobs.Requeue(ctx, d.JobsDB, j, fmt.Sprintf("no progress for %s", d.stall), now)
+		status, err := jobsapi.Requeue(ctx, d.JobsDB, j, fmt.Sprintf("no progress for %s", d.stall), now)
 		if err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 
 // failUnclaimed fails queued jobs of running scans that no scanner took within the limit.
 func (d *dispatcher) failUnclaimed(ctx context.Context, now time.Time) error {
-	_, err := jobs.FailUnclaimed(ctx, d.JobsDB, now.Add(-d.queueLimit), "no scanner took the job within "+d.queueLimit.String(), now)
+	_, err := jobsapi.FailUnclaimed(ctx, d.JobsDB, now.Add(-d.queueLimit), "no scanner took the job within "+d.queueLimit.String(), now)
 	return err
 }
 
@@ -252,7 +252,7 @@ func (d *dispatcher) stopCancelled(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := jobs.CancelScan(ctx, d.JobsDB, id, now); err != nil {
+		if err := jobsapi.CancelScan(ctx, d.JobsDB, id, now); err != nil {
 			return err
 		}
 	}
@@ -274,14 +274,14 @@ func (d *dispatcher) announceRecoveries(ctx context.Context, now time.Time) erro
 		return err
 	}
 	for _, s := range pending {
-		j, err := jobs.Get(ctx, d.JobsDB, s.job)
+		j, err := jobsapi.Get(ctx, d.JobsDB, s.job)
 		if err != nil || !j.Finished() {
 			continue
 		}
 		if _, err := d.ConfigDB.Exec(ctx, `UPDATE scan_stalls SET recovered_at = $2 WHERE job_id = $1 AND recovered_at IS NULL`, s.job, now); err != nil {
 			return err
 		}
-		if j.Status == jobs.Done {
+		if j.Status == jobsapi.Done {
 			d.emit(ctx, "job.recovered", j.ID, map[string]any{"scan_id": j.ScanID, "scanner_id": j.ScannerID, "attempts": j.Attempts})
 		}
 	}
@@ -298,7 +298,7 @@ func (d *dispatcher) completeScans(ctx context.Context) error {
 		if s.Status != Running {
 			continue
 		}
-		st, err := jobs.StateOf(ctx, d.JobsDB, s.ID)
+		st, err := jobsapi.StateOf(ctx, d.JobsDB, s.ID)
 		if err != nil {
 			return err
 		}

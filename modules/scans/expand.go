@@ -8,7 +8,7 @@ import (
 	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 )
 
 var (
@@ -60,17 +60,17 @@ func CheckSize(targets netset.Set, ports portset.Set, limit int64) error {
 // pool finishes one in about target time at its rate, any of them may lease any batch; a
 // vantage scan gives every scanner the whole scope, one job each, so each vantage point sees
 // everything. Addresses are never enumerated: batches are cut from intervals.
-func Expand(w Work, scanners []ScannerCapacity, target time.Duration) ([]jobs.New, error) {
+func Expand(w Work, scanners []ScannerCapacity, target time.Duration) ([]jobsapi.New, error) {
 	if len(scanners) == 0 {
 		return nil, fmt.Errorf("no scanner to give the scan to")
 	}
-	base := jobs.New{ScanID: w.ScanID, Ports: w.Ports, RateLimit: w.RateLimit, TimeoutMS: w.TimeoutMS,
+	base := jobsapi.New{ScanID: w.ScanID, Ports: w.Ports, RateLimit: w.RateLimit, TimeoutMS: w.TimeoutMS,
 		Retries: w.Retries, MaxDurationSeconds: w.MaxDurationSeconds}
-	var out []jobs.New
-	if w.Mode == jobs.KindVantage {
+	var out []jobsapi.New
+	if w.Mode == jobsapi.KindVantage {
 		for i, s := range scanners {
 			j := base
-			j.Kind, j.ScannerID, j.Seq, j.Targets = jobs.KindVantage, s.ScannerID, i, w.Targets
+			j.Kind, j.ScannerID, j.Seq, j.Targets = jobsapi.KindVantage, s.ScannerID, i, w.Targets
 			out = append(out, j)
 		}
 		return out, nil
@@ -83,7 +83,7 @@ func Expand(w Work, scanners []ScannerCapacity, target time.Duration) ([]jobs.Ne
 	seq := 0
 	for chunk := range w.Targets.Chunks(size) {
 		j := base
-		j.Kind, j.Pool, j.Seq, j.Targets = jobs.KindPool, pool, seq, chunk
+		j.Kind, j.Pool, j.Seq, j.Targets = jobsapi.KindPool, pool, seq, chunk
 		out = append(out, j)
 		seq++
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 )
 
 // Progress is a scan's live state, computed from its jobs.
@@ -27,7 +27,7 @@ type Progress struct {
 
 // progressOf computes a scan's progress at now.
 func progressOf(ctx context.Context, db app.Querier, s *Scan, now time.Time) (Progress, error) {
-	st, err := jobs.StateOf(ctx, db, s.ID)
+	st, err := jobsapi.StateOf(ctx, db, s.ID)
 	if err != nil {
 		return Progress{}, err
 	}

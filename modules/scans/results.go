@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 	"mipo/modules/results"
 )
 
@@ -74,9 +74,9 @@ func (scanSource) Finished(ctx context.Context, db app.Querier, from, to time.Ti
 		var mode, prevMode string
 		var prevCreated *time.Time
 		err := row.Scan(&f.ID, &f.TemplateID, &f.TemplateName, &f.LaunchedAt, &mode, &f.FinishedAt, &f.Previous.ID, &prevCreated, &prevMode)
-		f.Vantage = mode == jobs.KindVantage
+		f.Vantage = mode == jobsapi.KindVantage
 		if prevCreated != nil {
-			f.Previous = results.Scan{ID: f.Previous.ID, TemplateID: f.TemplateID, LaunchedAt: *prevCreated, Vantage: prevMode == jobs.KindVantage}
+			f.Previous = results.Scan{ID: f.Previous.ID, TemplateID: f.TemplateID, LaunchedAt: *prevCreated, Vantage: prevMode == jobsapi.KindVantage}
 		}
 		return f, err
 	})
@@ -86,7 +86,7 @@ func asResult(s *Scan, err error) (results.Scan, error) {
 	if err != nil {
 		return results.Scan{}, err
 	}
-	r := results.Scan{ID: s.ID, TemplateID: s.TemplateID, LaunchedAt: s.CreatedAt, Vantage: s.Mode == jobs.KindVantage}
+	r := results.Scan{ID: s.ID, TemplateID: s.TemplateID, LaunchedAt: s.CreatedAt, Vantage: s.Mode == jobsapi.KindVantage}
 	if s.FinishedAt != nil {
 		r.FinishedAt = *s.FinishedAt
 	}

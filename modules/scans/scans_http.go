@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/jobs"
+	"mipo/modules/jobs/jobsapi"
 )
 
 func (h *handlers) scanRoutes() []app.Route {
@@ -101,7 +101,7 @@ func (h *handlers) liveCompletion(ctx context.Context, scans []*Scan) error {
 			open = append(open, s.ID)
 		}
 	}
-	done, err := jobs.ScanCompletion(ctx, h.m.JobsDB, open)
+	done, err := jobsapi.ScanCompletion(ctx, h.m.JobsDB, open)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (h *handlers) get(c echo.Context) error {
 	if err := WithOutcomes(ctx, h.m.ResultsDB, s); err != nil {
 		return err
 	}
-	js, err := jobs.ListByScan(ctx, h.m.JobsDB, s.ID)
+	js, err := jobsapi.ListByScan(ctx, h.m.JobsDB, s.ID)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (h *handlers) get(c echo.Context) error {
 	for i, j := range js {
 		views[i] = &JobView{ID: j.ID, Seq: j.Seq, Kind: j.Kind, ScannerID: j.ScannerID, Status: j.Status, Attempts: j.Attempts,
 			HostsTotal: j.HostsTotal, HostsDone: j.HostsDone, PortsTotal: j.PortsTotal, PortsProbed: j.PortsProbed,
-			ProgressAt: j.ProgressAt, Error: j.Error, Partial: j.Status == jobs.Failed || j.Status == jobs.Cancelled}
+			ProgressAt: j.ProgressAt, Error: j.Error, Partial: j.Status == jobsapi.Failed || j.Status == jobsapi.Cancelled}
 	}
 	return c.JSON(http.StatusOK, Detail{Scan: s, Progress: p, Jobs: views})
 }
@@ -147,7 +147,7 @@ func (h *handlers) cancel(c echo.Context) error {
 		return err
 	}
 	app.ChangeFrom(ctx).AfterCommit(func(ctx context.Context) {
-		if err := jobs.CancelScan(ctx, h.m.JobsDB, s.ID, now); err != nil {
+		if err := jobsapi.CancelScan(ctx, h.m.JobsDB, s.ID, now); err != nil {
 			h.m.Log.Error("cancelling a scan's jobs; the dispatcher will retry", "scan", s.ID, "err", err)
 		}
 	})

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"mipo/modules/scanners"
+	"mipo/modules/scanners/scannersapi"
 )
 
 // StalePin is a scanner provisioned while another self-signed certificate was served: it
@@ -60,7 +60,7 @@ func (s *Service) stalePins(ctx context.Context) (StalePins, error) {
 	if current.selfSigned {
 		out.CurrentPin = current.pin
 	}
-	regs, err := scanners.Registrations(ctx, db)
+	regs, err := scannersapi.Registrations(ctx, db)
 	if err != nil {
 		return out, err
 	}

@@ -10,8 +10,10 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/ingest"
+	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/scanners" // fills in scannersapi
 	"mipo/modules/scanners/scannerstest"
 )
 

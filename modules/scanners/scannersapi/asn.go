@@ -1,7 +1,6 @@
-package scanners
+package scannersapi
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,8 +14,6 @@ import (
 
 var settingASNDatabase = app.StringSetting("MIPO_ASN_DATABASE", "",
 	"Path of a MaxMind-format ASN database (such as GeoLite2-ASN.mmdb) for scanner bindings to an autonomous system (AS64500). Empty: ASN bindings are refused. The file is re-read when it changes.")
-
-var errNoASNDatabase = errors.New("no ASN database is configured (MIPO_ASN_DATABASE), so an ASN binding cannot be checked")
 
 // ASNDatabase answers which autonomous system an address belongs to, from a MaxMind-format
 // database (GeoLite2-ASN or compatible: records with autonomous_system_number). The file is
