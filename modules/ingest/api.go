@@ -57,7 +57,7 @@ func (h *handlers) register(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	reg, err := scannersapi.Register(ctx, h.m.ConfigDB, h.asn, scannersapi.Registration{Token: in.Token, Hostname: in.Hostname,
-		Version: in.Version, Capacity: in.Capacity.scanners(), Source: sourceOf(c)}, h.m.Clock.Now())
+		Version: in.Version, Capacity: in.Capacity, Source: sourceOf(c)}, h.m.Clock.Now())
 	var ref *scannersapi.Refusal
 	if errors.As(err, &ref) {
 		h.refused.record(ctx, ref, c.Path())
@@ -86,7 +86,7 @@ func (h *handlers) heartbeat(c echo.Context) error {
 	ctx, id := c.Request().Context(), scannerOf(c)
 	now := h.m.Clock.Now()
 	online, err := scannersapi.Heartbeat(ctx, h.m.ConfigDB, h.m.Events, id.ID, scannersapi.HeartbeatReport{
-		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity.scanners(),
+		Version: in.Version, Hostname: in.Hostname, Capacity: in.Capacity,
 		Load1: in.Metrics.Load1, CPUPercent: in.Metrics.CPUPercent, MemUsed: in.Metrics.MemUsedBytes, MemTotal: in.Metrics.MemTotalBytes,
 		NetRx: in.Metrics.NetRxBytes, NetTx: in.Metrics.NetTxBytes, FDOpen: in.Metrics.FDOpen, FDLimit: in.Metrics.FDLimit,
 		ActiveJobs: len(in.ActiveJobs), Source: sourceOf(c),

@@ -19,19 +19,12 @@ import (
 // The wire types of docs/scanner-protocol.md. Unknown fields are ignored, so a newer scanner's
 // extra field never makes an older ingest refuse (and the scanner set aside) a results batch.
 
-// Capacity is what a scanner can do.
-type Capacity struct {
-	MaxConcurrency int `json:"max_concurrency"`
-	MaxRate        int `json:"max_rate"`
-	FDLimit        int `json:"fd_limit"`
-}
-
 // RegisterRequest is the body of POST /scanner/v1/register.
 type RegisterRequest struct {
-	Token    string   `json:"token" doc:"The provisioning token, mpt_…"`
-	Hostname string   `json:"hostname"`
-	Version  string   `json:"version"`
-	Capacity Capacity `json:"capacity"`
+	Token    string               `json:"token" doc:"The provisioning token, mpt_…"`
+	Hostname string               `json:"hostname"`
+	Version  string               `json:"version"`
+	Capacity scannersapi.Capacity `json:"capacity"`
 }
 
 // RegisterResponse carries the scanner's permanent API key, shown this once.
@@ -56,11 +49,11 @@ type HeartbeatMetrics struct {
 
 // HeartbeatRequest is the body of POST /scanner/v1/heartbeat.
 type HeartbeatRequest struct {
-	Version    string           `json:"version"`
-	Hostname   string           `json:"hostname"`
-	Capacity   Capacity         `json:"capacity"`
-	Metrics    HeartbeatMetrics `json:"metrics"`
-	ActiveJobs []string         `json:"active_jobs"`
+	Version    string               `json:"version"`
+	Hostname   string               `json:"hostname"`
+	Capacity   scannersapi.Capacity `json:"capacity"`
+	Metrics    HeartbeatMetrics     `json:"metrics"`
+	ActiveJobs []string             `json:"active_jobs"`
 }
 
 // HeartbeatResponse tells the scanner the server's time and the heartbeat interval.
@@ -204,10 +197,10 @@ func (r *RegisterRequest) validate() error {
 	if err := checkText("version", r.Version, 64); err != nil {
 		return err
 	}
-	return r.Capacity.validate()
+	return validCapacity(r.Capacity)
 }
 
-func (c Capacity) validate() error {
+func validCapacity(c scannersapi.Capacity) error {
 	for _, f := range []struct {
 		name string
 		v    int
@@ -217,10 +210,6 @@ func (c Capacity) validate() error {
 		}
 	}
 	return nil
-}
-
-func (c Capacity) scanners() scannersapi.Capacity {
-	return scannersapi.Capacity{MaxConcurrency: c.MaxConcurrency, MaxRate: c.MaxRate, FDLimit: c.FDLimit}
 }
 
 func checkText(field, v string, max int) error {
@@ -237,7 +226,7 @@ func (h *HeartbeatRequest) validate() error {
 	if err := checkText("version", h.Version, 64); err != nil {
 		return err
 	}
-	if err := h.Capacity.validate(); err != nil {
+	if err := validCapacity(h.Capacity); err != nil {
 		return err
 	}
 	if len(h.ActiveJobs) > 1000 {
