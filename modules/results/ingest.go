@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/netip"
@@ -97,13 +98,14 @@ func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (du
 			duplicate = true
 			return nil
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"observations"},
-			[]string{"observed_at", "port", "rtt_us", "scan_id", "scanner_id", "job_id", "address"},
-			pgx.CopyFromSlice(len(b.Observations), func(i int) ([]any, error) {
-				o := b.Observations[i]
-				return []any{o.ObservedAt, int32(o.Port), o.RTTMicros, b.ScanID, b.ScannerID, b.JobID, o.Address}, nil
-			}))
+		if len(b.Observations) == 0 {
+			return nil
+		}
+		sql, data, err := CopyObservations(b)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), sql); err != nil {
 			return err
 		}
 		return keepLatest(ctx, tx, b)

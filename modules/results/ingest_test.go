@@ -78,3 +78,45 @@ func TestBatchesOfEachAttemptAreKept(t *testing.T) {
 		t.Fatalf("a batch stored before attempts, sent again: duplicate %v %v", dup, err)
 	}
 }
+
+// The binary COPY that Insert encodes itself stores every column as sent: IPv4 and IPv6
+// addresses, times to the microsecond (before and after PostgreSQL's epoch of 2000), ports and
+// round-trip times to the ends of their ranges, and the batch's ids.
+func TestInsertStoresEveryColumnAsSent(t *testing.T) {
+	db := apptest.Databases(t).ResultsDB()
+	ctx := context.Background()
+	b := results.Batch{JobID: uuid.NewString(), ScanID: uuid.NewString(), ScannerID: uuid.NewString(), Seq: 1,
+		Observations: []results.Observation{
+			{Address: netip.MustParseAddr("10.1.2.3"), Port: 1, ObservedAt: time.Date(2026, 11, 30, 21, 4, 5, 123456789, time.UTC), RTTMicros: 0},
+			{Address: netip.MustParseAddr("2001:db8::ff00:42:8329"), Port: 65535, ObservedAt: time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC), RTTMicros: 1<<31 - 1},
+			{Address: netip.MustParseAddr("255.255.255.255"), Port: 443, ObservedAt: time.Date(2000, 1, 1, 0, 0, 0, 1000, time.UTC), RTTMicros: 84},
+		}}
+	if _, err := results.Insert(ctx, db, b, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(ctx, `SELECT address, port, observed_at, rtt_us, scan_id::text, scanner_id::text FROM observations
+		WHERE job_id = $1 ORDER BY observed_at DESC`, b.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := []results.Observation{b.Observations[0], b.Observations[2], b.Observations[1]}
+	n := 0
+	for ; rows.Next(); n++ {
+		var o results.Observation
+		var port int32
+		var scan, scanner string
+		if err := rows.Scan(&o.Address, &port, &o.ObservedAt, &o.RTTMicros, &scan, &scanner); err != nil {
+			t.Fatal(err)
+		}
+		o.Port = uint16(port)
+		w := want[n]
+		w.ObservedAt = w.ObservedAt.Truncate(time.Microsecond)
+		if o.Address != w.Address || o.Port != w.Port || !o.ObservedAt.Equal(w.ObservedAt) || o.RTTMicros != w.RTTMicros || scan != b.ScanID || scanner != b.ScannerID {
+			t.Errorf("row %d: stored %+v %s %s, sent %+v %s %s", n, o, scan, scanner, w, b.ScanID, b.ScannerID)
+		}
+	}
+	if n != len(want) {
+		t.Fatalf("%d rows stored, want %d", n, len(want))
+	}
+}
