@@ -218,7 +218,6 @@ var storeStillUsedBy = map[string]bool{
 	"scanners": true,
 	"ingest":   true,
 
-	"results": true,
-	"scans":   true,
-	"config":  true,
+	"scans":  true,
+	"config": true,
 }

@@ -14,7 +14,7 @@ func init() {
 	// The manager side: the API and pages.
 	app.Register(app.Module{
 		Name: "scans",
-		// The results database only for reading each completed scan's outcome (results.Outcomes).
+		// The results database only for reading each completed scan's outcome (resultsapi.Outcomes).
 		Databases: []string{app.DBConfig, app.DBJobs, app.DBResults},
 		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {

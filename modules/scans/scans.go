@@ -12,7 +12,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/config"
-	"mipo/modules/results"
+	"mipo/modules/results/resultsapi"
 )
 
 // Scan statuses.
@@ -113,7 +113,7 @@ func WithOutcomes(ctx context.Context, rdb app.ResultsDB, scans ...*Scan) error 
 			ids = append(ids, s.ID)
 		}
 	}
-	outs, err := results.Outcomes(ctx, rdb, ids)
+	outs, err := resultsapi.Outcomes(ctx, rdb, ids)
 	if err != nil {
 		return err
 	}
