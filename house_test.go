@@ -217,7 +217,4 @@ var storeStillUsedBy = map[string]bool{
 	"jobs":     true,
 	"scanners": true,
 	"ingest":   true,
-
-	"scans":  true,
-	"config": true,
 }

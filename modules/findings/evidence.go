@@ -17,10 +17,10 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 	"mipo/modules/config/netset"
 	"mipo/modules/results/resultsapi"
-	"mipo/modules/scans"
+	"mipo/modules/scans/scansapi"
 )
 
 // PackFormat names the archive's layout; verify refuses any other.
@@ -64,7 +64,7 @@ const (
 )
 
 type packScan struct {
-	*scans.Scan
+	*scansapi.Scan
 	Coverage []packCoverage `json:"coverage"`
 }
 
@@ -146,14 +146,14 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		var area netset.Set
 		switch kind {
 		case "subnet_group":
-			ok, err := config.Exists(ctx, tx, config.KindSubnetGroup, ref)
+			ok, err := configapi.Exists(ctx, tx, configapi.KindSubnetGroup, ref)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				return app.Invalid("subnet_group", "unknown_reference", "subnet group "+ref+" does not exist")
 			}
-			ps, err := config.Prefixes(ctx, tx, nil, []string{ref})
+			ps, err := configapi.Prefixes(ctx, tx, nil, []string{ref})
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		case "cidr":
 			area, _ = netset.FromPrefix(netip.MustParsePrefix(ref))
 		}
-		all, err := scans.CompletedBetween(ctx, tx, from, to)
+		all, err := scansapi.CompletedBetween(ctx, tx, from, to)
 		if err != nil {
 			return err
 		}

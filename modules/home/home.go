@@ -7,17 +7,17 @@ import (
 	"mipo/app"
 	"mipo/modules/results/resultsapi"
 	"mipo/modules/scanners"
-	"mipo/modules/scans"
+	"mipo/modules/scans/scansapi"
 )
 
 // Home is the state at a glance. A section the caller may not see (scopes) is null.
 type Home struct {
-	At       time.Time        `json:"at"`
-	Scanners *scanners.Counts `json:"scanners" doc:"Scanners online, offline and disabled (scanners:view)."`
-	Running  []*scans.Scan    `json:"running" doc:"Pending and running scans, newest first (scans:view)."`
-	Latest   []*scans.Scan    `json:"latest" doc:"Each template's latest finished scan with its outcome, newest first (scans:view)."`
-	NextRuns []scans.NextRun  `json:"next_runs" doc:"The next scheduled launches (scans:view)."`
-	Changes  *Changes         `json:"changes" doc:"Ports opened and closed lately (results:view)."`
+	At       time.Time          `json:"at"`
+	Scanners *scanners.Counts   `json:"scanners" doc:"Scanners online, offline and disabled (scanners:view)."`
+	Running  []*scansapi.Scan   `json:"running" doc:"Pending and running scans, newest first (scans:view)."`
+	Latest   []*scansapi.Scan   `json:"latest" doc:"Each template's latest finished scan with its outcome, newest first (scans:view)."`
+	NextRuns []scansapi.NextRun `json:"next_runs" doc:"The next scheduled launches (scans:view)."`
+	Changes  *Changes           `json:"changes" doc:"Ports opened and closed lately (results:view)."`
 	// Samples are the first changes of each latest scan, by scan id (results:view).
 	Samples map[string]resultsapi.Sample `json:"samples" doc:"The first ports that opened and closed in each latest scan, by scan id (results:view)."`
 }
@@ -56,16 +56,16 @@ func Build(ctx context.Context, src Sources, can func(scope string) bool, now ti
 	}
 	if can("scans:view") {
 		var err error
-		if h.Running, err = scans.InFlight(ctx, src.Config, maxRunning); err != nil {
+		if h.Running, err = scansapi.InFlight(ctx, src.Config, maxRunning); err != nil {
 			return nil, err
 		}
-		if h.Latest, err = scans.LatestPerTemplate(ctx, src.Config, maxLatest); err != nil {
+		if h.Latest, err = scansapi.LatestPerTemplate(ctx, src.Config, maxLatest); err != nil {
 			return nil, err
 		}
-		if h.NextRuns, err = scans.NextRuns(ctx, src.Config, maxNextRuns); err != nil {
+		if h.NextRuns, err = scansapi.NextRuns(ctx, src.Config, maxNextRuns); err != nil {
 			return nil, err
 		}
-		if err := scans.WithOutcomes(ctx, src.Results, h.Latest...); err != nil {
+		if err := scansapi.WithOutcomes(ctx, src.Results, h.Latest...); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +99,7 @@ func Build(ctx context.Context, src Sources, can func(scope string) bool, now ti
 			}
 		}
 	}
-	for _, l := range [][]*scans.Scan{h.Running, h.Latest} {
+	for _, l := range [][]*scansapi.Scan{h.Running, h.Latest} {
 		for _, s := range l {
 			s.Scope = nil
 		}
