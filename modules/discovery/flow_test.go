@@ -18,6 +18,7 @@ import (
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/results" // scans reads outcomes through resultsapi
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 )
