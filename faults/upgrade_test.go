@@ -28,8 +28,9 @@ import (
 // manager last, the first new ingest node would migrate instead and the old manager would be
 // the only old process facing the new schema.
 //
-// The scanners are upgraded after the scan: a scanner stopped on purpose cancels its running
-// jobs (see RestartScanners), so an operator upgrades them between scans. Each must come back
+// The scanners are upgraded after the scan: a scanner stopped on purpose leaves its running
+// jobs to be handed out again after the stall window (see RestartScanners), so an operator
+// upgrades them between scans, where that costs no time. Each must come back
 // online on this commit's mipo-scanner with the config and spool the previous one registered.
 func TestRollingUpgrade(t *testing.T) {
 	oldBin, oldRev, migrations := previousBinaries(t)

@@ -65,9 +65,9 @@ func NewAgent(c *Client, sp *Spool, capa Capacity, heartbeat time.Duration, log 
 }
 
 // Run works until ctx ends (SIGTERM or SIGINT): then it stops leasing,
-// cancels the running job (which completes as cancelled once its results
-// are spooled), gives the spool flushTimeout to drain, and returns. What was
-// not sent stays in the spool for the next start.
+// stops the running job without completing it (it stays leased, and ingest
+// hands it out again once it stalls), gives the spool flushTimeout to drain,
+// and returns. What was not sent stays in the spool for the next start.
 func (a *Agent) Run(ctx context.Context) {
 	sendCtx, stopSend := context.WithCancel(context.Background())
 	flush := make(chan struct{}, 1)
@@ -306,6 +306,13 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 	case err == nil:
 	case errors.Is(cause, errMaxDuration):
 		c.Status, c.Error = "failed", fmt.Sprintf("stopped after max_duration_seconds (%s)", job.MaxDuration)
+	case parent.Err() != nil && !errors.Is(cause, errCancelled):
+		// The scanner is stopping (SIGTERM, an upgrade): the job is not over, so it stays leased.
+		// Ingest hands it out again once it stalls, to this scanner when it is back for a vantage
+		// job, and what this run found is in the spool for the next start to send.
+		log.Info("stopping: the job stays leased; ingest hands it out again after its stall window",
+			"batches", batches, "open", stats.Open)
+		return
 	default:
 		// A cancelled job still says why, so the scan's page can tell an operator's cancel from
 		// a scanner that was stopped under it.
@@ -313,8 +320,6 @@ func (a *Agent) runJob(parent context.Context, job *Job) {
 		switch {
 		case errors.Is(cause, errCancelled):
 			c.Error = "cancelled by ingest: the scan was cancelled"
-		case parent.Err() != nil:
-			c.Error = "the scanner was stopped while the job ran; what it found before the stop is kept"
 		case cause != nil:
 			c.Error = cause.Error()
 		default:

@@ -178,16 +178,21 @@ func TestAgentCancelFromIngest(t *testing.T) {
 	}
 }
 
-// Stopping the scanner (SIGTERM) cancels the running job, which is
-// completed as cancelled and flushed before Run returns.
-func TestAgentShutdownCompletesJob(t *testing.T) {
+// Stopping the scanner (SIGTERM) stops the running job without completing
+// it: the job is not over, so it stays leased for ingest to hand out again
+// once it stalls (to this scanner when it is back, for a vantage job).
+func TestAgentShutdownLeavesJobLeased(t *testing.T) {
 	f := newFakeIngest(t)
 	f.queue = []string{blackholeJob(t, nil)}
-	stop := start(newTestAgent(t, f, t.TempDir()))
+	a := newTestAgent(t, f, t.TempDir())
+	stop := start(a)
 	eventually(t, 5*time.Second, "progress", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.progress[testJobID]) > 0 })
 	stop()
-	if c, ok := f.completed(testJobID); !ok || c.Status != "cancelled" || !strings.Contains(c.Error, "scanner was stopped") {
-		t.Fatalf("complete %+v %v", c, ok)
+	if c, ok := f.completed(testJobID); ok {
+		t.Fatalf("a stopped scanner completed its running job: %+v", c)
+	}
+	if active := a.activeJobs(); len(active) != 0 {
+		t.Fatalf("Run returned with jobs still running: %v", active)
 	}
 }
 

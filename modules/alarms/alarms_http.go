@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // AlarmQuery filters the alarm list.
@@ -168,7 +168,7 @@ func (h *handlers) acknowledge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm.acknowledge", ResourceType: "alarm", ResourceID: before.ID,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm.acknowledge", ResourceType: "alarm", ResourceID: before.ID,
 		Before: before, After: changed[0], Detail: map[string]any{"comment": comment}}); err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (h *handlers) bulkAcknowledge(c echo.Context) error {
 	for i, a := range changed {
 		ids[i] = a.ID
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm.acknowledge", ResourceType: "alarm", ResourceID: strings.Join(ids, ","),
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm.acknowledge", ResourceType: "alarm", ResourceID: strings.Join(ids, ","),
 		Detail: map[string]any{"comment": comment, "acknowledged": ids, "requested": len(uniq(in.IDs))}}); err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func (h *handlers) resolve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm.resolve", ResourceType: "alarm", ResourceID: after.ID,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm.resolve", ResourceType: "alarm", ResourceID: after.ID,
 		Before: before, After: after, Detail: map[string]any{"comment": comment}}); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // TestResult is how a channel's test message went.
@@ -73,12 +73,12 @@ func (h *handlers) createChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.create", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_channel.create", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		After: ch.Channel, Detail: map[string]any{"secret_shown_once": ch.SigningSecret != ""}}); err != nil {
 		return err
 	}
 	if def != nil {
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_route.create", ResourceType: "alarm_route", ResourceID: def.ID, After: def,
+		if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_route.create", ResourceType: "alarm_route", ResourceID: def.ID, After: def,
 			Detail: map[string]any{"default": true}}); err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (h *handlers) updateChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.update", ResourceType: "alarm_channel", ResourceID: after.ID,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_channel.update", ResourceType: "alarm_channel", ResourceID: after.ID,
 		Before: before, After: after, Detail: map[string]any{"secret_changed": before.secret != after.secret}}); err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (h *handlers) deleteChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.delete", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name, Before: ch}); err != nil {
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_channel.delete", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name, Before: ch}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -121,7 +121,7 @@ func (h *handlers) rotateSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_channel.rotate_secret", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_channel.rotate_secret", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		Detail: map[string]any{"secret_shown_once": true}}); err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (h *handlers) testChannel(c echo.Context) error {
 	if err := recordTest(ctx, h.svc, ch.ID, h.m.Clock.Now(), res); err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.svc.DB.Config, audit.Entry{Action: "alarm_channel.test", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
+	if err := auditapi.RecordNow(ctx, h.svc.DB.Config, auditapi.Entry{Action: "alarm_channel.test", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 		Outcome: outcome(res.OK), Detail: map[string]any{"status_code": res.Status, "error": res.Error}}); err != nil {
 		return err
 	}
@@ -153,9 +153,9 @@ func (h *handlers) testChannel(c echo.Context) error {
 
 func outcome(ok bool) string {
 	if ok {
-		return audit.Success
+		return auditapi.Success
 	}
-	return audit.Failure
+	return auditapi.Failure
 }
 
 func recordTest(ctx context.Context, s *Service, channelID string, now time.Time, res Result) error {

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Message is what every channel is given for one transition; webhooks send it as their JSON
@@ -90,7 +90,7 @@ func (s *Service) relayBatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	base := ""
-	if st, err := settings.Load(ctx, tx); err == nil && st.PublicFQDN != "" {
+	if st, err := settingsapi.Load(ctx, tx); err == nil && st.PublicFQDN != "" {
 		base = "https://" + st.PublicFQDN
 	}
 	now := s.Clock.Now()
@@ -303,7 +303,7 @@ func (w *Worker) afterAttempt(ctx context.Context, ch *Channel, res Result, faul
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, c.Tx, audit.Entry{Action: "alarm_channel.disable", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
+			return auditapi.Record(ctx, c.Tx, auditapi.Entry{Action: "alarm_channel.disable", ResourceType: "alarm_channel", ResourceID: ch.ID, ResourceName: ch.Name,
 				Before: before, After: after, Detail: map[string]any{"reason": "410 Gone"}})
 		})
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) ruleRoutes() []app.Route {
@@ -53,7 +53,7 @@ func (h *handlers) updateRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "alarm_rule.update", ResourceType: "alarm_rule", ResourceID: after.ID,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "alarm_rule.update", ResourceType: "alarm_rule", ResourceID: after.ID,
 		Before: before, After: after}); err != nil {
 		return err
 	}

@@ -9,16 +9,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) snoozeRoutes() []app.Route {
 	return []app.Route{
 		{Method: http.MethodGet, Path: "/api/v1/alarm-snoozes", Scope: "alarms:view", Handler: h.listSnoozes, Query: SnoozeQuery{}, Response: app.Page[Snooze]{},
 			Summary: "Snoozes (maintenance windows), latest ending first"},
-		{Method: http.MethodPost, Path: "/api/v1/alarm-snoozes", Scope: "alarms:manage", Handler: audit.Handler(http.StatusCreated, h.createSnooze), Request: SnoozeInput{}, Response: Snooze{},
+		{Method: http.MethodPost, Path: "/api/v1/alarm-snoozes", Scope: "alarms:manage", Handler: auditapi.Handler(http.StatusCreated, h.createSnooze), Request: SnoozeInput{}, Response: Snooze{},
 			Status: http.StatusCreated, Summary: "Snooze a rule or one alarm key until a time, with a reason: its alarms still open but notify nobody"},
-		{Method: http.MethodDelete, Path: "/api/v1/alarm-snoozes/:id", Scope: "alarms:manage", Handler: audit.Handler(http.StatusNoContent, h.deleteSnooze), Status: http.StatusNoContent,
+		{Method: http.MethodDelete, Path: "/api/v1/alarm-snoozes/:id", Scope: "alarms:manage", Handler: auditapi.Handler(http.StatusNoContent, h.deleteSnooze), Status: http.StatusNoContent,
 			Summary: "End a snooze now"},
 	}
 }
@@ -36,18 +36,18 @@ func (h *handlers) listSnoozes(c echo.Context) error {
 	return c.JSON(http.StatusOK, app.Page[Snooze]{Items: list})
 }
 
-func (h *handlers) createSnooze(ctx context.Context, tx pgx.Tx, c echo.Context, in SnoozeInput) (any, audit.Entry, error) {
+func (h *handlers) createSnooze(ctx context.Context, tx pgx.Tx, c echo.Context, in SnoozeInput) (any, auditapi.Entry, error) {
 	s, err := createSnooze(ctx, tx, in, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return s, audit.Entry{Action: "alarm_snooze.create", ResourceType: "alarm_snooze", ResourceID: s.ID, After: s}, nil
+	return s, auditapi.Entry{Action: "alarm_snooze.create", ResourceType: "alarm_snooze", ResourceID: s.ID, After: s}, nil
 }
 
-func (h *handlers) deleteSnooze(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteSnooze(ctx context.Context, tx pgx.Tx, c echo.Context, _ auditapi.NoBody) (any, auditapi.Entry, error) {
 	s, err := deleteSnooze(ctx, tx, c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "alarm_snooze.delete", ResourceType: "alarm_snooze", ResourceID: s.ID, Before: s}, nil
+	return nil, auditapi.Entry{Action: "alarm_snooze.delete", ResourceType: "alarm_snooze", ResourceID: s.ID, Before: s}, nil
 }

@@ -12,32 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Actor is who did something.
-type Actor struct {
-	Kind string `json:"kind"` // user, token, scanner, system, anonymous
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// AuditRecord is one audit log entry as stored and served.
-type AuditRecord struct {
-	ID           int64          `json:"id"`
-	At           time.Time      `json:"at"`
-	Actor        Actor          `json:"actor"`
-	SourceIP     string         `json:"source_ip"`
-	UserAgent    string         `json:"user_agent"`
-	RequestID    string         `json:"request_id"`
-	Action       string         `json:"action"`
-	ResourceType string         `json:"resource_type"`
-	ResourceID   string         `json:"resource_id"`
-	ResourceName string         `json:"resource_name" doc:"The resource's name when the record was written (a user's username, a template's name); empty for records from before names were kept and for resources without one."`
-	Outcome      string         `json:"outcome"`
-	Diff         []FieldChange  `json:"diff"`
-	Detail       map[string]any `json:"detail"`
-	PrevHash     string         `json:"prev_hash"`
-	Hash         string         `json:"hash"`
-}
-
 // columns is the SELECT list that scanRecord reads, in order.
 const columns = `id, at, actor_kind, actor_id, actor_name, source_ip, user_agent, request_id, action,
 	resource_type, resource_id, resource_name, outcome, diff, detail, prev_hash, hash`

@@ -8,6 +8,8 @@
 // was altered, removed or forged, or the tail that was cut off, even by a database superuser
 // who lacks the key.
 //
-// Other modules call Record (inside their change) and RecordNow (outside one). This package
-// must never update or delete a record: mipo's database role may only INSERT and SELECT it.
+// Other modules call Record (inside their change) and RecordNow (outside one) through
+// auditapi, the contract this package fills in from its init, so none builds in its store
+// code. This package must never update or delete a record: mipo's database role may only
+// INSERT and SELECT it.
 package audit

@@ -6,14 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Head is the audit log's last record: how many records it holds, the last id and its hash.
-// A backup's manifest carries it, so a restore can show the chain came back whole.
-type Head struct {
-	Count  int64  `json:"count"`
-	LastID int64  `json:"last_id"`
-	Hash   string `json:"hash"` // hex
-}
-
 // ReadHead reads the head in the caller's snapshot (a backup's REPEATABLE READ transaction, or
 // a restore's fresh schema through its search_path).
 func ReadHead(ctx context.Context, db interface {

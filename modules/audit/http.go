@@ -40,7 +40,7 @@ func (h handlers) list(c echo.Context) error {
 	}
 	if q.actorIDOnly {
 		for _, r := range page.Items {
-			r.hidePersonal()
+			hidePersonal(r)
 		}
 	}
 	return c.JSON(http.StatusOK, page)
@@ -56,7 +56,7 @@ func (h handlers) get(c echo.Context) error {
 		return err
 	}
 	if !seesPeople(c.Request().Context()) {
-		r.hidePersonal()
+		hidePersonal(r)
 	}
 	return c.JSON(http.StatusOK, r)
 }
@@ -103,7 +103,7 @@ func (h handlers) export(c echo.Context) error {
 	n := 0
 	err = each(ctx, h.m.ConfigDB, q, func(r *AuditRecord) error {
 		if q.actorIDOnly {
-			r.hidePersonal()
+			hidePersonal(r)
 		}
 		if err := w.write(r); err != nil {
 			return err

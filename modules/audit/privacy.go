@@ -31,7 +31,7 @@ var personalResources = map[string]bool{"user": true}
 
 // hidePersonal blanks what would tell its reader who someone is. Scanners and mipo's own
 // jobs are not people: their names and addresses stay.
-func (r *AuditRecord) hidePersonal() {
+func hidePersonal(r *AuditRecord) {
 	if r.Actor.Kind != app.PrincipalScanner && r.Actor.Kind != app.PrincipalSystem {
 		r.Actor.Name, r.SourceIP, r.UserAgent = hidden(r.Actor.Name), hidden(r.SourceIP), hidden(r.UserAgent)
 	}

@@ -4,35 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
+	"mipo/modules/audit/auditapi"
 )
-
-// Outcomes of an audited action.
-const (
-	Success = "success"
-	Failure = "failure"
-)
-
-// Entry is what a module says about a change or a sensitive read. The actor, time, source
-// address and user agent come from the context.
-type Entry struct {
-	Action       string // "user.create", "session.login", "token.read": resource.verb
-	ResourceType string
-	ResourceID   string
-	// ResourceName is the resource's human name at the time of the change. When empty it is
-	// taken from After (or Before, for a deletion): its name, else its username, email or display name.
-	ResourceName string
-	Outcome      string // Success when empty
-	Before       any    // the resource before the change; nil for a creation
-	After        any    // the resource after the change; nil for a deletion
-	Detail       map[string]any
-	Actor        *Actor // overrides the context's principal (a failed sign-in names who tried)
-}
 
 // lockID serialises writers of the chain: each record needs the hash of the one before it.
 // The lock is held only until the writing transaction ends.
@@ -52,7 +30,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 		actor = *e.Actor
 	}
 	meta := app.RequestMetaFrom(ctx)
-	diff, err := cleanJSON(nonNil(Diff(e.Before, e.After)))
+	diff, err := cleanJSON(nonNil(auditapi.Diff(e.Before, e.After)))
 	if err != nil {
 		return fmt.Errorf("audit diff: %w", err)
 	}
@@ -79,7 +57,7 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) error {
 	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ua, ip := app.Truncate(meta.UserAgent, 512), app.Truncate(meta.RemoteIP, 64)
-	name := resourceName(e)
+	name := e.Name()
 	hash, err := computeHash(app.AuditKeyFrom(ctx), prev, id, at, actor, ip, ua, meta.RequestID, e.Action, e.ResourceType, e.ResourceID, name, e.Outcome, diff, detail)
 	if err != nil {
 		return err
@@ -104,29 +82,6 @@ func RecordNow(ctx context.Context, pool app.ConfigDB, e Entry) error {
 	}
 	wrote()
 	return nil
-}
-
-// nameKeys are the fields, in order of preference, that name a resource in its JSON form.
-var nameKeys = []string{"name", "username", "email", "display_name"}
-
-// resourceName is the entry's name for its resource: given, or read from the resource itself
-// (after the change, or before a deletion). At most 200 characters, without NULs (text
-// columns cannot hold them).
-func resourceName(e Entry) string {
-	name := e.ResourceName
-	for _, v := range []any{e.After, e.Before} {
-		if name != "" {
-			break
-		}
-		m := toMap(v)
-		for _, k := range nameKeys {
-			if s, ok := m[k].(string); ok && strings.TrimSpace(s) != "" {
-				name = s
-				break
-			}
-		}
-	}
-	return app.Truncate(strings.ReplaceAll(strings.TrimSpace(name), "\x00", "\uFFFD"), 200)
 }
 
 func actorOf(ctx context.Context) Actor {

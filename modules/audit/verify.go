@@ -15,30 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Chain is what checking the audit log needs: the log (config database), its checkpoints (jobs
-// database), and the key. Anchors are checkpoints kept elsewhere — a backup's manifest, a
-// syslog line — checked like those in the jobs database, so a tail cut together with the
-// checkpoints that saw it is still caught by a copy the attacker could not reach.
-type Chain struct {
-	Config  *pgxpool.Pool
-	Jobs    *pgxpool.Pool
-	Key     []byte
-	Anchors []CheckpointRecord
-}
-
-// CheckpointRecord says the log held Count records, the last being LastID with hash Head, at
-// At. MAC is HMAC-SHA256 of those under the audit key. Anchor marks the first checkpoint of an
-// installation, which vouches for the unkeyed records written before the key existed.
-type CheckpointRecord struct {
-	At     time.Time `json:"at"`
-	Count  int64     `json:"count"`
-	LastID int64     `json:"last_id"`
-	Head   string    `json:"head"` // hex
-	Anchor bool      `json:"anchor"`
-	MAC    string    `json:"mac"` // hex
-}
-
-func (c CheckpointRecord) mac(key []byte) []byte {
+// checkpointMAC is the checkpoint's HMAC-SHA256 under the audit key.
+func checkpointMAC(c CheckpointRecord, key []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("mipo audit checkpoint v1\x00"))
 	binary.Write(m, binary.BigEndian, []int64{c.At.UnixMicro(), c.Count, c.LastID})
@@ -50,9 +28,9 @@ func (c CheckpointRecord) mac(key []byte) []byte {
 	return m.Sum(nil)
 }
 
-func (c CheckpointRecord) valid(key []byte) bool {
+func validCheckpoint(c CheckpointRecord, key []byte) bool {
 	got, err := hex.DecodeString(c.MAC)
-	return err == nil && hmac.Equal(got, c.mac(key))
+	return err == nil && hmac.Equal(got, checkpointMAC(c, key))
 }
 
 // Checkpoint records the log's current head in the jobs database. The head is read in one
@@ -67,7 +45,7 @@ func Checkpoint(ctx context.Context, c Chain) error {
 	if err != nil {
 		return err
 	}
-	if len(latest) == 1 && !latest[0].valid(c.Key) {
+	if len(latest) == 1 && !validCheckpoint(latest[0], c.Key) {
 		return errors.New("audit: the newest checkpoint was not made with this MIPO_AUDIT_KEY: every process of one installation must share one key (one .mipo.env); no checkpoint is written until they do")
 	}
 	if len(latest) == 0 {
@@ -75,7 +53,7 @@ func Checkpoint(ctx context.Context, c Chain) error {
 		if err != nil {
 			return err
 		}
-		if err := c.insert(ctx, anchor); err != nil {
+		if err := insert(ctx, c, anchor); err != nil {
 			return err
 		}
 		latest = []CheckpointRecord{anchor}
@@ -88,7 +66,7 @@ func Checkpoint(ctx context.Context, c Chain) error {
 	if err != nil || (latest[0].Count == cp.Count && latest[0].LastID == cp.LastID) {
 		return err
 	}
-	return c.insert(ctx, cp)
+	return insert(ctx, c, cp)
 }
 
 // unkeyedPrefix is the anchor: the records before the first keyed one, which an older release
@@ -116,14 +94,14 @@ func unkeyedPrefix(ctx context.Context, c Chain) (CheckpointRecord, error) {
 }
 
 // insert writes a checkpoint stamped now, under the key.
-func (c Chain) insert(ctx context.Context, cp CheckpointRecord) error {
+func insert(ctx context.Context, c Chain, cp CheckpointRecord) error {
 	cp.At = time.Now().UTC().Truncate(time.Microsecond)
 	head, err := hex.DecodeString(cp.Head)
 	if err != nil {
 		return err
 	}
 	_, err = c.Jobs.Exec(ctx, `INSERT INTO audit_checkpoints (at, record_count, last_id, head, anchor, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
-		cp.At, cp.Count, cp.LastID, head, cp.Anchor, cp.mac(c.Key))
+		cp.At, cp.Count, cp.LastID, head, cp.Anchor, checkpointMAC(cp, c.Key))
 	return err
 }
 
@@ -155,16 +133,6 @@ func checkpoints(ctx context.Context, jobs *pgxpool.Pool, limit int) ([]Checkpoi
 	})
 }
 
-// Verification is the result of checking the chain.
-type Verification struct {
-	OK         bool   `json:"ok"`
-	Checked    int64  `json:"checked"`
-	FirstBadID *int64 `json:"first_bad_id"` // nil when the fault is a missing tail or a checkpoint
-	Reason     string `json:"reason,omitempty"`
-	// Checkpoint is the newest valid checkpoint the log was checked against.
-	Checkpoint *CheckpointRecord `json:"checkpoint,omitempty"`
-}
-
 // Verify recomputes the whole chain in id order, streaming, and names the first record whose
 // hash does not match its contents under the key or whose link to the previous record is
 // broken; then it holds the log against every checkpoint, so a missing tail is named with what
@@ -184,7 +152,7 @@ func Verify(ctx context.Context, c Chain) (Verification, error) {
 	var unkeyedUpTo int64 // records up to this id may carry unkeyed hashes (the lowest anchor's)
 	anchored := false
 	for _, cp := range cps {
-		if !cp.valid(c.Key) {
+		if !validCheckpoint(cp, c.Key) {
 			return fail(nil, fmt.Sprintf("the checkpoint of %s (%d records) does not carry a valid MAC: it was forged, altered, or made under another MIPO_AUDIT_KEY", cp.At.Format(time.RFC3339), cp.Count))
 		}
 		byLast[cp.LastID] = append(byLast[cp.LastID], cp)

@@ -16,7 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // Which databases each kind of backup holds.
@@ -87,7 +87,7 @@ func (s *Service) Create(ctx context.Context, kind string, full bool) (*Manifest
 		return nil, err
 	}
 	if kind == KindConfig {
-		cp, err := audit.LatestCheckpoint(ctx, s.DB.Jobs)
+		cp, err := auditapi.LatestCheckpoint(ctx, s.DB.Jobs)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (s *Service) dumpDatabase(ctx context.Context, dir string, m *Manifest, nam
 			return err
 		}
 		if name == app.DBConfig {
-			h, err := audit.ReadHead(ctx, tx)
+			h, err := auditapi.ReadHead(ctx, tx)
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // CreateRequest starts a backup.
@@ -105,7 +105,7 @@ func (h handlers) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, app.Tx(c), audit.Entry{Action: "backup.create", ResourceType: "backup", ResourceID: m.ID,
+	if err := auditapi.Record(ctx, app.Tx(c), auditapi.Entry{Action: "backup.create", ResourceType: "backup", ResourceID: m.ID,
 		Detail: map[string]any{"kind": m.Kind, "incremental": m.Incremental, "bytes": m.Size()}}); err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (h handlers) restore(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	// Recorded before the restore starts: if it succeeds, the restored log records it again.
-	if err := audit.Record(ctx, app.Tx(c), audit.Entry{Action: "backup.restore.start", ResourceType: "backup", ResourceID: firstOr(in.IDs),
+	if err := auditapi.Record(ctx, app.Tx(c), auditapi.Entry{Action: "backup.restore.start", ResourceType: "backup", ResourceID: firstOr(in.IDs),
 		Detail: map[string]any{"backups": in.IDs, "source": in.Source}}); err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (h handlers) putSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "backup.settings.update", ResourceType: "backup_settings", Before: before, After: after}); err != nil {
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "backup.settings.update", ResourceType: "backup_settings", Before: before, After: after}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, after)
@@ -181,7 +181,7 @@ func (h handlers) secret(c echo.Context) error {
 		return err
 	}
 	// Recorded before the secret leaves: a read that cannot be audited does not happen.
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "backup.s3_secret.read", ResourceType: "backup_settings", ResourceID: "replication"}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "backup.s3_secret.read", ResourceType: "backup_settings", ResourceID: "replication"}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, S3Secret{SecretKey: target.SecretKey})

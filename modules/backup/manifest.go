@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // Kinds of backup: config (the config and jobs databases, always whole) and results (a full
@@ -21,24 +21,24 @@ const (
 // Manifest describes one backup. It is stored in clear beside the encrypted parts, so backups
 // can be listed without the key, and signed, so nothing in it can be changed unnoticed.
 type Manifest struct {
-	Format      int         `json:"format"`
-	ID          string      `json:"id"`
-	Kind        string      `json:"kind" doc:"config or results"`
-	Incremental bool        `json:"incremental"`
-	Parent      string      `json:"parent,omitempty" doc:"the backup this incremental follows"`
-	CreatedAt   time.Time   `json:"created_at"`
-	Install     string      `json:"install"`
-	MipoVersion string      `json:"mipo_version"`
-	KeyID       string      `json:"key_id" doc:"a public fingerprint of the key the backup was made with"`
-	Databases   []Database  `json:"databases"`
-	AuditHead   *audit.Head `json:"audit_head,omitempty"`
+	Format      int            `json:"format"`
+	ID          string         `json:"id"`
+	Kind        string         `json:"kind" doc:"config or results"`
+	Incremental bool           `json:"incremental"`
+	Parent      string         `json:"parent,omitempty" doc:"the backup this incremental follows"`
+	CreatedAt   time.Time      `json:"created_at"`
+	Install     string         `json:"install"`
+	MipoVersion string         `json:"mipo_version"`
+	KeyID       string         `json:"key_id" doc:"a public fingerprint of the key the backup was made with"`
+	Databases   []Database     `json:"databases"`
+	AuditHead   *auditapi.Head `json:"audit_head,omitempty"`
 	// AuditCheckpoint is the newest signed checkpoint of the audit log when the backup was
 	// made: a restore holds the restored log against it, so a log cut short is caught even
 	// with the checkpoints in the jobs database.
-	AuditCheckpoint *audit.CheckpointRecord `json:"audit_checkpoint,omitempty"`
-	Secrets         *Table                  `json:"secrets,omitempty" doc:"config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine"`
-	Snapshot        string                  `json:"snapshot,omitempty" doc:"the results database's transaction snapshot, where the next incremental starts"`
-	Signature       string                  `json:"signature"`
+	AuditCheckpoint *auditapi.CheckpointRecord `json:"audit_checkpoint,omitempty"`
+	Secrets         *Table                     `json:"secrets,omitempty" doc:"config backups: the installation's keys from .mipo.env, encrypted like every part, for a restore on a new machine"`
+	Snapshot        string                     `json:"snapshot,omitempty" doc:"the results database's transaction snapshot, where the next incremental starts"`
+	Signature       string                     `json:"signature"`
 }
 
 // Database is one database of a backup: its migration version and its tables.

@@ -17,6 +17,7 @@ import (
 	_ "mipo/modules/alarms"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 // testConfig is apptest.Config with extra settings (apptest's takes none), on a shared data

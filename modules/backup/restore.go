@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // The schemas a restore uses beside the live one (public): the fresh copy it loads, and the
@@ -253,18 +253,18 @@ func (s *Service) fill(ctx context.Context, pool *pgxpool.Pool, p dbPlan, advanc
 // checkAudit verifies the restored audit log under its key, against the restored checkpoints
 // and the one the manifest carries, and that it ends where the backup's did.
 func checkAudit(ctx context.Context, config, jobs *pgxpool.Pool, key []byte, m *Manifest) error {
-	chain := audit.Chain{Config: config, Jobs: jobs, Key: key}
+	chain := auditapi.Chain{Config: config, Jobs: jobs, Key: key}
 	if m.AuditCheckpoint != nil {
-		chain.Anchors = []audit.CheckpointRecord{*m.AuditCheckpoint}
+		chain.Anchors = []auditapi.CheckpointRecord{*m.AuditCheckpoint}
 	}
-	v, err := audit.Verify(ctx, chain)
+	v, err := auditapi.Verify(ctx, chain)
 	if err != nil {
 		return err
 	}
 	if !v.OK {
 		return errors.New("the restored audit log does not verify: " + v.Reason)
 	}
-	h, err := audit.ReadHead(ctx, config)
+	h, err := auditapi.ReadHead(ctx, config)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // The events this module emits, each with the kind (config or results) as its subject. The
@@ -244,8 +244,8 @@ func (r *Runner) restore(ctx context.Context, source string, ids []string) error
 		return err
 	}
 	// The restored audit log goes on from the backup's head: say in it that it was restored.
-	audit.RecordNow(ctx, r.DB.ConfigDB(), audit.Entry{Action: "backup.restore", ResourceType: "backup", ResourceID: ids[0],
-		Detail: map[string]any{"backups": ids, "source": source}, Actor: &audit.Actor{Kind: "system", Name: "backup"}})
+	auditapi.RecordNow(ctx, r.DB.ConfigDB(), auditapi.Entry{Action: "backup.restore", ResourceType: "backup", ResourceID: ids[0],
+		Detail: map[string]any{"backups": ids, "source": source}, Actor: &auditapi.Actor{Kind: "system", Name: "backup"}})
 	r.emit(ctx, EventRestored, "restore", map[string]any{"backups": ids, "source": source})
 	return nil
 }

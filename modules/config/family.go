@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // A family is one kind of object with its API: list, create, read, change, delete, and the
@@ -213,7 +213,7 @@ func (f *family[S, P, V]) canonical(raw []byte) ([]byte, error) {
 }
 
 func (f *family[S, P, V]) record(ctx context.Context, tx pgx.Tx, action, id string, before, after []byte, version int) error {
-	e := audit.Entry{Action: f.kind + "." + action, ResourceType: f.kind, ResourceID: id, Detail: map[string]any{"version": version}}
+	e := auditapi.Entry{Action: f.kind + "." + action, ResourceType: f.kind, ResourceID: id, Detail: map[string]any{"version": version}}
 	b, err := flatten(before)
 	if err != nil {
 		return err
@@ -228,7 +228,7 @@ func (f *family[S, P, V]) record(ctx context.Context, tx pgx.Tx, action, id stri
 	if a != nil {
 		e.After = a
 	}
-	return audit.Record(ctx, tx, e)
+	return auditapi.Record(ctx, tx, e)
 }
 
 func (f *family[S, P, V]) errBuiltin() error {

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // The history of every object family: config_versions holds each version's whole spec, so any
@@ -26,9 +26,9 @@ type Version[S any] struct {
 
 // VersionDiff is what changed between two versions of one object.
 type VersionDiff struct {
-	From    int                 `json:"from" doc:"0 stands for before the object existed."`
-	To      int                 `json:"to"`
-	Changes []audit.FieldChange `json:"changes" doc:"Field by field; fields of nested objects are written with dots, such as timing.rate_limit."`
+	From    int                    `json:"from" doc:"0 stands for before the object existed."`
+	To      int                    `json:"to"`
+	Changes []auditapi.FieldChange `json:"changes" doc:"Field by field; fields of nested objects are written with dots, such as timing.rate_limit."`
 }
 
 // VersionQuery is the query of GET …/versions.
@@ -141,7 +141,7 @@ func diffVersions(ctx context.Context, db app.Querier, kind, id string, from, to
 
 // diffSpecs compares two specs field by field, with nested objects' fields spelled with dots,
 // so a changed timeout shows as timing.timeout_ms rather than as a whole new timing object.
-func diffSpecs(before, after []byte) ([]audit.FieldChange, error) {
+func diffSpecs(before, after []byte) ([]auditapi.FieldChange, error) {
 	b, err := flatten(before)
 	if err != nil {
 		return nil, err
@@ -150,9 +150,9 @@ func diffSpecs(before, after []byte) ([]audit.FieldChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	changes := audit.Diff(b, a)
+	changes := auditapi.Diff(b, a)
 	if changes == nil {
-		changes = []audit.FieldChange{}
+		changes = []auditapi.FieldChange{}
 	}
 	return changes, nil
 }

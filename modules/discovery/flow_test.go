@@ -14,6 +14,7 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/ingest"
 	_ "mipo/modules/rbac"
@@ -21,6 +22,7 @@ import (
 	_ "mipo/modules/results" // scans reads outcomes through resultsapi
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // Credentials is what the audited read of a source's secret answers.
@@ -122,7 +122,7 @@ func (h *handlers) remove(c echo.Context) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM discovery_sources WHERE id = $1`, s.ID); err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_source.delete", ResourceType: "discovery_source", ResourceID: s.ID, ResourceName: s.Name,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "discovery_source.delete", ResourceType: "discovery_source", ResourceID: s.ID, ResourceName: s.Name,
 		Before: map[string]any{"name": s.Name, "kind": s.Kind}}); err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (h *handlers) credentials(c echo.Context) error {
 		}
 	}
 	// The read is on record before the secret leaves: no record, no secret.
-	if err := audit.RecordNow(c.Request().Context(), h.r.m.ConfigDB, audit.Entry{Action: "discovery_source.credentials.read",
+	if err := auditapi.RecordNow(c.Request().Context(), h.r.m.ConfigDB, auditapi.Entry{Action: "discovery_source.credentials.read",
 		ResourceType: "discovery_source", ResourceID: s.ID, ResourceName: s.Name, Detail: map[string]any{"name": s.Name}}); err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (h *handlers) setItem(c echo.Context) error {
 			return err
 		}
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "discovery_subnet.update", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "discovery_subnet.update", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
 		Before: map[string]string{"state": before}, After: map[string]string{"state": in.State}, Detail: map[string]any{"cidr": cidr.String()}}); err != nil {
 		return err
 	}
@@ -316,12 +316,12 @@ func (r *runner) save(ctx context.Context, tx pgx.Tx, id string, in SourceInput)
 	if err := r.syncGroup(r.system(ctx), tx, after); err != nil {
 		return nil, err
 	}
-	e := audit.Entry{Action: action, ResourceType: "discovery_source", ResourceID: id, After: auditView(after),
+	e := auditapi.Entry{Action: action, ResourceType: "discovery_source", ResourceID: id, After: auditView(after),
 		Detail: map[string]any{"secret_changed": in.Secret != nil}}
 	if before != nil {
 		e.Before = auditView(before)
 	}
-	return after, audit.Record(ctx, tx, e)
+	return after, auditapi.Record(ctx, tx, e)
 }
 
 // auditView is a source as the audit log records it: never the secret.

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/config/configapi"
 )
 
@@ -117,7 +117,7 @@ func (r *runner) run(ctx context.Context, sourceID, trigger string, in RunInput)
 		if err := r.finish(ctx, ch, src, run); err != nil {
 			return err
 		}
-		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "discovery.run", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
+		return auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "discovery.run", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
 			Detail: map[string]any{"run": run.ID, "status": run.Status, "trigger": trigger, "add": len(run.Diff.Add),
 				"change": len(run.Diff.Change), "retire": len(run.Diff.Retire), "bad_rows": len(run.RowErrors)}})
 	})
@@ -310,7 +310,7 @@ func (r *runner) fail(ctx context.Context, src *Source, run *Run) error {
 			_ = r.m.Events.Emit(ctx, EventFailed, src.ID, map[string]any{"source": src.Name, "source_id": src.ID, "kind": src.Kind,
 				"run": run.ID, "error": run.Error})
 		})
-		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "discovery.run", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
+		return auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "discovery.run", ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name,
 			Outcome: "failure", Detail: map[string]any{"run": run.ID, "error": run.Error, "bad_rows": len(run.RowErrors)}})
 	})
 }
@@ -355,7 +355,7 @@ func (r *runner) decide(ctx context.Context, tx pgx.Tx, runID string, approve bo
 	if _, err := tx.Exec(ctx, `UPDATE discovery_runs SET status = $2, diff = $3 WHERE id = $1`, run.ID, run.Status, diff); err != nil {
 		return nil, err
 	}
-	return run, audit.Record(ctx, tx, audit.Entry{Action: "discovery.run." + map[bool]string{true: "approve", false: "reject"}[approve],
+	return run, auditapi.Record(ctx, tx, auditapi.Entry{Action: "discovery.run." + map[bool]string{true: "approve", false: "reject"}[approve],
 		ResourceType: "discovery_source", ResourceID: src.ID, ResourceName: src.Name, Detail: map[string]any{"run": run.ID, "add": len(run.Diff.Add),
 			"change": len(run.Diff.Change), "retire": len(run.Diff.Retire)}})
 }

@@ -8,20 +8,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) baselineRoutes() []app.Route {
 	return []app.Route{
 		{Method: http.MethodGet, Path: "/api/v1/baselines", Scope: "findings:view", Handler: h.listBaselines, Response: app.Page[Baseline]{},
 			Summary: "Baselines: the ports expected per subnet group, subnet, CIDR or address"},
-		{Method: http.MethodPost, Path: "/api/v1/baselines", Scope: "baselines:write", Handler: audit.Handler(http.StatusCreated, h.createBaseline),
+		{Method: http.MethodPost, Path: "/api/v1/baselines", Scope: "baselines:write", Handler: auditapi.Handler(http.StatusCreated, h.createBaseline),
 			Request: BaselineInput{}, Response: Baseline{}, Status: http.StatusCreated, Summary: "Create a baseline"},
 		{Method: http.MethodGet, Path: "/api/v1/baselines/:id", Scope: "findings:view", Handler: h.getBaseline, Response: Baseline{},
 			Summary: "One baseline"},
-		{Method: http.MethodPut, Path: "/api/v1/baselines/:id", Scope: "baselines:write", Handler: audit.Handler(http.StatusOK, h.updateBaseline),
+		{Method: http.MethodPut, Path: "/api/v1/baselines/:id", Scope: "baselines:write", Handler: auditapi.Handler(http.StatusOK, h.updateBaseline),
 			Request: BaselineInput{}, Response: Baseline{}, Summary: "Change a baseline (a new version)"},
-		{Method: http.MethodDelete, Path: "/api/v1/baselines/:id", Scope: "baselines:write", Handler: audit.Handler(http.StatusNoContent, h.deleteBaseline),
+		{Method: http.MethodDelete, Path: "/api/v1/baselines/:id", Scope: "baselines:write", Handler: auditapi.Handler(http.StatusNoContent, h.deleteBaseline),
 			Status: http.StatusNoContent, Summary: "Delete a baseline (its versions are kept)"},
 		{Method: http.MethodGet, Path: "/api/v1/baselines/:id/versions", Scope: "findings:view", Handler: h.baselineVersions,
 			Response: app.Page[BaselineVersion]{}, Summary: "Every version of a baseline, oldest first"},
@@ -60,26 +60,26 @@ func (h *handlers) baselineVersions(c echo.Context) error {
 	return c.JSON(http.StatusOK, app.Page[BaselineVersion]{Items: vs})
 }
 
-func (h *handlers) createBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, in BaselineInput) (any, audit.Entry, error) {
+func (h *handlers) createBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, in BaselineInput) (any, auditapi.Entry, error) {
 	b, err := createBaseline(ctx, tx, in, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return b, audit.Entry{Action: "baseline.create", ResourceType: "baseline", ResourceID: b.ID, After: b}, nil
+	return b, auditapi.Entry{Action: "baseline.create", ResourceType: "baseline", ResourceID: b.ID, After: b}, nil
 }
 
-func (h *handlers) updateBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, in BaselineInput) (any, audit.Entry, error) {
+func (h *handlers) updateBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, in BaselineInput) (any, auditapi.Entry, error) {
 	before, after, err := updateBaseline(ctx, tx, c.Param("id"), in, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "baseline.update", ResourceType: "baseline", ResourceID: after.ID, Before: before, After: after}, nil
+	return after, auditapi.Entry{Action: "baseline.update", ResourceType: "baseline", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteBaseline(ctx context.Context, tx pgx.Tx, c echo.Context, _ auditapi.NoBody) (any, auditapi.Entry, error) {
 	b, err := deleteBaseline(ctx, tx, c.Param("id"), h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "baseline.delete", ResourceType: "baseline", ResourceID: b.ID, Before: b}, nil
+	return nil, auditapi.Entry{Action: "baseline.delete", ResourceType: "baseline", ResourceID: b.ID, Before: b}, nil
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/results/resultsapi"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Event types the module emits; the alarms module's rules turn them into alarms, which its
@@ -205,7 +205,7 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 				}
 			})
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "findings.evaluate", ResourceType: "scan", ResourceID: scanID,
+		return auditapi.Record(ctx, tx, auditapi.Entry{Action: "findings.evaluate", ResourceType: "scan", ResourceID: scanID,
 			Detail: map[string]any{"opened": len(out.Opened), "reopened": len(out.Reopened), "seen": len(seen), "closed": len(closing)}})
 	})
 	if err == nil && s.Log != nil {
@@ -232,7 +232,7 @@ func (s *Service) noticeOf(ctx context.Context, tx pgx.Tx, scanID string, out *O
 
 // link is a page of mipo's UI: absolute when the public FQDN is set, else a path.
 func (s *Service) link(ctx context.Context, db app.Querier, path string) string {
-	if st, err := settings.Load(ctx, db); err == nil && st.PublicFQDN != "" {
+	if st, err := settingsapi.Load(ctx, db); err == nil && st.PublicFQDN != "" {
 		return "https://" + st.PublicFQDN + path
 	}
 	return path

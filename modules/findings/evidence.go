@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/config/configapi"
 	"mipo/modules/config/netset"
 	"mipo/modules/results/resultsapi"
@@ -45,7 +45,7 @@ type Manifest struct {
 	From        time.Time      `json:"from"`
 	To          time.Time      `json:"to"`
 	Key         SigningKey     `json:"key"`
-	AuditHead   audit.Head     `json:"audit_head" doc:"The audit chain's head when the pack was made."`
+	AuditHead   auditapi.Head  `json:"audit_head" doc:"The audit chain's head when the pack was made."`
 	Files       []ManifestFile `json:"files"`
 	Description string         `json:"description"`
 }
@@ -268,12 +268,12 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		for _, ps := range picked {
 			ids = append(ids, ps.ID)
 		}
-		recs, err := audit.Touching(ctx, tx, ids, from, now.Add(time.Second))
+		recs, err := auditapi.Touching(ctx, tx, ids, from, now.Add(time.Second))
 		if err != nil {
 			return err
 		}
 		put("audit.json", orEmpty(recs))
-		head, err := audit.ReadHead(ctx, tx)
+		head, err := auditapi.ReadHead(ctx, tx)
 		m.AuditHead = head
 		put("audit_head.json", head)
 		return err

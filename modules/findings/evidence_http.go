@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) evidenceRoutes() []app.Route {
@@ -35,7 +35,7 @@ func (h *handlers) evidencePack(c echo.Context) error {
 	sum := sha256.Sum256(body)
 	detail := map[string]any{"scope": m.Scope, "from": m.From, "to": m.To, "sha256": hex.EncodeToString(sum[:]), "key": m.Key.ID,
 		"audit_head": m.AuditHead, "files": len(m.Files)}
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "evidence.export", ResourceType: "evidence_pack", Detail: detail}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "evidence.export", ResourceType: "evidence_pack", Detail: detail}); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition,

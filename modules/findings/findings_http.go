@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // FindingsPage is a page of findings. Asked about one address, it also says which baselines
@@ -43,7 +43,7 @@ func (h *handlers) findingRoutes() []app.Route {
 			Description: "With address=, the answer also says which baselines apply to that address and carries its findings' triage history (the host page)."},
 		{Method: http.MethodGet, Path: "/api/v1/findings/:id", Scope: "findings:view", Handler: h.get, Response: FindingDetail{},
 			Summary: "One finding with its history"},
-		{Method: http.MethodPost, Path: "/api/v1/findings/:id/triage", Scope: "findings:triage", Handler: audit.Handler(http.StatusOK, h.triage),
+		{Method: http.MethodPost, Path: "/api/v1/findings/:id/triage", Scope: "findings:triage", Handler: auditapi.Handler(http.StatusOK, h.triage),
 			Request: Decision{}, Response: Finding{}, Summary: "Accept (with a reason and maybe an expiry), mark as a risk, assign or reopen a finding"},
 		{Method: http.MethodPost, Path: "/api/v1/findings/triage", Scope: "findings:triage", Handler: h.bulk,
 			Request: BulkDecision{}, Response: BulkResult{}, Summary: "Apply one triage decision to every finding a filter selects"},
@@ -124,10 +124,10 @@ func (h *handlers) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, FindingDetail{Finding: f, History: hist})
 }
 
-func (h *handlers) triage(ctx context.Context, tx pgx.Tx, c echo.Context, d Decision) (any, audit.Entry, error) {
+func (h *handlers) triage(ctx context.Context, tx pgx.Tx, c echo.Context, d Decision) (any, auditapi.Entry, error) {
 	now := h.m.Clock.Now()
 	if err := d.validate(now); err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	after, e, err := decide(ctx, tx, c.Param("id"), d, now)
 	return after, e, err
@@ -160,13 +160,13 @@ func (h *handlers) bulk(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, e); err != nil {
+		if err := auditapi.Record(ctx, tx, e); err != nil {
 			return err
 		}
 		out.Changed++
 		out.IDs = append(out.IDs, id)
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "finding.bulk_triage", ResourceType: "finding",
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "finding.bulk_triage", ResourceType: "finding",
 		Detail: map[string]any{"action": in.Action, "filter": in.Filter, "changed": out.Changed}}); err != nil {
 		return err
 	}

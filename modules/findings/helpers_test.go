@@ -23,6 +23,7 @@ import (
 	"mipo/modules/rbac/rbactest"
 	"mipo/modules/results"
 	_ "mipo/modules/scans"
+	_ "mipo/modules/settings"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // Triage actions.
@@ -74,7 +74,7 @@ func (d *Decision) validate(now time.Time) error {
 
 // decide applies a validated decision to one locked finding and records its history line, in
 // tx; it returns the audit entry (the finding before and after) for the caller to record.
-func decide(ctx context.Context, tx pgx.Tx, id string, d Decision, now time.Time) (after *Finding, e audit.Entry, err error) {
+func decide(ctx context.Context, tx pgx.Tx, id string, d Decision, now time.Time) (after *Finding, e auditapi.Entry, err error) {
 	before, err := getFinding(ctx, tx, id, true)
 	if err != nil {
 		return nil, e, err
@@ -110,7 +110,7 @@ func decide(ctx context.Context, tx pgx.Tx, id string, d Decision, now time.Time
 	if d.Reason != "" {
 		detail["reason"] = d.Reason
 	}
-	return after, audit.Entry{Action: "finding." + d.Action, ResourceType: "finding", ResourceID: id,
+	return after, auditapi.Entry{Action: "finding." + d.Action, ResourceType: "finding", ResourceID: id,
 		Before: before, After: after, Detail: detail}, nil
 }
 
@@ -136,7 +136,7 @@ func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
 			if err := addEvent(ctx, ch.Tx, before.ID, now, "acceptance_expired", "", nil, before, after); err != nil {
 				return err
 			}
-			if err := audit.Record(ctx, ch.Tx, audit.Entry{Action: "finding.acceptance_expired", ResourceType: "finding", ResourceID: before.ID,
+			if err := auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "finding.acceptance_expired", ResourceType: "finding", ResourceID: before.ID,
 				Before: before, After: after, Detail: map[string]any{"address": after.Address, "port": after.Port, "expired_at": before.AcceptExpiresAt}}); err != nil {
 				return err
 			}

@@ -7,8 +7,10 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scans" // the dispatcher, which leads
+	_ "mipo/modules/settings"
 )
 
 func node(o Overview, id string) Node {

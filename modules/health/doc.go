@@ -6,5 +6,5 @@
 // (dashboards.go).
 //
 // It never writes another module's tables: ingest throughput comes from ingest.Nodes, the
-// certificate from tls.Served, the leadership from app.LeaderActive.
+// certificate from tlsapi.Served, the leadership from app.LeaderActive.
 package health

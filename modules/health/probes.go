@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/settings"
-	"mipo/modules/tls"
+	"mipo/modules/settings/settingsapi"
+	"mipo/modules/tls/tlsapi"
 )
 
 var (
@@ -176,7 +176,7 @@ var edgeClient = &http.Client{Transport: &http.Transport{TLSClientConfig: insecu
 // layers).
 // The public FQDN's outcome is the event the dns.resolution.failed rule consumes.
 func (p *prober) dns(ctx context.Context) {
-	set, err := settings.Load(ctx, p.m.ConfigDB)
+	set, err := settingsapi.Load(ctx, p.m.ConfigDB)
 	fqdn := ""
 	if err == nil {
 		fqdn = set.PublicFQDN
@@ -255,7 +255,7 @@ func (p *prober) emit(ctx context.Context, name string, failed bool, payload map
 
 // tls reads the served certificate; its expiry events come from modules/tls itself.
 func (p *prober) tls(ctx context.Context) {
-	in, err := tls.Served(ctx, p.m.ConfigDB)
+	in, err := tlsapi.Served(ctx, p.m.ConfigDB)
 	switch {
 	case err != nil:
 		p.set(Probe{Component: "tls", OK: false, Detail: map[string]any{"error": err.Error()}})

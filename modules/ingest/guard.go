@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/scanners"
 )
 
@@ -134,12 +134,12 @@ func (l *refusalLog) record(ctx context.Context, ref *scanners.Refusal, path str
 	}
 	ctx = context.WithoutCancel(ctx)
 	rej := Rejection{Code: ref.Code, Message: ref.Message, ScannerID: ref.ScannerID, Source: ref.Source, Path: path, Suppressed: suppressed}
-	actor := &audit.Actor{Kind: "anonymous", Name: ref.Source}
+	actor := &auditapi.Actor{Kind: "anonymous", Name: ref.Source}
 	if ref.ScannerID != "" {
-		actor = &audit.Actor{Kind: app.PrincipalScanner, ID: ref.ScannerID, Name: ref.ScannerName}
+		actor = &auditapi.Actor{Kind: app.PrincipalScanner, ID: ref.ScannerID, Name: ref.ScannerName}
 	}
-	err := audit.RecordNow(ctx, l.pool(), audit.Entry{Action: "scanner.request_refused", ResourceType: "scanner", ResourceID: ref.ScannerID,
-		Outcome: audit.Failure, Actor: actor,
+	err := auditapi.RecordNow(ctx, l.pool(), auditapi.Entry{Action: "scanner.request_refused", ResourceType: "scanner", ResourceID: ref.ScannerID,
+		Outcome: auditapi.Failure, Actor: actor,
 		Detail: map[string]any{"code": ref.Code, "reason": ref.Message, "source": ref.Source, "path": path, "suppressed": suppressed}})
 	if err != nil {
 		l.m.Log.Error("refused scanner request not written to the audit log", "err", err)

@@ -9,7 +9,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/scanners"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 // The installer and the binary it downloads, served without credentials: a provisioning
@@ -39,7 +39,7 @@ func (h *handlers) binaryOr503() (*scanners.Binary, error) {
 
 func (h *handlers) installScript(c echo.Context) error {
 	ctx := c.Request().Context()
-	server, err := settings.PublicURL(ctx, h.m.ConfigDB, c)
+	server, err := settingsapi.PublicURL(ctx, h.m.ConfigDB, c)
 	if err != nil {
 		return err
 	}

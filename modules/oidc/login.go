@@ -18,9 +18,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/rbac"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/rbac/rbacapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // loginTTL is how long a sign-in may stay at the provider before its state is refused.
@@ -112,7 +112,7 @@ func (h *handlers) refuse(c echo.Context, p *Provider, username, userID string, 
 	if p != nil {
 		detail["provider"], detail["provider_id"] = p.DisplayName, p.ID
 	}
-	if rerr := audit.RecordNow(c.Request().Context(), h.pool(), rbac.LoginEntry("oidc", username, userID, audit.Failure, f.reason, detail)); rerr != nil {
+	if rerr := auditapi.RecordNow(c.Request().Context(), h.pool(), rbacapi.LoginEntry("oidc", username, userID, auditapi.Failure, f.reason, detail)); rerr != nil {
 		return rerr
 	}
 	return c.Redirect(http.StatusFound, "/login?sso_error="+url.QueryEscape(f.message))
@@ -127,7 +127,7 @@ func (h *handlers) start(c echo.Context) error {
 	if !p.Enabled {
 		return h.refuse(c, p, "", "", nil, fail("provider_disabled", p.DisplayName+" sign-in is switched off"))
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (h *handlers) callback(c echo.Context) error {
 	if err != nil {
 		return h.refuse(c, p, "", "", nil, err)
 	}
-	var acct *rbac.Account
+	var acct *rbacapi.Account
 	var refused error
 	detail := map[string]any{}
 	err = app.InTx(ctx, h.pool(), func(ctx context.Context, ch *app.Change) error {
@@ -270,13 +270,13 @@ func str(v any) string { s, _ := v.(string); return s }
 // provider's rules and starts their session. A refusal is returned apart from errors: what was
 // done before it stays (a known user whose rules now give no role loses their roles and
 // sessions, since the provider has taken their access away), while an error rolls back.
-func (h *handlers) signIn(c echo.Context, ctx context.Context, tx pgx.Tx, p *Provider, claims, detail map[string]any, idToken string) (acct *rbac.Account, refused, err error) {
+func (h *handlers) signIn(c echo.Context, ctx context.Context, tx pgx.Tx, p *Provider, claims, detail map[string]any, idToken string) (acct *rbacapi.Account, refused, err error) {
 	subject := str(claims["sub"])
 	detail["subject"] = subject
 	roles := mapRoles(claims, p.RoleRules, p.DefaultRoleID)
 	noRole := fail("no_role", p.DisplayName+" grants you no mipo role; ask an administrator to map one of your groups to a role")
-	acct, err = rbac.AccountByIdentity(ctx, tx, p.Issuer, subject)
-	if errors.Is(err, rbac.ErrNoAccount) {
+	acct, err = rbacapi.AccountByIdentity(ctx, tx, p.Issuer, subject)
+	if errors.Is(err, rbacapi.ErrNoAccount) {
 		if len(roles) == 0 {
 			return nil, noRole, nil // nobody is linked or created only to be turned away
 		}
@@ -288,7 +288,7 @@ func (h *handlers) signIn(c echo.Context, ctx context.Context, tx pgx.Tx, p *Pro
 	if acct.Disabled {
 		return acct, fail("account_disabled", "your mipo account is disabled; ask an administrator"), nil
 	}
-	change, err := rbac.SetRoles(ctx, tx, acct.ID, roles)
+	change, err := rbacapi.SetRoles(ctx, tx, acct.ID, roles)
 	if err != nil {
 		return acct, nil, err
 	}
@@ -305,17 +305,17 @@ func (h *handlers) signIn(c echo.Context, ctx context.Context, tx pgx.Tx, p *Pro
 	if _, err := tx.Exec(ctx, `INSERT INTO oidc_sessions (session_id, provider_id, id_token) VALUES ($1, $2, $3)`, sessionID, p.ID, idToken); err != nil {
 		return acct, nil, err
 	}
-	return acct, nil, audit.Record(ctx, tx, rbac.LoginEntry("oidc", acct.Username, acct.ID, audit.Success, "", detail))
+	return acct, nil, auditapi.Record(ctx, tx, rbacapi.LoginEntry("oidc", acct.Username, acct.ID, auditapi.Success, "", detail))
 }
 
 // firstSignIn handles an identity mipo has not seen: link it by verified email, or create a
 // user, as the provider allows.
-func (h *handlers) firstSignIn(ctx context.Context, tx pgx.Tx, p *Provider, claims map[string]any, detail map[string]any) (acct *rbac.Account, refused, err error) {
+func (h *handlers) firstSignIn(ctx context.Context, tx pgx.Tx, p *Provider, claims map[string]any, detail map[string]any) (acct *rbacapi.Account, refused, err error) {
 	email, verified := strings.TrimSpace(str(claims["email"])), emailVerified(claims["email_verified"])
 	if p.LinkByEmail && email != "" {
-		acct, err = rbac.AccountByEmail(ctx, tx, email)
+		acct, err = rbacapi.AccountByEmail(ctx, tx, email)
 		switch {
-		case errors.Is(err, rbac.ErrNoAccount):
+		case errors.Is(err, rbacapi.ErrNoAccount):
 		case err != nil:
 			return nil, nil, err
 		case !verified:
@@ -326,7 +326,7 @@ func (h *handlers) firstSignIn(ctx context.Context, tx pgx.Tx, p *Provider, clai
 			return acct, fail("account_linked_elsewhere", "the mipo account with this email address is linked to another sign-in identity"), nil
 		default:
 			detail["linked_by_email"] = true
-			return acct, nil, rbac.LinkIdentity(ctx, tx, acct.ID, p.Issuer, str(claims["sub"]))
+			return acct, nil, rbacapi.LinkIdentity(ctx, tx, acct.ID, p.Issuer, str(claims["sub"]))
 		}
 	}
 	if !p.CreateUsers {
@@ -336,7 +336,7 @@ func (h *handlers) firstSignIn(ctx context.Context, tx pgx.Tx, p *Provider, clai
 		email = ""
 	}
 	detail["created"] = true
-	acct, err = rbac.CreateFromIdentity(ctx, tx, rbac.Identity{Issuer: p.Issuer, Subject: str(claims["sub"]),
+	acct, err = rbacapi.CreateFromIdentity(ctx, tx, rbacapi.Identity{Issuer: p.Issuer, Subject: str(claims["sub"]),
 		Username: str(claims["preferred_username"]), DisplayName: str(claims["name"]), Email: email}, h.m.Clock.Now())
 	return acct, nil, err
 }
@@ -356,7 +356,7 @@ func (h *handlers) endSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}

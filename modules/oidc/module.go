@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/rbac"
+	"mipo/modules/rbac/rbacapi"
 )
 
 func init() {
@@ -18,7 +18,7 @@ func init() {
 }
 
 func provision(m *app.Mount) error {
-	h := &handlers{m: m, signIns: rbac.NewSignIns(m)}
+	h := &handlers{m: m, signIns: rbacapi.NewSignIns(m)}
 	m.Routes(h.providerRoutes()...)
 	m.Routes(h.loginRoutes()...)
 	// Sign-ins abandoned at the provider leave a row behind; a state is good for loginTTL.

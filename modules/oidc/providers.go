@@ -16,9 +16,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/rbac"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/rbac/rbacapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Provider is an OpenID Connect provider as the API shows it. The client secret is never in
@@ -73,7 +73,7 @@ const secretPurpose = "oidc.provider.client_secret"
 
 type handlers struct {
 	m       *app.Mount
-	signIns *rbac.SignIns
+	signIns rbacapi.SignIns
 }
 
 func (h *handlers) pool() app.ConfigDB { return h.m.ConfigDB }
@@ -83,13 +83,13 @@ func (h *handlers) providerRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/oidc/providers", Scope: "settings:view", Handler: h.listProviders, Query: app.ListQuery{}, Response: app.Page[*Provider]{},
 			Summary: "OpenID Connect providers, with the callback URL to register at each"},
-		{Method: post, Path: "/api/v1/oidc/providers", Scope: "settings:write", Handler: audit.Handler(http.StatusCreated, h.createProvider), Request: ProviderInput{}, Response: Provider{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/oidc/providers", Scope: "settings:write", Handler: auditapi.Handler(http.StatusCreated, h.createProvider), Request: ProviderInput{}, Response: Provider{}, Status: http.StatusCreated,
 			Summary: "Add an OpenID Connect provider"},
 		{Method: get, Path: "/api/v1/oidc/providers/:id", Scope: "settings:view", Handler: h.getProvider, Response: Provider{},
 			Summary: "One OpenID Connect provider"},
-		{Method: patch, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: audit.Handler(http.StatusOK, h.updateProvider), Request: ProviderInput{}, Response: Provider{},
+		{Method: patch, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: auditapi.Handler(http.StatusOK, h.updateProvider), Request: ProviderInput{}, Response: Provider{},
 			Summary: "Change an OpenID Connect provider; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: audit.Handler(http.StatusNoContent, h.deleteProvider), Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/oidc/providers/:id", Scope: "settings:write", Handler: auditapi.Handler(http.StatusNoContent, h.deleteProvider), Status: http.StatusNoContent,
 			Summary: "Remove an OpenID Connect provider; its users keep their accounts"},
 		{Method: get, Path: "/api/v1/oidc/providers/:id/secret", Scope: "settings:write", Handler: h.getSecret, Response: ProviderSecret{}, Sensitive: true,
 			Summary: "A provider's client secret, decrypted (an audited read)"},
@@ -156,16 +156,16 @@ func (h *handlers) validate(ctx context.Context, db querier, p *Provider) error 
 	if p.DefaultRoleID != nil {
 		ids = append(ids, *p.DefaultRoleID)
 	}
-	known, err := rbac.RolesByID(ctx, db, ids)
+	known, err := rbacapi.RolesByID(ctx, db, ids)
 	if err != nil {
 		return err
 	}
 	for i, r := range p.RoleRules {
-		if !slices.ContainsFunc(known, func(k rbac.RoleRef) bool { return k.ID == r.RoleID }) {
+		if !slices.ContainsFunc(known, func(k rbacapi.RoleRef) bool { return k.ID == r.RoleID }) {
 			return app.Invalid("role_rules", "unknown_role", "rule "+itoa(i+1)+" names no existing role")
 		}
 	}
-	if p.DefaultRoleID != nil && !slices.ContainsFunc(known, func(k rbac.RoleRef) bool { return k.ID == *p.DefaultRoleID }) {
+	if p.DefaultRoleID != nil && !slices.ContainsFunc(known, func(k rbacapi.RoleRef) bool { return k.ID == *p.DefaultRoleID }) {
 		return app.Invalid("default_role_id", "unknown_role", "no role with this id")
 	}
 	return nil
@@ -227,7 +227,7 @@ func (h *handlers) listProviders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (h *handlers) read(c echo.Context, db querier, id string) (*Provider, error
 	if err != nil {
 		return nil, err
 	}
-	base, err := settings.PublicURL(c.Request().Context(), h.pool(), c)
+	base, err := settingsapi.PublicURL(c.Request().Context(), h.pool(), c)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func (h *handlers) read(c echo.Context, db querier, id string) (*Provider, error
 	return p, nil
 }
 
-func (h *handlers) createProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, audit.Entry, error) {
+func (h *handlers) createProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, auditapi.Entry, error) {
 	now := h.m.Clock.Now()
 	p := &Provider{ID: uuid.NewString(), Scopes: []string{"openid", "profile", "email"}, Enabled: true, RoleRules: []RoleRule{}, CreatedAt: now, UpdatedAt: now}
 	if in.ButtonLabel == nil && in.DisplayName != nil {
@@ -268,36 +268,36 @@ func (h *handlers) createProvider(ctx context.Context, tx pgx.Tx, c echo.Context
 	}
 	sealed, err := h.apply(p, in)
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	if err := h.validate(ctx, tx, p); err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO oidc_providers (id, display_name, button_label, issuer, client_id, client_secret, scopes, enabled,
 		link_by_email, create_users, default_role_id, role_rules, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 		p.ID, p.DisplayName, p.ButtonLabel, p.Issuer, p.ClientID, sealed, p.Scopes, p.Enabled, p.LinkByEmail, p.CreateUsers, p.DefaultRoleID, p.RoleRules, now)
 	if err := nameTaken(err); err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	out, err := h.read(c, tx, p.ID)
-	return out, audit.Entry{Action: "oidc_provider.create", ResourceType: "oidc_provider", ResourceID: p.ID, After: p,
+	return out, auditapi.Entry{Action: "oidc_provider.create", ResourceType: "oidc_provider", ResourceID: p.ID, After: p,
 		Detail: map[string]any{"client_secret_set": p.SecretSet}}, err
 }
 
-func (h *handlers) updateProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, audit.Entry, error) {
+func (h *handlers) updateProvider(ctx context.Context, tx pgx.Tx, c echo.Context, in ProviderInput) (any, auditapi.Entry, error) {
 	before, err := getProvider(ctx, tx, c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	after := *before
 	after.Scopes, after.RoleRules = slices.Clone(before.Scopes), slices.Clone(before.RoleRules)
 	sealed, err := h.apply(&after, in)
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	if err := h.validate(ctx, tx, &after); err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	after.UpdatedAt = h.m.Clock.Now()
 	_, err = tx.Exec(ctx, `UPDATE oidc_providers SET display_name = $2, button_label = $3, issuer = $4, client_id = $5,
@@ -306,10 +306,10 @@ func (h *handlers) updateProvider(ctx context.Context, tx pgx.Tx, c echo.Context
 		after.ID, after.DisplayName, after.ButtonLabel, after.Issuer, after.ClientID, in.ClientSecret != nil, sealed, after.Scopes,
 		after.Enabled, after.LinkByEmail, after.CreateUsers, after.DefaultRoleID, after.RoleRules, after.UpdatedAt)
 	if err := nameTaken(err); err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	out, err := h.read(c, tx, after.ID)
-	return out, audit.Entry{Action: "oidc_provider.update", ResourceType: "oidc_provider", ResourceID: after.ID,
+	return out, auditapi.Entry{Action: "oidc_provider.update", ResourceType: "oidc_provider", ResourceID: after.ID,
 		Before: before, After: &after, Detail: map[string]any{"client_secret_changed": in.ClientSecret != nil}}, err
 }
 
@@ -321,13 +321,13 @@ func nameTaken(err error) error {
 	return err
 }
 
-func (h *handlers) deleteProvider(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteProvider(ctx context.Context, tx pgx.Tx, c echo.Context, _ auditapi.NoBody) (any, auditapi.Entry, error) {
 	p, err := getProvider(ctx, tx, c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
 	_, err = tx.Exec(ctx, `DELETE FROM oidc_providers WHERE id = $1`, p.ID)
-	return nil, audit.Entry{Action: "oidc_provider.delete", ResourceType: "oidc_provider", ResourceID: p.ID, Before: p}, err
+	return nil, auditapi.Entry{Action: "oidc_provider.delete", ResourceType: "oidc_provider", ResourceID: p.ID, Before: p}, err
 }
 
 func (h *handlers) getSecret(c echo.Context) error {
@@ -340,7 +340,7 @@ func (h *handlers) getSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "oidc_provider.secret_read", ResourceType: "oidc_provider", ResourceID: p.ID, ResourceName: p.DisplayName}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.pool(), auditapi.Entry{Action: "oidc_provider.secret_read", ResourceType: "oidc_provider", ResourceID: p.ID, ResourceName: p.DisplayName}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, ProviderSecret{ClientSecret: secret})

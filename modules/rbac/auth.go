@@ -11,7 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/rbac/rbacapi"
 )
 
 // Login is the body of POST /api/v1/auth/login.
@@ -50,7 +51,7 @@ func (h *handlers) login(c echo.Context) error {
 		return err
 	}
 	if !until.IsZero() {
-		h.recordLogin(ctx, in.Username, "", audit.Failure, "throttled")
+		h.recordLogin(ctx, in.Username, "", auditapi.Failure, "throttled")
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(until.Sub(now).Seconds())+1))
 		return &app.Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: "too many failed sign-ins; try again later"}
 	}
@@ -66,7 +67,7 @@ func (h *handlers) login(c echo.Context) error {
 			if err := recordFailure(ctx, tx, now, addressKey, addressDelay); err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, loginEntry(in.Username, userID, audit.Failure, "invalid credentials"))
+			return auditapi.Record(ctx, tx, loginEntry(in.Username, userID, auditapi.Failure, "invalid credentials"))
 		})
 		if err != nil {
 			return err
@@ -81,7 +82,7 @@ func (h *handlers) login(c echo.Context) error {
 		if me, err = h.startSession(c, ctx, ch.Tx, userID, "local"); err != nil {
 			return err
 		}
-		return audit.Record(ctx, ch.Tx, loginEntry(in.Username, userID, audit.Success, ""))
+		return auditapi.Record(ctx, ch.Tx, loginEntry(in.Username, userID, auditapi.Success, ""))
 	})
 	if err != nil {
 		return err
@@ -109,12 +110,12 @@ func (h *handlers) checkCredentials(ctx context.Context, in Login) (userID strin
 	return userID, true, nil
 }
 
-func loginEntry(username, userID, outcome, reason string) audit.Entry {
-	return LoginEntry("local", username, userID, outcome, reason, nil)
+func loginEntry(username, userID, outcome, reason string) auditapi.Entry {
+	return rbacapi.LoginEntry("local", username, userID, outcome, reason, nil)
 }
 
 func (h *handlers) recordLogin(ctx context.Context, username, userID, outcome, reason string) {
-	if err := audit.RecordNow(ctx, h.pool(), loginEntry(username, userID, outcome, reason)); err != nil {
+	if err := auditapi.RecordNow(ctx, h.pool(), loginEntry(username, userID, outcome, reason)); err != nil {
 		h.m.Log.Error("recording a sign-in attempt", "err", err)
 	}
 }
@@ -174,7 +175,7 @@ func (h *handlers) logout(c echo.Context) error {
 	if err := tx.QueryRow(ctx, `DELETE FROM sessions WHERE id = $1 RETURNING method`, sess.ID).Scan(&method); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "session.logout", ResourceType: "session", ResourceID: sess.ID,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "session.logout", ResourceType: "session", ResourceID: sess.ID,
 		Detail: map[string]any{"user_id": p.UserID, "username": p.Name, "method": method}}); err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func (h *handlers) changePassword(c echo.Context) error {
 		}
 		return err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.password", ResourceType: "user", ResourceID: p.UserID, ResourceName: username,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "user.password", ResourceType: "user", ResourceID: p.UserID, ResourceName: username,
 		Detail: map[string]any{"changed_by": "self"}}); err != nil {
 		return err
 	}

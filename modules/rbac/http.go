@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 type handlers struct {
@@ -41,31 +41,31 @@ func (h *handlers) routes() []app.Route {
 
 		{Method: get, Path: "/api/v1/users", Scope: "users:view", Handler: h.listUsers, Query: UserQuery{}, Response: app.Page[*User]{},
 			Summary: "List users; filter by role, sign-in method and text"},
-		{Method: post, Path: "/api/v1/users", Scope: "users:write", Handler: audit.Handler(http.StatusCreated, h.createUser), Request: CreateUser{}, Response: User{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/users", Scope: "users:write", Handler: auditapi.Handler(http.StatusCreated, h.createUser), Request: CreateUser{}, Response: User{}, Status: http.StatusCreated,
 			Summary: "Create a user"},
 		{Method: get, Path: "/api/v1/users/:id", Scope: "users:view", Handler: h.getUser, Response: User{}, Sensitive: true,
 			Summary: "One user's profile (an audited read)"},
-		{Method: patch, Path: "/api/v1/users/:id", Scope: "users:write", Handler: audit.Handler(http.StatusOK, h.updateUser), Request: UpdateUser{}, Response: User{},
+		{Method: patch, Path: "/api/v1/users/:id", Scope: "users:write", Handler: auditapi.Handler(http.StatusOK, h.updateUser), Request: UpdateUser{}, Response: User{},
 			Summary: "Change a user; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/users/:id", Scope: "users:write", Handler: audit.Handler(http.StatusNoContent, h.deleteUser), Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/users/:id", Scope: "users:write", Handler: auditapi.Handler(http.StatusNoContent, h.deleteUser), Status: http.StatusNoContent,
 			Summary: "Delete a user (never the owner)"},
 
 		{Method: get, Path: "/api/v1/roles", Scope: "roles:view", Handler: h.listRoles, Query: app.ListQuery{}, Response: app.Page[*Role]{},
 			Summary: "List roles, built-in first"},
-		{Method: post, Path: "/api/v1/roles", Scope: "roles:write", Handler: audit.Handler(http.StatusCreated, h.createRole), Request: CreateRole{}, Response: Role{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/roles", Scope: "roles:write", Handler: auditapi.Handler(http.StatusCreated, h.createRole), Request: CreateRole{}, Response: Role{}, Status: http.StatusCreated,
 			Summary: "Create a custom role"},
 		{Method: get, Path: "/api/v1/roles/:id", Scope: "roles:view", Handler: h.getRole, Response: Role{},
 			Summary: "One role"},
-		{Method: patch, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: audit.Handler(http.StatusOK, h.updateRole), Request: UpdateRole{}, Response: Role{},
+		{Method: patch, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: auditapi.Handler(http.StatusOK, h.updateRole), Request: UpdateRole{}, Response: Role{},
 			Summary: "Change a custom role"},
-		{Method: del, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: audit.Handler(http.StatusNoContent, h.deleteRole), Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/roles/:id", Scope: "roles:write", Handler: auditapi.Handler(http.StatusNoContent, h.deleteRole), Status: http.StatusNoContent,
 			Summary: "Delete a custom role no user holds"},
 
 		{Method: get, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: h.listTokens, Query: app.ListQuery{}, Response: app.Page[*Token]{}, Sensitive: true,
 			Summary: "Your API tokens (an audited read)"},
-		{Method: post, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: audit.Handler(http.StatusCreated, h.createToken), Request: CreateToken{}, Response: NewToken{}, Status: http.StatusCreated,
+		{Method: post, Path: "/api/v1/tokens", Scope: app.SignedIn, Handler: auditapi.Handler(http.StatusCreated, h.createToken), Request: CreateToken{}, Response: NewToken{}, Status: http.StatusCreated,
 			Summary: "Create an API token with a subset of your scopes; its secret is shown once"},
-		{Method: del, Path: "/api/v1/tokens/:id", Scope: app.SignedIn, Handler: audit.Handler(http.StatusNoContent, h.deleteToken), Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/tokens/:id", Scope: app.SignedIn, Handler: auditapi.Handler(http.StatusNoContent, h.deleteToken), Status: http.StatusNoContent,
 			Summary: "Revoke one of your API tokens and every token minted from it"},
 	}
 }
@@ -93,36 +93,36 @@ func (h *handlers) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "user.read", ResourceType: "user", ResourceID: u.ID, ResourceName: u.Username}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.pool(), auditapi.Entry{Action: "user.read", ResourceType: "user", ResourceID: u.ID, ResourceName: u.Username}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, u)
 }
 
-func (h *handlers) createUser(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateUser) (any, audit.Entry, error) {
+func (h *handlers) createUser(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateUser) (any, auditapi.Entry, error) {
 	u, err := createUser(ctx, tx, app.PrincipalFrom(ctx), in, false, h.clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return u, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID, After: u,
+	return u, auditapi.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID, After: u,
 		Detail: map[string]any{"password_set": in.Password != ""}}, nil
 }
 
-func (h *handlers) updateUser(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateUser) (any, audit.Entry, error) {
+func (h *handlers) updateUser(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateUser) (any, auditapi.Entry, error) {
 	before, after, err := updateUser(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"), in, h.clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: after.ID, Before: before, After: after,
+	return after, auditapi.Entry{Action: "user.update", ResourceType: "user", ResourceID: after.ID, Before: before, After: after,
 		Detail: map[string]any{"password_changed": in.Password != nil}}, nil
 }
 
-func (h *handlers) deleteUser(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteUser(ctx context.Context, tx pgx.Tx, c echo.Context, in auditapi.NoBody) (any, auditapi.Entry, error) {
 	u, err := deleteUser(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID, Before: u}, nil
+	return nil, auditapi.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID, Before: u}, nil
 }
 
 func (h *handlers) listRoles(c echo.Context) error {
@@ -145,28 +145,28 @@ func (h *handlers) getRole(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-func (h *handlers) createRole(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateRole) (any, audit.Entry, error) {
+func (h *handlers) createRole(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateRole) (any, auditapi.Entry, error) {
 	r, err := createRole(ctx, tx, app.PrincipalFrom(ctx), in, h.clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return r, audit.Entry{Action: "role.create", ResourceType: "role", ResourceID: r.ID, After: r}, nil
+	return r, auditapi.Entry{Action: "role.create", ResourceType: "role", ResourceID: r.ID, After: r}, nil
 }
 
-func (h *handlers) updateRole(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateRole) (any, audit.Entry, error) {
+func (h *handlers) updateRole(ctx context.Context, tx pgx.Tx, c echo.Context, in UpdateRole) (any, auditapi.Entry, error) {
 	before, after, err := updateRole(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"), in, h.clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "role.update", ResourceType: "role", ResourceID: after.ID, Before: before, After: after}, nil
+	return after, auditapi.Entry{Action: "role.update", ResourceType: "role", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteRole(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteRole(ctx context.Context, tx pgx.Tx, c echo.Context, in auditapi.NoBody) (any, auditapi.Entry, error) {
 	r, err := deleteRole(ctx, tx, c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "role.delete", ResourceType: "role", ResourceID: r.ID, Before: r}, nil
+	return nil, auditapi.Entry{Action: "role.delete", ResourceType: "role", ResourceID: r.ID, Before: r}, nil
 }
 
 func (h *handlers) listTokens(c echo.Context) error {
@@ -180,25 +180,25 @@ func (h *handlers) listTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "token.list", ResourceType: "api_token", ResourceID: p.UserID}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.pool(), auditapi.Entry{Action: "token.list", ResourceType: "api_token", ResourceID: p.UserID}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, page)
 }
 
-func (h *handlers) createToken(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateToken) (any, audit.Entry, error) {
+func (h *handlers) createToken(ctx context.Context, tx pgx.Tx, c echo.Context, in CreateToken) (any, auditapi.Entry, error) {
 	t, err := createToken(ctx, tx, app.PrincipalFrom(ctx), in, h.clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return t, audit.Entry{Action: "token.create", ResourceType: "api_token", ResourceID: t.Token.ID, After: t.Token}, nil
+	return t, auditapi.Entry{Action: "token.create", ResourceType: "api_token", ResourceID: t.Token.ID, After: t.Token}, nil
 }
 
-func (h *handlers) deleteToken(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteToken(ctx context.Context, tx pgx.Tx, c echo.Context, in auditapi.NoBody) (any, auditapi.Entry, error) {
 	t, children, err := deleteToken(ctx, tx, app.PrincipalFrom(ctx), c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t,
+	return nil, auditapi.Entry{Action: "token.revoke", ResourceType: "api_token", ResourceID: t.ID, Before: t,
 		Detail: map[string]any{"children_revoked": children}}, nil
 }

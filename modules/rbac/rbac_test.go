@@ -11,7 +11,9 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 func start(t *testing.T, clock app.Clock) *apptest.Server {

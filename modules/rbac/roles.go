@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // Role is a named set of scopes.
@@ -190,7 +190,7 @@ func syncBuiltinRoles(ctx context.Context, tx pgx.Tx, now time.Time) error {
 				return err
 			}
 			created, _ := getRole(ctx, tx, id)
-			if err := audit.Record(ctx, tx, audit.Entry{Action: "role.create", ResourceType: "role", ResourceID: id, After: created}); err != nil {
+			if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "role.create", ResourceType: "role", ResourceID: id, After: created}); err != nil {
 				return err
 			}
 		case err != nil:
@@ -201,7 +201,7 @@ func syncBuiltinRoles(ctx context.Context, tx pgx.Tx, now time.Time) error {
 				return err
 			}
 			updated, _ := getRole(ctx, tx, existing.ID)
-			if err := audit.Record(ctx, tx, audit.Entry{Action: "role.update", ResourceType: "role", ResourceID: existing.ID, Before: existing, After: updated}); err != nil {
+			if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "role.update", ResourceType: "role", ResourceID: existing.ID, Before: existing, After: updated}); err != nil {
 				return err
 			}
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 var (
@@ -216,7 +216,7 @@ func (s *sessions) end(ctx context.Context, tx pgx.Tx, reason, selection string,
 				why = "absolute"
 			}
 		}
-		err := audit.Record(ctx, tx, audit.Entry{Action: "session.expire", ResourceType: "session", ResourceID: e.id,
+		err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "session.expire", ResourceType: "session", ResourceID: e.id,
 			Detail: map[string]any{"user_id": e.userID, "username": e.username, "reason": why, "source_ip": e.ip,
 				"created_at": e.created, "last_seen_at": e.seen}})
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Setup is the body of POST /api/v1/setup: the owner account and the first settings.
@@ -55,7 +55,7 @@ func runSetup(ctx context.Context, tx pgx.Tx, in Setup, now func() time.Time) (*
 	if exists {
 		return nil, errSetupDone
 	}
-	if err := settings.ValidateFQDN(strings.TrimSpace(in.PublicFQDN)); err != nil {
+	if err := settingsapi.ValidateFQDN(strings.TrimSpace(in.PublicFQDN)); err != nil {
 		return nil, err
 	}
 	if in.Password == "" {
@@ -68,21 +68,21 @@ func runSetup(ctx context.Context, tx pgx.Tx, in Setup, now func() time.Time) (*
 	if app.PrincipalFrom(ctx) == nil { // through the web wizard: the new owner is who acted
 		ctx = app.WithPrincipal(ctx, &app.Principal{Kind: app.PrincipalUser, ID: owner.ID, UserID: owner.ID, Name: owner.Username, Owner: true})
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: owner.ID, After: owner,
+	if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "user.create", ResourceType: "user", ResourceID: owner.ID, After: owner,
 		Detail: map[string]any{"setup": true}}); err != nil {
 		return nil, err
 	}
 	if in.PublicFQDN != "" {
 		fqdn := strings.TrimSpace(in.PublicFQDN)
-		before, after, err := settings.Apply(ctx, tx, settings.Patch{PublicFQDN: &fqdn})
+		before, after, err := settingsapi.Apply(ctx, tx, settingsapi.Patch{PublicFQDN: &fqdn})
 		if err != nil {
 			return nil, err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "settings.update", ResourceType: "settings", Before: before, After: after}); err != nil {
+		if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "settings.update", ResourceType: "settings", Before: before, After: after}); err != nil {
 			return nil, err
 		}
 	}
-	return owner, audit.Record(ctx, tx, audit.Entry{Action: "setup.complete", ResourceType: "system"})
+	return owner, auditapi.Record(ctx, tx, auditapi.Entry{Action: "setup.complete", ResourceType: "system"})
 }
 
 func (h *handlers) setupStatus(c echo.Context) error {
@@ -116,7 +116,7 @@ func (h *handlers) setup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Record(ctx, tx, loginEntry(owner.Username, owner.ID, audit.Success, "")); err != nil {
+	if err := auditapi.Record(ctx, tx, loginEntry(owner.Username, owner.ID, auditapi.Success, "")); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, SetupDone{User: me.User, CSRFToken: me.CSRFToken})

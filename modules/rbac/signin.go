@@ -13,24 +13,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/rbac/rbacapi"
 )
 
-// SignIns is what another module that vouches for people (OpenID Connect) needs to sign them
-// in: sessions with the same cookie, limit and audit as a password sign-in, and the user and
-// role changes a provider's answer brings. It is built from the same configuration as rbac's
-// own sessions, so both agree on keys, lifetimes and cookie names.
-type SignIns struct{ s *sessions }
+// signIns is rbac's answer to rbacapi.SignIns: a provider's sign-ins begin and end the same
+// sessions as a password sign-in, built from the same configuration as rbac's own.
+type signIns struct{ s *sessions }
 
 // NewSignIns returns the sign-in service for a module mounted beside rbac.
-func NewSignIns(m *app.Mount) *SignIns {
-	return &SignIns{s: &sessions{key: m.Config.SessionKey, idle: settingSessionIdle.Get(m.Config), max: settingSessionMax.Get(m.Config),
+func NewSignIns(m *app.Mount) rbacapi.SignIns {
+	return &signIns{s: &sessions{key: m.Config.SessionKey, idle: settingSessionIdle.Get(m.Config), max: settingSessionMax.Get(m.Config),
 		limit: settingSessionCap.Get(m.Config), clock: m.Clock, secure: m.Config.TLS}}
 }
 
-// Start ends the session the browser brought, begins a new one for userID and sets its cookie.
-// It returns the new session's id. The caller writes the sign-in's audit record (LoginEntry).
-func (si *SignIns) Start(c echo.Context, ctx context.Context, tx pgx.Tx, userID, method string) (string, error) {
+func (si *signIns) Start(c echo.Context, ctx context.Context, tx pgx.Tx, userID, method string) (string, error) {
 	sess, err := si.s.begin(c, ctx, tx, userID, method)
 	if err != nil {
 		return "", err
@@ -38,8 +34,7 @@ func (si *SignIns) Start(c echo.Context, ctx context.Context, tx pgx.Tx, userID,
 	return sess.ID, nil
 }
 
-// EndAll ends every session of a user, auditing each as session.expire with the reason.
-func (si *SignIns) EndAll(ctx context.Context, tx pgx.Tx, userID, reason string) (int, error) {
+func (si *signIns) EndAll(ctx context.Context, tx pgx.Tx, userID, reason string) (int, error) {
 	return si.s.end(ctx, tx, reason, `SELECT id FROM sessions WHERE user_id = $1 FOR UPDATE`, userID)
 }
 
@@ -63,32 +58,6 @@ func (s *sessions) begin(c echo.Context, ctx context.Context, tx pgx.Tx, userID,
 	s.setCookie(c, token)
 	return sess, nil
 }
-
-// LoginEntry is the audit record of a sign-in attempt by any method ("local", "oidc"). detail
-// adds to the record's detail (the provider, say); reason says why a failure failed.
-func LoginEntry(method, username, userID, outcome, reason string, detail map[string]any) audit.Entry {
-	d := map[string]any{"method": method, "username": username}
-	for k, v := range detail {
-		d[k] = v
-	}
-	if reason != "" {
-		d["reason"] = reason
-	}
-	return audit.Entry{Action: "session.login", ResourceType: "user", ResourceID: userID, ResourceName: username, Outcome: outcome, Detail: d,
-		Actor: &audit.Actor{Kind: app.PrincipalUser, ID: userID, Name: username}}
-}
-
-// Account is what a provider's sign-in needs to know about a mipo user.
-type Account struct {
-	ID       string
-	Username string
-	Owner    bool
-	Disabled bool
-	Linked   bool // already bound to an OpenID Connect identity
-}
-
-// ErrNoAccount says no user matches.
-var ErrNoAccount = errors.New("no such account")
 
 func findAccount(ctx context.Context, tx pgx.Tx, where string, args ...any) (*Account, error) {
 	a := &Account{}
@@ -118,13 +87,6 @@ func AccountByEmail(ctx context.Context, tx pgx.Tx, email string) (*Account, err
 func LinkIdentity(ctx context.Context, tx pgx.Tx, userID, issuer, subject string) error {
 	_, err := tx.Exec(ctx, `UPDATE users SET oidc_issuer = $2, oidc_subject = $3, updated_at = now() WHERE id = $1`, userID, issuer, subject)
 	return err
-}
-
-// Identity is a person as a provider describes them, for creating their account.
-type Identity struct {
-	Issuer, Subject       string
-	Username, DisplayName string
-	Email                 string // only a verified address
 }
 
 // CreateFromIdentity creates a user who signs in through a provider only (no password). When
@@ -172,12 +134,6 @@ func usernameFrom(id Identity) string {
 	return "sso"
 }
 
-// RoleChange says which roles a provider's sign-in granted and removed.
-type RoleChange struct {
-	Granted []RoleRef `json:"granted"`
-	Removed []RoleRef `json:"removed"`
-}
-
 // SetRoles makes a user's roles exactly roleIDs, as a provider's mapping decided (unknown ids
 // are skipped), and says what changed. The owner's roles are never touched.
 func SetRoles(ctx context.Context, tx pgx.Tx, userID string, roleIDs []string) (RoleChange, error) {
@@ -214,7 +170,7 @@ func SetRoles(ctx context.Context, tx pgx.Tx, userID string, roleIDs []string) (
 }
 
 // RolesByID returns the roles among ids that exist, for checking a provider's configuration.
-func RolesByID(ctx context.Context, db querier, ids []string) ([]RoleRef, error) {
+func RolesByID(ctx context.Context, db app.Querier, ids []string) ([]RoleRef, error) {
 	rows, err := db.Query(ctx, `SELECT id, name FROM roles WHERE id::text = ANY($1) ORDER BY name`, ids)
 	return app.Collect(rows, err, func(row pgx.Row) (RoleRef, error) {
 		var r RoleRef

@@ -25,12 +25,6 @@ type querier interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
-// RoleRef names a role a user holds.
-type RoleRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
 // User is a person's account as the API shows it. It never carries a password hash.
 type User struct {
 	ID          string     `json:"id"`

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) changesRoutes() []app.Route {
@@ -78,7 +78,7 @@ func (h *handlers) changesExport(c echo.Context) error {
 		return err
 	}
 	detail := map[string]any{"from": f.from, "to": f.to, "template": q.Template, "kind": q.Kind, "port": q.Port, "subnet": q.Subnet, "format": format, "rows": len(out.Items)}
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "results.changes_export", ResourceType: "results", Detail: detail}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "results.changes_export", ResourceType: "results", Detail: detail}); err != nil {
 		return err
 	}
 	rows := make([][]string, len(out.Items))
@@ -114,7 +114,7 @@ func (h *handlers) diffExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "results.diff_export", ResourceType: "scan", ResourceID: to.ID,
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "results.diff_export", ResourceType: "scan", ResourceID: to.ID,
 		Detail: map[string]any{"from": from.ID, "to": to.ID, "format": format}}); err != nil {
 		return err
 	}

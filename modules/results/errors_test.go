@@ -10,10 +10,12 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
+	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
 	_ "mipo/modules/scans"
+	_ "mipo/modules/settings"
 )
 
 // A database that goes away under a request is the server's failure (5xx, with the request

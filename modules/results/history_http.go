@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) historyRoutes() []app.Route {
@@ -58,7 +58,7 @@ func (h *handlers) export(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	detail := map[string]any{"subnet": q.Subnet, "ports": q.Ports, "scanner": q.Scanner, "scan": q.Scan, "from": q.From, "to": q.To, "format": q.Format}
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "results.export", ResourceType: "results", Detail: detail}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "results.export", ResourceType: "results", Detail: detail}); err != nil {
 		return err
 	}
 	res := c.Response()

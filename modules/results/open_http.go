@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/config/configapi"
 )
 
@@ -72,7 +72,7 @@ func (h *handlers) openExport(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	detail := map[string]any{"subnet": q.Subnet, "group": q.Group, "template": q.Template, "ports": q.Ports, "scanner": q.Scanner, "format": q.Format}
-	if err := audit.RecordNow(ctx, h.m.ConfigDB, audit.Entry{Action: "results.open.export", ResourceType: "results", Detail: detail}); err != nil {
+	if err := auditapi.RecordNow(ctx, h.m.ConfigDB, auditapi.Entry{Action: "results.open.export", ResourceType: "results", Detail: detail}); err != nil {
 		return err
 	}
 	res := c.Response()

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // settingRetention is how long observations are kept. The default keeps them forever, as the
@@ -63,7 +63,7 @@ func ApplyRetention(ctx context.Context, results app.ResultsDB, config app.Confi
 	}
 	// The drop cannot share a transaction with the audit record (two databases): it is
 	// recorded right after, and a failure to record is an error the job logs.
-	return dropped, audit.RecordNow(ctx, config, audit.Entry{Action: "results.retention", ResourceType: "results",
+	return dropped, auditapi.RecordNow(ctx, config, auditapi.Entry{Action: "results.retention", ResourceType: "results",
 		Detail: map[string]any{"dropped_partitions": dropped, "cutoff": cutoff.Format(time.RFC3339), "retention_days": int(retention / (24 * time.Hour))},
-		Actor:  &audit.Actor{Kind: "system", Name: "results retention"}})
+		Actor:  &auditapi.Actor{Kind: "system", Name: "results retention"}})
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) firewallRoutes() []app.Route {
@@ -33,7 +33,7 @@ func (h *handlers) firewall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "scanner.firewall_export", ResourceType: "scanner",
+	if err := auditapi.RecordNow(ctx, h.pool(), auditapi.Entry{Action: "scanner.firewall_export", ResourceType: "scanner",
 		Detail: map[string]any{"format": format}}); err != nil {
 		return err
 	}

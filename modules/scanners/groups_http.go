@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 func (h *handlers) groupRoutes() []app.Route {
@@ -16,13 +16,13 @@ func (h *handlers) groupRoutes() []app.Route {
 	return []app.Route{
 		{Method: get, Path: "/api/v1/scanner-groups", Scope: "scanners:view", Handler: h.listGroups, Query: GroupQuery{}, Response: app.Page[*Group]{},
 			Summary: "List scanner groups"},
-		{Method: post, Path: "/api/v1/scanner-groups", Scope: "scanners:manage", Handler: audit.Handler(http.StatusCreated, h.createGroup), Request: GroupInput{}, Response: Group{},
+		{Method: post, Path: "/api/v1/scanner-groups", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusCreated, h.createGroup), Request: GroupInput{}, Response: Group{},
 			Status: http.StatusCreated, Summary: "Create a scanner group for a network location"},
 		{Method: get, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:view", Handler: h.getGroup, Response: Group{},
 			Summary: "One scanner group"},
-		{Method: patch, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.updateGroup), Request: GroupUpdate{}, Response: Group{},
+		{Method: patch, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusOK, h.updateGroup), Request: GroupUpdate{}, Response: Group{},
 			Summary: "Change a scanner group or its members; absent fields are left as they are"},
-		{Method: del, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusNoContent, h.deleteGroup), Status: http.StatusNoContent,
+		{Method: del, Path: "/api/v1/scanner-groups/:id", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusNoContent, h.deleteGroup), Status: http.StatusNoContent,
 			Summary: "Delete a scanner group (its scanners stay)"},
 	}
 }
@@ -51,26 +51,26 @@ func (h *handlers) getGroup(c echo.Context) error {
 	return c.JSON(http.StatusOK, g)
 }
 
-func (h *handlers) createGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupInput) (any, audit.Entry, error) {
+func (h *handlers) createGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupInput) (any, auditapi.Entry, error) {
 	g, err := createGroup(ctx, tx, in, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return g, audit.Entry{Action: "scanner_group.create", ResourceType: "scanner_group", ResourceID: g.ID, After: g}, nil
+	return g, auditapi.Entry{Action: "scanner_group.create", ResourceType: "scanner_group", ResourceID: g.ID, After: g}, nil
 }
 
-func (h *handlers) updateGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupUpdate) (any, audit.Entry, error) {
+func (h *handlers) updateGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in GroupUpdate) (any, auditapi.Entry, error) {
 	before, after, err := updateGroup(ctx, tx, c.Param("id"), in, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "scanner_group.update", ResourceType: "scanner_group", ResourceID: after.ID, Before: before, After: after}, nil
+	return after, auditapi.Entry{Action: "scanner_group.update", ResourceType: "scanner_group", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
-func (h *handlers) deleteGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) deleteGroup(ctx context.Context, tx pgx.Tx, c echo.Context, in auditapi.NoBody) (any, auditapi.Entry, error) {
 	g, err := deleteGroup(ctx, tx, c.Param("id"))
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return nil, audit.Entry{Action: "scanner_group.delete", ResourceType: "scanner_group", ResourceID: g.ID, Before: g}, nil
+	return nil, auditapi.Entry{Action: "scanner_group.delete", ResourceType: "scanner_group", ResourceID: g.ID, Before: g}, nil
 }

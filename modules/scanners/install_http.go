@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/settings"
+	"mipo/modules/settings/settingsapi"
 )
 
 func (h *handlers) installRoutes() []app.Route {
@@ -28,7 +28,7 @@ type InstallInfo struct {
 }
 
 func (h *handlers) install(ctx context.Context, db app.Querier, c echo.Context) (*InstallInfo, error) {
-	server, err := settings.PublicURL(ctx, db, c)
+	server, err := settingsapi.PublicURL(ctx, db, c)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/jobs"
 )
 
@@ -21,13 +21,13 @@ func (h *handlers) scannerRoutes() []app.Route {
 			Summary: "List scanners with their status, last heartbeat, version, metrics and active jobs"},
 		{Method: get, Path: "/api/v1/scanners/:id", Scope: "scanners:view", Handler: h.get, Response: Scanner{},
 			Summary: "One scanner"},
-		{Method: patch, Path: "/api/v1/scanners/:id", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.update), Request: Update{}, Response: Scanner{},
+		{Method: patch, Path: "/api/v1/scanners/:id", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusOK, h.update), Request: Update{}, Response: Scanner{},
 			Summary: "Rename a scanner, change its binding or its groups; absent fields are left as they are"},
-		{Method: post, Path: "/api/v1/scanners/:id/disable", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.setDisabled(true)), Response: Scanner{},
+		{Method: post, Path: "/api/v1/scanners/:id/disable", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusOK, h.setDisabled(true)), Response: Scanner{},
 			Summary: "Disable a scanner: it keeps everything, but its requests are refused and it gets no jobs"},
-		{Method: post, Path: "/api/v1/scanners/:id/enable", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.setDisabled(false)), Response: Scanner{},
+		{Method: post, Path: "/api/v1/scanners/:id/enable", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusOK, h.setDisabled(false)), Response: Scanner{},
 			Summary: "Enable a disabled scanner again"},
-		{Method: post, Path: "/api/v1/scanners/:id/rotate-key", Scope: "scanners:manage", Handler: audit.Handler(http.StatusOK, h.rotateKey), Response: NewKey{},
+		{Method: post, Path: "/api/v1/scanners/:id/rotate-key", Scope: "scanners:manage", Handler: auditapi.Handler(http.StatusOK, h.rotateKey), Response: NewKey{},
 			Summary: "Give a scanner a new API key: the old one stops working at once; the new one is shown once"},
 		{Method: get, Path: "/api/v1/scanners/:id/key", Scope: "scanners:manage", Handler: h.key, Response: KeyInfo{}, Sensitive: true,
 			Summary: "A scanner's key: its prefix and age, never the secret (an audited read)"},
@@ -82,20 +82,20 @@ func (h *handlers) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, s)
 }
 
-func (h *handlers) update(ctx context.Context, tx pgx.Tx, c echo.Context, in Update) (any, audit.Entry, error) {
+func (h *handlers) update(ctx context.Context, tx pgx.Tx, c echo.Context, in Update) (any, auditapi.Entry, error) {
 	before, after, err := update(ctx, tx, c.Param("id"), in, h.asn, h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "scanner.update", ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
+	return after, auditapi.Entry{Action: "scanner.update", ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
 }
 
 // setDisabled is the change of disable (true) and enable (false).
-func (h *handlers) setDisabled(disabled bool) audit.Change[audit.NoBody] {
-	return func(ctx context.Context, tx pgx.Tx, c echo.Context, _ audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) setDisabled(disabled bool) auditapi.Change[auditapi.NoBody] {
+	return func(ctx context.Context, tx pgx.Tx, c echo.Context, _ auditapi.NoBody) (any, auditapi.Entry, error) {
 		before, after, err := setDisabled(ctx, tx, c.Param("id"), disabled, h.m.Clock.Now())
 		if err != nil {
-			return nil, audit.Entry{}, err
+			return nil, auditapi.Entry{}, err
 		}
 		action, event := "scanner.enable", "scanner.enabled"
 		if disabled {
@@ -108,16 +108,16 @@ func (h *handlers) setDisabled(disabled bool) audit.Change[audit.NoBody] {
 				}
 			})
 		}
-		return after, audit.Entry{Action: action, ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
+		return after, auditapi.Entry{Action: action, ResourceType: "scanner", ResourceID: after.ID, Before: before, After: after}, nil
 	}
 }
 
-func (h *handlers) rotateKey(ctx context.Context, tx pgx.Tx, c echo.Context, in audit.NoBody) (any, audit.Entry, error) {
+func (h *handlers) rotateKey(ctx context.Context, tx pgx.Tx, c echo.Context, in auditapi.NoBody) (any, auditapi.Entry, error) {
 	before, out, err := rotateKey(ctx, tx, c.Param("id"), h.m.Clock.Now())
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return out, audit.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID, ResourceName: out.Scanner.Name,
+	return out, auditapi.Entry{Action: "scanner.rotate_key", ResourceType: "scanner", ResourceID: out.Scanner.ID, ResourceName: out.Scanner.Name,
 		Before: before, After: out.Scanner, Detail: map[string]any{"old_key": before.KeyPrefix, "new_key": out.Scanner.KeyPrefix, "shown_once": true}}, nil
 }
 
@@ -127,7 +127,7 @@ func (h *handlers) key(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, h.pool(), audit.Entry{Action: "scanner.key.read", ResourceType: "scanner", ResourceID: s.ID, ResourceName: s.Name,
+	if err := auditapi.RecordNow(ctx, h.pool(), auditapi.Entry{Action: "scanner.key.read", ResourceType: "scanner", ResourceID: s.ID, ResourceName: s.Name,
 		Detail: map[string]any{"key": s.KeyPrefix}}); err != nil {
 		return err
 	}

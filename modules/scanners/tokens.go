@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 // ProvisioningToken is a provisioning token as listed: never its secret.
@@ -275,8 +275,8 @@ func register(ctx context.Context, tx pgx.Tx, asn *ASNDatabase, r Registration, 
 	if err != nil {
 		return nil, err
 	}
-	err = audit.Record(ctx, tx, audit.Entry{Action: "scanner.register", ResourceType: "scanner", ResourceID: s.ID, After: s,
-		Actor:  &audit.Actor{Kind: app.PrincipalScanner, ID: s.ID, Name: s.Name},
+	err = auditapi.Record(ctx, tx, auditapi.Entry{Action: "scanner.register", ResourceType: "scanner", ResourceID: s.ID, After: s,
+		Actor:  &auditapi.Actor{Kind: app.PrincipalScanner, ID: s.ID, Name: s.Name},
 		Detail: map[string]any{"provisioning_token": id, "source": src.String(), "key_prefix": s.KeyPrefix}})
 	if err != nil {
 		return nil, err

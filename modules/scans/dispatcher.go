@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/jobs"
 	"mipo/modules/scanners"
 )
@@ -189,7 +189,7 @@ func (d *dispatcher) markRunning(ctx context.Context, s *Scan, scannerIDs []stri
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "scan.start", ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
+		return auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "scan.start", ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
 			Detail: map[string]any{"jobs": n, "scanners": scannerIDs}})
 	})
 }
@@ -338,7 +338,7 @@ func (d *dispatcher) finish(ctx context.Context, s *Scan, status, detail string,
 		ch.AfterCommit(func(ctx context.Context) {
 			d.emit(ctx, "scan."+status, s.ID, map[string]any{"template": s.TemplateName, "detail": detail})
 		})
-		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "scan." + status, ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
+		return auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "scan." + status, ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
 			Detail: map[string]any{"template": s.TemplateName, "detail": detail, "failed_jobs": failedJobs, "completion": completion}})
 	})
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/config/configapi"
 )
 
@@ -87,7 +87,7 @@ func recordLaunch(ctx context.Context, tx pgx.Tx, r resolved, scheduleID *string
 		if err := insert(ctx, tx, s); err != nil {
 			return nil, err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "scan.launch", ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
+		if err := auditapi.Record(ctx, tx, auditapi.Entry{Action: "scan.launch", ResourceType: "scan", ResourceID: s.ID, ResourceName: s.Name(),
 			Detail: map[string]any{"template": s.TemplateName, "template_id": s.TemplateID, "template_version": s.TemplateVersion,
 				"addresses": s.Addresses, "ports": s.Ports, "scheduled": scheduleID != nil}}); err != nil {
 			return nil, err
@@ -129,6 +129,6 @@ func cancel(ctx context.Context, tx pgx.Tx, id string, now time.Time) (*Scan, er
 	if err != nil {
 		return nil, err
 	}
-	return after, audit.Record(ctx, tx, audit.Entry{Action: "scan.cancel", ResourceType: "scan", ResourceID: id, ResourceName: s.Name(),
+	return after, auditapi.Record(ctx, tx, auditapi.Entry{Action: "scan.cancel", ResourceType: "scan", ResourceID: id, ResourceName: s.Name(),
 		Before: map[string]string{"status": s.Status}, After: map[string]string{"status": after.Status}})
 }

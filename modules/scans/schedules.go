@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 	"mipo/modules/config/configapi"
 )
 
@@ -238,7 +238,7 @@ func (d *dispatcher) runSchedule(ctx context.Context, id string, now time.Time) 
 		if _, err := ch.Tx.Exec(ctx, `UPDATE schedules SET next_run_at = $2, last_run_at = $3, last_error = $4 WHERE id = $1`, id, next, now, lastError); err != nil {
 			return err
 		}
-		return audit.Record(ctx, ch.Tx, audit.Entry{Action: "schedule.run", ResourceType: "schedule", ResourceID: id, Outcome: outcome(launchErr),
+		return auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "schedule.run", ResourceType: "schedule", ResourceID: id, Outcome: outcome(launchErr),
 			Detail: map[string]any{"scans": len(launched), "error": lastError, "next_run_at": next}})
 	})
 	if err == nil && ran && len(launched) == 0 {
@@ -277,9 +277,9 @@ func (d *dispatcher) launchInSavepoint(ctx context.Context, tx pgx.Tx, s *Schedu
 
 func outcome(err error) string {
 	if err != nil {
-		return audit.Failure
+		return auditapi.Failure
 	}
-	return audit.Success
+	return auditapi.Success
 }
 
 func nilIfEmpty(s string) *string {

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
+	"mipo/modules/audit/auditapi"
 )
 
 type handlers struct{ m *app.Mount }
@@ -17,7 +17,7 @@ func (h handlers) routes() []app.Route {
 	return []app.Route{
 		{Method: http.MethodGet, Path: "/api/v1/settings", Scope: "settings:view", Handler: h.get,
 			Summary: "The system settings", Response: Settings{}},
-		{Method: http.MethodPatch, Path: "/api/v1/settings", Scope: "settings:write", Handler: audit.Handler(http.StatusOK, h.patch),
+		{Method: http.MethodPatch, Path: "/api/v1/settings", Scope: "settings:write", Handler: auditapi.Handler(http.StatusOK, h.patch),
 			Summary: "Change system settings; absent fields are left as they are", Request: Patch{}, Response: Settings{}},
 	}
 }
@@ -30,10 +30,10 @@ func (h handlers) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, s)
 }
 
-func (h handlers) patch(ctx context.Context, tx pgx.Tx, _ echo.Context, p Patch) (any, audit.Entry, error) {
+func (h handlers) patch(ctx context.Context, tx pgx.Tx, _ echo.Context, p Patch) (any, auditapi.Entry, error) {
 	before, after, err := Apply(ctx, tx, p)
 	if err != nil {
-		return nil, audit.Entry{}, err
+		return nil, auditapi.Entry{}, err
 	}
-	return after, audit.Entry{Action: "settings.update", ResourceType: "settings", Before: before, After: after}, nil
+	return after, auditapi.Entry{Action: "settings.update", ResourceType: "settings", Before: before, After: after}, nil
 }

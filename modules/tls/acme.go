@@ -28,8 +28,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // ACME is the ACME configuration as the API shows it: the credentials never, only whether
@@ -186,7 +186,7 @@ func (a *acmeRunner) Obtain(ctx context.Context) (Attempt, error) {
 	if cfg == nil || !cfg.Enabled {
 		return Attempt{}, app.Conflict("acme_disabled", "ACME is not configured and enabled")
 	}
-	set, err := settings.Load(ctx, m.ConfigDB)
+	set, err := settingsapi.Load(ctx, m.ConfigDB)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -410,7 +410,7 @@ func (s *Service) ConfigureACME(ctx context.Context, ch *app.Change, in ACMEInpu
 	if before != nil {
 		b = before.ACME
 	}
-	if err := audit.Record(ctx, ch.Tx, audit.Entry{Action: "tls.acme.configure", ResourceType: "tls_acme", Before: b, After: after.ACME}); err != nil {
+	if err := auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: "tls.acme.configure", ResourceType: "tls_acme", Before: b, After: after.ACME}); err != nil {
 		return ACME{}, err
 	}
 	return after.ACME, nil

@@ -9,7 +9,9 @@ import (
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/alarms"
+	_ "mipo/modules/audit"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/settings"
 )
 
 // The served certificate nearing its end opens the alarms module's expiry alarm through the

@@ -6,8 +6,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 type handlers struct{ s *Service }
@@ -57,7 +57,7 @@ func (h handlers) overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	set, err := settings.Load(ctx, db)
+	set, err := settingsapi.Load(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (h handlers) credentials(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.RecordNow(ctx, db, audit.Entry{Action: "tls.acme.credentials.read", ResourceType: "tls_acme",
+	if err := auditapi.RecordNow(ctx, db, auditapi.Entry{Action: "tls.acme.credentials.read", ResourceType: "tls_acme",
 		Detail: map[string]any{"dns_provider": cfg.DNSProvider}}); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (h handlers) credentials(c echo.Context) error {
 
 func (h handlers) issue(c echo.Context) error {
 	ctx, db := c.Request().Context(), h.s.m.ConfigDB
-	if err := audit.RecordNow(ctx, db, audit.Entry{Action: "tls.acme.issue", ResourceType: "tls_acme"}); err != nil {
+	if err := auditapi.RecordNow(ctx, db, auditapi.Entry{Action: "tls.acme.issue", ResourceType: "tls_acme"}); err != nil {
 		return err
 	}
 	at, err := h.s.acme.Obtain(ctx)

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/audit"
-	"mipo/modules/settings"
+	"mipo/modules/audit/auditapi"
+	"mipo/modules/settings/settingsapi"
 )
 
 // Events for the alarms module.
@@ -138,7 +138,7 @@ func (s *Service) install(ctx context.Context, ch *app.Change, source string, p 
 		return Info{}, err
 	}
 	in.ID, in.Source, in.Active, in.CreatedAt = r.ID, source, true, r.CreatedAt
-	if err := audit.Record(ctx, ch.Tx, audit.Entry{Action: action, ResourceType: "tls_certificate", ResourceID: r.ID,
+	if err := auditapi.Record(ctx, ch.Tx, auditapi.Entry{Action: action, ResourceType: "tls_certificate", ResourceID: r.ID,
 		Before: before, After: in}); err != nil {
 		return Info{}, err
 	}
@@ -184,7 +184,7 @@ func (s *Service) describe(r *row) (Info, error) {
 
 // Upload validates and serves an uploaded chain and key.
 func (s *Service) Upload(ctx context.Context, ch *app.Change, chainPEM, keyPEM string) (Info, error) {
-	set, err := settings.Load(ctx, ch.Tx)
+	set, err := settingsapi.Load(ctx, ch.Tx)
 	if err != nil {
 		return Info{}, err
 	}
@@ -198,7 +198,7 @@ func (s *Service) Upload(ctx context.Context, ch *app.Change, chainPEM, keyPEM s
 // SelfSign serves a new self-signed certificate for the public FQDN, on the key of the last
 // self-signed one so the pin scanners hold stays valid.
 func (s *Service) SelfSign(ctx context.Context, ch *app.Change, action string) (Info, error) {
-	set, err := settings.Load(ctx, ch.Tx)
+	set, err := settingsapi.Load(ctx, ch.Tx)
 	if err != nil {
 		return Info{}, err
 	}
@@ -230,7 +230,7 @@ func (s *Service) FollowFQDN(ctx context.Context) error {
 		if _, err := ch.Tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('mipo.tls.follow-fqdn'))`); err != nil {
 			return err
 		}
-		set, err := settings.Load(ctx, ch.Tx)
+		set, err := settingsapi.Load(ctx, ch.Tx)
 		if err != nil || set.PublicFQDN == "" {
 			return err
 		}

@@ -114,7 +114,7 @@ test('the first load of any page stays under 100 KB of JavaScript (gzip on the w
       if (r.resourceType() === 'script') js.push(r.sizes().then((s) => s.responseBodySize));
     });
     await page.goto(path);
-    // Pages that poll (backups, every second) never fall network-idle: wait instead until no
+    // Pages that poll never fall network-idle: wait instead until no
     // script has been asked for in a second.
     await expect.poll(() => Date.now() - lastScript, { timeout: 15_000 }).toBeGreaterThan(1000);
     const total = (await Promise.all(js)).reduce((a, b) => a + b, 0);

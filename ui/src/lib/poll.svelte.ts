@@ -1,4 +1,4 @@
-import { startPolling, type PollOptions } from './poll';
+import { startPolling, type Interval, type PollOptions } from './poll';
 
 /**
  * Polls while the calling component is mounted and the document is visible:
@@ -7,6 +7,6 @@ import { startPolling, type PollOptions } from './poll';
  *
  * Call it during component initialisation. Leaving the page stops it.
  */
-export function usePolling(fn: () => unknown | Promise<unknown>, intervalMs: number, opts: PollOptions = {}) {
+export function usePolling(fn: () => unknown | Promise<unknown>, intervalMs: Interval, opts: PollOptions = {}) {
   $effect(() => startPolling(fn, intervalMs, opts));
 }

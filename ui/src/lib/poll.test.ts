@@ -25,6 +25,23 @@ describe('startPolling', () => {
     expect(fn).toHaveBeenCalledTimes(4);
   });
 
+  it('asks a function for the interval after each call', async () => {
+    const doc = new FakeDoc();
+    let busy = true;
+    const fn = vi.fn(async () => {});
+    const stop = startPolling(fn, () => (busy ? 1000 : 10_000), { doc });
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(fn).toHaveBeenCalledTimes(4);
+    busy = false;
+    await vi.advanceTimersByTimeAsync(1000); // the interval chosen while busy
+    expect(fn).toHaveBeenCalledTimes(5);
+    await vi.advanceTimersByTimeAsync(9000);
+    expect(fn).toHaveBeenCalledTimes(5);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fn).toHaveBeenCalledTimes(6);
+    stop();
+  });
+
   it('never overlaps a slow call', async () => {
     const doc = new FakeDoc();
     let inFlight = 0;

@@ -1,5 +1,6 @@
 // Polling for live progress. One call at a time (the next starts `intervalMs` after the last
-// one finished, so a slow server is never flooded), paused while the document is hidden and
+// one finished, so a slow server is never flooded; a function for `intervalMs` is asked after
+// each call, so a page can poll fast while work runs and slowly while nothing does), paused while the document is hidden and
 // resumed — at once — when it is shown again; stop() ends it for good (the page was left).
 // usePolling (poll.svelte.ts) ties stop() to the component's life.
 
@@ -12,7 +13,10 @@ export interface PollOptions {
   onError?: (e: unknown) => void;
 }
 
-export function startPolling(fn: () => unknown | Promise<unknown>, intervalMs: number, opts: PollOptions = {}): () => void {
+export type Interval = number | (() => number);
+
+export function startPolling(fn: () => unknown | Promise<unknown>, intervalMs: Interval, opts: PollOptions = {}): () => void {
+  const interval = typeof intervalMs === 'number' ? () => intervalMs : intervalMs;
   const doc = opts.doc ?? (typeof document === 'undefined' ? undefined : document);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;
@@ -34,7 +38,7 @@ export function startPolling(fn: () => unknown | Promise<unknown>, intervalMs: n
       opts.onError?.(e);
     } finally {
       running = false;
-      schedule(intervalMs);
+      schedule(interval());
     }
   }
 
@@ -48,7 +52,7 @@ export function startPolling(fn: () => unknown | Promise<unknown>, intervalMs: n
   };
   doc?.addEventListener('visibilitychange', onVisibility);
 
-  if (opts.immediate === false) schedule(intervalMs);
+  if (opts.immediate === false) schedule(interval());
   else void tick();
 
   return () => {
