@@ -184,32 +184,14 @@ func TestModulesBuildNoOtherModulesStoreCode(t *testing.T) {
 			}
 		}
 	}
-	seen := map[string]bool{}
 	for _, p := range pkgs {
 		for _, d := range p.Deps {
 			from, to := moduleOf(p.ImportPath), moduleOf(d)
 			if to == "" || to == from || stores[d] == "" {
 				continue
 			}
-			if storeStillUsedBy[to] {
-				seen[to] = true
-				continue
-			}
 			t.Errorf("%s builds in %s, store code of module %s (%s): use %s's contract package, modules/%s/%sapi",
 				p.ImportPath, d, to, stores[d], to, to, to)
 		}
 	}
-	for to := range storeStillUsedBy {
-		if !seen[to] && storeStillUsedBy[to] {
-			t.Errorf("no other module builds in module %s's store code: delete it from storeStillUsedBy", to)
-		}
-	}
-}
-
-// storeStillUsedBy lists the modules whose store code other modules still build in, until each
-// has its contract package. The list only shrinks.
-var storeStillUsedBy = map[string]bool{
-	"results": true,
-	"scans":   true,
-	"config":  true,
 }

@@ -10,17 +10,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/scans"
+	"mipo/modules/scans/scansapi"
 )
 
 // Schedule is when one kind of backup runs and how long its backups are kept.
 type Schedule struct {
-	Kind          string       `json:"kind" doc:"config or results"`
-	Enabled       bool         `json:"enabled"`
-	Timing        scans.Timing `json:"timing"`
-	RetentionDays int          `json:"retention_days" doc:"1 to 365: backups older than this are deleted, locally and in S3"`
-	NextRunAt     *time.Time   `json:"next_run_at"`
-	LastRunAt     *time.Time   `json:"last_run_at"`
+	Kind          string          `json:"kind" doc:"config or results"`
+	Enabled       bool            `json:"enabled"`
+	Timing        scansapi.Timing `json:"timing"`
+	RetentionDays int             `json:"retention_days" doc:"1 to 365: backups older than this are deleted, locally and in S3"`
+	NextRunAt     *time.Time      `json:"next_run_at"`
+	LastRunAt     *time.Time      `json:"last_run_at"`
 }
 
 // Replication is the S3 target as shown: the secret key is never returned here.

@@ -11,17 +11,18 @@ import (
 	"github.com/google/uuid"
 
 	"mipo/app"
+	"mipo/modules/config/configapi"
 )
 
 // The object families, as config_objects.kind spells them.
 const (
-	kindSubnet        = "subnet"
-	kindSubnetGroup   = "subnet_group"
+	kindSubnet        = configapi.KindSubnet
+	kindSubnetGroup   = configapi.KindSubnetGroup
 	kindExclusion     = "exclusion"
-	kindPortList      = "port_list"
-	kindPortListGroup = "port_list_group"
-	kindTemplate      = "template"
-	kindTemplateGroup = "template_group"
+	kindPortList      = configapi.KindPortList
+	kindPortListGroup = configapi.KindPortListGroup
+	kindTemplate      = configapi.KindTemplate
+	kindTemplateGroup = configapi.KindTemplateGroup
 )
 
 // nouns name each kind in messages meant for people.

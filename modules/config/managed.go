@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
+	"mipo/modules/config/configapi"
 )
 
 // Managed writes subnets and subnet groups on behalf of another module (discovery keeps a
@@ -27,13 +28,13 @@ func NewManaged(clock app.Clock) *Managed {
 
 // PutSubnet creates the subnet with this id, or changes it to spec (a new version only when
 // something differs). It reports whether it created the subnet.
-func (m *Managed) PutSubnet(ctx context.Context, tx pgx.Tx, id string, spec SubnetSpec) (created bool, err error) {
-	return put(ctx, tx, m.subnets, id, spec)
+func (m *Managed) PutSubnet(ctx context.Context, tx pgx.Tx, id string, spec configapi.SubnetSpec) (created bool, err error) {
+	return put(ctx, tx, m.subnets, id, SubnetSpec{Base: Base{Name: spec.Name, Description: spec.Description}, CIDR: spec.CIDR, Tags: spec.Tags})
 }
 
 // PutSubnetGroup creates or changes a subnet group, like PutSubnet.
-func (m *Managed) PutSubnetGroup(ctx context.Context, tx pgx.Tx, id string, spec SubnetGroupSpec) (created bool, err error) {
-	return put(ctx, tx, m.groups, id, spec)
+func (m *Managed) PutSubnetGroup(ctx context.Context, tx pgx.Tx, id string, spec configapi.SubnetGroupSpec) (created bool, err error) {
+	return put(ctx, tx, m.groups, id, SubnetGroupSpec{Base: Base{Name: spec.Name, Description: spec.Description}, Subnets: spec.Subnets})
 }
 
 // RemoveSubnet deletes a subnet. A subnet something else still uses (a template an operator

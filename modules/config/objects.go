@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
+	"mipo/modules/config/configapi"
 )
 
 // The store of every object family: config_objects (the current state), config_refs (who
@@ -177,7 +177,7 @@ func updateObject(ctx context.Context, tx pgx.Tx, w write) (int, error) {
 // another module that said so with RegisterUsers), and records the deletion in its history so
 // that resolving a scope after this moment no longer sees it.
 func deleteObject(ctx context.Context, tx pgx.Tx, o *stored, w write) error {
-	elsewhere, err := usersElsewhere(ctx, tx, w.kind, w.id)
+	elsewhere, err := configapi.UsersElsewhere(ctx, tx, w.kind, w.id)
 	if err != nil {
 		return err
 	}
@@ -228,48 +228,6 @@ func inUse(kind, name string, users []Ref, elsewhere []string) error {
 	}
 	return app.Conflict("in_use", fmt.Sprintf("%s %s is used by %s; remove it there first",
 		nouns[kind], strconv.Quote(name), strings.Join(names, ", "))).WithDetail(detail)
-}
-
-// UsersFunc names what, in another module, uses a configuration object, such as
-// `schedule "nightly"`; nil when nothing does. It runs in the deleting transaction.
-type UsersFunc func(ctx context.Context, db app.Querier, id string) ([]string, error)
-
-var (
-	usersMu  sync.Mutex
-	usersFns = map[string][]UsersFunc{}
-)
-
-// Kinds another module may register users of.
-const (
-	KindTemplate      = kindTemplate
-	KindTemplateGroup = kindTemplateGroup
-)
-
-// RegisterUsers lets another module keep a configuration object it uses from being deleted:
-// the scans module registers its schedules as users of templates and template groups, so
-// deleting a scheduled template is refused naming the schedule. Call it from init().
-func RegisterUsers(kind string, fn UsersFunc) {
-	if nouns[kind] == "" {
-		panic("config.RegisterUsers: unknown kind " + strconv.Quote(kind))
-	}
-	usersMu.Lock()
-	defer usersMu.Unlock()
-	usersFns[kind] = append(usersFns[kind], fn)
-}
-
-func usersElsewhere(ctx context.Context, db app.Querier, kind, id string) ([]string, error) {
-	usersMu.Lock()
-	fns := usersFns[kind]
-	usersMu.Unlock()
-	var out []string
-	for _, fn := range fns {
-		names, err := fn(ctx, db, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, names...)
-	}
-	return out, nil
 }
 
 // actorName is who made a change, as the history shows it.

@@ -9,14 +9,15 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
-	"mipo/modules/config"
+	_ "mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // scheduled stands in for another module's use of templates: a schedule naming one.
 var scheduled sync.Map // template id → schedule name
 
 func init() {
-	config.RegisterUsers(config.KindTemplate, func(_ context.Context, _ app.Querier, id string) ([]string, error) {
+	configapi.RegisterUsers(configapi.KindTemplate, func(_ context.Context, _ app.Querier, id string) ([]string, error) {
 		if name, ok := scheduled.Load(id); ok {
 			return []string{`schedule "` + name.(string) + `"`}, nil
 		}

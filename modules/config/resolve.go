@@ -9,15 +9,6 @@ import (
 	"mipo/modules/config/portset"
 )
 
-// Kinds of the objects another module may name and resolve (a findings baseline names a subnet,
-// a subnet group, port lists and port list groups).
-const (
-	KindSubnet        = kindSubnet
-	KindSubnetGroup   = kindSubnetGroup
-	KindPortList      = kindPortList
-	KindPortListGroup = kindPortListGroup
-)
-
 // Prefixes returns the CIDRs of subnets and of subnet groups (nested to any depth) as they are
 // now. Exclusions are a template's business, so none is subtracted: what a subnet is does not
 // depend on what a scan leaves out. A missing object is an error.

@@ -17,27 +17,6 @@ import (
 	"mipo/modules/config/portset"
 )
 
-// Scope is exactly what a template meant at one moment, resolved: the scans module freezes it
-// into each scan, so it is plain data and round-trips through JSON.
-type Scope struct {
-	TemplateID      string    `json:"template_id"`
-	TemplateVersion int       `json:"template_version"`
-	TemplateName    string    `json:"template_name"`
-	At              time.Time `json:"at" doc:"The moment the scope was resolved for."`
-	// Targets are the addresses to scan: the template's subnets and (nested) subnet groups,
-	// minus its exclusions and every global exclusion, as merged intervals.
-	Targets netset.Set `json:"targets"`
-	// Ports are the template's port lists and the lists of its port list groups, merged.
-	Ports              portset.Set `json:"ports"`
-	ScannerMode        string      `json:"scanner_mode" doc:"pool or vantage."`
-	ScannerIDs         []string    `json:"scanner_ids"`
-	ScannerGroupIDs    []string    `json:"scanner_group_ids"`
-	RateLimit          int         `json:"rate_limit"`
-	TimeoutMS          int         `json:"timeout_ms"`
-	Retries            int         `json:"retries"`
-	MaxDurationSeconds int         `json:"max_duration_seconds"`
-}
-
 // ResolveScope returns the scope template templateID meant at the moment at: the template's
 // version current at that moment, and each object it refers to (subnets, groups nested to any
 // depth, exclusions, port lists and groups) at its version current at that moment, as were the

@@ -5,24 +5,15 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
+	"mipo/modules/config/configapi"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
-
-// The launch limit (connection attempts, addresses × ports) belongs to the scans module, which
-// refuses a larger scan when it starts; it tells this module the limit so a template that
-// could never launch is refused when it is saved, and flagged while it is edited. Zero (a
-// process without the scans module) checks nothing.
-var launchLimit atomic.Int64
-
-// ProvideLaunchLimit sets the largest scope a template may hold, in connection attempts.
-func ProvideLaunchLimit(probes int64) { launchLimit.Store(probes) }
 
 // DraftCheck is what a template as drafted would scan, checked against the launch limit.
 type DraftCheck struct {
@@ -53,7 +44,7 @@ func draftScope(ctx context.Context, db app.Querier, s *TemplateSpec) (netset.Se
 
 // scopeTooLarge is the save-time refusal, on the field that makes the scope: the subnets.
 func scopeTooLarge(targets netset.Set, ports portset.Set) error {
-	limit := launchLimit.Load()
+	limit := configapi.LaunchLimit()
 	if limit <= 0 {
 		return nil
 	}
@@ -96,7 +87,7 @@ func checkTemplateRoute(e *env) app.Route {
 }
 
 func checkDraft(ctx context.Context, db app.Querier, s *TemplateSpec) DraftCheck {
-	out := DraftCheck{HostCount: "0", Probes: "0", Limit: fmt.Sprint(launchLimit.Load()), Problems: []Finding{}, Warnings: []Finding{}}
+	out := DraftCheck{HostCount: "0", Probes: "0", Limit: fmt.Sprint(configapi.LaunchLimit()), Problems: []Finding{}, Warnings: []Finding{}}
 	finding := func(err error) Finding {
 		if e, ok := err.(*app.Error); ok {
 			return Finding{Field: e.Field, Code: e.Code, Message: e.Message}

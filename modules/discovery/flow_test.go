@@ -20,6 +20,7 @@ import (
 	_ "mipo/modules/jobs" // fills in jobsapi
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/results" // scans reads outcomes through resultsapi
 	_ "mipo/modules/scanners"
 	_ "mipo/modules/scans"
 	_ "mipo/modules/settings"

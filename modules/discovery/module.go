@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 func init() {
@@ -19,7 +19,7 @@ func init() {
 }
 
 func provision(m *app.Mount) error {
-	r := &runner{m: m, managed: config.NewManaged(m.Clock), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	r := &runner{m: m, managed: configapi.NewManaged(m.Clock), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	m.Routes((&handlers{r: r}).routes()...)
 	m.Every("schedule", time.Minute, r.runDue)
 	return nil

@@ -14,7 +14,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // Events discovery emits; an alarm rule turns discovery.failed into an alarm and
@@ -49,7 +49,7 @@ type RunInput struct {
 // runner runs sources: on demand, on their schedules, and when a pending run is approved.
 type runner struct {
 	m       *app.Mount
-	managed *config.Managed
+	managed configapi.Managed
 	rnd     *rand.Rand
 }
 
@@ -224,7 +224,7 @@ func (r *runner) syncGroup(ctx context.Context, tx pgx.Tx, src *Source) error {
 // template directly stays (the config module refuses, naming its users): discovery does not
 // take away what a person chose.
 func (r *runner) retire(ctx context.Context, tx pgx.Tx, subnetID string) error {
-	if ok, err := config.SubnetExists(ctx, tx, subnetID); err != nil || !ok {
+	if ok, err := configapi.SubnetExists(ctx, tx, subnetID); err != nil || !ok {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `SAVEPOINT retire`); err != nil {
@@ -241,8 +241,8 @@ func (r *runner) retire(ctx context.Context, tx pgx.Tx, subnetID string) error {
 
 // subnetSpec is how a discovered subnet is written to the config module: named after its
 // source, tagged with its origin.
-func subnetSpec(source string, p Proposed) config.SubnetSpec {
-	s := config.SubnetSpec{CIDR: p.CIDR}
+func subnetSpec(source string, p Proposed) configapi.SubnetSpec {
+	s := configapi.SubnetSpec{CIDR: p.CIDR}
 	s.Name = app.Truncate(source, 20) + " " + p.CIDR
 	s.Description = app.Truncate(p.Name, 200)
 	tags := []string{"discovery:" + app.Truncate(source, 50), "kind:" + p.Origin.Kind}

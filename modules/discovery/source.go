@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config"
-	"mipo/modules/scans"
+	"mipo/modules/config/configapi"
+	"mipo/modules/scans/scansapi"
 )
 
 // Kinds of source.
@@ -49,32 +49,32 @@ type Mapping struct {
 
 // SourceInput is what POST and PATCH /api/v1/discovery/sources take.
 type SourceInput struct {
-	Name            string        `json:"name" doc:"Unique among sources (ignoring case); also names its managed group."`
-	Kind            string        `json:"kind" doc:"aws, azure, gcp, netbox or cmdb; fixed once created."`
-	Settings        Settings      `json:"settings"`
-	Secret          *string       `json:"secret,omitempty" maxlen:"65536" doc:"The credential (AWS secret access key, Azure client secret, GCP service account key JSON, NetBox token, or a bearer token for a CMDB URL). Stored encrypted; absent keeps the stored one."`
-	Timing          *scans.Timing `json:"timing,omitempty" doc:"When the source runs on its own, as a schedule's timing; absent means on demand only."`
-	RequireApproval bool          `json:"require_approval" doc:"Each run waits for an operator to approve its diff before it changes anything."`
-	AcceptPartial   bool          `json:"accept_partial" doc:"cmdb: scheduled runs apply the good rows of an export that has bad rows."`
+	Name            string           `json:"name" doc:"Unique among sources (ignoring case); also names its managed group."`
+	Kind            string           `json:"kind" doc:"aws, azure, gcp, netbox or cmdb; fixed once created."`
+	Settings        Settings         `json:"settings"`
+	Secret          *string          `json:"secret,omitempty" maxlen:"65536" doc:"The credential (AWS secret access key, Azure client secret, GCP service account key JSON, NetBox token, or a bearer token for a CMDB URL). Stored encrypted; absent keeps the stored one."`
+	Timing          *scansapi.Timing `json:"timing,omitempty" doc:"When the source runs on its own, as a schedule's timing; absent means on demand only."`
+	RequireApproval bool             `json:"require_approval" doc:"Each run waits for an operator to approve its diff before it changes anything."`
+	AcceptPartial   bool             `json:"accept_partial" doc:"cmdb: scheduled runs apply the good rows of an export that has bad rows."`
 }
 
 // Source is a discovery source as the API shows it: never its secret.
 type Source struct {
-	ID              string        `json:"id"`
-	Name            string        `json:"name"`
-	Kind            string        `json:"kind"`
-	Settings        Settings      `json:"settings"`
-	HasSecret       bool          `json:"has_secret" doc:"Whether a credential is stored; read it with GET …/credentials (an audited read)."`
-	Timing          *scans.Timing `json:"timing,omitempty"`
-	RequireApproval bool          `json:"require_approval"`
-	AcceptPartial   bool          `json:"accept_partial"`
-	GroupID         string        `json:"group_id" doc:"The managed subnet group that holds what the source discovered; give it to templates."`
-	NextRunAt       *time.Time    `json:"next_run_at,omitempty"`
-	LastRunAt       *time.Time    `json:"last_run_at,omitempty"`
-	LastStatus      string        `json:"last_status" doc:"never, ok or failed."`
-	LastError       string        `json:"last_error,omitempty"`
-	CreatedAt       time.Time     `json:"created_at"`
-	UpdatedAt       time.Time     `json:"updated_at"`
+	ID              string           `json:"id"`
+	Name            string           `json:"name"`
+	Kind            string           `json:"kind"`
+	Settings        Settings         `json:"settings"`
+	HasSecret       bool             `json:"has_secret" doc:"Whether a credential is stored; read it with GET …/credentials (an audited read)."`
+	Timing          *scansapi.Timing `json:"timing,omitempty"`
+	RequireApproval bool             `json:"require_approval"`
+	AcceptPartial   bool             `json:"accept_partial"`
+	GroupID         string           `json:"group_id" doc:"The managed subnet group that holds what the source discovered; give it to templates."`
+	NextRunAt       *time.Time       `json:"next_run_at,omitempty"`
+	LastRunAt       *time.Time       `json:"last_run_at,omitempty"`
+	LastStatus      string           `json:"last_status" doc:"never, ok or failed."`
+	LastError       string           `json:"last_error,omitempty"`
+	CreatedAt       time.Time        `json:"created_at"`
+	UpdatedAt       time.Time        `json:"updated_at"`
 
 	secret string
 	upload string
@@ -159,8 +159,8 @@ func prefixed(prefix string, err error) error {
 }
 
 // groupSpec is the managed group's spec with these members.
-func groupSpec(name string, subnets []string) config.SubnetGroupSpec {
-	g := config.SubnetGroupSpec{Subnets: subnets}
+func groupSpec(name string, subnets []string) configapi.SubnetGroupSpec {
+	g := configapi.SubnetGroupSpec{Subnets: subnets}
 	g.Name = groupName(name)
 	g.Description = "Managed by discovery source " + name + "; its members change with each run."
 	return g
@@ -184,7 +184,7 @@ func scanSource(row pgx.Row) (*Source, error) {
 	}
 	s.HasSecret = s.secret != ""
 	if timing != nil {
-		s.Timing = &scans.Timing{}
+		s.Timing = &scansapi.Timing{}
 		if err := json.Unmarshal(timing, s.Timing); err != nil {
 			return nil, err
 		}

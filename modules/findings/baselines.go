@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 )
@@ -114,18 +114,18 @@ func checkReferences(ctx context.Context, db app.Querier, in *BaselineInput) err
 	var refs []ref
 	switch in.ScopeKind {
 	case KindGroup:
-		refs = append(refs, ref{"scope_ref", config.KindSubnetGroup, in.ScopeRef})
+		refs = append(refs, ref{"scope_ref", configapi.KindSubnetGroup, in.ScopeRef})
 	case KindSubnet:
-		refs = append(refs, ref{"scope_ref", config.KindSubnet, in.ScopeRef})
+		refs = append(refs, ref{"scope_ref", configapi.KindSubnet, in.ScopeRef})
 	}
 	for _, id := range in.PortLists {
-		refs = append(refs, ref{"port_lists", config.KindPortList, id})
+		refs = append(refs, ref{"port_lists", configapi.KindPortList, id})
 	}
 	for _, id := range in.PortListGroups {
-		refs = append(refs, ref{"port_list_groups", config.KindPortListGroup, id})
+		refs = append(refs, ref{"port_list_groups", configapi.KindPortListGroup, id})
 	}
 	for _, r := range refs {
-		ok, err := config.Exists(ctx, db, r.kind, r.id)
+		ok, err := configapi.Exists(ctx, db, r.kind, r.id)
 		if err != nil {
 			return err
 		}
@@ -271,9 +271,9 @@ func Resolve(ctx context.Context, db app.Querier, bs []*Baseline) ([]Rule, error
 		var err error
 		switch b.ScopeKind {
 		case KindGroup:
-			r.Prefixes, err = config.Prefixes(ctx, db, nil, []string{b.ScopeRef})
+			r.Prefixes, err = configapi.Prefixes(ctx, db, nil, []string{b.ScopeRef})
 		case KindSubnet:
-			r.Prefixes, err = config.Prefixes(ctx, db, []string{b.ScopeRef}, nil)
+			r.Prefixes, err = configapi.Prefixes(ctx, db, []string{b.ScopeRef}, nil)
 		case KindCIDR:
 			var p netip.Prefix
 			p, err = netip.ParsePrefix(b.ScopeRef)
@@ -291,7 +291,7 @@ func Resolve(ctx context.Context, db app.Querier, bs []*Baseline) ([]Rule, error
 			if err != nil && b.Ports != "" {
 				return nil, fmt.Errorf("baseline %s: %w", b.Name, err)
 			}
-			listed, err := config.Ports(ctx, db, b.PortLists, b.PortListGroups)
+			listed, err := configapi.Ports(ctx, db, b.PortLists, b.PortListGroups)
 			if err != nil {
 				return nil, fmt.Errorf("baseline %s: %w", b.Name, err)
 			}

@@ -11,7 +11,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/results"
+	"mipo/modules/results/resultsapi"
 	"mipo/modules/settings/settingsapi"
 )
 
@@ -67,13 +67,13 @@ type NoticePayload struct {
 func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, error) {
 	ctx = app.WithPrincipal(ctx, app.System("findings"))
 	started := time.Now()
-	cov, err := results.CoverageOf(ctx, s.Results, scanID)
+	cov, err := resultsapi.CoverageOf(ctx, s.Results, scanID)
 	if err != nil {
 		return nil, err
 	}
-	covered := results.Merged(cov)
+	covered := resultsapi.Merged(cov)
 	var rules []Rule
-	live := map[results.Key]*Finding{}
+	live := map[resultsapi.Key]*Finding{}
 	err = app.ReadSnapshot(ctx, s.Config, func(ctx context.Context, tx pgx.Tx) error {
 		bs, err := listBaselines(ctx, tx)
 		if err != nil {
@@ -95,21 +95,21 @@ func (s *Service) EvaluateScan(ctx context.Context, scanID string) (*Outcome, er
 	j := newJudge(rules)
 	readConfig := time.Since(started)
 	type fresh struct {
-		results.ScanPort
+		resultsapi.ScanPort
 		chain []string
 	}
 	var found []fresh
-	first := map[results.Key]int{} // a port reported twice is one finding, first seen at its earliest report
-	seen := map[string]results.ScanPort{}
+	first := map[resultsapi.Key]int{} // a port reported twice is one finding, first seen at its earliest report
+	seen := map[string]resultsapi.ScanPort{}
 	// Of a scan's open ports only two kinds matter: live findings, and ports the baselines do
 	// not allow. The results module reads every port's key, and the details of those alone.
-	want := func(k results.Key) bool {
+	want := func(k resultsapi.Key) bool {
 		if _, ok := live[k]; ok {
 			return true
 		}
 		return !j.verdict(k.Address).Allows(k.Port)
 	}
-	err = results.EachWantedOpenPort(ctx, s.Results, scanID, want, func(o results.ScanPort) error {
+	err = resultsapi.EachWantedOpenPort(ctx, s.Results, scanID, want, func(o resultsapi.ScanPort) error {
 		if f, ok := live[o.Key]; ok {
 			if prev, ok := seen[f.ID]; !ok || o.ObservedAt.After(prev.ObservedAt) {
 				seen[f.ID] = o
@@ -223,7 +223,7 @@ func (s *Service) noticeOf(ctx context.Context, tx pgx.Tx, scanID string, out *O
 	}{{"new", out.Opened}, {"reopened", out.Reopened}} {
 		for _, f := range group.fs {
 			if len(p.Findings) < maxFindingsInMessage {
-				p.Findings = append(p.Findings, Notice{Address: f.Address, Port: f.Port, Service: results.ServiceName(uint16(f.Port)), Kind: group.kind, ID: f.ID})
+				p.Findings = append(p.Findings, Notice{Address: f.Address, Port: f.Port, Service: resultsapi.ServiceName(uint16(f.Port)), Kind: group.kind, ID: f.ID})
 			}
 		}
 	}
@@ -238,9 +238,9 @@ func (s *Service) link(ctx context.Context, db app.Querier, path string) string 
 	return path
 }
 
-func keyOf(f *Finding) results.Key {
+func keyOf(f *Finding) resultsapi.Key {
 	a, _ := parseAddr(f.Address)
-	return results.Key{Address: a, Port: uint16(f.Port)}
+	return resultsapi.Key{Address: a, Port: uint16(f.Port)}
 }
 
 // pgTextArray writes a text[] literal of ids (uuids: nothing to quote).

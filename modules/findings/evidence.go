@@ -17,10 +17,10 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 	"mipo/modules/config/netset"
-	"mipo/modules/results"
-	"mipo/modules/scans"
+	"mipo/modules/results/resultsapi"
+	"mipo/modules/scans/scansapi"
 )
 
 // PackFormat names the archive's layout; verify refuses any other.
@@ -64,7 +64,7 @@ const (
 )
 
 type packScan struct {
-	*scans.Scan
+	*scansapi.Scan
 	Coverage []packCoverage `json:"coverage"`
 }
 
@@ -146,14 +146,14 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		var area netset.Set
 		switch kind {
 		case "subnet_group":
-			ok, err := config.Exists(ctx, tx, config.KindSubnetGroup, ref)
+			ok, err := configapi.Exists(ctx, tx, configapi.KindSubnetGroup, ref)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				return app.Invalid("subnet_group", "unknown_reference", "subnet group "+ref+" does not exist")
 			}
-			ps, err := config.Prefixes(ctx, tx, nil, []string{ref})
+			ps, err := configapi.Prefixes(ctx, tx, nil, []string{ref})
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		case "cidr":
 			area, _ = netset.FromPrefix(netip.MustParsePrefix(ref))
 		}
-		all, err := scans.CompletedBetween(ctx, tx, from, to)
+		all, err := scansapi.CompletedBetween(ctx, tx, from, to)
 		if err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 			if kind == "template" {
 				area = area.Union(sc.Scope.Targets)
 			}
-			cov, err := results.CoverageOf(ctx, s.Results, sc.ID)
+			cov, err := resultsapi.CoverageOf(ctx, s.Results, sc.ID)
 			if err != nil {
 				return err
 			}
@@ -198,11 +198,11 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 		put("scope.json", map[string]any{"scope": m.Scope, "addresses": area, "resolved_at_each_scan": orEmpty(resolved)})
 		put("scans.json", orEmpty(picked))
 		// Diffs: each scan against the scope's previous scan of the same template in the period.
-		var diffs []*results.Diff
+		var diffs []*resultsapi.Diff
 		last := map[string]string{}
 		for _, ps := range picked {
 			if prev, ok := last[ps.TemplateID]; ok {
-				d, err := results.DiffScans(ctx, s.Results, prev, ps.ID, false)
+				d, err := resultsapi.DiffScans(ctx, s.Results, prev, ps.ID, false)
 				if err != nil {
 					return err
 				}
@@ -319,8 +319,8 @@ func (s *Service) BuildPack(ctx context.Context, box *app.SecretBox, q EvidenceQ
 	return buf.Bytes(), m, nil
 }
 
-func within(cs []results.Change, area netset.Set) []results.Change {
-	out := []results.Change{}
+func within(cs []resultsapi.Change, area netset.Set) []resultsapi.Change {
+	out := []resultsapi.Change{}
 	for _, c := range cs {
 		if a, err := netip.ParseAddr(c.Address); err == nil && area.Contains(a) {
 			out = append(out, c)

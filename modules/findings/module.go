@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"mipo/app"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // expireEvery is how often accepted findings are checked for an acceptance that ran out.
@@ -18,8 +18,8 @@ func init() {
 		Requires:  []string{"rbac", "audit", "config", "results", "scans"},
 		Provision: provision,
 	})
-	for _, kind := range []string{config.KindSubnet, config.KindSubnetGroup, config.KindPortList, config.KindPortListGroup} {
-		config.RegisterUsers(kind, baselinesUsing)
+	for _, kind := range []string{configapi.KindSubnet, configapi.KindSubnetGroup, configapi.KindPortList, configapi.KindPortListGroup} {
+		configapi.RegisterUsers(kind, baselinesUsing)
 	}
 	app.RegisterCommand(evidenceCommand)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/results"
+	"mipo/modules/results/resultsapi"
 )
 
 // WidgetKinds are the widgets a dashboard may hold. The UI has one component per kind
@@ -120,7 +120,7 @@ func (o *WidgetOptions) check(kind string, field func(string) string) error {
 	if kind != "results-query" {
 		return app.Invalid(field("options"), "not_a_query", "only a results-query widget takes subnet, ports and scanner")
 	}
-	err := results.CheckHistoryQuery(results.HistoryQuery{Subnet: o.Subnet, Ports: o.Ports, Scanner: o.Scanner})
+	err := resultsapi.CheckHistoryQuery(resultsapi.HistoryQuery{Subnet: o.Subnet, Ports: o.Ports, Scanner: o.Scanner})
 	if e := (*app.Error)(nil); errors.As(err, &e) && e.Field != "" {
 		return app.Invalid(field("options."+e.Field), e.Code, e.Message)
 	}

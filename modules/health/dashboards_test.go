@@ -13,6 +13,7 @@ import (
 	"mipo/app/apptest"
 	_ "mipo/modules/rbac"
 	"mipo/modules/rbac/rbactest"
+	_ "mipo/modules/results" // resultsapi.CheckHistoryQuery checks a history widget
 )
 
 func newServer(t testing.TB, clock app.Clock) (*apptest.Server, *apptest.Client) {

@@ -14,7 +14,7 @@ import (
 	"mipo/app"
 	"mipo/modules/config/netset"
 	"mipo/modules/jobs/jobsapi"
-	"mipo/modules/results"
+	"mipo/modules/results/resultsapi"
 	"mipo/modules/scanners/scannersapi"
 )
 
@@ -238,7 +238,7 @@ func (h *handlers) results(c echo.Context) error {
 	if !current || j.Finished() {
 		// A batch re-sent after its job ended (an acknowledgement lost on the way back), or a
 		// former holder's: a repeat is acknowledged as such.
-		have, err := results.ReceivedBatches(ctx, h.m.ResultsDB, j.ID, held.Attempt)
+		have, err := resultsapi.ReceivedBatches(ctx, h.m.ResultsDB, j.ID, held.Attempt)
 		if err != nil {
 			return err
 		}
@@ -267,11 +267,11 @@ func (h *handlers) results(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b := results.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: me, Attempt: held.Attempt, Seq: in.Batch, Observations: obs}
+	b := resultsapi.Batch{JobID: j.ID, ScanID: j.ScanID, ScannerID: me, Attempt: held.Attempt, Seq: in.Batch, Observations: obs}
 	if j.Attempts > 1 { // the job changed hands: an open port both holders saw is stored once
 		b.SharedSince = j.CreatedAt.Add(-clockSkew)
 	}
-	dup, err := results.Insert(ctx, h.m.ResultsDB, b, h.m.Clock.Now())
+	dup, err := resultsapi.Insert(ctx, h.m.ResultsDB, b, h.m.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -312,8 +312,8 @@ func (h *handlers) holding(ctx context.Context, j *jobsapi.Job, scannerID string
 
 // clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
 // was leased, or after now, by more than this cannot be true (docs/scanner-protocol.md).
-// results.ClockSkew: a diff relies on it to skip the partitions before a scan's launch.
-const clockSkew = results.ClockSkew
+// resultsapi.ClockSkew: a diff relies on it to skip the partitions before a scan's launch.
+const clockSkew = resultsapi.ClockSkew
 
 // clockOffset is how far the scanner's clock is behind mipo's, read from the Date header the
 // scanner sent the request with: zero when there is none, or when the two agree within the
@@ -336,9 +336,9 @@ func clockOffset(date string, now time.Time) time.Duration {
 // clock skew. A batch that breaks the rules can never be accepted: 422. The same address and
 // port twice in one batch is one fact: it is stored once. Times are moved by offset, the
 // scanner's clock's distance from mipo's (clockOffset), before they are checked and stored.
-func observations(in []WireResult, j *jobsapi.Job, leasedAt, now time.Time, offset time.Duration) ([]results.Observation, error) {
+func observations(in []WireResult, j *jobsapi.Job, leasedAt, now time.Time, offset time.Duration) ([]resultsapi.Observation, error) {
 	from, to := leasedAt.Add(-clockSkew), now.Add(clockSkew)
-	out := make([]results.Observation, 0, len(in))
+	out := make([]resultsapi.Observation, 0, len(in))
 	seen := make(map[netip.AddrPort]bool, len(in))
 	for i, r := range in {
 		field := func(f string) string { return fmt.Sprintf("results[%d].%s", i, f) }
@@ -372,7 +372,7 @@ func observations(in []WireResult, j *jobsapi.Job, leasedAt, now time.Time, offs
 		}
 		if key := netip.AddrPortFrom(a, uint16(r.Port)); !seen[key] {
 			seen[key] = true
-			out = append(out, results.Observation{Address: a, Port: uint16(r.Port), ObservedAt: at.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))})
+			out = append(out, resultsapi.Observation{Address: a, Port: uint16(r.Port), ObservedAt: at.UTC(), RTTMicros: int32(min(r.RTTMicros, 1<<31-1))})
 		}
 	}
 	return out, nil
@@ -402,7 +402,7 @@ func (h *handlers) complete(c echo.Context) error {
 	if in.Attempt != 0 && in.Attempt != j.Attempts {
 		return errGone // an earlier lease's completion: the job's state is its current holder's
 	}
-	missing, err := results.MissingBatches(ctx, h.m.ResultsDB, j.ID, j.Attempts, in.Batches)
+	missing, err := resultsapi.MissingBatches(ctx, h.m.ResultsDB, j.ID, j.Attempts, in.Batches)
 	if err != nil {
 		return err
 	}
@@ -421,13 +421,13 @@ func (h *handlers) complete(c echo.Context) error {
 		return jobError(err)
 	}
 	// Partial results of a failed or cancelled job are kept, but claim no coverage.
-	cov := results.Coverage{JobID: done.ID, ScanID: done.ScanID, ScannerID: done.ScannerID, Ports: done.Ports, Status: done.Status, CompletedAt: now}
+	cov := resultsapi.Coverage{JobID: done.ID, ScanID: done.ScanID, ScannerID: done.ScannerID, Ports: done.Ports, Status: done.Status, CompletedAt: now}
 	if done.Status == jobsapi.Done {
 		cov.Targets = done.Targets
 	} else {
 		cov.Targets = netset.Set{}
 	}
-	if err := results.RecordCoverage(ctx, h.m.ResultsDB, cov); err != nil {
+	if err := resultsapi.RecordCoverage(ctx, h.m.ResultsDB, cov); err != nil {
 		return err
 	}
 	h.m.Log.Info("job completed", "job", done.ID, "scanner", done.ScannerID, "status", done.Status, "batches", in.Batches, "cpu_seconds", in.CPUSeconds)

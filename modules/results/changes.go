@@ -135,7 +135,7 @@ func (f changesFilter) keep(e ChangeEvent) bool {
 // ChangesBetween compares every scan that finished in the window with its template's previous
 // completed scan. A template's first scan has nothing to compare with and adds no changes.
 func ChangesBetween(ctx context.Context, config app.Querier, pool app.ResultsDB, f changesFilter) (*Changes, error) {
-	scans, err := scanSource.Finished(ctx, config, f.from, f.to, f.template, MaxChangeScans+1)
+	scans, err := scanSource().Finished(ctx, config, f.from, f.to, f.template, MaxChangeScans+1)
 	if err != nil {
 		return nil, err
 	}

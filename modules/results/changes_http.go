@@ -95,16 +95,16 @@ func (h *handlers) diffExport(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	to, err := scanSource.Scan(ctx, h.m.ConfigDB, c.Param("id"))
+	to, err := scanSource().Scan(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	var from Scan
 	if against := c.QueryParam("against"); against != "" {
-		if from, err = scanSource.Scan(ctx, h.m.ConfigDB, against); err != nil {
+		if from, err = scanSource().Scan(ctx, h.m.ConfigDB, against); err != nil {
 			return app.IfNotFound(err, app.Invalid("against", "unknown_scan", "no scan with that id"))
 		}
-	} else if from, err = scanSource.Previous(ctx, h.m.ConfigDB, to); err != nil {
+	} else if from, err = scanSource().Previous(ctx, h.m.ConfigDB, to); err != nil {
 		return err
 	}
 	if from.LaunchedAt.After(to.LaunchedAt) {

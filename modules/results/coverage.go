@@ -10,25 +10,6 @@ import (
 	"mipo/modules/config/portset"
 )
 
-// Covered is what one scanner fully probed in one scan: every port of Ports on every address
-// of Targets. A scan has one port set, so a scanner's coverage is a single product.
-type Covered struct {
-	ScannerID string
-	Targets   netset.Set
-	Ports     portset.Set
-	At        time.Time // when the last of its jobs completed
-}
-
-// Contains reports whether an address and port were probed.
-func (c Covered) Contains(o Key) bool {
-	return c.Ports.Contains(o.Port) && c.Targets.Contains(o.Address)
-}
-
-// Intersect is what both coverages probed.
-func (c Covered) Intersect(o Covered) Covered {
-	return Covered{ScannerID: c.ScannerID, Targets: c.Targets.Intersect(o.Targets), Ports: c.Ports.Intersect(o.Ports)}
-}
-
 const coverageSQL = `SELECT scanner_id, targets, ports, completed_at FROM job_coverage WHERE scan_id = $1`
 
 // CoverageOf returns what each scanner of a scan covered, from its completed jobs.
@@ -62,14 +43,4 @@ func CoverageOf(ctx context.Context, pool app.ResultsDB, scanID string) (map[str
 		out[scanner] = c
 	}
 	return out, rows.Err()
-}
-
-// merge is the coverage of all scanners together (a pool scan, where it does not matter which
-// scanner of the pool probed an address).
-func merge(cov map[string]Covered) Covered {
-	var all Covered
-	for _, c := range cov {
-		all.Targets, all.Ports = all.Targets.Union(c.Targets), all.Ports.Union(c.Ports)
-	}
-	return all
 }

@@ -9,34 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config/catalog"
 )
-
-// Key is one address and port.
-type Key struct {
-	Address netip.Addr
-	Port    uint16
-}
-
-// Change is a port that opened or closed between two scans, as one scanner saw it.
-type Change struct {
-	ScannerID string `json:"scanner_id,omitempty"`
-	Address   string `json:"address"`
-	Port      int    `json:"port"`
-	Service   string `json:"service" doc:"The port catalog's name for the port."`
-}
-
-// Diff is what changed between two scans, counting only what both covered: an address or
-// port outside either scan's coverage is neither opened nor closed. A diff comes in pages:
-// changes in (scanner, address, port) order, at most limit of them, and next_cursor while more
-// remain, so a million changes never make one document in memory.
-type Diff struct {
-	From       string   `json:"from" doc:"The earlier scan."`
-	To         string   `json:"to" doc:"The later scan."`
-	Opened     []Change `json:"opened"`
-	Closed     []Change `json:"closed"`
-	NextCursor string   `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page of changes; absent on the last page."`
-}
 
 // DiffRequest asks for one page of a diff.
 type DiffRequest struct {
@@ -80,7 +53,7 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 		if err != nil || aerr != nil || after.Port < 1 || after.Port > 65535 {
 			return nil, app.Invalid("cursor", "invalid_cursor", "cursor is not one this server handed out; start again without it")
 		}
-		afterKey = Key{addr, uint16(after.Port)}
+		afterKey = Key{Address: addr, Port: uint16(after.Port)}
 	}
 	covFrom, err := CoverageOf(ctx, pool, r.From)
 	if err != nil {
@@ -269,7 +242,7 @@ func (s *keyStream) fill(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		s.buf = append(s.buf, Key{addr.Unmap(), uint16(port)})
+		s.buf = append(s.buf, Key{Address: addr.Unmap(), Port: uint16(port)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -365,12 +338,4 @@ func commonCoverage(a, b map[string]Covered, byScanner bool) map[string]Covered 
 		}
 	}
 	return out
-}
-
-// ServiceName labels a port with the catalog's service name, or "" when it has none.
-func ServiceName(port uint16) string {
-	if e, ok := catalog.Lookup(port); ok {
-		return e.Name
-	}
-	return ""
 }

@@ -37,16 +37,16 @@ func (h *handlers) diffRoutes() []app.Route {
 
 func (h *handlers) scanDiff(c echo.Context) error {
 	ctx := c.Request().Context()
-	to, err := scanSource.Scan(ctx, h.m.ConfigDB, c.Param("id"))
+	to, err := scanSource().Scan(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	var from Scan
 	if against := c.QueryParam("against"); against != "" {
-		if from, err = scanSource.Scan(ctx, h.m.ConfigDB, against); err != nil {
+		if from, err = scanSource().Scan(ctx, h.m.ConfigDB, against); err != nil {
 			return app.IfNotFound(err, app.Invalid("against", "unknown_scan", "no scan with that id"))
 		}
-	} else if from, err = scanSource.Previous(ctx, h.m.ConfigDB, to); err != nil {
+	} else if from, err = scanSource().Previous(ctx, h.m.ConfigDB, to); err != nil {
 		return err
 	}
 	return h.diff(c, from, to)
@@ -68,11 +68,11 @@ func (h *handlers) timeDiff(c echo.Context) error {
 	if tmpl == "" {
 		return app.Invalid("template", "required", "give the template (id) whose scans to compare")
 	}
-	from, err := scanSource.LatestAt(ctx, h.m.ConfigDB, tmpl, fromT, "from")
+	from, err := scanSource().LatestAt(ctx, h.m.ConfigDB, tmpl, fromT, "from")
 	if err != nil {
 		return err
 	}
-	to, err := scanSource.LatestAt(ctx, h.m.ConfigDB, tmpl, toT, "to")
+	to, err := scanSource().LatestAt(ctx, h.m.ConfigDB, tmpl, toT, "to")
 	if err != nil {
 		return err
 	}
@@ -100,11 +100,6 @@ func (h *handlers) diff(c echo.Context, from, to Scan) error {
 	}
 	return c.JSON(http.StatusOK, d)
 }
-
-// ClockSkew is how far a scanner's clock may be from mipo's: ingest refuses a result observed
-// more than this before its job was leased, so no observation of a scan is older than its
-// launch less this, and a diff reads no partition before that.
-const ClockSkew = 10 * time.Minute
 
 func since(s Scan) time.Time {
 	if s.LaunchedAt.IsZero() {

@@ -53,7 +53,7 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 	cursor := historyCursor{At: now, Address: "10.0.0.1", Port: 1, Job: uuid.NewString()}
 	for _, hq := range []HistoryQuery{{}, {Subnet: "10.0.0.0/16"}, {Ports: "22,80-90"}, {Scanner: scanner}, {Scan: scan},
 		{From: now.AddDate(0, 0, -30).Format(time.RFC3339), To: now.Format(time.RFC3339)}, {Cursor: "x"}} {
-		w, err := hq.where()
+		w, err := historyWhere(hq)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		sql, args = exportWindowSQL(w, now.Add(PartitionsAhead), time.Time{})
 		queries = append(queries, query{"export beyond the weeks ahead " + name, sql, args})
 	}
-	after := Key{netip.MustParseAddr("10.0.0.9"), 3}
+	after := Key{Address: netip.MustParseAddr("10.0.0.9"), Port: 3}
 	for _, since := range []time.Time{{}, now.Add(-time.Hour)} {
 		for _, a := range []*Key{nil, &after} {
 			sql, args := diffChunkSQL(scan, scanner, since, a, 1000)

@@ -25,19 +25,6 @@ type Observed struct {
 	RTTMicros  *int      `json:"rtt_us"`
 }
 
-// HistoryQuery filters observations. Every field is optional.
-type HistoryQuery struct {
-	Subnet  string `query:"subnet" json:"subnet,omitempty" doc:"Only addresses inside this CIDR, such as 10.1.0.0/16 or 2001:db8::/48; a bare address means that one address."`
-	Ports   string `query:"ports" json:"ports,omitempty" doc:"Only these ports: a port list such as 22,80,8000-8100."`
-	Scanner string `query:"scanner" json:"scanner,omitempty" doc:"Only what this scanner (id) saw."`
-	Scan    string `query:"scan" json:"scan,omitempty" doc:"Only this scan (id)."`
-	From    string `query:"from" json:"from,omitempty" doc:"Observed at or after this time (RFC 3339)."`
-	To      string `query:"to" json:"to,omitempty" doc:"Observed before this time (RFC 3339)."`
-	Limit   int    `query:"limit" json:"limit,omitempty" doc:"Observations per page, 1 to 1000 (default 100)."`
-	Cursor  string `query:"cursor" json:"cursor,omitempty" doc:"next_cursor of the previous page."`
-	Format  string `query:"format" json:"format,omitempty" doc:"Export format: csv or json (export only)."`
-}
-
 // historyCursor is the last row of a page: pages are cut by keyset, newest first, so paging
 // stays fast over years of observations.
 type historyCursor struct {
@@ -47,8 +34,8 @@ type historyCursor struct {
 	Job     string    `json:"j"`
 }
 
-// where validates a query and turns it into SQL conditions.
-func (q HistoryQuery) where() (*app.Where, error) {
+// historyWhere validates a query and turns it into SQL conditions.
+func historyWhere(q HistoryQuery) (*app.Where, error) {
 	w := &app.Where{}
 	if q.Subnet != "" {
 		p, err := ParseSubnet("subnet", q.Subnet)
@@ -115,7 +102,7 @@ func scanObserved(row pgx.Row) (Observed, error) {
 // the weeks it spans, not the whole history. Before the oldest partition, one last query reads
 // what only the default partition can hold.
 func History(ctx context.Context, pool app.ResultsDB, q HistoryQuery) (app.Page[Observed], error) {
-	w, err := q.where()
+	w, err := historyWhere(q)
 	if err != nil {
 		return app.Page[Observed]{}, err
 	}
@@ -216,7 +203,7 @@ func oldestPartition(ctx context.Context, pool app.ResultsDB) (time.Time, error)
 // a time (first what lies before the oldest partition, then each week), so the sort is of one
 // week, the first row leaves at once, and memory stays flat however long the export.
 func EachObservation(ctx context.Context, pool app.ResultsDB, q HistoryQuery, fn func(Observed) error) error {
-	w, err := q.where()
+	w, err := historyWhere(q)
 	if err != nil {
 		return err
 	}
@@ -276,6 +263,6 @@ func exportWindow(ctx context.Context, pool app.ResultsDB, where *app.Where, lo,
 
 // CheckHistoryQuery validates a query without running it.
 func CheckHistoryQuery(q HistoryQuery) error {
-	_, err := q.where()
+	_, err := historyWhere(q)
 	return err
 }

@@ -94,7 +94,7 @@ func HostHistory(ctx context.Context, pool app.ResultsDB, address netip.Addr, sc
 		}
 		hs := HostScanner{ScannerID: sc}
 		for p := range ports {
-			spans := spansOf(Key{address, p}, scans, byScan, cov)
+			spans := spansOf(Key{Address: address, Port: p}, scans, byScan, cov)
 			if len(spans) > 0 && spans[len(spans)-1].ClosedAt == nil {
 				h.Open++
 			}

@@ -35,7 +35,7 @@ func (h *handlers) host(c echo.Context) error {
 	if err != nil || addr.Zone() != "" {
 		return app.Invalid("address", "invalid_address", "address must be an IPv4 or IPv6 address")
 	}
-	refs, err := scanSource.Completed(ctx, h.m.ConfigDB, "")
+	refs, err := scanSource().Completed(ctx, h.m.ConfigDB, "")
 	if err != nil {
 		return err
 	}

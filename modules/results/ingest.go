@@ -10,33 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config/netset"
-	"mipo/modules/config/portset"
 )
-
-// Observation is one open port a scanner saw.
-type Observation struct {
-	Address    netip.Addr
-	Port       uint16
-	ObservedAt time.Time
-	RTTMicros  int32
-}
-
-// Batch is one results delivery of a job.
-type Batch struct {
-	JobID, ScanID, ScannerID string
-	// Attempt is the lease of the job the batch belongs to (jobs.Job.Attempts when it was
-	// leased): a job re-queued after a stall numbers its batches from 1 again, and a former
-	// holder's late batches must not collide with its new holder's. 0: not told.
-	Attempt      int
-	Seq          int
-	Observations []Observation
-	// SharedSince is set when the job changed hands (it was leased more than once): then the
-	// address and port pairs another attempt of the job already stored since that time (the
-	// job's creation, less the clock skew) are one fact seen twice, and are skipped, so a
-	// former holder's late results and its new holder's count each open port once.
-	SharedSince time.Time
-}
 
 // sharedJobSQL lists what a job already stored, across its attempts; the time bound keeps the
 // query to the partitions since the job began.
@@ -142,15 +116,6 @@ func MissingBatches(ctx context.Context, pool app.ResultsDB, jobID string, attem
 		}
 	}
 	return missing, nil
-}
-
-// Coverage is what a finished job probed.
-type Coverage struct {
-	JobID, ScanID, ScannerID string
-	Targets                  netset.Set // the addresses whose every port was probed
-	Ports                    portset.Set
-	Status                   string
-	CompletedAt              time.Time
 }
 
 // RecordCoverage stores what a job covered (once; a repeated completion changes nothing) and,

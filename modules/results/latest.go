@@ -28,7 +28,7 @@ func keepLatest(ctx context.Context, tx pgx.Tx, b Batch) error {
 	type seen struct{ first, last time.Time }
 	byKey := make(map[Key]seen, len(b.Observations))
 	for _, o := range b.Observations {
-		k := Key{o.Address.Unmap(), o.Port}
+		k := Key{Address: o.Address.Unmap(), Port: o.Port}
 		s, ok := byKey[k]
 		if !ok {
 			s = seen{o.ObservedAt, o.ObservedAt}

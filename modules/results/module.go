@@ -23,7 +23,7 @@ func init() {
 			maintain := func(ctx context.Context) error { return maintainPartitions(ctx, m, retention) }
 			m.OnStart(maintain)
 			m.Every("partitions", partitionsEvery, maintain)
-			if scanSource == nil {
+			if scanSource() == nil {
 				// A binary without the scans module (a test of ingest, which writes results
 				// through this package): nothing here can be answered, so nothing is served.
 				m.Log.Warn("results: the scans module is not linked in; the results routes are not served")

@@ -147,7 +147,7 @@ func scanOpen(row pgx.Row) (OpenPort, error) {
 // currentScans are the scans whose findings are "now": each template's latest completed scan
 // (one template's when the scope names one).
 func currentScans(ctx context.Context, config app.Querier, s OpenScope) ([]string, error) {
-	refs, err := scanSource.Latest(ctx, config, s.Query.Template)
+	refs, err := scanSource().Latest(ctx, config, s.Query.Template)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 func (h *handlers) openRoutes() []app.Route {
@@ -32,7 +32,7 @@ func (h *handlers) openScope(c echo.Context) (OpenScope, error) {
 	}
 	s := OpenScope{Query: q}
 	if q.Group != "" {
-		cidrs, err := config.SubnetGroupCIDRs(c.Request().Context(), h.m.ConfigDB, q.Group, "group")
+		cidrs, err := configapi.SubnetGroupCIDRs(c.Request().Context(), h.m.ConfigDB, q.Group, "group")
 		if err != nil {
 			return s, err
 		}

@@ -12,26 +12,6 @@ import (
 	"mipo/app"
 )
 
-// Outcome is what a completed scan found: its open ports, and what opened and closed against
-// the template's previous completed scan. It is worked out once, when the scan completes
-// (RecordOutcome), so lists and the home page read three numbers instead of diffing.
-type Outcome struct {
-	ScanID         string    `json:"scan_id"`
-	TemplateID     string    `json:"template_id"`
-	PreviousScanID *string   `json:"previous_scan_id" doc:"The scan it was compared with; null for a template's first scan."`
-	FinishedAt     time.Time `json:"finished_at"`
-	OpenPorts      int       `json:"open_ports" doc:"Distinct address and port pairs found open."`
-	Opened         *int      `json:"opened" doc:"Ports open now that the previous scan probed and found closed; null without a previous scan."`
-	Closed         *int      `json:"closed" doc:"Ports the previous scan found open that this one probed and found closed; null without a previous scan."`
-	Sample         Sample    `json:"sample"`
-}
-
-// Sample is the first few changes of an outcome, for the home page.
-type Sample struct {
-	Opened []Change `json:"opened"`
-	Closed []Change `json:"closed"`
-}
-
 // sampleSize bounds the changes an outcome keeps; the diff has them all.
 const sampleSize = 20
 
@@ -115,14 +95,6 @@ func scanOutcome(row pgx.Row) (Outcome, error) {
 	return o, nil
 }
 
-// DayChanges is how many ports opened and closed in the scans that completed on one day (UTC).
-type DayChanges struct {
-	Day    time.Time `json:"day" doc:"The day's start (UTC)."`
-	Opened int       `json:"opened"`
-	Closed int       `json:"closed"`
-	Scans  int       `json:"scans" doc:"Scans that completed that day with a previous scan to compare with."`
-}
-
 // ChangesPerDay sums what opened and closed per day, from the day of from to the day of to,
 // every day listed (zero when nothing changed), oldest first.
 func ChangesPerDay(ctx context.Context, pool app.ResultsDB, from, to time.Time) ([]DayChanges, error) {
@@ -164,7 +136,7 @@ func ChangesSince(ctx context.Context, pool app.ResultsDB, t time.Time) (opened,
 // recordOutcome answers a scan.completed event: the outcome is worked out in the background,
 // once, by whichever manager process claims the event (and again if that one fails).
 func (h *handlers) recordOutcome(ctx context.Context, e app.Event) error {
-	s, err := scanSource.Scan(ctx, h.m.ConfigDB, e.Subject)
+	s, err := scanSource().Scan(ctx, h.m.ConfigDB, e.Subject)
 	if err != nil {
 		var ae *app.Error
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -173,7 +145,7 @@ func (h *handlers) recordOutcome(ctx context.Context, e app.Event) error {
 		return err
 	}
 	var prev *Scan
-	p, err := scanSource.Previous(ctx, h.m.ConfigDB, s)
+	p, err := scanSource().Previous(ctx, h.m.ConfigDB, s)
 	var ae *app.Error
 	switch {
 	case err == nil:

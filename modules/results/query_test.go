@@ -267,7 +267,7 @@ func TestVantageAndTimeline(t *testing.T) {
 	put(s2, a, 22)
 	put(s3, a, 22, 80)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tl, err := results.Timeline(ctx, pool, netip.MustParseAddr("127.0.0.1"), []results.ScanRef{{s1, t0}, {s2, t0.Add(time.Hour)}, {s3, t0.Add(2 * time.Hour)}})
+	tl, err := results.Timeline(ctx, pool, netip.MustParseAddr("127.0.0.1"), []results.ScanRef{{ID: s1, At: t0}, {ID: s2, At: t0.Add(time.Hour)}, {ID: s3, At: t0.Add(2 * time.Hour)}})
 	if err != nil || len(tl) != 2 {
 		t.Fatalf("timeline %+v %v", tl, err)
 	}

@@ -14,13 +14,6 @@ import (
 	"mipo/app"
 )
 
-// ScanPort is one address and port a scan found open: which scanner saw it, and when.
-type ScanPort struct {
-	Key
-	ScannerID  string
-	ObservedAt time.Time
-}
-
 // EachOpenPort calls fn for every observation a scan stored: each open address and port as
 // each scanner reported it, in no particular order, so a port that two scanners (or a retried
 // batch) reported comes more than once. It is one pass over the scan's rows with no sort — a
@@ -41,10 +34,6 @@ func EachOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, fn fun
 	})
 	return err
 }
-
-// Merged is what a scan's scanners covered together: a pool scan's coverage, where it does not
-// matter which scanner probed an address.
-func Merged(cov map[string]Covered) Covered { return merge(cov) }
 
 // wantedByKeyMax is how many wanted ports of one scanner the second pass of EachWantedOpenPort
 // reads by key; past it, reading the scanner's rows again in one pass is cheaper. A key costs
@@ -87,7 +76,7 @@ func EachWantedOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, 
 			if err != nil {
 				return err
 			}
-			if want(k.unmapped()) {
+			if want(unmapped(k)) {
 				wanted[k] = struct{}{}
 			}
 			return nil
@@ -110,7 +99,7 @@ func EachWantedOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, 
 				if len(f[2]) != 8 {
 					return fmt.Errorf("results: observed_at of %d bytes in binary COPY", len(f[2]))
 				}
-				return fn(ScanPort{Key: k.unmapped(), ScannerID: scanner, ObservedAt: pgTime(int64(binary.BigEndian.Uint64(f[2])))})
+				return fn(ScanPort{Key: unmapped(k), ScannerID: scanner, ObservedAt: pgTime(int64(binary.BigEndian.Uint64(f[2])))})
 			})
 		} else {
 			err = eachByKey(ctx, tx, scanID, scanner, wanted, fn)
@@ -162,7 +151,7 @@ func scanPortsSQL(scanID, scanner string, withTime bool) string {
 }
 
 // unmapped is the key with an IPv4-mapped IPv6 address as IPv4, as EachOpenPort gives it.
-func (k Key) unmapped() Key { return Key{Address: k.Address.Unmap(), Port: k.Port} }
+func unmapped(k Key) Key { return Key{Address: k.Address.Unmap(), Port: k.Port} }
 
 // keyOfCopy reads an address (inet) and port (integer) in PostgreSQL's binary format, the
 // address as stored.

@@ -158,7 +158,7 @@ func TestBinaryCopyReaderReadsTheServersStreamCutAnywhere(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			got = append(got, netip.AddrPortFrom(k.unmapped().Address, k.Port).String()+" "+pgTime(int64(binary.BigEndian.Uint64(f[2]))).UTC().Format(time.RFC3339Nano))
+			got = append(got, netip.AddrPortFrom(unmapped(k).Address, k.Port).String()+" "+pgTime(int64(binary.BigEndian.Uint64(f[2]))).UTC().Format(time.RFC3339Nano))
 			return nil
 		}}
 		for _, c := range chunks {

@@ -40,7 +40,7 @@ func (h *handlers) timeline(c echo.Context) error {
 	if _, err := uuid.Parse(tmpl); tmpl != "" && err != nil {
 		return app.Invalid("template", "invalid_id", "template must be an id")
 	}
-	refs, err := scanSource.Completed(ctx, h.m.ConfigDB, tmpl)
+	refs, err := scanSource().Completed(ctx, h.m.ConfigDB, tmpl)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func CompareVantage(ctx context.Context, pool app.ResultsDB, scanID string) (*Va
 		if err := rows.Scan(&addr, &port, &seen); err != nil {
 			return nil, err
 		}
-		key := Key{addr.Unmap(), uint16(port)}
+		key := Key{Address: addr.Unmap(), Port: uint16(port)}
 		row := VantageRow{Address: key.Address.String(), Port: int(port), Service: ServiceName(key.Port), SeenBy: seen, MissedBy: []string{}}
 		for _, s := range v.Scanners {
 			if !slices.Contains(seen, s) && cov[s].Contains(key) {
@@ -66,12 +66,6 @@ func CompareVantage(ctx context.Context, pool app.ResultsDB, scanID string) (*Va
 		v.Rows = append(v.Rows, row)
 	}
 	return v, rows.Err()
-}
-
-// ScanRef is a scan in time, for timelines.
-type ScanRef struct {
-	ID string
-	At time.Time
 }
 
 // Span is one stretch of time a port was open.
@@ -133,7 +127,7 @@ func Timeline(ctx context.Context, pool app.ResultsDB, address netip.Addr, scans
 	}
 	var out []PortTimeline
 	for port := range ports {
-		out = append(out, PortTimeline{Port: int(port), Service: ServiceName(port), Spans: spansOf(Key{address.Unmap(), port}, scans, open, coverage)})
+		out = append(out, PortTimeline{Port: int(port), Service: ServiceName(port), Spans: spansOf(Key{Address: address.Unmap(), Port: port}, scans, open, coverage)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
 	return out, nil

@@ -17,7 +17,7 @@ func (h *handlers) vantageRoutes() []app.Route {
 
 func (h *handlers) vantage(c echo.Context) error {
 	ctx := c.Request().Context()
-	s, err := scanSource.Scan(ctx, h.m.ConfigDB, c.Param("id"))
+	s, err := scanSource().Scan(ctx, h.m.ConfigDB, c.Param("id"))
 	if err != nil {
 		return err
 	}

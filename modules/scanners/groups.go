@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // Group is a set of scanners at one network location: a scan given to a group runs from every
@@ -247,7 +247,7 @@ func deleteGroup(ctx context.Context, tx pgx.Tx, id string) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := config.TemplatesUsingScanners(ctx, tx, id)
+	users, err := configapi.TemplatesUsingScanners(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}

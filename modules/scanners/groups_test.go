@@ -11,6 +11,7 @@ import (
 	"mipo/modules/scanners/scannerstest"
 
 	_ "mipo/modules/audit"
+	_ "mipo/modules/config" // deleting a scanner asks config which templates name it (configapi)
 	_ "mipo/modules/ingest" // scanners register and report through the scanner API
 	_ "mipo/modules/rbac"
 	_ "mipo/modules/scans"

@@ -2,7 +2,6 @@ package scans
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,15 +22,6 @@ func LatestPerTemplate(ctx context.Context, db app.Querier, limit int) ([]*Scan,
 	return collect(db.Query(ctx, `SELECT * FROM (SELECT DISTINCT ON (template_id) `+columns+` FROM scans
 		WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY template_id, created_at DESC) s
 		ORDER BY created_at DESC LIMIT $1`, limit))
-}
-
-// NextRun is a schedule's next launch.
-type NextRun struct {
-	ScheduleID      string    `json:"schedule_id"`
-	Name            string    `json:"name"`
-	TemplateID      *string   `json:"template_id"`
-	TemplateGroupID *string   `json:"template_group_id"`
-	At              time.Time `json:"at"`
 }
 
 // NextRuns lists the enabled schedules' next launches, soonest first, at most limit.

@@ -9,7 +9,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // Launch is the body of POST /api/v1/scans: a template, or a template group (one scan per
@@ -27,11 +27,11 @@ type Launched struct {
 // A resolved launch: the scopes of the templates to launch, all read from one snapshot.
 type resolved struct {
 	groupID *string
-	scopes  []*config.Scope
+	scopes  []*configapi.Scope
 }
 
 // resolveLaunch resolves what a launch means now: the template (or the templates of the group)
-// and each one's scope, in one REPEATABLE READ snapshot (as config.ResolveScope asks), so a
+// and each one's scope, in one REPEATABLE READ snapshot (as configapi.ResolveScope asks), so a
 // configuration change committing meanwhile is in every scope or in none. It runs before the
 // launch's write transaction, never inside it: see app.ReadSnapshot.
 func resolveLaunch(ctx context.Context, pool app.ConfigDB, in Launch, now time.Time) (resolved, error) {
@@ -45,7 +45,7 @@ func resolveLaunch(ctx context.Context, pool app.ConfigDB, in Launch, now time.T
 	err := app.ReadSnapshot(ctx, pool, func(ctx context.Context, snap pgx.Tx) error {
 		templates := []string{in.TemplateID}
 		if in.TemplateGroupID != "" {
-			ids, err := config.TemplateGroupMembers(ctx, snap, in.TemplateGroupID)
+			ids, err := configapi.TemplateGroupMembers(ctx, snap, in.TemplateGroupID)
 			if err != nil {
 				return app.IfNotFound(err, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id"))
 			}
@@ -55,7 +55,7 @@ func resolveLaunch(ctx context.Context, pool app.ConfigDB, in Launch, now time.T
 			templates, r.groupID = ids, &in.TemplateGroupID
 		}
 		for _, tid := range templates {
-			scope, err := config.ResolveScope(ctx, snap, tid, now)
+			scope, err := configapi.ResolveScope(ctx, snap, tid, now)
 			if err != nil {
 				return app.IfNotFound(err, app.Invalid("template_id", "unknown_template", "no template with that id"))
 			}
@@ -97,7 +97,7 @@ func recordLaunch(ctx context.Context, tx pgx.Tx, r resolved, scheduleID *string
 	return out, nil
 }
 
-func checkScanners(s *config.Scope) error {
+func checkScanners(s *configapi.Scope) error {
 	if s.ScannerMode == "vantage" && len(s.ScannerGroupIDs) == 0 || s.ScannerMode != "vantage" && len(s.ScannerIDs) == 0 {
 		return app.Invalid("template_id", "no_scanners", "the template names no scanners (a pool) or scanner groups (vantage) to run it")
 	}

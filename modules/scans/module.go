@@ -7,20 +7,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 func init() {
 	// The manager side: the API and pages.
 	app.Register(app.Module{
 		Name: "scans",
-		// The results database only for reading each completed scan's outcome (results.Outcomes).
+		// The results database only for reading each completed scan's outcome (resultsapi.Outcomes).
 		Databases: []string{app.DBConfig, app.DBJobs, app.DBResults},
 		Requires:  []string{"rbac"},
 		Provision: func(m *app.Mount) error {
 			h := &handlers{m: m, maxProbes: int64(settingMaxProbes.Get(m.Config)), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 			// Templates are refused at save, and flagged while edited, past the launch limit.
-			config.ProvideLaunchLimit(h.maxProbes)
+			configapi.ProvideLaunchLimit(h.maxProbes)
 			m.Routes(h.routes()...)
 			return nil
 		},
@@ -40,8 +40,8 @@ func init() {
 // Schedules use templates and template groups: deleting one a schedule launches is refused,
 // naming the schedule.
 func init() {
-	for kind, column := range map[string]string{config.KindTemplate: "template_id", config.KindTemplateGroup: "template_group_id"} {
-		config.RegisterUsers(kind, func(ctx context.Context, db app.Querier, id string) ([]string, error) {
+	for kind, column := range map[string]string{configapi.KindTemplate: "template_id", configapi.KindTemplateGroup: "template_group_id"} {
+		configapi.RegisterUsers(kind, func(ctx context.Context, db app.Querier, id string) ([]string, error) {
 			rows, err := db.Query(ctx, `SELECT 'schedule '||name FROM schedules WHERE `+column+` = $1 ORDER BY lower(name)`, id)
 			if err != nil {
 				return nil, err

@@ -11,59 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mipo/app"
-	"mipo/modules/config"
-	"mipo/modules/results"
+	"mipo/modules/config/configapi"
+	"mipo/modules/results/resultsapi"
 )
-
-// Scan statuses.
-const (
-	Pending   = "pending"   // launched, waiting for the dispatcher
-	Running   = "running"   // its jobs are out
-	Completed = "completed" // every job ended; some may have failed (jobs_failed)
-	Failed    = "failed"    // it could not run (no scanner, or every job failed)
-	Cancelled = "cancelled"
-)
-
-// Scan is one run of a template.
-type Scan struct {
-	ID              string        `json:"id"`
-	TemplateID      string        `json:"template_id"`
-	TemplateName    string        `json:"template_name"`
-	TemplateVersion int           `json:"template_version" doc:"The template version the scope was resolved from."`
-	TemplateGroupID *string       `json:"template_group_id"`
-	ScheduleID      *string       `json:"schedule_id"`
-	Scope           *config.Scope `json:"scope,omitempty" doc:"The resolved scope frozen at launch (in the detail view)."`
-	Mode            string        `json:"mode" doc:"pool: batches spread over a pool of scanners; vantage: every scanner of the groups scans everything."`
-	ScannerIDs      []string      `json:"scanner_ids" doc:"The scanners given its jobs."`
-	Status          string        `json:"status" doc:"pending, running, completed, failed or cancelled."`
-	StatusDetail    string        `json:"status_detail"`
-	Addresses       string        `json:"addresses" doc:"Addresses in scope (a decimal string: IPv6 scopes overflow 64 bits)."`
-	Ports           int           `json:"ports"`
-	Probes          string        `json:"probes" doc:"Connection attempts: addresses × ports."`
-	JobsTotal       int           `json:"jobs_total"`
-	JobsFailed      int           `json:"jobs_failed" doc:"Jobs that failed; their partial results are kept and marked."`
-	Completion      float64       `json:"completion" doc:"Percent of connection attempts made."`
-	LaunchedBy      string        `json:"launched_by"`
-	CreatedAt       time.Time     `json:"created_at"`
-	StartedAt       *time.Time    `json:"started_at"`
-	FinishedAt      *time.Time    `json:"finished_at"`
-	Trigger         string        `json:"trigger" doc:"manual (launched by someone) or scheduled (launched by a schedule)."`
-	// The outcome, worked out once the scan completes (null until then).
-	OpenPorts    *int    `json:"open_ports" doc:"Distinct address and port pairs it found open; null until its outcome is worked out, a moment after it completes."`
-	Opened       *int    `json:"opened" doc:"Ports that opened since the template's previous completed scan; null for its first scan or until the outcome is worked out."`
-	Closed       *int    `json:"closed" doc:"Ports that closed since the template's previous completed scan; null as opened."`
-	ComparedWith *string `json:"compared_with" doc:"The previous scan opened and closed count against (its diff is GET /api/v1/scans/{id}/diff); null for a template's first scan."`
-	FirstScan    bool    `json:"first_scan" doc:"Its outcome is known and there was no earlier completed scan of its template: nothing to compare yet."`
-}
-
-// Open reports whether the scan may still change.
-// Name is how a scan is called where a name is wanted (the audit log): its template's name
-// and when it was launched.
-func (s *Scan) Name() string {
-	return s.TemplateName + " · " + s.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-func (s *Scan) Open() bool { return s.Status == Pending || s.Status == Running }
 
 const columns = `id, template_id, template_name, template_version, template_group_id, schedule_id, mode, scanner_ids, status,
 	status_detail, addresses::text, ports, probes::text, jobs_total, jobs_failed, completion, launched_by, created_at, started_at, finished_at`
@@ -101,7 +51,7 @@ func Get(ctx context.Context, db app.Querier, id string) (*Scan, error) {
 	if err := db.QueryRow(ctx, `SELECT scope FROM scans WHERE id = $1`, id).Scan(&raw); err != nil {
 		return nil, err
 	}
-	s.Scope = &config.Scope{}
+	s.Scope = &configapi.Scope{}
 	return s, json.Unmarshal(raw, s.Scope)
 }
 
@@ -113,7 +63,7 @@ func WithOutcomes(ctx context.Context, rdb app.ResultsDB, scans ...*Scan) error 
 			ids = append(ids, s.ID)
 		}
 	}
-	outs, err := results.Outcomes(ctx, rdb, ids)
+	outs, err := resultsapi.Outcomes(ctx, rdb, ids)
 	if err != nil {
 		return err
 	}
@@ -226,7 +176,7 @@ func CompletedBetween(ctx context.Context, db app.Querier, from, to time.Time) (
 	rows, err := db.Query(ctx, `SELECT `+columns+`, scope FROM scans WHERE status = 'completed' AND finished_at >= $1 AND finished_at < $2
 		ORDER BY finished_at, id`, from, to)
 	return app.Collect(rows, err, func(row pgx.Row) (*Scan, error) {
-		s := &Scan{Scope: &config.Scope{}}
+		s := &Scan{Scope: &configapi.Scope{}}
 		var raw []byte
 		err := row.Scan(&s.ID, &s.TemplateID, &s.TemplateName, &s.TemplateVersion, &s.TemplateGroupID, &s.ScheduleID, &s.Mode,
 			&s.ScannerIDs, &s.Status, &s.StatusDetail, &s.Addresses, &s.Ports, &s.Probes, &s.JobsTotal, &s.JobsFailed,

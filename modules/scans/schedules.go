@@ -14,7 +14,7 @@ import (
 
 	"mipo/app"
 	"mipo/modules/audit/auditapi"
-	"mipo/modules/config"
+	"mipo/modules/config/configapi"
 )
 
 // Schedule launches a template, or a template group, when due.
@@ -100,11 +100,11 @@ func checkTarget(ctx context.Context, db app.Querier, templateID, groupID string
 	case templateID != "" && groupID != "":
 		return app.Invalid("template_group_id", "template_or_group", "a schedule launches a template or a template group, not both")
 	case templateID != "":
-		if _, err := config.ResolveScope(ctx, db, templateID, now); err != nil {
+		if _, err := configapi.ResolveScope(ctx, db, templateID, now); err != nil {
 			return app.IfNotFound(err, app.Invalid("template_id", "unknown_template", "no template with that id"))
 		}
 	case groupID != "":
-		if _, err := config.TemplateGroupMembers(ctx, db, groupID); err != nil {
+		if _, err := configapi.TemplateGroupMembers(ctx, db, groupID); err != nil {
 			return app.IfNotFound(err, app.Invalid("template_group_id", "unknown_template_group", "no template group with that id"))
 		}
 	default:

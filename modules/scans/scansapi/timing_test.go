@@ -1,4 +1,4 @@
-package scans
+package scansapi
 
 import (
 	"math/rand/v2"
