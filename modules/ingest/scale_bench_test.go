@@ -31,6 +31,7 @@ var (
 	scaleIngest  = flag.Int("mipo.ingest", 200_000, "results posted through the HTTP API per ingest measurement")
 	scaleDiffOf  = flag.Int("mipo.diff", 100_000, "observations in each of the two diffed scans (bench-scale: 1000000)")
 	scaleLatest  = flag.Int("mipo.latest", 1_000_000, "open ports in the latest-state table under 10.0.0.0/8")
+	scaleOnly    = flag.String("mipo.only", "", "measure only this part (diff: the store and the diff, no ingest, history or latest state)")
 	scalePerPost = 5000
 )
 
@@ -44,53 +45,23 @@ var (
 //
 //	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/
 //	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 600m ./modules/ingest/ -mipo.stored 100000000 -mipo.diff 1000000
+//	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/ -mipo.only diff -mipo.diff 1000000
 func BenchmarkResultsAtScale(b *testing.B) {
 	for b.Loop() {
 		ctx := context.Background()
-		empty := ingestStore(b)
 		full := ingestStore(b)
 		start := time.Now()
 		prefill(b, full.pool, *scaleStored)
 		b.Logf("%d observations across a year loaded in %s", *scaleStored, time.Since(start).Round(time.Second))
-
-		emptyRate := empty.postAll(b, *scaleIngest)
-		fullRate := full.postAll(b, *scaleIngest)
-		copyRate := copyRate(b, full.pool, *scaleIngest)
-		b.ReportMetric(emptyRate, "empty-results/s")
-		b.ReportMetric(fullRate, "full-results/s")
-		b.ReportMetric(copyRate, "copy-rows/s")
-		b.ReportMetric(fullRate/emptyRate, "full/empty")
-		b.ReportMetric(fullRate/copyRate, "full/copy")
-
-		// Two scans of the same addresses, 1% of ports moved, launched a day ago.
-		scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
-		launched := time.Now().Add(-24 * time.Hour)
-		n := *scaleDiffOf
-		fillScan(b, full.pool, a, scanner, n, launched, `1 + g % 10`)
-		fillScan(b, full.pool, c, scanner, n, launched.Add(time.Hour), `CASE WHEN g % 100 = 0 THEN 101 + g % 10 ELSE 1 + g % 10 END`)
-		for _, s := range []string{a, c} {
-			cov, _ := netset.Parse("10.0.0.0/8")
-			if err := results.RecordCoverage(ctx, full.pool, results.Coverage{JobID: uuid.NewString(), ScanID: s, ScannerID: scanner, Targets: cov,
-				Ports: portset.MustParse("1-200"), Status: "done", CompletedAt: time.Now()}); err != nil {
-				b.Fatal(err)
-			}
+		if *scaleOnly != "diff" {
+			measureIngest(b, full)
 		}
-		full.pool.Exec(ctx, `VACUUM ANALYZE observations`)
-		req := results.DiffRequest{From: a, To: c, FromSince: launched.Add(-results.ClockSkew), ToSince: launched.Add(-results.ClockSkew), ByScanner: true}
+		measureDiff(b, full)
+		if *scaleOnly == "diff" {
+			continue
+		}
+
 		t := time.Now()
-		d, err := results.DiffPage(ctx, full.pool, req)
-		if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
-			b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
-		}
-		b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
-		req.Limit = 1000
-		t = time.Now()
-		if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")
-
-		t = time.Now()
 		page, err := results.History(ctx, full.pool, results.HistoryQuery{Subnet: "10.42.0.0/16", From: time.Now().AddDate(0, 0, -30).Format(time.RFC3339), Limit: 100})
 		if err != nil || len(page.Items) == 0 {
 			b.Fatalf("history: %d rows %v", len(page.Items), err)
@@ -288,4 +259,49 @@ func fillLatest(b *testing.B, pool app.ResultsDB, n int) {
 		b.Fatal(err)
 	}
 	pool.Exec(context.Background(), `VACUUM ANALYZE latest_ports`)
+}
+
+// measureIngest posts results into an empty store and into full, and COPYs the same rows.
+func measureIngest(b *testing.B, full *store) {
+	empty := ingestStore(b)
+	emptyRate := empty.postAll(b, *scaleIngest)
+	fullRate := full.postAll(b, *scaleIngest)
+	copyRate := copyRate(b, full.pool, *scaleIngest)
+	b.ReportMetric(emptyRate, "empty-results/s")
+	b.ReportMetric(fullRate, "full-results/s")
+	b.ReportMetric(copyRate, "copy-rows/s")
+	b.ReportMetric(fullRate/emptyRate, "full/empty")
+	b.ReportMetric(fullRate/copyRate, "full/copy")
+}
+
+// measureDiff diffs two scans of -mipo.diff observations each, of the same addresses with 1% of
+// ports moved, launched a day ago: whole, and its first page.
+func measureDiff(b *testing.B, full *store) {
+	ctx := context.Background()
+	scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	launched := time.Now().Add(-24 * time.Hour)
+	n := *scaleDiffOf
+	fillScan(b, full.pool, a, scanner, n, launched, `1 + g % 10`)
+	fillScan(b, full.pool, c, scanner, n, launched.Add(time.Hour), `CASE WHEN g % 100 = 0 THEN 101 + g % 10 ELSE 1 + g % 10 END`)
+	for _, s := range []string{a, c} {
+		cov, _ := netset.Parse("10.0.0.0/8")
+		if err := results.RecordCoverage(ctx, full.pool, results.Coverage{JobID: uuid.NewString(), ScanID: s, ScannerID: scanner, Targets: cov,
+			Ports: portset.MustParse("1-200"), Status: "done", CompletedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	full.pool.Exec(ctx, `VACUUM ANALYZE observations`)
+	req := results.DiffRequest{From: a, To: c, FromSince: launched.Add(-results.ClockSkew), ToSince: launched.Add(-results.ClockSkew), ByScanner: true}
+	t := time.Now()
+	d, err := results.DiffPage(ctx, full.pool, req)
+	if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
+		b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
+	}
+	b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
+	req.Limit = 1000
+	t = time.Now()
+	if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")
 }
