@@ -82,7 +82,7 @@ func EachWantedOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, 
 	}
 	for _, scanner := range scanners {
 		wanted := map[Key]struct{}{} // as stored: an IPv4-mapped address stays IPv6, to be found again
-		err := copyRows(ctx, tx, scanPortsSQL(scanID, scanner, false), 2, func(f [][]byte) error {
+		err := copyRows(ctx, tx, portsCopy{scan: scanID, scanner: scanner}.sql(), 2, func(f [][]byte) error {
 			k, err := keyOfCopy(f)
 			if err != nil {
 				return err
@@ -99,7 +99,7 @@ func EachWantedOpenPort(ctx context.Context, pool app.ResultsDB, scanID string, 
 			continue
 		}
 		if len(wanted) > wantedByKeyMax {
-			err = copyRows(ctx, tx, scanPortsSQL(scanID, scanner, true), 3, func(f [][]byte) error {
+			err = copyRows(ctx, tx, portsCopy{scan: scanID, scanner: scanner, withTime: true}.sql(), 3, func(f [][]byte) error {
 				k, err := keyOfCopy(f)
 				if err != nil {
 					return err
@@ -149,17 +149,42 @@ func eachByKey(ctx context.Context, tx pgx.Tx, scanID, scanner string, wanted ma
 	return err
 }
 
-// scanPortsSQL is the COPY of one scanner's observations of a scan: address and port, and
-// the time too when withTime. Both ids are uuids (the scan's checked on entry, the scanner's
-// read from a uuid column), so MustParse cannot fail and quoting them is safe.
-func scanPortsSQL(scanID, scanner string, withTime bool) string {
+// portsCopy picks one scanner's observations of a scan for a binary COPY: address and port,
+// and the time too when withTime. COPY takes no parameters, so every value goes into the text
+// as a literal made here from a parsed value: both ids are uuids (the scan's checked on entry,
+// the scanner's read from a uuid column), so MustParse cannot fail and quoting them is safe.
+type portsCopy struct {
+	scan, scanner string
+	withTime      bool
+	// A diff's stream sets these: the rows come in (address, port) order, straight off the
+	// (scan, scanner, address, port) index, from just after after, at most limit of them
+	// (0: every row, in no order), none before since (which names the scan's weeks).
+	since time.Time
+	after *Key
+	limit int
+}
+
+// query is the COPY's SELECT.
+func (c portsCopy) query() string {
 	cols := "address, port"
-	if withTime {
+	if c.withTime {
 		cols += ", observed_at"
 	}
-	return `COPY (SELECT ` + cols + ` FROM observations WHERE scan_id = '` + uuid.MustParse(scanID).String() +
-		`' AND scanner_id = '` + uuid.MustParse(scanner).String() + `') TO STDOUT (FORMAT binary)`
+	q := `SELECT ` + cols + ` FROM observations WHERE scan_id = '` + uuid.MustParse(c.scan).String() +
+		`' AND scanner_id = '` + uuid.MustParse(c.scanner).String() + `'`
+	if !c.since.IsZero() {
+		q += ` AND observed_at >= '` + c.since.UTC().Format(time.RFC3339Nano) + `'::timestamptz`
+	}
+	if c.after != nil {
+		q += fmt.Sprintf(` AND (address, port) > ('%s'::inet, %d)`, c.after.Address.WithZone("").String(), c.after.Port)
+	}
+	if c.limit > 0 {
+		q += fmt.Sprintf(` ORDER BY address, port LIMIT %d`, c.limit)
+	}
+	return q
 }
+
+func (c portsCopy) sql() string { return `COPY (` + c.query() + `) TO STDOUT (FORMAT binary)` }
 
 // unmapped is the key with an IPv4-mapped IPv6 address as IPv4, as EachOpenPort gives it.
 func (k Key) unmapped() Key { return Key{Address: k.Address.Unmap(), Port: k.Port} }
