@@ -104,6 +104,9 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, inIndexOrderSQL); err != nil {
+		return nil, err
+	}
 	scFrom, err := scannersOf(ctx, tx, r.From)
 	if err != nil {
 		return nil, err
@@ -194,6 +197,12 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 	}
 	return d, nil
 }
+
+// inIndexOrderSQL makes the diff's snapshot read its streams off the index, in order. A scan is
+// diffed when it completes, before its fresh rows are analysed: the planner, believing a scan
+// has a few dozen rows, would rather bitmap-scan and sort all of them, for every chunk (a
+// million-row scan's chunk of 128k keys took a second and a half that way, not a tenth).
+const inIndexOrderSQL = `SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`
 
 // diffChunkMax is the most keys a diff reads from one stream at a time: a COPY per 128k keys
 // costs little next to their transfer, and holds 4 MB per stream, not the whole scan. A paged
@@ -301,7 +310,8 @@ func (s *keyStream) fill(ctx context.Context) error {
 // mergedKeys merges streams into one ordered sequence of distinct keys.
 type mergedKeys struct {
 	streams []*keyStream
-	head    *Key
+	head    Key
+	held    bool // head is the next key (a value, not a pointer: one allocation per key, a million per diff, showed in profiles)
 }
 
 // start resumes every stream just after a page's cursor.
@@ -313,8 +323,8 @@ func (m *mergedKeys) start(after Key) {
 }
 
 func (m *mergedKeys) peek(ctx context.Context) (Key, bool, error) {
-	if m.head != nil {
-		return *m.head, true, nil
+	if m.held {
+		return m.head, true, nil
 	}
 	var best Key
 	found := false
@@ -344,11 +354,11 @@ func (m *mergedKeys) peek(ctx context.Context) (Key, bool, error) {
 			s.pop()
 		}
 	}
-	m.head = &best
+	m.head, m.held = best, true
 	return best, true, nil
 }
 
-func (m *mergedKeys) pop() { m.head = nil }
+func (m *mergedKeys) pop() { m.held = false }
 
 // commonCoverage is, per scanner (or for the pooled "" key), what both scans covered.
 func commonCoverage(a, b map[string]Covered, byScanner bool) map[string]Covered {
