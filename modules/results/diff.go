@@ -42,8 +42,9 @@ type Diff struct {
 // DiffRequest asks for one page of a diff.
 type DiffRequest struct {
 	From, To string
-	// FromSince and ToSince bound each scan's observations below (its launch, less the clock
-	// skew ingest allows), so only the weekly partitions since then are read. Zero: no bound.
+	// FromSince and ToSince are each scan's launch, less the clock skew ingest allows. The
+	// diff no longer reads by them (see portsCopy: a bound on time costs the index-only read
+	// of the keys more than it saves in weeks skipped); kept so callers need not change.
 	FromSince, ToSince time.Time
 	// ByScanner compares each scanner with itself (a vantage scan, where each scanner's view is
 	// the point); otherwise all scanners' results are pooled.
@@ -128,13 +129,13 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 		names = sortedUnion(scFrom, scTo)
 		for _, sc := range names {
 			groups = append(groups, [2][]*keyStream{
-				streamsFor(tx, r.From, r.FromSince, []string{sc}, scFrom, chunk),
-				streamsFor(tx, r.To, r.ToSince, []string{sc}, scTo, chunk)})
+				streamsFor(tx, r.From, []string{sc}, scFrom, chunk),
+				streamsFor(tx, r.To, []string{sc}, scTo, chunk)})
 		}
 	} else {
 		groups = append(groups, [2][]*keyStream{
-			streamsFor(tx, r.From, r.FromSince, scFrom, scFrom, chunk),
-			streamsFor(tx, r.To, r.ToSince, scTo, scTo, chunk)})
+			streamsFor(tx, r.From, scFrom, scFrom, chunk),
+			streamsFor(tx, r.To, scTo, scTo, chunk)})
 	}
 	n, last, lastScanner := 0, Key{}, ""
 	for gi, g := range groups {
@@ -248,11 +249,11 @@ func sortedUnion(a, b []string) []string {
 }
 
 // streamsFor makes one stream per wanted scanner that has observations in the scan.
-func streamsFor(tx pgx.Tx, scan string, since time.Time, want, have []string, chunk int) []*keyStream {
+func streamsFor(tx pgx.Tx, scan string, want, have []string, chunk int) []*keyStream {
 	var out []*keyStream
 	for _, sc := range want {
 		if slices.Contains(have, sc) {
-			out = append(out, &keyStream{tx: tx, scan: scan, scanner: sc, since: since, chunk: chunk})
+			out = append(out, &keyStream{tx: tx, scan: scan, scanner: sc, chunk: chunk})
 		}
 	}
 	return out
@@ -263,7 +264,6 @@ func streamsFor(tx pgx.Tx, scan string, since time.Time, want, have []string, ch
 type keyStream struct {
 	tx            pgx.Tx
 	scan, scanner string
-	since         time.Time
 	chunk         int
 	buf           []Key
 	pos           int
@@ -287,7 +287,7 @@ func (s *keyStream) pop() { s.pos++ }
 
 func (s *keyStream) fill(ctx context.Context) error {
 	s.buf, s.pos = s.buf[:0], 0
-	c := portsCopy{scan: s.scan, scanner: s.scanner, since: s.since, after: s.after, limit: s.chunk}
+	c := portsCopy{scan: s.scan, scanner: s.scanner, after: s.after, limit: s.chunk}
 	err := copyRows(ctx, s.tx, c.sql(), 2, func(f [][]byte) error {
 		k, err := keyOfCopy(f)
 		s.buf = append(s.buf, k)

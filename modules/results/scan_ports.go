@@ -158,8 +158,9 @@ type portsCopy struct {
 	withTime      bool
 	// A diff's stream sets these: the rows come in (address, port) order, straight off the
 	// (scan, scanner, address, port) index, from just after after, at most limit of them
-	// (0: every row, in no order), none before since (which names the scan's weeks).
-	since time.Time
+	// (0: every row, in no order). No bound on observed_at: it is not in the index, so one
+	// would fetch every row from the table, where the index alone answers once the table is
+	// vacuumed (the whole diff of two 1M-row scans took 1.2-1.4 s without it, 2.0-2.2 s with).
 	after *Key
 	limit int
 }
@@ -172,9 +173,6 @@ func (c portsCopy) query() string {
 	}
 	q := `SELECT ` + cols + ` FROM observations WHERE scan_id = '` + uuid.MustParse(c.scan).String() +
 		`' AND scanner_id = '` + uuid.MustParse(c.scanner).String() + `'`
-	if !c.since.IsZero() {
-		q += ` AND observed_at >= '` + c.since.UTC().Format(time.RFC3339Nano) + `'::timestamptz`
-	}
 	if c.after != nil {
 		q += fmt.Sprintf(` AND (address, port) > ('%s'::inet, %d)`, c.after.Address.WithZone("").String(), c.after.Port)
 	}
