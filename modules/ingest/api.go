@@ -312,7 +312,6 @@ func (h *handlers) holding(ctx context.Context, j *jobsapi.Job, scannerID string
 
 // clockSkew is how far a scanner's clock may be from mipo's. A result observed before its job
 // was leased, or after now, by more than this cannot be true (docs/scanner-protocol.md).
-// resultsapi.ClockSkew: a diff relies on it to skip the partitions before a scan's launch.
 const clockSkew = resultsapi.ClockSkew
 
 // clockOffset is how far the scanner's clock is behind mipo's, read from the Date header the

@@ -35,85 +35,49 @@ var (
 	scaleIngest  = flag.Int("mipo.ingest", 200_000, "results posted through the HTTP API per ingest measurement")
 	scaleDiffOf  = flag.Int("mipo.diff", 100_000, "observations in each of the two diffed scans (bench-scale: 1000000)")
 	scaleLatest  = flag.Int("mipo.latest", 1_000_000, "open ports in the latest-state table under 10.0.0.0/8")
-	ingestOnly   = flag.Bool("mipo.ingest-only", false, "measure ingest and COPY only, not the diff, history and latest-state reads")
+	scaleOnly    = flag.String("mipo.only", "", "measure only this part: ingest (ingest and COPY) or diff (the diff); both skip history and latest state")
 	scalePerPost = 5000
 )
 
 // BenchmarkResultsAtScale measures, in one run: ingest through the HTTP API into an empty store
 // and into one already holding -mipo.stored observations across a year of weekly partitions,
 // and a plain COPY of the same rows into that same table (the ratios are the point), each with
-// the CPU it took per row; then (unless -mipo.ingest-only), inside the full store, a diff of two
-// scans of -mipo.diff observations (whole, and its first page), the newest page of one /16's
-// history over the last 30 days, a page of the current open ports of a /8 from the latest
-// state, and bytes on disk per observation (tables and indexes).
+// the CPU it took per row; then,
+// inside the full store, a diff of two scans of -mipo.diff observations (whole, and its first
+// page), the newest page of one /16's history over the last 30 days, a page of the current open
+// ports of a /8 from the latest state, and bytes on disk per observation (tables and indexes).
 // Run it once: the store is built by the run.
 //
 //	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/
-//	go test -run '^$' -bench ResultsAtScale -benchtime 1x ./modules/ingest/ -mipo.stored 2000000 -mipo.ingest-only
 //	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 600m ./modules/ingest/ -mipo.stored 100000000 -mipo.diff 1000000
+//	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/ -mipo.only diff -mipo.diff 1000000
+//	go test -run '^$' -bench ResultsAtScale -benchtime 1x -timeout 60m ./modules/ingest/ -mipo.only ingest -mipo.stored 2000000
 func BenchmarkResultsAtScale(b *testing.B) {
 	for b.Loop() {
 		ctx := context.Background()
-		empty := ingestStore(b)
 		full := ingestStore(b)
 		start := time.Now()
-		prefill(b, full.pool, *scaleStored)
+		prefill(b, full, *scaleStored)
 		b.Logf("%d observations across a year loaded in %s", *scaleStored, time.Since(start).Round(time.Second))
-
-		// Each rate comes with the CPU it took, this process's (client and server) and the
-		// database's: on a machine shared with other work the rate moves with the load, the CPU
-		// per row much less.
-		var emptyRate, fullRate, copyRate float64
-		cpu := measureCPU(b, full.pool)
-		bodies := batchBodies(*scaleIngest)
-		b.ReportMetric(cpu(func() { emptyRate = empty.postAll(b, bodies) }), "empty-cpu-µs/result")
-		b.ReportMetric(cpu(func() { fullRate = full.postAll(b, bodies) }), "full-cpu-µs/result")
-		b.ReportMetric(cpu(func() { copyRate = copyRows(b, full.pool, *scaleIngest) }), "copy-cpu-µs/row")
-		b.ReportMetric(emptyRate, "empty-results/s")
-		b.ReportMetric(fullRate, "full-results/s")
-		b.ReportMetric(copyRate, "copy-rows/s")
-		b.ReportMetric(fullRate/emptyRate, "full/empty")
-		b.ReportMetric(fullRate/copyRate, "full/copy")
-		if *ingestOnly {
+		if *scaleOnly != "diff" {
+			measureIngest(b, full)
+		}
+		if *scaleOnly == "ingest" {
+			continue
+		}
+		measureDiff(b, full)
+		if *scaleOnly == "diff" {
 			continue
 		}
 
-		// Two scans of the same addresses, 1% of ports moved, launched a day ago.
-		scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
-		launched := time.Now().Add(-24 * time.Hour)
-		n := *scaleDiffOf
-		fillScan(b, full.pool, a, scanner, n, launched, `1 + g % 10`)
-		fillScan(b, full.pool, c, scanner, n, launched.Add(time.Hour), `CASE WHEN g % 100 = 0 THEN 101 + g % 10 ELSE 1 + g % 10 END`)
-		for _, s := range []string{a, c} {
-			cov, _ := netset.Parse("10.0.0.0/8")
-			if err := results.RecordCoverage(ctx, full.pool, results.Coverage{JobID: uuid.NewString(), ScanID: s, ScannerID: scanner, Targets: cov,
-				Ports: portset.MustParse("1-200"), Status: "done", CompletedAt: time.Now()}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		full.pool.Exec(ctx, `VACUUM ANALYZE observations`)
-		req := results.DiffRequest{From: a, To: c, FromSince: launched.Add(-results.ClockSkew), ToSince: launched.Add(-results.ClockSkew), ByScanner: true}
 		t := time.Now()
-		d, err := results.DiffPage(ctx, full.pool, req)
-		if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
-			b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
-		}
-		b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
-		req.Limit = 1000
-		t = time.Now()
-		if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")
-
-		t = time.Now()
 		page, err := results.History(ctx, full.pool, results.HistoryQuery{Subnet: "10.42.0.0/16", From: time.Now().AddDate(0, 0, -30).Format(time.RFC3339), Limit: 100})
 		if err != nil || len(page.Items) == 0 {
 			b.Fatalf("history: %d rows %v", len(page.Items), err)
 		}
 		b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "history16-30d-ms")
 
-		fillLatest(b, full.pool, *scaleLatest)
+		fillLatest(b, full, *scaleLatest)
 		t = time.Now()
 		open, err := results.CurrentOpen(ctx, full.pool, results.LatestQuery{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Limit: 1000})
 		if err != nil || len(open.Items) != 1000 {
@@ -134,6 +98,7 @@ func BenchmarkResultsAtScale(b *testing.B) {
 // leased job over 10.0.0.0/8, all ports.
 type store struct {
 	pool    app.ResultsDB
+	owner   app.ResultsDB // the tables' owner: only it may VACUUM them (mipo's role is skipped with a warning)
 	url     string
 	streams []*benchStream
 }
@@ -148,7 +113,7 @@ func ingestStore(b *testing.B) *store {
 	srv := apptest.Start(b, scannerstest.Config(b, dbs, nil), dbs, app.Options{})
 	owner := rbactest.Owner(b, srv)
 	targets, _ := netset.Parse("10.0.0.0/8")
-	s := &store{pool: srv.App.DB.ResultsDB(), url: srv.URL}
+	s := &store{pool: srv.App.DB.ResultsDB(), owner: dbs.Owner(b).ResultsDB(), url: srv.URL}
 	for i := range 4 {
 		tok := scannerstest.Provision(b, owner, nil)
 		reg := scannerstest.Register(b, srv.URL, tok.Secret, fmt.Sprintf("scale-%d", i))
@@ -330,8 +295,9 @@ func procField(pid, i int) int {
 
 // prefill loads n observations spread over the last year (weekly partitions made first), in
 // chunks of 5,000,000 rows generated by the database itself.
-func prefill(b *testing.B, pool app.ResultsDB, n int) {
+func prefill(b *testing.B, s *store, n int) {
 	ctx := context.Background()
+	pool := s.pool
 	now := time.Now()
 	if _, err := results.EnsurePartitions(ctx, pool, now.AddDate(-1, 0, -7), now.Add(results.PartitionsAhead)); err != nil {
 		b.Fatal(err)
@@ -348,9 +314,7 @@ func prefill(b *testing.B, pool app.ResultsDB, n int) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := pool.Exec(ctx, `VACUUM ANALYZE observations`); err != nil {
-		b.Fatal(err)
-	}
+	s.vacuum(b, "observations")
 	// The load's dirty pages are written out now, not by a checkpoint that would otherwise fall
 	// in the middle of the ingest measurements and be counted against them. (A superuser's
 	// command: mipo's own role may not.)
@@ -373,12 +337,71 @@ func fillScan(b *testing.B, pool app.ResultsDB, scan, scanner string, n int, at 
 	}
 }
 
-func fillLatest(b *testing.B, pool app.ResultsDB, n int) {
-	_, err := pool.Exec(context.Background(), `INSERT INTO latest_ports (first_seen, last_seen, port, scanner_id, last_scan, address)
+func fillLatest(b *testing.B, s *store, n int) {
+	_, err := s.pool.Exec(context.Background(), `INSERT INTO latest_ports (first_seen, last_seen, port, scanner_id, last_scan, address)
 		SELECT now(), now(), 1 + g % 3, md5('scanner' || g % 10)::uuid, md5('scan')::uuid, '10.0.0.0'::inet + g / 3
 		FROM generate_series(0, $1 - 1) g ON CONFLICT DO NOTHING`, n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pool.Exec(context.Background(), `VACUUM ANALYZE latest_ports`)
+	s.vacuum(b, "latest_ports")
+}
+
+// measureIngest posts results into an empty store and into full, and COPYs the same rows.
+func measureIngest(b *testing.B, full *store) {
+	empty := ingestStore(b)
+	// Each rate comes with the CPU it took, this process's (client and server) and the
+	// database's: on a machine shared with other work the rate moves with the load, the CPU per
+	// row much less.
+	var emptyRate, fullRate, copyRate float64
+	cpu := measureCPU(b, full.pool)
+	bodies := batchBodies(*scaleIngest)
+	b.ReportMetric(cpu(func() { emptyRate = empty.postAll(b, bodies) }), "empty-cpu-µs/result")
+	b.ReportMetric(cpu(func() { fullRate = full.postAll(b, bodies) }), "full-cpu-µs/result")
+	b.ReportMetric(cpu(func() { copyRate = copyRows(b, full.pool, *scaleIngest) }), "copy-cpu-µs/row")
+	b.ReportMetric(emptyRate, "empty-results/s")
+	b.ReportMetric(fullRate, "full-results/s")
+	b.ReportMetric(copyRate, "copy-rows/s")
+	b.ReportMetric(fullRate/emptyRate, "full/empty")
+	b.ReportMetric(fullRate/copyRate, "full/copy")
+}
+
+// measureDiff diffs two scans of -mipo.diff observations each, of the same addresses with 1% of
+// ports moved, launched a day ago: whole, and its first page.
+func measureDiff(b *testing.B, full *store) {
+	ctx := context.Background()
+	scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	launched := time.Now().Add(-24 * time.Hour)
+	n := *scaleDiffOf
+	fillScan(b, full.pool, a, scanner, n, launched, `1 + g % 10`)
+	fillScan(b, full.pool, c, scanner, n, launched.Add(time.Hour), `CASE WHEN g % 100 = 0 THEN 101 + g % 10 ELSE 1 + g % 10 END`)
+	for _, s := range []string{a, c} {
+		cov, _ := netset.Parse("10.0.0.0/8")
+		if err := results.RecordCoverage(ctx, full.pool, results.Coverage{JobID: uuid.NewString(), ScanID: s, ScannerID: scanner, Targets: cov,
+			Ports: portset.MustParse("1-200"), Status: "done", CompletedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	full.vacuum(b, "observations")
+	req := results.DiffRequest{From: a, To: c, ByScanner: true}
+	t := time.Now()
+	d, err := results.DiffPage(ctx, full.pool, req)
+	if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
+		b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
+	}
+	b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
+	req.Limit = 1000
+	t = time.Now()
+	if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")
+}
+
+// vacuum VACUUMs and ANALYZEs a table as its owner, so its pages are all-visible and its
+// statistics current, as autovacuum leaves a table that has settled.
+func (s *store) vacuum(b *testing.B, table string) {
+	if _, err := s.owner.Exec(context.Background(), `VACUUM ANALYZE `+table); err != nil {
+		b.Fatal(err)
+	}
 }

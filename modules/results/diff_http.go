@@ -3,7 +3,6 @@ package results
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -94,16 +93,9 @@ func (h *handlers) diff(c echo.Context, from, to Scan) error {
 		limit = n
 	}
 	d, err := DiffPage(c.Request().Context(), h.m.ResultsDB, DiffRequest{From: from.ID, To: to.ID,
-		FromSince: since(from), ToSince: since(to), ByScanner: from.Vantage && to.Vantage, Limit: limit, Cursor: c.QueryParam("cursor")})
+		ByScanner: from.Vantage && to.Vantage, Limit: limit, Cursor: c.QueryParam("cursor")})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, d)
-}
-
-func since(s Scan) time.Time {
-	if s.LaunchedAt.IsZero() {
-		return time.Time{}
-	}
-	return s.LaunchedAt.Add(-ClockSkew)
 }

@@ -71,15 +71,12 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		queries = append(queries, query{"export beyond the weeks ahead " + name, sql, args})
 	}
 	after := Key{Address: netip.MustParseAddr("10.0.0.9"), Port: 3}
-	for _, since := range []time.Time{{}, now.Add(-time.Hour)} {
-		for _, a := range []*Key{nil, &after} {
-			sql, args := diffChunkSQL(scan, scanner, since, a, 1000)
-			queries = append(queries, query{"diff chunk", sql, args})
-		}
+	for _, a := range []*Key{nil, &after} {
+		queries = append(queries, query{"diff chunk (the COPY's query)", portsCopy{scan: scan, scanner: scanner, after: a, limit: 1000}.query(), nil})
 	}
 	queries = append(queries,
 		query{"scanners of a scan", scannersOfSQL, []any{scan}},
-		query{"a scan's open ports, one scanner's (the COPY's query)", strings.TrimSuffix(strings.TrimPrefix(scanPortsSQL(scan, scanner, true), "COPY ("), ") TO STDOUT (FORMAT binary)"), nil},
+		query{"a scan's open ports, one scanner's (the COPY's query)", portsCopy{scan: scan, scanner: scanner, withTime: true}.query(), nil},
 		query{"a scan's wanted ports by key", scanPortsByKeySQL, []any{scan, scanner, []netip.Addr{netip.MustParseAddr("10.0.0.1")}, []int32{1}}},
 		query{"vantage", vantageSQL, []any{scan}},
 		query{"timeline", timelineSQL, []any{netip.MustParseAddr("10.0.0.1"), []string{scan}}},
