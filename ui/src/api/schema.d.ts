@@ -4421,11 +4421,6 @@ export interface components {
                 [key: string]: components["schemas"]["results.Sample"];
             };
         };
-        "ingest.Capacity": {
-            max_concurrency: number;
-            max_rate: number;
-            fd_limit: number;
-        };
         "ingest.CompleteRequest": {
             /** @description done, failed or cancelled. */
             status: string;
@@ -4454,7 +4449,7 @@ export interface components {
         "ingest.HeartbeatRequest": {
             version: string;
             hostname: string;
-            capacity: components["schemas"]["ingest.Capacity"];
+            capacity: components["schemas"]["scanners.Capacity"];
             metrics: components["schemas"]["ingest.HeartbeatMetrics"];
             active_jobs: string[];
         };
@@ -4483,7 +4478,7 @@ export interface components {
             token: string;
             hostname: string;
             version: string;
-            capacity: components["schemas"]["ingest.Capacity"];
+            capacity: components["schemas"]["scanners.Capacity"];
         };
         "ingest.RegisterResponse": {
             scanner_id: string;
