@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"mipo/app"
@@ -112,21 +111,15 @@ func scanProvider(row pgx.Row) (*Provider, error) {
 	return p, err
 }
 
-func getProvider(ctx context.Context, db querier, id string) (*Provider, error) {
+func getProvider(ctx context.Context, db app.Querier, id string) (*Provider, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("provider")
 	}
 	return scanProvider(db.QueryRow(ctx, `SELECT `+providerColumns+` FROM oidc_providers WHERE id = $1`, id))
 }
 
-type querier interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
-
 // validate checks a provider after a create or patch was applied to it.
-func (h *handlers) validate(ctx context.Context, db querier, p *Provider) error {
+func (h *handlers) validate(ctx context.Context, db app.Querier, p *Provider) error {
 	for _, f := range []struct{ name, v string }{{"display_name", p.DisplayName}, {"button_label", p.ButtonLabel}, {"client_id", p.ClientID}} {
 		if strings.TrimSpace(f.v) == "" {
 			return app.Invalid(f.name, "required", f.name+" is required")
@@ -246,7 +239,7 @@ func (h *handlers) getProvider(c echo.Context) error {
 }
 
 // read reads the provider back with its callback URL, as every answer shows it.
-func (h *handlers) read(c echo.Context, db querier, id string) (*Provider, error) {
+func (h *handlers) read(c echo.Context, db app.Querier, id string) (*Provider, error) {
 	p, err := getProvider(c.Request().Context(), db, id)
 	if err != nil {
 		return nil, err
@@ -347,7 +340,7 @@ func (h *handlers) getSecret(c echo.Context) error {
 }
 
 // clientSecret decrypts a provider's client secret ("" when none is stored).
-func (h *handlers) clientSecret(ctx context.Context, db querier, id string) (string, error) {
+func (h *handlers) clientSecret(ctx context.Context, db app.Querier, id string) (string, error) {
 	var sealed string
 	if err := db.QueryRow(ctx, `SELECT client_secret FROM oidc_providers WHERE id = $1`, id).Scan(&sealed); err != nil {
 		return "", err

@@ -133,7 +133,7 @@ func (h *handlers) startSession(c echo.Context, ctx context.Context, tx pgx.Tx, 
 	return h.me(ctx, tx, p, sess)
 }
 
-func (h *handlers) me(ctx context.Context, db querier, p *app.Principal, sess *session) (*Me, error) {
+func (h *handlers) me(ctx context.Context, db app.Querier, p *app.Principal, sess *session) (*Me, error) {
 	u, err := GetUser(ctx, db, p.UserID)
 	if err != nil {
 		return nil, err

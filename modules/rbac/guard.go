@@ -92,7 +92,7 @@ const scopesOfUser = `COALESCE((SELECT array_agg(DISTINCT s) FROM user_roles ur 
 	WHERE ur.user_id = u.id), '{}')`
 
 // userPrincipal loads a user with the union of their roles' scopes.
-func userPrincipal(ctx context.Context, db querier, userID string) (*app.Principal, error) {
+func userPrincipal(ctx context.Context, db app.Querier, userID string) (*app.Principal, error) {
 	var name string
 	var owner, disabled bool
 	var scopes []string

@@ -23,7 +23,7 @@ func mayGrant(actor *app.Principal, field string, scopes []string) error {
 // the owner changes the owner, and nobody else touches a user holding a scope the actor
 // lacks. Without it, users:write would reset a stronger user's password or email and sign in
 // as them. An owner's API token is not the owner: changing the owner takes the owner's session.
-func mayActOn(ctx context.Context, db querier, actor *app.Principal, userID string) error {
+func mayActOn(ctx context.Context, db app.Querier, actor *app.Principal, userID string) error {
 	if actor == nil || actor.Kind == app.PrincipalSystem {
 		return nil
 	}

@@ -57,7 +57,7 @@ func scanRole(row pgx.Row) (*Role, error) {
 	return r, err
 }
 
-func getRole(ctx context.Context, db querier, id string) (*Role, error) {
+func getRole(ctx context.Context, db app.Querier, id string) (*Role, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("role")
 	}
@@ -65,13 +65,13 @@ func getRole(ctx context.Context, db querier, id string) (*Role, error) {
 }
 
 // RoleByName finds a role by its name, case-insensitively.
-func RoleByName(ctx context.Context, db querier, name string) (*Role, error) {
+func RoleByName(ctx context.Context, db app.Querier, name string) (*Role, error) {
 	return scanRole(db.QueryRow(ctx, `SELECT `+roleColumns+` FROM roles r WHERE lower(r.name) = lower($1)`, name))
 }
 
 var roleSorts = []string{"name", "created_at", "updated_at"}
 
-func listRoles(ctx context.Context, db querier, l app.List) (app.Page[*Role], error) {
+func listRoles(ctx context.Context, db app.Querier, l app.List) (app.Page[*Role], error) {
 	rows, err := db.Query(ctx, `SELECT `+roleColumns+` FROM roles r ORDER BY r.builtin DESC, r.`+l.Sort+` `+l.Direction()+`, r.id LIMIT $1 OFFSET $2`, l.Limit+1, l.Offset)
 	out, err := app.Collect(rows, err, scanRole)
 	if err != nil {

@@ -112,7 +112,7 @@ var errNoSession = errors.New("no such session")
 
 // lookup finds the session of a cookie. An expired session is ended and its expiry audited
 // on the spot, and errSessionExpired returned.
-func (s *sessions) lookup(ctx context.Context, pool querier, token string) (*session, error) {
+func (s *sessions) lookup(ctx context.Context, pool app.Querier, token string) (*session, error) {
 	hash, ok := s.verify(token)
 	if !ok {
 		return nil, errNoSession
@@ -145,7 +145,7 @@ func (s *sessions) expired(sess *session) string {
 }
 
 // touch records activity, at most every 15 seconds per session to spare the database.
-func (s *sessions) touch(ctx context.Context, db querier, sess *session) {
+func (s *sessions) touch(ctx context.Context, db app.Querier, sess *session) {
 	now := s.clock.Now()
 	if now.Sub(sess.LastSeenAt) > 15*time.Second {
 		db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sess.ID, now)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"mipo/app"
 )
 
 // Sign-in throttling that cannot be turned against the user it protects. Failures are
@@ -47,7 +49,7 @@ func addressDelay(n int) time.Duration {
 }
 
 // lockedUntil returns when the later of the two waits ends, or the zero time.
-func lockedUntil(ctx context.Context, db querier, now time.Time, keys ...string) (time.Time, error) {
+func lockedUntil(ctx context.Context, db app.Querier, now time.Time, keys ...string) (time.Time, error) {
 	var until *time.Time
 	err := db.QueryRow(ctx, `SELECT max(locked_until) FROM login_throttle WHERE key = ANY($1) AND locked_until > $2`, keys, now).Scan(&until)
 	if err != nil || until == nil {

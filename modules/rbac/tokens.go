@@ -57,7 +57,7 @@ func scanToken(row pgx.Row) (*Token, error) {
 	return t, err
 }
 
-func listTokens(ctx context.Context, db querier, userID string, l app.List) (app.Page[*Token], error) {
+func listTokens(ctx context.Context, db app.Querier, userID string, l app.List) (app.Page[*Token], error) {
 	rows, err := db.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY `+l.Sort+` `+l.Direction()+`, id LIMIT $2 OFFSET $3`,
 		userID, l.Limit+1, l.Offset)
 	out, err := app.Collect(rows, err, scanToken)
@@ -150,7 +150,7 @@ func deleteToken(ctx context.Context, tx pgx.Tx, p *app.Principal, id string) (*
 
 // tokenPrincipal checks a bearer token and returns who it acts as. The token's scopes are cut
 // down to what its user holds now, so taking a role from a user also takes it from their tokens.
-func tokenPrincipal(ctx context.Context, db querier, clock app.Clock, bearer string) (*app.Principal, error) {
+func tokenPrincipal(ctx context.Context, db app.Querier, clock app.Clock, bearer string) (*app.Principal, error) {
 	lookup, presented, ok := app.ParseCredential(TokenPrefix, bearer)
 	if !ok {
 		return nil, app.Unauthorized("invalid_token", "the bearer token is not a mipo API token")

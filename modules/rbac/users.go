@@ -13,17 +13,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"mipo/app"
 )
-
-// querier is a pool or a transaction.
-type querier interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-	QueryRow(context.Context, string, ...any) pgx.Row
-}
 
 // User is a person's account as the API shows it. It never carries a password hash.
 type User struct {
@@ -129,7 +121,7 @@ func scanUser(row pgx.Row) (*User, error) {
 }
 
 // GetUser loads one user.
-func GetUser(ctx context.Context, db querier, id string) (*User, error) {
+func GetUser(ctx context.Context, db app.Querier, id string) (*User, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, app.NotFound("user")
 	}
@@ -138,7 +130,7 @@ func GetUser(ctx context.Context, db querier, id string) (*User, error) {
 
 var userSorts = []string{"username", "display_name", "created_at", "last_login_at", "email"}
 
-func listUsers(ctx context.Context, db querier, l app.List, q UserQuery) (app.Page[*User], error) {
+func listUsers(ctx context.Context, db app.Querier, l app.List, q UserQuery) (app.Page[*User], error) {
 	w := &app.Where{}
 	if q.Role != "" {
 		if _, err := uuid.Parse(q.Role); err != nil {
