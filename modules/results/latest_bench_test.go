@@ -1,0 +1,67 @@
+package results
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"mipo/app/apptest"
+)
+
+// BenchmarkKeepLatest EXPLAINs (ANALYZE, BUFFERS) keepLatest's statement for a batch of 5,000
+// ports new to the latest state, then for the same 5,000 ports seen again by the next scan (a
+// rescan), in a latest state already holding 1,000,000 ports of other scanners; it reports the
+// time of each per port and logs the plans.
+//
+//	go test -run '^$' -bench KeepLatest -benchtime 1x -v ./modules/results/
+func BenchmarkKeepLatest(b *testing.B) {
+	pool := apptest.Databases(b).ResultsDB()
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO latest_ports (first_seen, last_seen, port, scanner_id, last_scan, address)
+		SELECT now(), now(), 1 + g % 3, md5('scanner' || g % 10)::uuid, md5('scan')::uuid, '10.0.0.0'::inet + g / 3
+		FROM generate_series(0, 999999) g`); err != nil {
+		b.Fatal(err)
+	}
+	vacuum := func() {
+		if _, err := apptest.Databases(b).Owner(b).ResultsDB().Exec(ctx, `VACUUM ANALYZE latest_ports`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		scanner := uuid.NewString()
+		at := time.Now().Add(-time.Hour)
+		for _, pass := range []string{"new", "existing"} {
+			vacuum()
+			batch := Batch{ScanID: uuid.NewString(), ScannerID: scanner}
+			for i := range 5000 {
+				a := 1<<20 + i*7 // a /8's addresses, one in 7
+				batch.Observations = append(batch.Observations, Observation{Address: netip.AddrFrom4([4]byte{10, byte(a >> 16), byte(a >> 8), byte(a)}),
+					Port: uint16(1 + i%1000), ObservedAt: at})
+			}
+			at = at.Add(30 * time.Minute)
+			sql, args := keepLatestSQL(batch)
+			var plan string
+			if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) `+sql, args...)
+				if err != nil {
+					return err
+				}
+				var ms float64
+				_, err = pgx.ForEachRow(rows, []any{&plan}, func() error {
+					b.Log(plan)
+					fmt.Sscanf(plan, "Execution Time: %f ms", &ms)
+					return nil
+				})
+				b.ReportMetric(ms*1000/5000, pass+"-µs/port")
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
