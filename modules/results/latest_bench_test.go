@@ -16,11 +16,12 @@ import (
 // BenchmarkKeepLatest EXPLAINs (ANALYZE, BUFFERS) keepLatest's statement for a batch of 5,000
 // ports new to the latest state, then for the same 5,000 ports seen again by the next scan (a
 // rescan), in a latest state already holding 1,000,000 ports of other scanners; it reports the
-// time of each per port and logs the plans.
+// time of each per port, the share of the rescan's updates that stayed HOT, and logs the plans.
 //
 //	go test -run '^$' -bench KeepLatest -benchtime 1x -v ./modules/results/
 func BenchmarkKeepLatest(b *testing.B) {
-	pool := apptest.Databases(b).ResultsDB()
+	dbs := apptest.Databases(b)
+	pool, owner := dbs.ResultsDB(), dbs.Owner(b).ResultsDB()
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, `INSERT INTO latest_ports (first_seen, last_seen, port, scanner_id, last_scan, address)
 		SELECT now(), now(), 1 + g % 3, md5('scanner' || g % 10)::uuid, md5('scan')::uuid, '10.0.0.0'::inet + g / 3
@@ -28,7 +29,7 @@ func BenchmarkKeepLatest(b *testing.B) {
 		b.Fatal(err)
 	}
 	vacuum := func() {
-		if _, err := apptest.Databases(b).Owner(b).ResultsDB().Exec(ctx, `VACUUM ANALYZE latest_ports`); err != nil {
+		if _, err := owner.Exec(ctx, `VACUUM ANALYZE latest_ports`); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,6 +59,12 @@ func BenchmarkKeepLatest(b *testing.B) {
 					return nil
 				})
 				b.ReportMetric(ms*1000/5000, pass+"-µs/port")
+				if err != nil || pass == "new" {
+					return err
+				}
+				var upd, hot float64
+				err = tx.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'latest_ports'`).Scan(&upd, &hot)
+				b.ReportMetric(100*hot/max(upd, 1), "existing-hot-%")
 				return err
 			}); err != nil {
 				b.Fatal(err)
