@@ -31,7 +31,8 @@ func keepLatest(ctx context.Context, tx pgx.Tx, b Batch) error {
 
 // keepLatestSQL is keepLatest's statement: one row per port of the batch, with its first and
 // last time in it, sent in key order, so two batches updating the same ports lock them in the
-// same order.
+// same order. A port whose row the batch would not change (a late batch, older than what the
+// row holds) is locked but not updated: no new row version, no dead one for vacuum.
 func keepLatestSQL(b Batch) (string, []any) {
 	type seen struct{ first, last time.Time }
 	byKey := make(map[Key]seen, len(b.Observations))
@@ -65,7 +66,9 @@ func keepLatestSQL(b Batch) (string, []any) {
 		ON CONFLICT (scanner_id, address, port) DO UPDATE SET
 			first_seen = least(l.first_seen, excluded.first_seen),
 			last_scan  = CASE WHEN excluded.last_seen >= l.last_seen THEN excluded.last_scan ELSE l.last_scan END,
-			last_seen  = greatest(l.last_seen, excluded.last_seen)`,
+			last_seen  = greatest(l.last_seen, excluded.last_seen)
+		WHERE excluded.first_seen < l.first_seen OR excluded.last_seen > l.last_seen
+		   OR (excluded.last_seen = l.last_seen AND excluded.last_scan <> l.last_scan)`,
 		[]any{b.ScannerID, b.ScanID, firsts, lasts, ports, addrs}
 }
 
