@@ -120,3 +120,43 @@ func TestInsertStoresEveryColumnAsSent(t *testing.T) {
 		t.Fatalf("%d rows stored, want %d", n, len(want))
 	}
 }
+
+// A port's latest state takes from each batch only what moves it: an earlier first sighting, a
+// later last one, or the scan that saw it last (a tie goes to the batch stored later); a batch
+// older than the row, arriving late, changes nothing.
+func TestLatestStateTakesOnlyWhatMovesIt(t *testing.T) {
+	db := apptest.Databases(t).ResultsDB()
+	ctx := context.Background()
+	scanner := uuid.NewString()
+	t0 := time.Now().UTC().Truncate(time.Second)
+	type seen struct {
+		scan        string
+		first, last time.Time
+	}
+	scans := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	for i, c := range []struct {
+		scan string    // the batch's
+		at   time.Time // its one observation's
+		want seen
+	}{
+		{scans[0], t0, seen{scans[0], t0, t0}},
+		{scans[1], t0.Add(time.Minute), seen{scans[1], t0, t0.Add(time.Minute)}},
+		{scans[0], t0, seen{scans[1], t0, t0.Add(time.Minute)}},                                     // late: nothing moves
+		{scans[2], t0.Add(time.Minute), seen{scans[2], t0, t0.Add(time.Minute)}},                    // tie: the later batch's scan
+		{scans[3], t0.Add(-time.Minute), seen{scans[2], t0.Add(-time.Minute), t0.Add(time.Minute)}}, // earlier first sighting only
+	} {
+		b := results.Batch{JobID: uuid.NewString(), ScanID: c.scan, ScannerID: scanner, Seq: 1,
+			Observations: []results.Observation{{Address: netip.MustParseAddr("127.0.0.1"), Port: 22, ObservedAt: c.at}}}
+		if _, err := results.Insert(ctx, db, b, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		page, err := results.CurrentOpen(ctx, db, results.LatestQuery{Scanner: scanner})
+		if err != nil || len(page.Items) != 1 {
+			t.Fatalf("batch %d: %v %v", i+1, page.Items, err)
+		}
+		o := page.Items[0]
+		if got := (seen{o.LastScan, o.FirstSeen, o.LastSeen}); got != c.want {
+			t.Errorf("batch %d: latest state %+v, want %+v", i+1, got, c.want)
+		}
+	}
+}

@@ -19,12 +19,21 @@ import (
 // that completes with its coverage removes the ports it probed and did not find open. So "what
 // is open now" reads one small table, whatever the size of history.
 
-// keepLatest marks a batch's observations seen, in the transaction that stores them. Rows are
-// sent in key order, so two batches updating the same ports lock them in the same order.
+// keepLatest marks a batch's observations seen, in the transaction that stores them.
 func keepLatest(ctx context.Context, tx pgx.Tx, b Batch) error {
 	if len(b.Observations) == 0 {
 		return nil
 	}
+	sql, args := keepLatestSQL(b)
+	_, err := tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// keepLatestSQL is keepLatest's statement: one row per port of the batch, with its first and
+// last time in it, sent in key order, so two batches updating the same ports lock them in the
+// same order. A port whose row the batch would not change (a late batch, older than what the
+// row holds) is locked but not updated: no new row version, no dead one for vacuum.
+func keepLatestSQL(b Batch) (string, []any) {
 	type seen struct{ first, last time.Time }
 	byKey := make(map[Key]seen, len(b.Observations))
 	for _, o := range b.Observations {
@@ -52,14 +61,15 @@ func keepLatest(ctx context.Context, tx pgx.Tx, b Batch) error {
 		s := byKey[k]
 		firsts[i], lasts[i], ports[i], addrs[i] = s.first, s.last, int32(k.Port), k.Address
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO latest_ports AS l (first_seen, last_seen, port, scanner_id, last_scan, address)
+	return `INSERT INTO latest_ports AS l (first_seen, last_seen, port, scanner_id, last_scan, address)
 		SELECT t.f, t.l, t.p, $1, $2, t.a FROM unnest($3::timestamptz[], $4::timestamptz[], $5::int[], $6::inet[]) WITH ORDINALITY t(f, l, p, a, n) ORDER BY t.n
 		ON CONFLICT (scanner_id, address, port) DO UPDATE SET
 			first_seen = least(l.first_seen, excluded.first_seen),
 			last_scan  = CASE WHEN excluded.last_seen >= l.last_seen THEN excluded.last_scan ELSE l.last_scan END,
-			last_seen  = greatest(l.last_seen, excluded.last_seen)`,
-		b.ScannerID, b.ScanID, firsts, lasts, ports, addrs)
-	return err
+			last_seen  = greatest(l.last_seen, excluded.last_seen)
+		WHERE excluded.first_seen < l.first_seen OR excluded.last_seen > l.last_seen
+		   OR (excluded.last_seen = l.last_seen AND excluded.last_scan <> l.last_scan)`,
+		[]any{b.ScannerID, b.ScanID, firsts, lasts, ports, addrs}
 }
 
 // closeLatest removes, for a completed job's scanner, the ports inside the job's coverage that
