@@ -5,6 +5,6 @@
 // architecture overview and component pages (overview.go) and stores widget dashboards
 // (dashboards.go).
 //
-// It never writes another module's tables: ingest throughput comes from ingest.Nodes, the
+// It never writes another module's tables: ingest throughput comes from ingestapi.Nodes, the
 // certificate from tlsapi.Served, the leadership from app.LeaderActive.
 package health

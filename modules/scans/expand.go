@@ -29,7 +29,7 @@ type Work struct {
 }
 
 // ScannerCapacity is one scanner as batches are cut for it: what it said it can do in its last
-// heartbeat (scanners.Capacity), with its id.
+// heartbeat (scannersapi.Capacity), with its id.
 type ScannerCapacity struct {
 	ScannerID      string
 	MaxRate        int // connection attempts per second

@@ -102,7 +102,7 @@ type Observation struct {
 // Batch is one results delivery of a job.
 type Batch struct {
 	JobID, ScanID, ScannerID string
-	// Attempt is the lease of the job the batch belongs to (jobs.Job.Attempts when it was
+	// Attempt is the lease of the job the batch belongs to (jobsapi.Job.Attempts when it was
 	// leased): a job re-queued after a stall numbers its batches from 1 again, and a former
 	// holder's late batches must not collide with its new holder's. 0: not told.
 	Attempt      int
