@@ -58,6 +58,8 @@ var Owners = map[string]string{
 	"latest_ports":         "results",
 	"observations_default": "results", // the catch-all partition of observations
 	"scan_outcomes":        "results",
+	"scan_key_sets":        "results",
+	"scan_key_chunks":      "results",
 	// jobs database
 	"jobs":                  "jobs",
 	"job_holders":           "jobs",

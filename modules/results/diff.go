@@ -35,11 +35,12 @@ func DiffScans(ctx context.Context, pool app.ResultsDB, from, to string, byScann
 }
 
 // DiffPage returns one page of what changed between two scans. Each scan's keys are read per
-// scanner in (address, port) order, straight off the (scan, scanner, address, port) index as
-// binary COPY (as EachWantedOpenPort reads them) in chunks that start where the last ended, and
-// merged here: a page costs the keys up to its last change, never a sort of either scan nor a
-// whole row, whatever the size of history or of the diff. One read-only snapshot serves every
-// chunk, so a page never mixes two states of a scan.
+// scanner in (address, port) order — a completed scan's from its key set (keyset.go), a few
+// dozen packed chunks; any other's straight off the (scan, scanner, address, port) index as
+// binary COPY (as EachWantedOpenPort reads them) in chunks that start where the last ended —
+// and merged here: a page costs the keys up to its last change, never a sort of either scan
+// nor a whole row, whatever the size of history or of the diff. One read-only snapshot serves
+// every chunk, so a page never mixes two states of a scan.
 func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, error) {
 	if r.Limit < 0 {
 		return nil, app.Invalid("limit", "invalid_limit", "limit must be a positive whole number")
@@ -76,11 +77,11 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 	if _, err := tx.Exec(ctx, inIndexOrderSQL); err != nil {
 		return nil, err
 	}
-	scFrom, err := scannersOf(ctx, tx, r.From)
+	from, err := scanKeysOf(ctx, tx, r.From)
 	if err != nil {
 		return nil, err
 	}
-	scTo, err := scannersOf(ctx, tx, r.To)
+	to, err := scanKeysOf(ctx, tx, r.To)
 	if err != nil {
 		return nil, err
 	}
@@ -91,19 +92,15 @@ func DiffPage(ctx context.Context, pool app.ResultsDB, r DiffRequest) (*Diff, er
 	d := &Diff{From: r.From, To: r.To, Opened: []Change{}, Closed: []Change{}}
 	// Each group is merged on its own: per scanner when comparing scanner by scanner (in
 	// scanner order), else one group pooling every scanner.
-	groups := [][2][]*keyStream{}
+	groups := [][2][]keySource{}
 	names := []string{""}
 	if r.ByScanner {
-		names = sortedUnion(scFrom, scTo)
+		names = sortedUnion(from.scanners, to.scanners)
 		for _, sc := range names {
-			groups = append(groups, [2][]*keyStream{
-				streamsFor(tx, r.From, []string{sc}, scFrom, chunk),
-				streamsFor(tx, r.To, []string{sc}, scTo, chunk)})
+			groups = append(groups, [2][]keySource{from.streams(tx, []string{sc}, chunk), to.streams(tx, []string{sc}, chunk)})
 		}
 	} else {
-		groups = append(groups, [2][]*keyStream{
-			streamsFor(tx, r.From, scFrom, scFrom, chunk),
-			streamsFor(tx, r.To, scTo, scTo, chunk)})
+		groups = append(groups, [2][]keySource{from.streams(tx, from.scanners, chunk), to.streams(tx, to.scanners, chunk)})
 	}
 	n, last, lastScanner := 0, Key{}, ""
 	for gi, g := range groups {
@@ -216,15 +213,44 @@ func sortedUnion(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// streamsFor makes one stream per wanted scanner that has observations in the scan.
-func streamsFor(tx pgx.Tx, scan string, want, have []string, chunk int) []*keyStream {
-	var out []*keyStream
+// scanKeys is where a diff reads one scan's keys: its key set when it has a current one (a
+// completed scan), else its observations (a running scan, or one completed a moment ago).
+type scanKeys struct {
+	scan     string
+	scanners []string // those with observations, in order
+	set      bool
+}
+
+func scanKeysOf(ctx context.Context, tx pgx.Tx, scan string) (scanKeys, error) {
+	scanners, _, ok, err := keySetOf(ctx, tx, scan)
+	if err == nil && !ok {
+		scanners, err = scannersOf(ctx, tx, scan)
+	}
+	return scanKeys{scan: scan, scanners: scanners, set: ok}, err
+}
+
+// streams makes one stream per wanted scanner that has observations in the scan; chunk is
+// the first chunk of a stream read from the observations.
+func (s scanKeys) streams(tx pgx.Tx, want []string, chunk int) []keySource {
+	var out []keySource
 	for _, sc := range want {
-		if slices.Contains(have, sc) {
-			out = append(out, &keyStream{tx: tx, scan: scan, scanner: sc, chunk: chunk})
+		switch {
+		case !slices.Contains(s.scanners, sc):
+		case s.set:
+			out = append(out, &chunkStream{tx: tx, scan: s.scan, scanner: sc})
+		default:
+			out = append(out, &keyStream{tx: tx, scan: s.scan, scanner: sc, chunk: chunk})
 		}
 	}
 	return out
+}
+
+// keySource gives one scanner's keys of one scan in (address, port) order, addresses as
+// stored: from its observations (keyStream) or its key set (chunkStream).
+type keySource interface {
+	peek(ctx context.Context) (Key, bool, error)
+	pop()
+	resume(after Key) // start just after a page's cursor
 }
 
 // keyStream reads one scanner's keys of one scan in (address, port) order, addresses as
@@ -253,6 +279,8 @@ func (s *keyStream) peek(ctx context.Context) (Key, bool, error) {
 
 func (s *keyStream) pop() { s.pos++ }
 
+func (s *keyStream) resume(after Key) { s.after = &after }
+
 func (s *keyStream) fill(ctx context.Context) error {
 	s.buf, s.pos = s.buf[:0], 0
 	c := portsCopy{scan: s.scan, scanner: s.scanner, after: s.after, limit: s.chunk}
@@ -277,7 +305,7 @@ func (s *keyStream) fill(ctx context.Context) error {
 
 // mergedKeys merges streams into one ordered sequence of distinct keys.
 type mergedKeys struct {
-	streams []*keyStream
+	streams []keySource
 	// head is the next key while held: a value, as a pointer cost an allocation per key.
 	head Key
 	held bool
@@ -286,8 +314,7 @@ type mergedKeys struct {
 // start resumes every stream just after a page's cursor.
 func (m *mergedKeys) start(after Key) {
 	for _, s := range m.streams {
-		a := after
-		s.after = &a
+		s.resume(after)
 	}
 }
 

@@ -16,14 +16,17 @@ import (
 const sampleSize = 20
 
 // ComputeOutcome works out a scan's outcome: its open ports, and the diff against prev (nil
-// for a template's first scan).
+// for a template's first scan). It makes the scan's key set, which counts its open ports and
+// serves every later diff of it, and prev's when prev has none (made before key sets were
+// kept, or stale).
 func ComputeOutcome(ctx context.Context, pool app.ResultsDB, s Scan, prev *Scan) (Outcome, error) {
 	o := Outcome{ScanID: s.ID, TemplateID: s.TemplateID, FinishedAt: s.FinishedAt, Sample: Sample{Opened: []Change{}, Closed: []Change{}}}
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT DISTINCT address, port FROM observations WHERE scan_id = $1) o`, s.ID).Scan(&o.OpenPorts); err != nil {
+	var err error
+	if o.OpenPorts, err = MakeKeySet(ctx, pool, s.ID); err != nil || prev == nil {
 		return o, err
 	}
-	if prev == nil {
-		return o, nil
+	if _, err := MakeKeySet(ctx, pool, prev.ID); err != nil {
+		return o, err
 	}
 	d, err := DiffScans(ctx, pool, prev.ID, s.ID, prev.Vantage && s.Vantage)
 	if err != nil {

@@ -27,10 +27,19 @@ func EnsurePartitions(ctx context.Context, pool app.ResultsDB, from, to time.Tim
 }
 
 // DropPartitionsBefore drops every weekly partition that ends at or before cutoff (and deletes
-// the default partition's rows older than it), returning the partitions dropped.
-func DropPartitionsBefore(ctx context.Context, pool app.ResultsDB, cutoff time.Time) ([]string, error) {
-	rows, err := pool.Query(ctx, `SELECT observations_partitions_drop($1)`, cutoff)
-	return collectNames(rows, err)
+// the default partition's rows older than it), returning the partitions dropped, and the key
+// sets of the scans that had observations older than cutoff: a diff of such a scan reads what
+// is left of it; both in one transaction.
+func DropPartitionsBefore(ctx context.Context, pool app.ResultsDB, cutoff time.Time) (dropped []string, err error) {
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT observations_partitions_drop($1)`, cutoff)
+		if dropped, err = collectNames(rows, err); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM scan_key_sets WHERE first_observed < $1`, cutoff)
+		return err
+	})
+	return dropped, err
 }
 
 func collectNames(rows pgx.Rows, err error) ([]string, error) {

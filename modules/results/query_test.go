@@ -157,27 +157,59 @@ func labels(cs []results.Change) []string {
 	return out
 }
 
+// keySetStates are the ways a diff reads two scans: both from their observations (running
+// scans), the earlier from its key set (one completed, one not), both from key sets. Each
+// step makes the next state's key set; chunks of 5 keys, so the random scans' few dozen keys
+// cross chunk boundaries.
+var keySetStates = []string{"no key sets", "the earlier scan's key set", "both key sets"}
+
+func makeKeySetFor(t *testing.T, pool app.ResultsDB, state int, a, b fakeScan) {
+	t.Helper()
+	s := []fakeScan{a, b}[max(state-1, 0)]
+	if state == 0 {
+		return
+	}
+	n, err := results.MakeKeySet(context.Background(), pool, s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[results.Key]bool{}
+	for _, keys := range s.observed {
+		for _, k := range keys {
+			distinct[k] = true
+		}
+	}
+	if n != len(distinct) {
+		t.Fatalf("the key set counts %d distinct open ports, the scan has %d", n, len(distinct))
+	}
+}
+
 // DiffScans against brute-force enumeration on random scans: coverage gaps, observations
-// outside coverage, scanners missing from one scan, IPv4 and IPv6, pooled and per scanner.
+// outside coverage, scanners missing from one scan, IPv4 and IPv6, pooled and per scanner;
+// read from observations, key sets, and one of each.
 func TestDiffMatchesBruteForce(t *testing.T) {
 	pool := apptest.Databases(t).ResultsDB()
+	defer results.SetKeySetChunk(5)()
 	r := rand.New(rand.NewPCG(1, 2))
 	scanners := []string{uuid.NewString(), uuid.NewString()}
 	for round := 0; round < 40; round++ {
 		a, b := randomScan(t, r, scanners), randomScan(t, r, scanners)
 		store(t, pool, a)
 		store(t, pool, b)
-		for _, byScanner := range []bool{false, true} {
-			d, err := results.DiffScans(context.Background(), pool, a.id, b.id, byScanner)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantOpened, wantClosed := bruteDiff(a, b, byScanner, scanners)
-			if got := labels(d.Opened); !slices.Equal(got, nilToEmpty(wantOpened)) {
-				t.Fatalf("round %d byScanner %v: opened\n got %v\nwant %v", round, byScanner, got, wantOpened)
-			}
-			if got := labels(d.Closed); !slices.Equal(got, nilToEmpty(wantClosed)) {
-				t.Fatalf("round %d byScanner %v: closed\n got %v\nwant %v", round, byScanner, got, wantClosed)
+		for state, name := range keySetStates {
+			makeKeySetFor(t, pool, state, a, b)
+			for _, byScanner := range []bool{false, true} {
+				d, err := results.DiffScans(context.Background(), pool, a.id, b.id, byScanner)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantOpened, wantClosed := bruteDiff(a, b, byScanner, scanners)
+				if got := labels(d.Opened); !slices.Equal(got, nilToEmpty(wantOpened)) {
+					t.Fatalf("round %d, %s, byScanner %v: opened\n got %v\nwant %v", round, name, byScanner, got, wantOpened)
+				}
+				if got := labels(d.Closed); !slices.Equal(got, nilToEmpty(wantClosed)) {
+					t.Fatalf("round %d, %s, byScanner %v: closed\n got %v\nwant %v", round, name, byScanner, got, wantClosed)
+				}
 			}
 		}
 	}

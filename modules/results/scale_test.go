@@ -101,17 +101,26 @@ func TestRetentionDropsExactlyOlderPartitions(t *testing.T) {
 	if _, err := results.EnsurePartitions(ctx, pool, now.AddDate(0, 0, -70), now.Add(results.PartitionsAhead)); err != nil {
 		t.Fatal(err)
 	}
-	// One observation in the middle of each of the last ten weeks.
+	retention := 30 * 24 * time.Hour
+	cutoff := now.Add(-retention)
+	// One scan of one observation in the middle of each of the last ten weeks, each with its
+	// key set.
+	keptSets := 0
 	for w := 0; w < 10; w++ {
 		at := week(now).AddDate(0, 0, -7*w+3)
-		if _, err := results.Insert(ctx, pool, results.Batch{JobID: uuid.NewString(), ScanID: uuid.NewString(), ScannerID: uuid.NewString(), Seq: 1,
+		scan := uuid.NewString()
+		if _, err := results.Insert(ctx, pool, results.Batch{JobID: uuid.NewString(), ScanID: scan, ScannerID: uuid.NewString(), Seq: 1,
 			Observations: []results.Observation{{Address: netip.MustParseAddr("127.0.0.1"), Port: uint16(w + 1), ObservedAt: at}}}, now); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := results.MakeKeySet(ctx, pool, scan); err != nil {
+			t.Fatal(err)
+		}
+		if !at.Before(cutoff) {
+			keptSets++
+		}
 	}
 	before, _ := results.Partitions(ctx, pool)
-	retention := 30 * 24 * time.Hour
-	cutoff := now.Add(-retention)
 	var want []string
 	for _, p := range before {
 		if !p.To.IsZero() && !p.To.After(cutoff) {
@@ -144,6 +153,11 @@ func TestRetentionDropsExactlyOlderPartitions(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM observations`).Scan(&n); err != nil || n < 4 || n > 6 {
 		t.Fatalf("%d observations kept of 10 (%v)", n, err)
+	}
+	// A scan with observations older than the cutoff keeps no key set: its diff reads what is
+	// left of it.
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM scan_key_sets`).Scan(&n); err != nil || n != keptSets {
+		t.Fatalf("%d key sets kept, want %d (%v)", n, keptSets, err)
 	}
 	var audited int
 	config.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'results.retention' AND detail->'dropped_partitions' ? $1`, want[0]).Scan(&audited)
@@ -298,10 +312,14 @@ func TestDiffPagesConcatenateToTheWholeDiff(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(3, 4))
 	scanners := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
-	for round := 0; round < 12; round++ {
+	defer results.SetKeySetChunk(5)()
+	for round := 0; round < 12*len(keySetStates); round++ {
 		a, b := randomScan(t, r, scanners), randomScan(t, r, scanners)
 		store(t, pool, a)
 		store(t, pool, b)
+		for state := range round%len(keySetStates) + 1 {
+			makeKeySetFor(t, pool, state, a, b)
+		}
 		for _, byScanner := range []bool{false, true} {
 			whole, err := results.DiffScans(ctx, pool, a.id, b.id, byScanner)
 			if err != nil {
@@ -325,7 +343,7 @@ func TestDiffPagesConcatenateToTheWholeDiff(t *testing.T) {
 				}
 			}
 			if !slices.Equal(opened, whole.Opened) && len(opened)+len(whole.Opened) > 0 || !slices.Equal(closed, whole.Closed) && len(closed)+len(whole.Closed) > 0 {
-				t.Fatalf("round %d byScanner %v limit %d: %d pages\nopened %v\n want %v\nclosed %v\n want %v", round, byScanner, limit, pages, opened, whole.Opened, closed, whole.Closed)
+				t.Fatalf("round %d (%s) byScanner %v limit %d: %d pages\nopened %v\n want %v\nclosed %v\n want %v", round, keySetStates[round%len(keySetStates)], byScanner, limit, pages, opened, whole.Opened, closed, whole.Closed)
 			}
 		}
 	}
