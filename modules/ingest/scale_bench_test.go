@@ -399,7 +399,9 @@ func (s *store) latestStats(b *testing.B) (rows, updates, hot int64) {
 }
 
 // measureDiff diffs two scans of -mipo.diff observations each, of the same addresses with 1% of
-// ports moved, launched a day ago: whole, and its first page.
+// ports moved, launched a day ago: whole from their observations (as while they run), then
+// whole and its first page from their key sets (as once they completed), with the time to make
+// a key set (once per scan, at its completion).
 func measureDiff(b *testing.B, full *store) {
 	ctx := context.Background()
 	scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
@@ -415,16 +417,28 @@ func measureDiff(b *testing.B, full *store) {
 		}
 	}
 	full.vacuum(b, "observations")
-	req := results.DiffRequest{From: a, To: c, ByScanner: true}
-	t := time.Now()
-	d, err := results.DiffPage(ctx, full.pool, req)
-	if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
-		b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
+	// First as while the scans run (or just completed): read from their observations.
+	whole := func(metric string) {
+		t := time.Now()
+		d, err := results.DiffPage(ctx, full.pool, results.DiffRequest{From: a, To: c, ByScanner: true})
+		if err != nil || len(d.Opened) != n/100 || len(d.Closed) != n/100 {
+			b.Fatalf("diff: %d opened, %d closed, %v", len(d.Opened), len(d.Closed), err)
+		}
+		b.ReportMetric(float64(time.Since(t).Milliseconds()), metric)
 	}
-	b.ReportMetric(float64(time.Since(t).Milliseconds()), "diff-whole-ms")
-	req.Limit = 1000
+	whole("diff-running-ms")
+	// Then as every diff of completed scans: each scan's key set made once, as its completion
+	// does, and read by the diff.
+	t := time.Now()
+	for _, s := range []string{a, c} {
+		if k, err := results.MakeKeySet(ctx, full.pool, s); err != nil || k != n {
+			b.Fatalf("key set of %d keys: %v", k, err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t).Milliseconds())/2, "keyset-make-ms")
+	whole("diff-whole-ms")
 	t = time.Now()
-	if _, err := results.DiffPage(ctx, full.pool, req); err != nil {
+	if _, err := results.DiffPage(ctx, full.pool, results.DiffRequest{From: a, To: c, ByScanner: true, Limit: 1000}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "diff-page-ms")

@@ -39,9 +39,11 @@ func cover(b *testing.B, pool app.ResultsDB, scan, scanner, cidr, ports string) 
 }
 
 // BenchmarkDiffOneMillion diffs two scans of 1,000,000 open observations each, 1% of which
-// moved to another port (10,000 opened, 10,000 closed). Aim: under 2 s.
+// moved to another port (10,000 opened, 10,000 closed): read from their observations, as while
+// they run, and from their key sets, as once they completed. Aim: under 500 ms.
 func BenchmarkDiffOneMillion(b *testing.B) {
-	pool := apptest.Databases(b).ResultsDB()
+	dbs := apptest.Databases(b)
+	pool := dbs.ResultsDB()
 	ctx := context.Background()
 	scanner, a, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	fill(b, pool, a, scanner, 1_000_000, `'10.0.0.0'::inet + g / 10`, `1 + g % 10`)
@@ -49,17 +51,28 @@ func BenchmarkDiffOneMillion(b *testing.B) {
 	for _, s := range []string{a, c} {
 		cover(b, pool, s, scanner, "10.0.0.0/8", "1-200")
 	}
-	pool.Exec(ctx, `VACUUM ANALYZE observations`)
-	b.ResetTimer()
-	for b.Loop() {
-		d, err := results.DiffScans(ctx, pool, a, c, true)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(d.Opened) != 10_000 || len(d.Closed) != 10_000 {
-			b.Fatalf("opened %d closed %d, want 10000 each", len(d.Opened), len(d.Closed))
+	// As the tables' owner: VACUUM skips, with a warning, a table its role does not own.
+	if _, err := dbs.Owner(b).ResultsDB().Exec(ctx, `VACUUM ANALYZE observations`); err != nil {
+		b.Fatal(err)
+	}
+	diff := func(b *testing.B) {
+		for b.Loop() {
+			d, err := results.DiffScans(ctx, pool, a, c, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(d.Opened) != 10_000 || len(d.Closed) != 10_000 {
+				b.Fatalf("opened %d closed %d, want 10000 each", len(d.Opened), len(d.Closed))
+			}
 		}
 	}
+	b.Run("running", diff)
+	for _, s := range []string{a, c} {
+		if _, err := results.MakeKeySet(ctx, pool, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("completed", diff)
 }
 
 // BenchmarkHistorySlash16 pages the newest observations of one /16 out of 10,000,000 spread
