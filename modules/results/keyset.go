@@ -107,18 +107,12 @@ func makeKeySet(ctx context.Context, tx pgx.Tx, scan string) (int, error) {
 	}
 	var first time.Time
 	for _, sc := range scanners {
-		chunks, oldest, err := readKeyChunks(ctx, tx, scan, sc)
+		oldest, err := writeKeyChunks(ctx, tx, scan, sc)
 		if err != nil {
 			return 0, err
 		}
-		if first.IsZero() || oldest.Before(first) {
+		if !oldest.IsZero() && (first.IsZero() || oldest.Before(first)) {
 			first = oldest
-		}
-		for i, c := range chunks {
-			if _, err := tx.Exec(ctx, `INSERT INTO scan_key_chunks (scan_id, scanner_id, seq, last_key, keys) VALUES ($1, $2, $3, $4, $5)`,
-				scan, sc, i, c.last, c.keys); err != nil {
-				return 0, err
-			}
 		}
 	}
 	// The pooled count merges the scanners' chunks just written: a port two scanners found
@@ -139,42 +133,53 @@ func makeKeySet(ctx context.Context, tx pgx.Tx, scan string) (int, error) {
 	return distinct, err
 }
 
-type keyChunk struct{ keys, last []byte }
+// writeKeyChunks writes one scanner's keys of a scan, in order, once each, a chunk at a time
+// (so a scan of any size holds one chunk in memory), and returns the oldest observation among
+// them. Each chunk is one ordered COPY of the next keySetChunk rows after the last key taken:
+// a port the scanner reported twice (two jobs) comes twice in a row and is taken once.
+func writeKeyChunks(ctx context.Context, tx pgx.Tx, scan, scanner string) (time.Time, error) {
+	oldest := int64(math.MaxInt64)
+	var after *Key
+	for seq := 0; ; seq++ {
+		var packed []byte
+		var last Key
+		rows := 0
+		c := portsCopy{scan: scan, scanner: scanner, withTime: true, after: after, limit: keySetChunk}
+		err := copyRows(ctx, tx, c.sql(), 3, func(f [][]byte) error {
+			k, err := keyOfCopy(f)
+			if err != nil {
+				return err
+			}
+			if len(f[2]) != 8 {
+				return fmt.Errorf("results: observed_at of %d bytes in binary COPY", len(f[2]))
+			}
+			oldest = min(oldest, int64(binary.BigEndian.Uint64(f[2])))
+			if rows++; rows > 1 && k == last {
+				return nil
+			}
+			packed, last = packKey(packed, k), k
+			return nil
+		})
+		if err != nil || rows == 0 {
+			return oldestTime(oldest), err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO scan_key_chunks (scan_id, scanner_id, seq, last_key, keys) VALUES ($1, $2, $3, $4, $5)`,
+			scan, scanner, seq, packKey(nil, last), packed); err != nil {
+			return time.Time{}, err
+		}
+		if rows < keySetChunk {
+			return oldestTime(oldest), nil
+		}
+		after = &last
+	}
+}
 
-// readKeyChunks reads one scanner's keys of a scan in order, once each, packed into chunks,
-// with the oldest observation among them. The chunks are written after the COPY ends: a
-// connection runs one statement at a time.
-func readKeyChunks(ctx context.Context, tx pgx.Tx, scan, scanner string) ([]keyChunk, time.Time, error) {
-	var chunks []keyChunk
-	var cur []byte
-	var prev Key
-	n, seen, oldest := 0, false, int64(math.MaxInt64)
-	err := copyRows(ctx, tx, portsCopy{scan: scan, scanner: scanner, withTime: true, ordered: true}.sql(), 3, func(f [][]byte) error {
-		k, err := keyOfCopy(f)
-		if err != nil {
-			return err
-		}
-		if len(f[2]) != 8 {
-			return fmt.Errorf("results: observed_at of %d bytes in binary COPY", len(f[2]))
-		}
-		oldest = min(oldest, int64(binary.BigEndian.Uint64(f[2])))
-		if seen && k == prev {
-			return nil // the same port from two jobs of the scanner
-		}
-		cur, prev, seen, n = packKey(cur, k), k, true, n+1
-		if n == keySetChunk {
-			chunks = append(chunks, keyChunk{keys: cur, last: packKey(nil, k)})
-			cur, n = nil, 0
-		}
-		return nil
-	})
-	if n > 0 {
-		chunks = append(chunks, keyChunk{keys: cur, last: packKey(nil, prev)})
+// oldestTime is the oldest observation's time, zero when there was none.
+func oldestTime(us int64) time.Time {
+	if us == math.MaxInt64 {
+		return time.Time{}
 	}
-	if !seen {
-		return chunks, time.Time{}, err
-	}
-	return chunks, pgTime(oldest), err
+	return pgTime(us)
 }
 
 // countKeys counts the distinct keys of a merge.
