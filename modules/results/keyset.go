@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -64,7 +65,7 @@ const keySetSQL = `SELECT scanners::text[], distinct_keys FROM scan_key_sets
 // when it has none (not made yet, or stale).
 func keySetOf(ctx context.Context, q app.Querier, scan string) (scanners []string, distinct int, ok bool, err error) {
 	err = q.QueryRow(ctx, keySetSQL, scan).Scan(&scanners, &distinct)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, 0, false, nil
 	}
 	return scanners, distinct, err == nil, err
@@ -234,7 +235,7 @@ func (s *chunkStream) fill(ctx context.Context) error {
 	var seq int
 	var packed []byte
 	err := s.tx.QueryRow(ctx, chunkSQL, s.scan, s.scanner, s.next, after).Scan(&seq, &packed)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		s.done, s.buf, s.pos = true, s.buf[:0], 0
 		return nil
 	}
