@@ -53,6 +53,9 @@ test('backup settings: an out-of-range retention is refused on its field, a vali
 });
 
 test('restore it with the installation name typed, and watch the progress to done', async () => {
+  // A restore loads three databases: on a busy machine longer than the default 30 s a test
+  // gets, though the wait for "done" below allows 60 s. Three times the default covers both.
+  test.slow();
   const install = (await (await p.request.get('/api/v1/backups')).json()).install as string;
   const row = p.getByRole('table', { name: 'Backups' }).getByRole('row').filter({ hasText: 'config' }).first();
   await row.getByRole('button', { name: 'Restore' }).click();
