@@ -218,8 +218,12 @@ func (d *dispatcher) reconcileStalls(ctx context.Context) error {
 		if status == j.Status { // it reported in the meantime
 			continue
 		}
+		// A job whose scan the config database does not hold (a config database restored from
+		// before the scan) has nowhere to record its stall; failing on it would stop this step
+		// for every job after it, every tick.
 		if _, err := d.ConfigDB.Exec(ctx, `INSERT INTO scan_stalls (job_id, scan_id, scanner_id, attempt, stalled_at)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, j.ID, j.ScanID, j.ScannerID, j.Attempts, now); err != nil {
+			SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM scans WHERE id = $2) ON CONFLICT DO NOTHING`,
+			j.ID, j.ScanID, j.ScannerID, j.Attempts, now); err != nil {
 			return err
 		}
 		d.Log.Warn("job stalled", "job", j.ID, "scan", j.ScanID, "scanner", j.ScannerID, "now", status)

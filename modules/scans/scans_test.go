@@ -8,10 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"mipo/app"
 	"mipo/app/apptest"
 	_ "mipo/modules/audit"
 	_ "mipo/modules/config"
+	"mipo/modules/config/netset"
+	"mipo/modules/config/portset"
 	_ "mipo/modules/ingest"
 	"mipo/modules/jobs"
 	_ "mipo/modules/rbac"
@@ -325,6 +329,32 @@ func TestStalledJobIsRequeuedToAnotherScannerAndRecovers(t *testing.T) {
 	}
 	if f.events("job.recovered") != 1 {
 		t.Fatal("no job.recovered event")
+	}
+}
+
+// A stalled job whose scan the config database does not hold (restored from before the scan)
+// is re-queued like any other, and the stalls step goes on: it used to fail on recording the
+// stall, every tick, skipping the rest of the step.
+func TestAStalledJobOfAnUnknownScanDoesNotStopTheStallsStep(t *testing.T) {
+	f := newFixture(t)
+	a := f.scanner("orphan-a", 1000)
+	targets, _ := netset.Parse("127.0.0.1")
+	ctx := context.Background()
+	ids, err := jobs.Create(ctx, f.srv.App.DB.Jobs, f.clock.Now(), jobs.New{ScanID: uuid.NewString(), Kind: jobs.KindPool,
+		Pool: []string{a.id}, Seq: 1, Targets: targets, Ports: portset.MustParse("1-10"), TimeoutMS: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job := a.lease(t); job == nil || job.Job.ID != ids[0] {
+		t.Fatal("the orphan job was not leased")
+	}
+	f.clock.Advance(120 * time.Second)
+	a.heartbeat(t, map[string]int{"max_rate": 1000})
+	if err := f.d.reconcileStalls(app.WithPrincipal(ctx, app.System("dispatcher"))); err != nil {
+		t.Fatalf("the stalls step failed: %v", err)
+	}
+	if again := a.lease(t); again == nil || again.Job.ID != ids[0] {
+		t.Fatal("the orphan job was not re-queued")
 	}
 }
 
