@@ -259,27 +259,36 @@ type keyStream struct {
 	tx            pgx.Tx
 	scan, scanner string
 	chunk         int
-	buf           []Key
-	pos           int
-	after         *Key
-	done          bool
+	keyBuf
 }
 
-func (s *keyStream) peek(ctx context.Context) (Key, bool, error) {
-	for s.pos == len(s.buf) {
-		if s.done {
+func (s *keyStream) peek(ctx context.Context) (Key, bool, error) { return s.next(ctx, s.fill) }
+
+// keyBuf is what both key sources keep: the keys read ahead, where the next one is, the key a
+// page resumes after, and whether the source is read to its end.
+type keyBuf struct {
+	buf   []Key
+	pos   int
+	after *Key
+	done  bool
+}
+
+// next is the next key, filling buf when it is used up until the source is done.
+func (b *keyBuf) next(ctx context.Context, fill func(context.Context) error) (Key, bool, error) {
+	for b.pos == len(b.buf) {
+		if b.done {
 			return Key{}, false, nil
 		}
-		if err := s.fill(ctx); err != nil {
+		if err := fill(ctx); err != nil {
 			return Key{}, false, err
 		}
 	}
-	return s.buf[s.pos], true, nil
+	return b.buf[b.pos], true, nil
 }
 
-func (s *keyStream) pop() { s.pos++ }
+func (b *keyBuf) pop() { b.pos++ }
 
-func (s *keyStream) resume(after Key) { s.after = &after }
+func (b *keyBuf) resume(after Key) { b.after = &after }
 
 func (s *keyStream) fill(ctx context.Context) error {
 	s.buf, s.pos = s.buf[:0], 0

@@ -200,28 +200,11 @@ func countKeys(ctx context.Context, m *mergedKeys) (int, error) {
 type chunkStream struct {
 	tx            pgx.Tx
 	scan, scanner string
-	buf           []Key
-	pos           int
-	next          int  // the next chunk's seq
-	after         *Key // resuming a page: only keys after it
-	done          bool
+	seq           int // the next chunk's
+	keyBuf
 }
 
-func (s *chunkStream) resume(after Key) { s.after = &after }
-
-func (s *chunkStream) pop() { s.pos++ }
-
-func (s *chunkStream) peek(ctx context.Context) (Key, bool, error) {
-	for s.pos == len(s.buf) {
-		if s.done {
-			return Key{}, false, nil
-		}
-		if err := s.fill(ctx); err != nil {
-			return Key{}, false, err
-		}
-	}
-	return s.buf[s.pos], true, nil
-}
+func (s *chunkStream) peek(ctx context.Context) (Key, bool, error) { return s.next(ctx, s.fill) }
 
 const chunkSQL = `SELECT seq, keys FROM scan_key_chunks WHERE scan_id = $1 AND scanner_id = $2 AND seq >= $3
 	AND last_key > $4 ORDER BY seq LIMIT 1`
@@ -234,7 +217,7 @@ func (s *chunkStream) fill(ctx context.Context) error {
 	}
 	var seq int
 	var packed []byte
-	err := s.tx.QueryRow(ctx, chunkSQL, s.scan, s.scanner, s.next, after).Scan(&seq, &packed)
+	err := s.tx.QueryRow(ctx, chunkSQL, s.scan, s.scanner, s.seq, after).Scan(&seq, &packed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		s.done, s.buf, s.pos = true, s.buf[:0], 0
 		return nil
@@ -245,7 +228,7 @@ func (s *chunkStream) fill(ctx context.Context) error {
 	if s.buf, err = unpackKeys(s.buf[:0], packed); err != nil {
 		return err
 	}
-	s.pos, s.next = 0, seq+1
+	s.pos, s.seq = 0, seq+1
 	if s.after != nil {
 		for s.pos < len(s.buf) && compareKeys(s.buf[s.pos], *s.after, true, true) <= 0 {
 			s.pos++

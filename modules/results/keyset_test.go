@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
@@ -66,7 +67,7 @@ func TestKeySetHoldsEachScannersPortsOnceInOrder(t *testing.T) {
 				mapped++
 			}
 		}
-		if len(seen) != len(keys) || !mapsEqual(seen, want[sc]) {
+		if len(seen) != len(keys) || !maps.Equal(seen, want[sc]) {
 			t.Fatalf("scanner %s: the key set holds %d keys, the scan %d", sc, len(keys), len(want[sc]))
 		}
 	}
@@ -77,18 +78,6 @@ func TestKeySetHoldsEachScannersPortsOnceInOrder(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT first_observed, (SELECT min(observed_at) FROM observations WHERE scan_id = $1) FROM scan_key_sets WHERE scan_id = $1`, scan).Scan(&first, &oldest); err != nil || !first.Equal(oldest) {
 		t.Fatalf("first observed %s, oldest observation %s (%v)", first, oldest, err)
 	}
-}
-
-func mapsEqual(a, b map[Key]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // A batch stored after a scan's key set was made (a former holder's late results) makes it
