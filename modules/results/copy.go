@@ -29,7 +29,7 @@ func CopyObservations(b Batch) (sql string, data []byte, err error) {
 	}
 	// The header: signature, flags, no extension.
 	data = make([]byte, 0, 19+len(b.Observations)*114+2)
-	data = append(data, "PGCOPY\n\xff\r\n\x00"...)
+	data = append(data, copySignature...)
 	data = binary.BigEndian.AppendUint32(data, 0)
 	data = binary.BigEndian.AppendUint32(data, 0)
 	for _, o := range b.Observations {

@@ -83,7 +83,7 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		query{"coverage", coverageSQL, []any{scan}},
 		query{"received batches", receivedBatchesSQL, []any{uuid.NewString(), 1}},
 		query{"a job's stored pairs", sharedJobSQL, []any{scan, uuid.NewString(), now.Add(-time.Hour)}},
-		query{"a key set's next chunk (the COPY's query)", portsCopy{scan: scan, scanner: scanner, withTime: true, after: &after, limit: keySetChunk}.query(), nil},
+		query{"a scan's oldest observation, for its key set", oldestOfScanSQL, []any{scan}},
 		query{"a scan's current key set", keySetSQL, []any{scan}},
 		query{"a key set's chunk", chunkSQL, []any{scan, scanner, 0, []byte{4}}},
 	)

@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -106,14 +104,9 @@ func makeKeySet(ctx context.Context, tx pgx.Tx, scan string) (int, error) {
 		VALUES ($1, $2::uuid[], (SELECT count(*) FROM result_batches WHERE scan_id = $1), 0, now())`, scan, scanners); err != nil {
 		return 0, err
 	}
-	var first time.Time
 	for _, sc := range scanners {
-		oldest, err := writeKeyChunks(ctx, tx, scan, sc)
-		if err != nil {
+		if err := writeKeyChunks(ctx, tx, scan, sc); err != nil {
 			return 0, err
-		}
-		if !oldest.IsZero() && (first.IsZero() || oldest.Before(first)) {
-			first = oldest
 		}
 	}
 	// The pooled count merges the scanners' chunks just written: a port two scanners found
@@ -126,61 +119,46 @@ func makeKeySet(ctx context.Context, tx pgx.Tx, scan string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var oldest *time.Time
-	if !first.IsZero() {
-		oldest = &first
-	}
-	_, err = tx.Exec(ctx, `UPDATE scan_key_sets SET distinct_keys = $2, first_observed = $3 WHERE scan_id = $1`, scan, distinct, oldest)
+	// The oldest observation, for retention: one more pass over the scan's rows, once.
+	_, err = tx.Exec(ctx, `UPDATE scan_key_sets SET distinct_keys = $2, first_observed = (`+oldestOfScanSQL+`) WHERE scan_id = $1`, scan, distinct)
 	return distinct, err
 }
 
-// writeKeyChunks writes one scanner's keys of a scan, in order, once each, a chunk at a time
-// (so a scan of any size holds one chunk in memory), and returns the oldest observation among
-// them. Each chunk is one ordered COPY of the next keySetChunk rows after the last key taken:
-// a port the scanner reported twice (two jobs) comes twice in a row and is taken once.
-func writeKeyChunks(ctx context.Context, tx pgx.Tx, scan, scanner string) (time.Time, error) {
-	oldest := int64(math.MaxInt64)
-	var after *Key
-	for seq := 0; ; seq++ {
-		var packed []byte
-		var last Key
-		rows := 0
-		c := portsCopy{scan: scan, scanner: scanner, withTime: true, after: after, limit: keySetChunk}
-		err := copyRows(ctx, tx, c.sql(), 3, func(f [][]byte) error {
-			k, err := keyOfCopy(f)
-			if err != nil {
+const oldestOfScanSQL = `SELECT min(observed_at) FROM observations WHERE scan_id = $1`
+
+// writeKeyChunks writes one scanner's keys of a scan, read as a diff reads them (keyStream),
+// once each, keySetChunk to a chunk, so a scan of any size holds a chunk or two in memory. A
+// port the scanner reported twice (two jobs) comes twice in a row and is taken once.
+func writeKeyChunks(ctx context.Context, tx pgx.Tx, scan, scanner string) error {
+	keys := &keyStream{tx: tx, scan: scan, scanner: scanner, chunk: keySetChunk}
+	var packed []byte
+	var last Key
+	taken, n, seq := false, 0, 0
+	flush := func() error {
+		_, err := tx.Exec(ctx, `INSERT INTO scan_key_chunks (scan_id, scanner_id, seq, last_key, keys) VALUES ($1, $2, $3, $4, $5)`,
+			scan, scanner, seq, packKey(nil, last), packed)
+		packed, n, seq = packed[:0], 0, seq+1
+		return err
+	}
+	for {
+		k, ok, err := keys.peek(ctx)
+		if err != nil || !ok {
+			if err == nil && n > 0 {
+				err = flush()
+			}
+			return err
+		}
+		keys.pop()
+		if taken && k == last {
+			continue
+		}
+		packed, last, taken, n = packKey(packed, k), k, true, n+1
+		if n == keySetChunk {
+			if err := flush(); err != nil {
 				return err
 			}
-			if len(f[2]) != 8 {
-				return fmt.Errorf("results: observed_at of %d bytes in binary COPY", len(f[2]))
-			}
-			oldest = min(oldest, int64(binary.BigEndian.Uint64(f[2])))
-			if rows++; rows > 1 && k == last {
-				return nil
-			}
-			packed, last = packKey(packed, k), k
-			return nil
-		})
-		if err != nil || rows == 0 {
-			return oldestTime(oldest), err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO scan_key_chunks (scan_id, scanner_id, seq, last_key, keys) VALUES ($1, $2, $3, $4, $5)`,
-			scan, scanner, seq, packKey(nil, last), packed); err != nil {
-			return time.Time{}, err
-		}
-		if rows < keySetChunk {
-			return oldestTime(oldest), nil
-		}
-		after = &last
 	}
-}
-
-// oldestTime is the oldest observation's time, zero when there was none.
-func oldestTime(us int64) time.Time {
-	if us == math.MaxInt64 {
-		return time.Time{}
-	}
-	return pgTime(us)
 }
 
 // countKeys counts the distinct keys of a merge.
