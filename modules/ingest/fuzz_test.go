@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +94,66 @@ func FuzzCompleteBody(f *testing.F) {
 			t.Fatalf("%q accepted: %+v", body, c)
 		}
 	})
+}
+
+// FuzzDecodersAgree holds decodeBytes's two decoders to one verdict: any body the fast path
+// (goccy/go-json) takes, it accepts exactly when encoding/json (whose errors the API answers)
+// does, decodes to the same value, and within 5 s. Each wire type of the protocol is tried.
+func FuzzDecodersAgree(f *testing.F) {
+	f.Add([]byte(`{"batch":1,"results":[{"address":"127.0.0.1","port":22,"observed_at":"2026-11-23T11:20:00.123456Z","rtt_us":84}]}`))
+	f.Add([]byte(`{"batch":1,"results":[{"address":"::1","port":8080,"observed_at":"2026-11-23T11:20:00+02:00"}],"attempt":2}`))
+	f.Add([]byte(`{"batch":1}{}`))
+	f.Add([]byte(`{"batch":1e3}`))
+	f.Add([]byte(`{"Batch":1,"RESULTS":null}`))
+	f.Add([]byte("{\"batch\":1,\"x\":\"\xff\"}"))
+	f.Add([]byte(`{"status":"done","batches":3,"hosts_done":1.0}`))
+	f.Add([]byte(`{"version":"1.0.0","capacity":{"max_rate":20000},"metrics":{"cpu_percent":1e-3},"active_jobs":["a"]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, mk := range []func() any{func() any { return new(ResultsRequest) }, func() any { return new(CompleteRequest) },
+			func() any { return new(HeartbeatRequest) }, func() any { return new(RegisterRequest) }} {
+			fast, std := mk(), mk()
+			done := make(chan error, 1)
+			go func() { done <- decodeFast(body, fast) }()
+			var fastErr error
+			select {
+			case fastErr = <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%q into %T: goccy/go-json still decoding after 5 s", body, fast)
+			}
+			if fastErr == errNotFast {
+				continue // left to encoding/json
+			}
+			stdErr := decodeStd(body, std)
+			if (fastErr == nil) != (stdErr == nil) {
+				t.Fatalf("%q into %T: decodeFast says %v, encoding/json %v", body, fast, fastErr, stdErr)
+			}
+			if fastErr == nil && !reflect.DeepEqual(fast, std) {
+				t.Fatalf("%q into %T: decodeFast decodes %+v, encoding/json %+v", body, fast, fast, std)
+			}
+		}
+	})
+}
+
+// TestDecodeAnswers checks what decodeBytes answers for bodies each decoder sees differently:
+// what goccy/go-json would take (an unknown field holding invalid JSON, text after the body)
+// is refused as encoding/json refuses it, and a wrong type is named by its JSON path.
+func TestDecodeAnswers(t *testing.T) {
+	for _, c := range []struct{ body, code, field, message string }{
+		{`{"batch":1,"x":[""""]}`, "invalid_json", "", "not valid JSON"},
+		{`{"batch":1} }`, "invalid_json", "", "more than one JSON value, or text after it"},
+		{`{"batch":1}{}`, "invalid_json", "", "more than one JSON value"},
+		{`{"batch":1,"results":[{"port":"22"}]}`, "invalid_type", "results.port", "results.port must be int, not string"},
+		{` `, "invalid_json", "", "empty"},
+	} {
+		var r ResultsRequest
+		err := decodeBytes(bytes.NewReader([]byte(c.body)), maxResultsBody, &r)
+		e, ok := err.(*app.Error)
+		if !ok || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.message) {
+			t.Errorf("%q: %#v, want %s on %q saying %q", c.body, err, c.code, c.field, c.message)
+		}
+	}
+	var r ResultsRequest
+	if err := decodeBytes(bytes.NewReader([]byte("{\"batch\":2,\"note\":\"caf\xe9\"} \n")), maxResultsBody, &r); err != nil || r.Batch != 2 {
+		t.Fatalf("a body with bytes that are not UTF-8 in an unknown field (decoded by encoding/json): %v %+v", err, r)
+	}
 }
