@@ -167,10 +167,7 @@ func decode(c echo.Context, limit int64, v any) error {
 // verdict and one value.
 func decodeBytes(r io.Reader, limit int64, v any) error {
 	body, err := io.ReadAll(r)
-	if err == nil && decodeFast(body, v) == nil {
-		return app.CheckInput(v)
-	}
-	if err == nil {
+	if err == nil && decodeFast(body, v) != nil {
 		reflect.ValueOf(v).Elem().SetZero() // what the first decode filled in before it stopped
 		err = decodeStd(body, v)
 	}
@@ -208,11 +205,12 @@ func decodeError(err error, limit int64, v any) error {
 	var syntaxErr *json.SyntaxError
 	var tooBig *http.MaxBytesError
 	var timeErr *time.ParseError
+	var answer *app.Error
 	switch {
 	case err == nil:
 		return app.CheckInput(v)
-	case errors.Is(err, errTrailing):
-		return errTrailing
+	case errors.As(err, &answer): // already an answer (errTrailing)
+		return answer
 	case errors.As(err, &tooBig):
 		return &app.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	case errors.Is(err, io.EOF):
