@@ -120,7 +120,7 @@ bench: postgres nmap iptables
 ## ingest servers for 5 minutes. Long (hours on 2 shared cores); bounded by -timeout.
 bench-scale: postgres
 	$(GO) test -run '^$$' -bench 'ResultsAtScale' -benchtime 1x -timeout 300m ./modules/ingest/ \
-		-mipo.stored 100000000 -mipo.ingest 1000000 -mipo.diff 1000000 -mipo.latest 10000000
+		-mipo.stored 100000000 -mipo.ingest 1000000 -mipo.diff 1000000 -mipo.open 10000000
 	$(GO) test -run '^$$' -bench 'ScannerFleet' -benchtime 1x -timeout 30m ./modules/ingest/ -mipo.scanners 1000 -mipo.fleet-for 5m
 
 ## postgres: install the PostgreSQL server (for the embedded database) when it is missing

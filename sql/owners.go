@@ -56,6 +56,8 @@ var Owners = map[string]string{
 	"result_batches":       "results",
 	"job_coverage":         "results",
 	"latest_ports":         "results",
+	"open_now":             "results",
+	"open_now_scans":       "results",
 	"observations_default": "results", // the catch-all partition of observations
 	"scan_outcomes":        "results",
 	"scan_key_sets":        "results",

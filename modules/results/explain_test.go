@@ -87,14 +87,23 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		query{"a scan's current key set", keySetSQL, []any{scan}},
 		query{"a key set's chunk", chunkSQL, []any{scan, scanner, 0, []byte{4}}},
 	)
-	for _, oq := range []LatestQuery{{}, {Subnet: netip.MustParsePrefix("10.0.0.0/8")}, {Scanner: scanner},
-		{Subnet: netip.MustParsePrefix("10.0.0.0/8"), Cursor: "eyJhIjoiMTAuMC4wLjEiLCJwIjoxLCJzIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0"}} {
-		sql, args, _, err := currentOpenSQL(oq)
-		if err != nil {
-			t.Fatal(err)
+	tmpl, first := uuid.NewString(), now.AddDate(0, 0, -7)
+	kept := []keptScan{{Template: tmpl, Scan: scan, First: &first, Last: &now}}
+	for _, oq := range []OpenQuery{{}, {Subnet: "10.0.0.0/8"}, {Scanner: scanner}, {Ports: "22,80-90"}} {
+		for _, sort := range OpenSorts {
+			w, err := openWhere(OpenScope{Query: oq}, []string{tmpl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			queries = append(queries, query{"open now " + jsonOf(oq) + " by " + sort, openSQL(w, kept) + ` ORDER BY ` + openOrder(sort, "ASC") + ` LIMIT 51`, w.Args()})
 		}
-		queries = append(queries, query{"current open " + jsonOf(oq), sql, args})
 	}
+	keys := []any{tmpl, scanner, []netip.Addr{netip.MustParseAddr("10.0.0.1")}, []int32{1}}
+	queries = append(queries,
+		query{"open now's chunk of a template's rows", openNowChunkSQL, []any{tmpl, scanner, beforeEveryKey, -1, 1000}},
+		query{"open now: ports that closed", dropOpenSQL, keys},
+		query{"open now: ports that opened", addOpenSQL, append([]any{tmpl, scanner, scan, first, now}, keys[2:]...)},
+	)
 
 	for _, q := range queries {
 		var plan string

@@ -79,10 +79,8 @@ func Insert(ctx context.Context, pool app.ResultsDB, b Batch, now time.Time) (du
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), sql); err != nil {
-			return err
-		}
-		return keepLatest(ctx, tx, b)
+		_, err = tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), sql)
+		return err
 	})
 	return duplicate, err
 }
@@ -118,20 +116,14 @@ func MissingBatches(ctx context.Context, pool app.ResultsDB, jobID string, attem
 	return missing, nil
 }
 
-// RecordCoverage stores what a job covered (once; a repeated completion changes nothing) and,
-// in the same transaction, closes in the latest state the ports it covered and did not see.
+// RecordCoverage stores what a job covered, once; a repeated completion changes nothing.
 func RecordCoverage(ctx context.Context, pool app.ResultsDB, c Coverage) error {
 	targets, err := json.Marshal(c.Targets)
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO job_coverage (job_id, scan_id, scanner_id, targets, ports, status, completed_at)
+	_, err = pool.Exec(ctx, `INSERT INTO job_coverage (job_id, scan_id, scanner_id, targets, ports, status, completed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id) DO NOTHING`,
-			c.JobID, c.ScanID, c.ScannerID, targets, c.Ports.String(), c.Status, c.CompletedAt)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		return closeLatest(ctx, tx, c)
-	})
+		c.JobID, c.ScanID, c.ScannerID, targets, c.Ports.String(), c.Status, c.CompletedAt)
+	return err
 }

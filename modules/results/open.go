@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,8 @@ type OpenPort struct {
 	Port      int       `json:"port"`
 	Service   string    `json:"service"`
 	ScannerID string    `json:"scanner_id"`
-	FirstSeen time.Time `json:"first_seen" doc:"The first time this scanner saw it open."`
-	LastSeen  time.Time `json:"last_seen" doc:"The last time this scanner saw it open."`
+	FirstSeen time.Time `json:"first_seen" doc:"Open since: when this scanner first saw it open in the run of scans that has found it open to this day (a scan of its template that did not find it ends a run)."`
+	LastSeen  time.Time `json:"last_seen" doc:"When the latest scan that found it open saw it."`
 	ScanID    string    `json:"scan_id" doc:"The latest scan that found it open."`
 }
 
@@ -80,12 +81,13 @@ func CheckOpenQuery(q OpenQuery) error {
 	return err
 }
 
-// openWhere turns a scope into conditions on observations o, restricted to the given scans.
-func openWhere(s OpenScope, scans []string) (*app.Where, error) {
+// openWhere turns a scope into conditions on open_now o, restricted to the given templates'
+// rows (unless templates is nil: a check of the query alone).
+func openWhere(s OpenScope, templates []string) (*app.Where, error) {
 	q := s.Query
 	w := &app.Where{}
-	if scans != nil {
-		w.Add("o.scan_id = ANY (" + w.Arg(scans) + "::uuid[])")
+	if templates != nil {
+		w.Add("o.template_id = ANY (" + w.Arg(templates) + "::uuid[])")
 	}
 	if q.Subnet != "" {
 		p, err := ParseSubnet("subnet", q.Subnet)
@@ -119,17 +121,40 @@ func openWhere(s OpenScope, scans []string) (*app.Where, error) {
 	return w, nil
 }
 
-// openSQL lists the ports open in the given scans, one row per scanner, address and port,
-// with when that scanner first and last saw each open.
-//
-// It reads the observations history: "open now" is what the latest completed scan of each
-// template found. Callers see only OpenNow and EachOpen, so a table of the latest state can
-// replace this query without any of them changing.
-func openSQL(w *app.Where) string {
-	return `SELECT c.scanner_id::text, c.address, c.port, c.last_seen, c.scan_id::text,
-		(SELECT min(h.observed_at) FROM observations h WHERE h.address = c.address AND h.port = c.port AND h.scanner_id = c.scanner_id) AS first_seen
-		FROM (SELECT o.scanner_id, o.address, o.port, max(o.observed_at) AS last_seen, (array_agg(o.scan_id ORDER BY o.observed_at DESC))[1] AS scan_id
-		      FROM observations o WHERE ` + w.SQL() + ` GROUP BY o.scanner_id, o.address, o.port) c`
+// openSQL lists the ports open now in the templates' rows of open_now, one row per scanner,
+// address and port, whichever templates found it: first seen the earliest of their rows,
+// the scan the latest of the kept scans (they come latest first), last seen when that scan
+// saw it (one probe of its index inside the kept scans' weeks, made only for the rows a page
+// returns unless it sorts by last seen).
+func openSQL(w *app.Where, kept []keptScan) string {
+	templates, scans := make([]string, len(kept)), make([]string, len(kept))
+	var times []*time.Time
+	for i, k := range kept {
+		templates[i], scans[i], times = k.Template, k.Scan, append(times, k.First, k.Last)
+	}
+	scan := "(" + w.Arg(scans) + "::uuid[])[c.t]"
+	// The kept scans' weeks, as plain parameters: the other partitions are left out when the
+	// query starts.
+	lo, hi := span(times)
+	return `SELECT c.scanner_id::text, c.address, c.port,
+		COALESCE((SELECT max(h.observed_at) FROM observations h WHERE h.scan_id = ` + scan + ` AND h.scanner_id = c.scanner_id
+			AND h.address = c.address AND h.port = c.port AND h.observed_at BETWEEN ` + w.Arg(lo) + ` AND ` + w.Arg(hi) + `), c.first_seen) AS last_seen,
+		` + scan + `::text, c.first_seen
+		FROM (SELECT o.address, o.port, o.scanner_id, min(o.first_seen) AS first_seen, min(array_position(` + w.Arg(templates) + `::uuid[], o.template_id)) AS t
+		      FROM open_now o WHERE ` + w.SQL() + ` GROUP BY o.address, o.port, o.scanner_id) c`
+}
+
+// span is the earliest and latest of some times (nil when there are none).
+func span(ts []*time.Time) (lo, hi *time.Time) {
+	for _, t := range ts {
+		if t != nil && (lo == nil || t.Before(*lo)) {
+			lo = t
+		}
+		if t != nil && (hi == nil || t.After(*hi)) {
+			hi = t
+		}
+	}
+	return lo, hi
 }
 
 func scanOpen(row pgx.Row) (OpenPort, error) {
@@ -145,17 +170,32 @@ func scanOpen(row pgx.Row) (OpenPort, error) {
 }
 
 // currentScans are the scans whose findings are "now": each template's latest completed scan
-// (one template's when the scope names one).
-func currentScans(ctx context.Context, config app.Querier, s OpenScope) ([]string, error) {
+// (one template's when the scope names one), the latest finished first.
+func currentScans(ctx context.Context, config app.Querier, s OpenScope) ([]ScanRef, error) {
 	refs, err := scanSource().Latest(ctx, config, s.Query.Template)
+	slices.SortStableFunc(refs, func(a, b ScanRef) int { return b.At.Compare(a.At) })
+	return refs, err
+}
+
+// openQuery is the query of what is open now in a scope, given each template's latest
+// completed scan, and its arguments so far; the templates' rows are kept first where needed.
+func openQuery(ctx context.Context, pool app.ResultsDB, s OpenScope, scans []ScanRef) (string, *app.Where, error) {
+	if err := CheckOpenQuery(s.Query); err != nil {
+		return "", nil, err
+	}
+	kept, err := keptScans(ctx, pool, scans)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	ids := make([]string, 0, len(refs))
-	for _, r := range refs {
-		ids = append(ids, r.ID)
+	templates := make([]string, len(kept))
+	for i, k := range kept {
+		templates[i] = k.Template
 	}
-	return ids, nil
+	w, err := openWhere(s, templates)
+	if err != nil {
+		return "", nil, err
+	}
+	return openSQL(w, kept), w, nil
 }
 
 // OpenNow returns one page of the ports open now in a scope.
@@ -164,12 +204,17 @@ func OpenNow(ctx context.Context, config app.Querier, pool app.ResultsDB, s Open
 	if err != nil {
 		return app.Page[OpenPort]{}, err
 	}
-	w, err := openWhere(s, scans)
+	return OpenNowOf(ctx, pool, s, scans, l)
+}
+
+// OpenNowOf is OpenNow given each template's latest completed scan (the latest finished first).
+func OpenNowOf(ctx context.Context, pool app.ResultsDB, s OpenScope, scans []ScanRef, l app.List) (app.Page[OpenPort], error) {
+	sql, w, err := openQuery(ctx, pool, s, scans)
 	if err != nil {
 		return app.Page[OpenPort]{}, err
 	}
 	order := openOrder(l.Sort, l.Direction())
-	rows, err := pool.Query(ctx, openSQL(w)+` ORDER BY `+order+` LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
+	rows, err := pool.Query(ctx, sql+` ORDER BY `+order+` LIMIT `+w.Arg(l.Limit+1)+` OFFSET `+w.Arg(l.Offset), w.Args()...)
 	list, err := app.Collect(rows, err, scanOpen)
 	if err != nil {
 		return app.Page[OpenPort]{}, err
@@ -183,11 +228,11 @@ func EachOpen(ctx context.Context, config app.Querier, pool app.ResultsDB, s Ope
 	if err != nil {
 		return err
 	}
-	w, err := openWhere(s, scans)
+	sql, w, err := openQuery(ctx, pool, s, scans)
 	if err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, openSQL(w)+` ORDER BY `+openOrder("address", "ASC"), w.Args()...)
+	rows, err := pool.Query(ctx, sql+` ORDER BY `+openOrder("address", "ASC"), w.Args()...)
 	if err != nil {
 		return err
 	}
@@ -206,7 +251,7 @@ func EachOpen(ctx context.Context, config app.Querier, pool app.ResultsDB, s Ope
 
 // openOrder is the ORDER BY of a whitelisted sort field, ties broken by address, port, scanner.
 func openOrder(field, dir string) string {
-	col := map[string]string{"address": "c.address", "port": "c.port", "scanner_id": "c.scanner_id", "first_seen": "first_seen", "last_seen": "c.last_seen"}[field]
+	col := map[string]string{"address": "c.address", "port": "c.port", "scanner_id": "c.scanner_id", "first_seen": "first_seen", "last_seen": "last_seen"}[field]
 	if col == "" {
 		col = "c.address"
 	}

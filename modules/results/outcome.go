@@ -137,7 +137,8 @@ func ChangesSince(ctx context.Context, pool app.ResultsDB, t time.Time) (opened,
 }
 
 // recordOutcome answers a scan.completed event: the outcome is worked out in the background,
-// once, by whichever manager process claims the event (and again if that one fails).
+// once, by whichever manager process claims the event (and again if that one fails), and the
+// template's open now kept.
 func (h *handlers) recordOutcome(ctx context.Context, e app.Event) error {
 	s, err := scanSource().Scan(ctx, h.m.ConfigDB, e.Subject)
 	if err != nil {
@@ -162,5 +163,15 @@ func (h *handlers) recordOutcome(ctx context.Context, e app.Event) error {
 	if err != nil {
 		return err
 	}
-	return SaveOutcome(ctx, h.m.ResultsDB, o, h.m.Clock.Now())
+	if err := SaveOutcome(ctx, h.m.ResultsDB, o, h.m.Clock.Now()); err != nil {
+		return err
+	}
+	// Open now follows the template's latest completed scan: this one, unless a later one
+	// completed first (its own event keeps it, or has).
+	latest, err := scanSource().Latest(ctx, h.m.ConfigDB, s.TemplateID)
+	if err != nil {
+		return err
+	}
+	_, err = keptScans(ctx, h.m.ResultsDB, latest)
+	return err
 }

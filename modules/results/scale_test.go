@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +16,6 @@ import (
 
 	"mipo/app"
 	"mipo/app/apptest"
-	"mipo/modules/config/netset"
 	"mipo/modules/config/portset"
 	"mipo/modules/results"
 )
@@ -170,140 +171,203 @@ func TestRetentionDropsExactlyOlderPartitions(t *testing.T) {
 	}
 }
 
-// The latest-state table, kept by ingest, says what history says: random sequences of scans by
-// several scanners (ports that open, close and reopen, jobs that cover part of the universe),
-// then for every scanner, address and port, the state walked from history (observations and
-// coverage, scan by scan) equals the row of latest_ports, or its absence.
-func TestLatestStateMatchesHistory(t *testing.T) {
+// Open now, kept at each scan's completion, says what history says: random sequences of scans
+// of two templates by several scanners (ports that open, close and reopen, in both address
+// families), each template kept at its scans in turn, some from their key sets and some from
+// their observations, some kept twice, and some kept back at an older scan by a reader whose
+// list of latest scans was stale. After every keeping, each template's rows are the open ports
+// of the scan it was last kept at, per scanner, first seen when its current run of kept scans
+// began, and the page merges the templates: first seen the earliest, scan and last seen of the
+// template listed first (the latest finished).
+func TestOpenNowMatchesHistory(t *testing.T) {
 	pool := apptest.Databases(t).ResultsDB()
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 20))
 	scanners := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	templates := []string{uuid.NewString(), uuid.NewString()}
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	var scans []fakeScan
-	for i := 0; i < 30; i++ {
-		s := randomScan(t, r, scanners)
-		at := t0.Add(time.Duration(i) * time.Minute)
-		for sc, cov := range s.cover {
-			job := uuid.NewString()
-			var obs []results.Observation
-			for j, k := range s.observed[sc] {
-				obs = append(obs, results.Observation{Address: k.Address, Port: k.Port, ObservedAt: at.Add(time.Duration(j) * time.Millisecond)})
-			}
-			// Two batches, the second sometimes empty.
-			cut := r.IntN(len(obs) + 1)
-			for seq, part := range [][]results.Observation{obs[:cut], obs[cut:]} {
-				if _, err := results.Insert(ctx, pool, results.Batch{JobID: job, ScanID: s.id, ScannerID: sc, Seq: seq + 1, Observations: part}, at); err != nil {
-					t.Fatal(err)
-				}
-			}
-			status := "done"
-			targets := cov.Targets
-			if r.IntN(8) == 0 {
-				status, targets = "failed", netset.Set{} // partial: claims no coverage
-			}
-			if err := results.RecordCoverage(ctx, pool, results.Coverage{JobID: job, ScanID: s.id, ScannerID: sc, Targets: targets, Ports: cov.Ports, Status: status, CompletedAt: at}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		scans = append(scans, s)
+	type scan struct {
+		fakeScan
+		template string
+		at       time.Time
+		seen     map[string]time.Time // by label: when it saw each port open
 	}
-
-	// What history says, from the database's own history.
+	label := func(sc string, k results.Key) string { return fmt.Sprintf("%s %s:%d", sc, k.Address.Unmap(), k.Port) }
+	var scans []scan
+	completed := map[string][]int{} // by template: its scans, in order
+	kept := map[string][]int{}      // by template: the scans it was kept at, in order
 	type state struct {
 		first, last time.Time
 		scan        string
 	}
-	want := map[string]state{}
-	label := func(sc string, k results.Key) string { return fmt.Sprintf("%s %s:%d", sc, k.Address, k.Port) }
-	for _, s := range scans {
-		rows, err := pool.Query(ctx, `SELECT scanner_id::text, address, port, observed_at FROM observations WHERE scan_id = $1`, s.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]time.Time{}
-		for rows.Next() {
-			var sc string
-			var a netip.Addr
-			var p int32
-			var at time.Time
-			rows.Scan(&sc, &a, &p, &at)
-			seen[label(sc, results.Key{Address: a.Unmap(), Port: uint16(p)})] = at
-		}
-		rows.Close()
-		cov, err := results.CoverageOf(ctx, pool, s.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for l, at := range seen {
-			st, ok := want[l]
-			if !ok {
-				st.first = at
+	for i := 0; i < 40; i++ {
+		s := scan{fakeScan: randomScan(t, r, scanners), template: templates[r.IntN(2)], at: t0.Add(time.Duration(i) * time.Minute), seen: map[string]time.Time{}}
+		for sc, cov := range s.cover {
+			job := uuid.NewString()
+			var obs []results.Observation
+			for j, k := range s.observed[sc] {
+				o := results.Observation{Address: k.Address, Port: k.Port, ObservedAt: s.at.Add(time.Duration(j) * time.Millisecond)}
+				obs, s.seen[label(sc, k)] = append(obs, o), o.ObservedAt
 			}
-			st.last, st.scan = at, s.id
-			want[l] = st
-		}
-		for _, sc := range scanners {
-			c, ok := cov[sc]
-			if !ok {
-				continue
-			}
-			for _, a := range universe {
-				for p := uint16(1); p <= 12; p++ {
-					k := results.Key{Address: a, Port: p}
-					if _, open := seen[label(sc, k)]; !open && c.Contains(k) {
-						delete(want, label(sc, k))
-					}
+			cut := r.IntN(len(obs) + 1) // two batches, the second sometimes empty
+			for seq, part := range [][]results.Observation{obs[:cut], obs[cut:]} {
+				if _, err := results.Insert(ctx, pool, results.Batch{JobID: job, ScanID: s.id, ScannerID: sc, Seq: seq + 1, Observations: part}, s.at); err != nil {
+					t.Fatal(err)
 				}
+			}
+			if err := results.RecordCoverage(ctx, pool, results.Coverage{JobID: job, ScanID: s.id, ScannerID: sc, Targets: cov.Targets, Ports: cov.Ports, Status: "done", CompletedAt: s.at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.IntN(2) == 0 {
+			if _, err := results.MakeKeySet(ctx, pool, s.id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scans = append(scans, s)
+		completed[s.template] = append(completed[s.template], i)
+
+		// The list a reader passes: each template's latest scan, or, now and then, an older one.
+		latest := map[string]int{}
+		for tm, list := range completed {
+			latest[tm] = list[len(list)-1]
+			if len(list) > 1 && r.IntN(5) == 0 {
+				latest[tm] = list[r.IntN(len(list)-1)]
+			}
+		}
+		for round := 0; round < 1+r.IntN(2); round++ { // kept twice, now and then
+			var refs []results.ScanRef
+			for tm, i := range latest {
+				refs = append(refs, results.ScanRef{ID: scans[i].id, TemplateID: tm, At: scans[i].at})
+			}
+			slices.SortFunc(refs, func(a, b results.ScanRef) int { return b.At.Compare(a.At) })
+			for tm, i := range latest {
+				if k := kept[tm]; len(k) == 0 || k[len(k)-1] != i {
+					kept[tm] = append(kept[tm], i)
+				}
+			}
+
+			// What history says: per template, the walk of the scans it was kept at.
+			want := map[string]state{}
+			for _, ref := range refs {
+				since := map[string]time.Time{}
+				for _, i := range kept[ref.TemplateID] {
+					next := map[string]time.Time{}
+					for l, at := range scans[i].seen {
+						if first, ok := since[l]; ok {
+							at = first
+						}
+						next[l] = at
+					}
+					since = next
+				}
+				last := scans[kept[ref.TemplateID][len(kept[ref.TemplateID])-1]]
+				for l, first := range since {
+					w, ok := want[l]
+					if !ok {
+						w = state{first, last.seen[l], last.id} // refs come latest first: the first template's scan
+					}
+					if first.Before(w.first) {
+						w.first = first
+					}
+					want[l] = w
+				}
+			}
+
+			got := map[string]state{}
+			var order []string
+			for off := 0; ; off += 7 {
+				page, err := results.OpenNowOf(ctx, pool, results.OpenScope{}, refs, app.List{Sort: "address", Limit: 7, Offset: off})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range page.Items {
+					l := label(o.ScannerID, results.Key{Address: netip.MustParseAddr(o.Address), Port: uint16(o.Port)})
+					got[l] = state{o.FirstSeen, o.LastSeen, o.ScanID}
+					order = append(order, fmt.Sprintf("%s %05d %s", netip.MustParseAddr(o.Address).StringExpanded(), o.Port, o.ScannerID))
+				}
+				if page.NextCursor == "" {
+					break
+				}
+			}
+			if !slices.IsSortedFunc(order, func(a, b string) int {
+				return compareOpenRows(a, b)
+			}) {
+				t.Fatalf("scan %d: open now is not in address order: %v", i, order)
+			}
+			if len(got) != len(want) {
+				t.Errorf("scan %d: open now holds %d open ports, history says %d", i, len(got), len(want))
+			}
+			for l, w := range want {
+				if g, ok := got[l]; !ok || !g.first.Equal(w.first) || !g.last.Equal(w.last) || g.scan != w.scan {
+					t.Errorf("scan %d: %s: open now %+v (present %v), history %+v", i, l, g, ok, w)
+				}
+			}
+			for l := range got {
+				if _, ok := want[l]; !ok {
+					t.Errorf("scan %d: %s is open now, closed in history", i, l)
+				}
+			}
+			if t.Failed() {
+				t.FailNow()
+			}
+			// Then the readers are up to date.
+			for tm, list := range completed {
+				latest[tm] = list[len(list)-1]
 			}
 		}
 	}
 
-	got := map[string]state{}
-	for _, sc := range scanners {
-		cursor := ""
-		for {
-			page, err := results.CurrentOpen(ctx, pool, results.LatestQuery{Scanner: sc, Limit: 7, Cursor: cursor})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range page.Items {
-				got[label(o.ScannerID, results.Key{Address: netip.MustParseAddr(o.Address), Port: uint16(o.Port)})] = state{o.FirstSeen, o.LastSeen, o.LastScan}
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
+	// A subnet filter reads only the subnet, a port list only its ports; bad filters name their field.
+	var refs []results.ScanRef
+	for tm, list := range completed {
+		refs = append(refs, results.ScanRef{ID: scans[list[len(list)-1]].id, TemplateID: tm, At: scans[list[len(list)-1]].at})
 	}
-	if len(got) != len(want) {
-		t.Errorf("latest state holds %d open ports, history says %d", len(got), len(want))
-	}
-	for l, w := range want {
-		g, ok := got[l]
-		if !ok || !g.first.Equal(w.first) || !g.last.Equal(w.last) || g.scan != w.scan {
-			t.Errorf("%s: latest %+v (present %v), history %+v", l, g, ok, w)
-		}
-	}
-	for l := range got {
-		if _, ok := want[l]; !ok {
-			t.Errorf("%s is open in the latest state, closed in history", l)
-		}
-	}
-	// A subnet filter reads only the subnet.
-	page, err := results.CurrentOpen(ctx, pool, results.LatestQuery{Subnet: netip.MustParsePrefix("2001:db8::/32"), Limit: 10_000})
-	if err != nil {
-		t.Fatal(err)
+	page, err := results.OpenNowOf(ctx, pool, results.OpenScope{Query: results.OpenQuery{Subnet: "2001:db8::/32", Ports: "1-3"}}, refs, app.List{Sort: "address", Limit: 10_000})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("%d rows: %v", len(page.Items), err)
 	}
 	for _, o := range page.Items {
-		if !netip.MustParseAddr(o.Address).Is6() {
-			t.Fatalf("%s outside the subnet", o.Address)
+		if !netip.MustParseAddr(o.Address).Is6() || o.Port > 3 {
+			t.Fatalf("%s:%d outside the filter", o.Address, o.Port)
 		}
 	}
-	for _, q := range []results.LatestQuery{{Limit: 20_000}, {Scanner: "x"}, {Cursor: "garbage"}} {
-		if _, err := results.CurrentOpen(ctx, pool, q); err == nil {
-			t.Errorf("%+v was accepted", q)
+	// Readers that find a template not yet kept, at once: one keeps it, the others wait for it
+	// and find it kept; all read the same page.
+	fresh := []results.ScanRef{{ID: refs[0].ID, TemplateID: uuid.NewString(), At: refs[0].At}}
+	pages := make([]int, 4)
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := results.OpenNowOf(ctx, pool, results.OpenScope{}, fresh, app.List{Sort: "address", Limit: 10_000})
+			if err != nil {
+				t.Error(err)
+			}
+			pages[i] = len(p.Items)
+		}()
+	}
+	wg.Wait()
+	if pages[0] == 0 || len(slices.Compact(slices.Clone(pages))) != 1 {
+		t.Errorf("readers keeping one template at once read %v rows", pages)
+	}
+	for field, q := range map[string]results.OpenQuery{"subnet": {Subnet: "10.0.0.0/33"}, "scanner": {Scanner: "x"}, "ports": {Ports: "0-70000"}} {
+		_, err := results.OpenNowOf(ctx, pool, results.OpenScope{Query: q}, refs, app.List{Sort: "address", Limit: 10})
+		if ae, ok := err.(*app.Error); !ok || ae.Field != field {
+			t.Errorf("%+v: %v, want an error naming %s", q, err, field)
 		}
 	}
+}
+
+// compareOpenRows orders "address port scanner" rows as the page does: IPv4 before IPv6.
+func compareOpenRows(a, b string) int {
+	pa, pb := strings.Fields(a), strings.Fields(b)
+	aa, ab := netip.MustParseAddr(pa[0]), netip.MustParseAddr(pb[0])
+	if c := aa.Compare(ab); c != 0 {
+		return c
+	}
+	return strings.Compare(pa[1]+pa[2], pb[1]+pb[2])
 }
 
 // A diff read page by page, whatever the page size, is the whole diff, in order.

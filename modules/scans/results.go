@@ -41,18 +41,18 @@ func completed(templateID string) *app.Where {
 
 func scanRef(row pgx.Row) (resultsapi.ScanRef, error) {
 	var r resultsapi.ScanRef
-	return r, row.Scan(&r.ID, &r.At)
+	return r, row.Scan(&r.ID, &r.At, &r.TemplateID)
 }
 
 func (scanSource) Completed(ctx context.Context, db app.Querier, templateID string) ([]resultsapi.ScanRef, error) {
 	w := completed(templateID)
-	rows, err := db.Query(ctx, `SELECT id::text, finished_at FROM scans WHERE `+w.SQL()+` ORDER BY finished_at`, w.Args()...)
+	rows, err := db.Query(ctx, `SELECT id::text, finished_at, template_id::text FROM scans WHERE `+w.SQL()+` ORDER BY finished_at`, w.Args()...)
 	return app.Collect(rows, err, scanRef)
 }
 
 func (scanSource) Latest(ctx context.Context, db app.Querier, templateID string) ([]resultsapi.ScanRef, error) {
 	w := completed(templateID)
-	rows, err := db.Query(ctx, `SELECT DISTINCT ON (template_id) id::text, finished_at FROM scans WHERE `+w.SQL()+`
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (template_id) id::text, finished_at, template_id::text FROM scans WHERE `+w.SQL()+`
 		ORDER BY template_id, created_at DESC`, w.Args()...)
 	return app.Collect(rows, err, scanRef)
 }

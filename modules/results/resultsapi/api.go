@@ -207,10 +207,11 @@ type FinishedScan struct {
 	Previous     Scan
 }
 
-// ScanRef is a scan in time, for timelines.
+// ScanRef is a scan in time, for timelines, with its template.
 type ScanRef struct {
-	ID string
-	At time.Time
+	ID         string
+	At         time.Time
+	TemplateID string
 }
 
 // Scans is the scans module's ScanSource, set from its init(); the results module requires it.
@@ -241,7 +242,6 @@ var (
 	ReceivedBatches func(ctx context.Context, pool app.ResultsDB, jobID string, attempt int) ([]int, error)
 	// MissingBatches returns which of batches 1..n of an attempt of a job have not arrived.
 	MissingBatches func(ctx context.Context, pool app.ResultsDB, jobID string, attempt, n int) ([]int, error)
-	// RecordCoverage stores what a job covered, once, and closes in the latest state the
-	// ports it covered and did not see.
+	// RecordCoverage stores what a job covered, once.
 	RecordCoverage func(ctx context.Context, pool app.ResultsDB, c Coverage) error
 )

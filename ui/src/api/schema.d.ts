@@ -4821,12 +4821,12 @@ export interface components {
             scanner_id: string;
             /**
              * Format: date-time
-             * @description The first time this scanner saw it open.
+             * @description Open since: when this scanner first saw it open in the run of scans that has found it open to this day (a scan of its template that did not find it ends a run).
              */
             first_seen: string;
             /**
              * Format: date-time
-             * @description The last time this scanner saw it open.
+             * @description When the latest scan that found it open saw it.
              */
             last_seen: string;
             /** @description The latest scan that found it open. */
