@@ -103,6 +103,7 @@ func TestEveryResultsQueryAvoidsScanningAllPartitions(t *testing.T) {
 		query{"open now's chunk of a template's rows", openNowChunkSQL, []any{tmpl, scanner, beforeEveryKey, -1, 1000}},
 		query{"open now: ports that closed", dropOpenSQL, keys},
 		query{"open now: ports that opened", addOpenSQL, append([]any{tmpl, scanner, scan, first, now}, keys[2:]...)},
+		query{"open now: a scanner's ports, all new", addScannerSQL, []any{tmpl, scanner, scan, first, now}},
 	)
 
 	for _, q := range queries {
