@@ -290,6 +290,16 @@ func (b *keyBuf) pop() { b.pos++ }
 
 func (b *keyBuf) resume(after Key) { b.after = &after }
 
+// filled notes a chunk of at most chunk keys just read into buf: a short one is the source's
+// end, and the next chunk starts after its last key.
+func (b *keyBuf) filled(chunk int) {
+	b.done = len(b.buf) < chunk
+	if len(b.buf) > 0 {
+		last := b.buf[len(b.buf)-1]
+		b.after = &last
+	}
+}
+
 func (s *keyStream) fill(ctx context.Context) error {
 	s.buf, s.pos = s.buf[:0], 0
 	c := portsCopy{scan: s.scan, scanner: s.scanner, after: s.after, limit: s.chunk}
@@ -301,13 +311,7 @@ func (s *keyStream) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(s.buf) < s.chunk {
-		s.done = true
-	}
-	if len(s.buf) > 0 {
-		last := s.buf[len(s.buf)-1]
-		s.after = &last
-	}
+	s.filled(s.chunk)
 	s.chunk = min(2*s.chunk, diffChunkMax)
 	return nil
 }

@@ -3,7 +3,6 @@ package results
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -193,15 +192,10 @@ func (s *openNowStream) fill(ctx context.Context) error {
 		return k, err
 	})
 	s.pos = 0
-	if err != nil {
-		return err
+	if err == nil {
+		s.filled(diffChunkMax)
 	}
-	s.done = len(s.buf) < diffChunkMax
-	if len(s.buf) > 0 {
-		last := s.buf[len(s.buf)-1]
-		s.after = &last
-	}
-	return nil
+	return err
 }
 
 // keptScans returns what the rows of open_now are of for the templates of the given scans, each
@@ -230,12 +224,13 @@ func keptScans(ctx context.Context, pool app.ResultsDB, scans []ScanRef) ([]kept
 	if err != nil {
 		return nil, err
 	}
-	stale := slices.ContainsFunc(scans, func(s ScanRef) bool { return kept[s.TemplateID].Scan != s.ID })
+	stale := false
 	for _, s := range scans {
 		if kept[s.TemplateID].Scan != s.ID {
 			if err := keepOpenNow(ctx, pool, s); err != nil {
 				return nil, err
 			}
+			stale = true
 		}
 	}
 	if stale {
